@@ -1,0 +1,50 @@
+using Cellar.Core.Configuration;
+
+namespace Cellar.Core.Catalog;
+
+/// <summary>
+/// Lists a job's backups straight from its folder: a file is the job's when its name matches the job's
+/// pattern, so strangers' files are never listed (and so never pruned), and a backup whose sidecar was
+/// lost is still found by its name.
+/// </summary>
+public static class BackupCatalog
+{
+    /// <summary>The job's backups, newest first.</summary>
+    public static IReadOnlyList<BackupEntry> List(JobConfig job, TimeZoneInfo zone)
+    {
+        if (!Directory.Exists(job.Folder))
+        {
+            return [];
+        }
+
+        var entries = new List<BackupEntry>();
+        foreach (var file in new DirectoryInfo(job.Folder).EnumerateFiles())
+        {
+            if (!job.FileName.TryMatch(file.Name, out var local, out _))
+            {
+                continue;
+            }
+
+            Sidecar? sidecar = null;
+            string? problem = null;
+            try
+            {
+                sidecar = Sidecar.TryRead(file.FullName);
+                problem = sidecar is null ? "sidecar missing" : null;
+            }
+            catch (InvalidDataException e)
+            {
+                problem = e.Message;
+            }
+            catch (IOException e)
+            {
+                problem = e.Message;
+            }
+
+            var created = sidecar?.Created ?? new DateTimeOffset(local, zone.GetUtcOffset(local));
+            entries.Add(new BackupEntry(file.FullName, created, file.Length, sidecar, problem));
+        }
+
+        return entries.OrderByDescending(e => e.Created).ThenByDescending(e => e.Name, StringComparer.Ordinal).ToList();
+    }
+}

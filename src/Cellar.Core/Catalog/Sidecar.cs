@@ -1,0 +1,119 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cellar.Core.IO;
+
+namespace Cellar.Core.Catalog;
+
+/// <summary>
+/// The JSON file beside every backup (<c>&lt;file&gt;.json</c>): what was backed up, when, from where, what it
+/// must contain and its checksum. The backup files plus these sidecars are Cellar's whole catalog; there
+/// is no separate index that could drift from what is on disk.
+/// </summary>
+public sealed record Sidecar
+{
+    /// <summary>The extension appended to a backup's name.</summary>
+    public const string Suffix = ".json";
+
+    /// <summary>Format version of this file.</summary>
+    public int Format { get; init; } = 1;
+
+    /// <summary>The job that made the backup.</summary>
+    public required string Job { get; init; }
+
+    /// <summary>The configured name of the source database.</summary>
+    public required string Database { get; init; }
+
+    /// <summary>The tag as given by the caller (e.g. a gallery name), unmodified.</summary>
+    public string? Tag { get; init; }
+
+    /// <summary>The tag as it appears in the file name.</summary>
+    public string? TagSlug { get; init; }
+
+    /// <summary>When the snapshot was taken (UTC).</summary>
+    public required DateTimeOffset Created { get; init; }
+
+    /// <summary>Path of the live database.</summary>
+    public required string SourcePath { get; init; }
+
+    /// <summary>The source's page size in bytes.</summary>
+    public long SourcePageSize { get; init; }
+
+    /// <summary>The source's page count at the snapshot.</summary>
+    public long SourcePageCount { get; init; }
+
+    /// <summary>The snapshot's size in bytes (page size × page count).</summary>
+    public long SourceBytes { get; init; }
+
+    /// <summary>The source's journal mode (wal, delete, …).</summary>
+    public string? JournalMode { get; init; }
+
+    /// <summary>Rows per table in the snapshot.</summary>
+    public required IReadOnlyDictionary<string, long> RowCounts { get; init; }
+
+    /// <summary>Rows <c>PRAGMA foreign_key_check</c> reported in the snapshot (the source's own state, kept faithfully).</summary>
+    public long ForeignKeyViolations { get; init; }
+
+    /// <summary>Lowercase hex SHA-256 of the stored (compressed) file.</summary>
+    public required string Sha256 { get; init; }
+
+    /// <summary>Size of the stored file in bytes.</summary>
+    public required long SizeBytes { get; init; }
+
+    /// <summary>gzip, zstd or none.</summary>
+    public required string Compression { get; init; }
+
+    /// <summary>True once the restore drill passed before the backup took its final name.</summary>
+    public bool Verified { get; init; }
+
+    /// <summary>How long the whole backup took, verification included.</summary>
+    public long DurationMs { get; init; }
+
+    /// <summary>In rollback-journal mode, how long the snapshot kept writers from committing.</summary>
+    public long? WritersHeldOffMs { get; init; }
+
+    /// <summary>The Cellar version that wrote it.</summary>
+    public required string CellarVersion { get; init; }
+
+    /// <summary>Path of the sidecar for <paramref name="backupPath"/>.</summary>
+    public static string PathFor(string backupPath) => backupPath + Suffix;
+
+    /// <summary>Reads a sidecar; null when it does not exist; <see cref="InvalidDataException"/> when unreadable.</summary>
+    public static Sidecar? TryRead(string backupPath)
+    {
+        var path = PathFor(backupPath);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(File.ReadAllBytes(path), SidecarJson.Default.Sidecar)
+                ?? throw new InvalidDataException($"sidecar {path} is empty");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"sidecar {path} is not valid: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Writes the sidecar of <paramref name="backupPath"/> atomically (temp, fsync, rename).</summary>
+    public void Write(string backupPath)
+    {
+        var path = PathFor(backupPath);
+        var folder = System.IO.Path.GetDirectoryName(path)!;
+        using var temp = TempFile.For(folder, System.IO.Path.GetFileName(path));
+        using (var stream = SecureFiles.CreateNew(temp.Path, 4096))
+        {
+            JsonSerializer.Serialize(stream, this, SidecarJson.Default.Sidecar);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp.Path, path, overwrite: true);
+        DirectorySync.Fsync(folder);
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(Sidecar))]
+internal sealed partial class SidecarJson : JsonSerializerContext;

@@ -1,0 +1,39 @@
+namespace Cellar.Core.Configuration;
+
+/// <summary>The validated configuration Cellar runs on.</summary>
+/// <param name="Databases">The databases and their jobs.</param>
+/// <param name="LogDir">Where Cellar writes <c>backup.log</c> and <c>maintenance.log</c>.</param>
+/// <param name="TimeZone">The zone for schedules and the dates in file names.</param>
+/// <param name="Source">The config file it came from, or null for the built-in defaults.</param>
+public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, string LogDir, TimeZoneInfo TimeZone, string? Source)
+{
+    /// <summary>All jobs of all databases.</summary>
+    public IEnumerable<JobConfig> Jobs => Databases.SelectMany(d => d.Jobs);
+
+    /// <summary>
+    /// Finds a job by its name, or by <c>database/job</c> when several databases have a job of that name.
+    /// </summary>
+    public JobConfig FindJob(string name)
+    {
+        var slash = name.IndexOf('/', StringComparison.Ordinal);
+        var matches = slash < 0
+            ? Jobs.Where(j => j.Name == name).ToList()
+            : Jobs.Where(j => j.Database.Name == name[..slash] && j.Name == name[(slash + 1)..]).ToList();
+        return matches.Count switch
+        {
+            1 => matches[0],
+            0 => throw new ConfigException($"unknown job '{name}' (jobs: {string.Join(", ", Jobs.Select(j => j.QualifiedName(this)))})"),
+            _ => throw new ConfigException($"job name '{name}' is ambiguous; use one of {string.Join(", ", matches.Select(j => j.Database.Name + "/" + j.Name))}"),
+        };
+    }
+}
+
+/// <summary>One database and its jobs.</summary>
+/// <param name="Name">A short name, unique among databases.</param>
+/// <param name="Path">Absolute path of the live database.</param>
+/// <param name="BackupRoot">Absolute folder that job folders are relative to.</param>
+public sealed record DatabaseConfig(string Name, string Path, string BackupRoot)
+{
+    /// <summary>The jobs of this database.</summary>
+    public IReadOnlyList<JobConfig> Jobs { get; internal set; } = [];
+}

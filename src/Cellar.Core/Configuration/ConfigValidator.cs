@@ -1,0 +1,228 @@
+using System.Text.RegularExpressions;
+using Cellar.Core.Compression;
+using Cronos;
+
+namespace Cellar.Core.Configuration;
+
+/// <summary>
+/// Turns bound settings into a <see cref="CellarConfig"/>, or stops at the first problem with one line that
+/// names the key, before any job has touched a file.
+/// </summary>
+internal static partial class ConfigValidator
+{
+    public static CellarConfig Validate(CellarSettings settings, string? source)
+    {
+        var where = source ?? "defaults";
+        ConfigException Error(string key, string problem) => new($"config {where}: {key}: {problem}");
+
+        if (settings.Databases is { Count: > 0 } && (settings.Database is not null || settings.Jobs is not null))
+        {
+            throw Error("databases", "use either 'database' with 'jobs', or a 'databases' list, not both");
+        }
+
+        var logDir = AbsolutePath(settings.LogDir ?? SeedDefaults.LogDir, "logDir", Error);
+        var zone = ParseZone(settings.TimeZone, Error);
+        var entries = settings.Databases is { Count: > 0 } list
+            ? list.Select((d, i) => (Key: $"databases:{i}", d.Name, d.Path, BackupRoot: d.BackupRoot ?? settings.BackupRoot, d.Jobs))
+            : [(Key: "", Name: (string?)null, Path: settings.Database, settings.BackupRoot, settings.Jobs)];
+
+        var databases = new List<DatabaseConfig>();
+        foreach (var (key, name, path, backupRoot, jobs) in entries)
+        {
+            string K(string leaf) => key.Length == 0 ? leaf : $"{key}:{leaf}";
+            var dbPath = AbsolutePath(path ?? (key.Length == 0 ? SeedDefaults.Database : null), K(key.Length == 0 ? "database" : "path"), Error);
+            var dbName = name ?? Path.GetFileNameWithoutExtension(dbPath);
+            if (!NamePattern().IsMatch(dbName))
+            {
+                throw Error(K("name"), $"'{dbName}' must be lowercase letters, digits, '-' or '_'");
+            }
+
+            if (databases.Any(d => d.Name == dbName))
+            {
+                throw Error(K("name"), $"another database is already named '{dbName}'");
+            }
+
+            var database = new DatabaseConfig(dbName, dbPath, AbsolutePath(backupRoot ?? SeedDefaults.BackupRoot, K("backupRoot"), Error));
+            database.Jobs = (jobs ?? []).Select(j => ValidateJob(j.Key, j.Value, database, K($"jobs:{j.Key}"), Error)).ToList();
+            databases.Add(database);
+        }
+
+        var byFolder = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var db in databases)
+        {
+            foreach (var job in db.Jobs)
+            {
+                var key = databases.Count > 1 || settings.Databases is { Count: > 0 } ? $"databases:{databases.IndexOf(db)}:jobs:{job.Name}" : $"jobs:{job.Name}";
+                if (!byFolder.TryAdd(job.Folder, key))
+                {
+                    throw Error($"{key}:folder", $"{job.Folder} is already the folder of {byFolder[job.Folder]}; each job needs its own folder");
+                }
+            }
+        }
+
+        return new CellarConfig(databases, logDir, zone, source);
+    }
+
+    private static JobConfig ValidateJob(string name, JobSettings job, DatabaseConfig database, string key, Func<string, string, ConfigException> error)
+    {
+        if (!NamePattern().IsMatch(name))
+        {
+            return Fail<JobConfig>(key, $"job name '{name}' must be lowercase letters, digits, '-' or '_'");
+        }
+
+        var type = job.Type?.ToLowerInvariant() switch
+        {
+            "snapshot" => JobType.Snapshot,
+            "tables" => JobType.Tables,
+            "rotate" => JobType.Rotate,
+            null => Fail<JobType>($"{key}:type", "missing; use snapshot, tables or rotate"),
+            var other => Fail<JobType>($"{key}:type", $"unknown job type '{other}'; use snapshot, tables or rotate"),
+        };
+        var compression = (job.Compression ?? "gzip").ToLowerInvariant() switch
+        {
+            "gzip" => CompressionKind.Gzip,
+            "zstd" => CompressionKind.Zstd,
+            "none" => CompressionKind.None,
+            var other => Fail<CompressionKind>($"{key}:compression", $"unknown compression '{other}'; use gzip, zstd or none"),
+        };
+        var maxLevel = compression switch { CompressionKind.Gzip => 9, CompressionKind.Zstd => 19, _ => 0 };
+        if (job.CompressionLevel is { } level && (level < 1 || level > maxLevel))
+        {
+            Fail<int>($"{key}:compressionLevel", maxLevel == 0 ? "not used without compression" : $"must be 1..{maxLevel} for {compression.ToString().ToLowerInvariant()}");
+        }
+
+        var schedule = ParseSchedule(job.Schedule, $"{key}:schedule", error);
+        var folder = job.Folder ?? name;
+        if (folder.Split('/', '\\').Contains(".."))
+        {
+            Fail<int>($"{key}:folder", $"'{folder}' must not contain '..'");
+        }
+
+        var codec = Codec.For(compression);
+        var fileName = FileNamePattern(job.FileName ?? DefaultFileName(name, type), codec, $"{key}:fileName", error);
+        var keepDays = job.KeepDays ?? 30;
+        var keepAtLeast = job.KeepAtLeast ?? 3;
+        if (keepDays < 1)
+        {
+            Fail<int>($"{key}:keepDays", "must be at least 1");
+        }
+
+        if (keepAtLeast < 1)
+        {
+            Fail<int>($"{key}:keepAtLeast", "must be at least 1: the last good backup is never deleted");
+        }
+
+        var paths = (job.Paths ?? []).Concat(job.Path is null ? [] : [job.Path]).ToList();
+        if (type == JobType.Rotate && paths.Count == 0)
+        {
+            Fail<int>($"{key}:path", "a rotate job needs 'path' or 'paths'");
+        }
+
+        for (var i = 0; i < paths.Count; i++)
+        {
+            AbsolutePath(paths[i], $"{key}:paths:{i}", error);
+        }
+
+        if (type == JobType.Tables && (job.Tables is null || job.Tables.Count == 0))
+        {
+            Fail<int>($"{key}:tables", "a tables job needs a 'tables' list");
+        }
+
+        return new JobConfig
+        {
+            Name = name,
+            Type = type,
+            Database = database,
+            Schedule = schedule,
+            ScheduleText = schedule is null ? null : job.Schedule!.Trim(),
+            Folder = Path.GetFullPath(folder, database.BackupRoot),
+            FileName = fileName,
+            KeepDays = keepDays,
+            KeepAtLeast = keepAtLeast,
+            Compression = compression,
+            CompressionLevel = job.CompressionLevel,
+            Tables = job.Tables ?? [],
+            Paths = paths,
+        };
+
+        T Fail<T>(string k, string problem) => throw error(k, problem);
+    }
+
+    private static string DefaultFileName(string job, JobType type) => type switch
+    {
+        JobType.Snapshot => $"{job}-{{yyyy}}-{{MM}}-{{dd}}-{{HH}}{{mm}}{{ss}}.sqlite",
+        JobType.Tables => $"{job}-{{yyyy}}-{{MM}}-{{dd}}.sql",
+        _ => $"{job}-{{yyyy}}-{{MM}}-{{dd}}.log",
+    };
+
+    private static FileNamePattern FileNamePattern(string pattern, Codec codec, string key, Func<string, string, ConfigException> error)
+    {
+        // People write the name they see on disk ("portfolio-{yyyy}-{MM}-{dd}.sqlite.gz"); accept that, but
+        // refuse an extension that contradicts 'compression'.
+        if (codec.Extension.Length > 0 && pattern.EndsWith(codec.Extension, StringComparison.Ordinal))
+        {
+            pattern = pattern[..^codec.Extension.Length];
+        }
+        else if (pattern.EndsWith(".gz", StringComparison.Ordinal) || pattern.EndsWith(".zst", StringComparison.Ordinal))
+        {
+            throw error(key, $"'{pattern}' ends in a compression extension that does not match 'compression'");
+        }
+
+        try
+        {
+            return Configuration.FileNamePattern.Parse(pattern, codec.Extension);
+        }
+        catch (FormatException e)
+        {
+            throw error(key, e.Message);
+        }
+    }
+
+    private static CronExpression? ParseSchedule(string? text, string key, Func<string, string, ConfigException> error)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Trim() is "on-demand" or "manual")
+        {
+            return null;
+        }
+
+        var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        try
+        {
+            return CronExpression.Parse(text.Trim(), fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
+        }
+        catch (CronFormatException e)
+        {
+            throw error(key, $"'{text}' is not a valid cron expression ({e.Message.Split('\n')[0].TrimEnd('.')})");
+        }
+    }
+
+    private static TimeZoneInfo ParseZone(string? name, Func<string, string, ConfigException> error)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            return TimeZoneInfo.Local;
+        }
+
+        try
+        {
+            return TimeZoneInfo.FindSystemTimeZoneById(name);
+        }
+        catch (TimeZoneNotFoundException)
+        {
+            throw error("timeZone", $"unknown time zone '{name}'; use an IANA name such as Europe/Berlin (is tzdata installed?)");
+        }
+    }
+
+    private static string AbsolutePath(string? path, string key, Func<string, string, ConfigException> error)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw error(key, "missing");
+        }
+
+        return Path.IsPathFullyQualified(path) ? Path.GetFullPath(path) : throw error(key, $"'{path}' must be an absolute path");
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$", RegexOptions.CultureInvariant)]
+    private static partial Regex NamePattern();
+}

@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Cellar.Core.Configuration;
+
+/// <summary>
+/// A backup file name such as <c>portfolio-{yyyy}-{MM}-{dd}.sqlite</c>: rendered when a backup is made and
+/// matched when backups are listed, so a file is recognised as Cellar's by its name alone even when its
+/// sidecar is gone. Tokens: <c>{yyyy} {MM} {dd} {HH} {mm} {ss}</c> (local time in the configured zone) and
+/// <c>{tag}</c> (a slug). When a name is already taken, <c>-HHmmss</c> and then <c>-N</c> are appended before
+/// the extension, so a second run never overwrites a backup.
+/// </summary>
+public sealed partial class FileNamePattern
+{
+    private static readonly string[] Tokens = ["yyyy", "MM", "dd", "HH", "mm", "ss", "tag"];
+    private readonly Regex _regex;
+
+    private FileNamePattern(string pattern, string extension, Regex regex)
+    {
+        Pattern = pattern;
+        Extension = extension;
+        _regex = regex;
+    }
+
+    /// <summary>The pattern as configured, without the compression extension.</summary>
+    public string Pattern { get; }
+
+    /// <summary>The compression extension appended to every name (".gz", ".zst" or "").</summary>
+    public string Extension { get; }
+
+    /// <summary>True when names carry a <c>{tag}</c>, so a tag is required.</summary>
+    public bool HasTag => Pattern.Contains("{tag}", StringComparison.Ordinal);
+
+    /// <summary>Parses a pattern; throws <see cref="FormatException"/> with a one-line reason.</summary>
+    public static FileNamePattern Parse(string pattern, string extension)
+    {
+        if (pattern.Length == 0 || pattern.Contains('/', StringComparison.Ordinal) || pattern.Contains('\\', StringComparison.Ordinal) || pattern.StartsWith('.'))
+        {
+            throw new FormatException($"'{pattern}' must be a plain file name (no '/', not starting with '.')");
+        }
+
+        var regex = new StringBuilder("^");
+        var seen = new HashSet<string>();
+        var rest = pattern.AsSpan();
+        while (rest.Length > 0)
+        {
+            var open = rest.IndexOf('{');
+            if (open < 0)
+            {
+                regex.Append(Regex.Escape(rest.ToString()));
+                break;
+            }
+
+            regex.Append(Regex.Escape(rest[..open].ToString()));
+            var close = rest[open..].IndexOf('}');
+            var token = close < 0 ? null : rest.Slice(open + 1, close - 1).ToString();
+            if (token is null || Array.IndexOf(Tokens, token) < 0)
+            {
+                throw new FormatException($"'{pattern}' has an unknown token; use {{{string.Join("} {", Tokens)}}}");
+            }
+
+            if (!seen.Add(token))
+            {
+                throw new FormatException($"'{pattern}' uses {{{token}}} twice");
+            }
+
+            regex.Append(token == "tag" ? "(?<tag>[a-z0-9]+(?:-[a-z0-9]+)*?)" : $"(?<{token}>\\d{{{token.Length}}})");
+            rest = rest[(open + close + 1)..];
+        }
+
+        if (!seen.Contains("yyyy") || !seen.Contains("MM") || !seen.Contains("dd"))
+        {
+            throw new FormatException($"'{pattern}' must contain {{yyyy}}, {{MM}} and {{dd}}: retention reads the date from the name");
+        }
+
+        regex.Append(@"(?:-(?<sfx>\d{6})(?:-(?<n>\d+))?)?").Append(Regex.Escape(extension)).Append('$');
+        return new FileNamePattern(pattern, extension, new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture));
+    }
+
+    /// <summary>The name for a backup made at <paramref name="local"/>; <paramref name="collision"/> 0 is the plain name.</summary>
+    public string Render(DateTime local, string? tag, int collision = 0)
+    {
+        var name = new StringBuilder(Pattern)
+            .Replace("{yyyy}", local.ToString("yyyy", CultureInfo.InvariantCulture))
+            .Replace("{MM}", local.ToString("MM", CultureInfo.InvariantCulture))
+            .Replace("{dd}", local.ToString("dd", CultureInfo.InvariantCulture))
+            .Replace("{HH}", local.ToString("HH", CultureInfo.InvariantCulture))
+            .Replace("{mm}", local.ToString("mm", CultureInfo.InvariantCulture))
+            .Replace("{ss}", local.ToString("ss", CultureInfo.InvariantCulture))
+            .Replace("{tag}", tag ?? "");
+        if (collision > 0)
+        {
+            name.Append('-').Append(local.ToString("HHmmss", CultureInfo.InvariantCulture));
+        }
+
+        if (collision > 1)
+        {
+            name.Append('-').Append(collision.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return name.Append(Extension).ToString();
+    }
+
+    /// <summary>
+    /// Matches a file name made by this pattern and reads the local time it encodes (missing time parts are
+    /// midnight, a collision suffix supplies the time of day).
+    /// </summary>
+    public bool TryMatch(string fileName, out DateTime local, out string? tag)
+    {
+        local = default;
+        tag = null;
+        var match = _regex.Match(fileName);
+        if (!match.Success)
+        {
+            return false;
+        }
+
+        int Part(string name) => match.Groups[name].Success ? int.Parse(match.Groups[name].ValueSpan, CultureInfo.InvariantCulture) : 0;
+        var sfx = match.Groups["sfx"];
+        var (hour, minute, second) = sfx.Success && !match.Groups["HH"].Success
+            ? (int.Parse(sfx.ValueSpan[..2], CultureInfo.InvariantCulture), int.Parse(sfx.ValueSpan[2..4], CultureInfo.InvariantCulture), int.Parse(sfx.ValueSpan[4..], CultureInfo.InvariantCulture))
+            : (Part("HH"), Part("mm"), Part("ss"));
+        try
+        {
+            local = new DateTime(Part("yyyy"), Part("MM"), Part("dd"), hour, minute, second, DateTimeKind.Unspecified);
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            return false; // Looks like ours but is no real date (portfolio-2026-13-45): a stranger's file.
+        }
+
+        tag = match.Groups["tag"].Success ? match.Groups["tag"].Value : null;
+        return true;
+    }
+}

@@ -1,0 +1,58 @@
+namespace Cellar.Core.Configuration;
+
+// The shapes the JSON file and CELLAR__ environment variables bind to. Everything is optional here;
+// ConfigValidator turns them into the checked, immutable model the engine runs on.
+
+/// <summary>The root of <c>cellar.json</c>: either the short single-database form or a <c>databases</c> list.</summary>
+internal sealed class CellarSettings
+{
+    public string? Database { get; set; }
+
+    public string? BackupRoot { get; set; }
+
+    public string? LogDir { get; set; }
+
+    public string? TimeZone { get; set; }
+
+    public Dictionary<string, JobSettings>? Jobs { get; set; }
+
+    public List<DatabaseSettings>? Databases { get; set; }
+}
+
+/// <summary>One entry of the <c>databases</c> list.</summary>
+internal sealed class DatabaseSettings
+{
+    public string? Name { get; set; }
+
+    public string? Path { get; set; }
+
+    public string? BackupRoot { get; set; }
+
+    public Dictionary<string, JobSettings>? Jobs { get; set; }
+}
+
+/// <summary>One job under <c>jobs</c>.</summary>
+internal sealed class JobSettings
+{
+    public string? Type { get; set; }
+
+    public string? Schedule { get; set; }
+
+    public string? Folder { get; set; }
+
+    public string? FileName { get; set; }
+
+    public int? KeepDays { get; set; }
+
+    public int? KeepAtLeast { get; set; }
+
+    public string? Compression { get; set; }
+
+    public int? CompressionLevel { get; set; }
+
+    public List<string>? Tables { get; set; }
+
+    public string? Path { get; set; }
+
+    public List<string>? Paths { get; set; }
+}

@@ -1,0 +1,58 @@
+using System.Collections;
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+
+namespace Cellar.Core.Configuration;
+
+/// <summary>
+/// Rejects keys no setting reads, so a typo such as <c>kepDays</c> is an error instead of a silently
+/// ignored policy. Walks the configuration tree alongside the settings types.
+/// </summary>
+internal static class UnknownKeys
+{
+    public static void Check(IConfiguration section, Type type, string source)
+    {
+        foreach (var child in section.GetChildren())
+        {
+            CheckValue(child, PropertyType(type, child, source), source);
+        }
+    }
+
+    private static void CheckValue(IConfigurationSection section, Type type, string source)
+    {
+        if (type == typeof(string) || type.IsValueType)
+        {
+            return;
+        }
+
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Dictionary<,>))
+        {
+            foreach (var entry in section.GetChildren())
+            {
+                CheckValue(entry, type.GetGenericArguments()[1], source);
+            }
+
+            return;
+        }
+
+        if (typeof(IEnumerable).IsAssignableFrom(type) && type.IsGenericType)
+        {
+            foreach (var item in section.GetChildren())
+            {
+                CheckValue(item, type.GetGenericArguments()[0], source);
+            }
+
+            return;
+        }
+
+        Check(section, type, source);
+    }
+
+    private static Type PropertyType(Type type, IConfigurationSection child, string source)
+    {
+        var property = type.GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
+        return property?.PropertyType is { } t
+            ? Nullable.GetUnderlyingType(t) ?? t
+            : throw new ConfigException($"config {source}: unknown key '{child.Path}'");
+    }
+}

@@ -1,0 +1,20 @@
+using System.Runtime.InteropServices;
+
+namespace Cellar.Core.IO;
+
+/// <summary>The few libc calls .NET does not expose: fsync of a directory and a non-blocking flock.</summary>
+internal static partial class NativeMethods
+{
+    public const int ORdonly = 0;
+    public const int ODirectory = 0x10000;
+    public const int OCloexec = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    public static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+}

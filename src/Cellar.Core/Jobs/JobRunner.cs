@@ -1,0 +1,132 @@
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+using Cellar.Core.IO;
+using Cellar.Core.Retention;
+using Cellar.Core.Snapshots;
+using Cellar.Core.Status;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Core.Jobs;
+
+/// <summary>
+/// Runs one job end to end under its folder's lock: sweep what a crashed run left, make the backup, record
+/// the outcome, prune. The single entry point the CLI (and later the daemon) calls.
+/// </summary>
+public sealed partial class JobRunner(CellarConfig config, TimeProvider time, ILoggerFactory loggers)
+{
+    private readonly ILogger _logger = loggers.CreateLogger("Cellar.Backup");
+    private readonly Pruner _pruner = new(time, loggers.CreateLogger<Pruner>());
+
+    /// <summary>Runs <paramref name="jobName"/> now; throws <see cref="CellarException"/> with a one-line reason on failure.</summary>
+    public async Task<BackupResult> RunAsync(string jobName, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
+    {
+        var job = config.FindJob(jobName);
+        if (job.Type != JobType.Snapshot)
+        {
+            throw new CellarException($"job '{job.Name}' is a {job.Type.ToString().ToLowerInvariant()} job, which this version of Cellar cannot run yet");
+        }
+
+        if (tag is not null && Slug.Problem(tag) is { } problem)
+        {
+            throw new ConfigException($"job '{job.Name}': {problem}");
+        }
+
+        if (tag is null && job.FileName.HasTag)
+        {
+            throw new ConfigException($"job '{job.Name}' puts a tag in its file names; give one with --tag");
+        }
+
+        LogStarted(_logger, job.Name, job.Database.Path);
+        try
+        {
+            var folderLock = await LockFolderAsync(job, cancellationToken).ConfigureAwait(false);
+            using (folderLock)
+            {
+                Sweep(job);
+                var (path, sidecar) = await new SnapshotBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken).ConfigureAwait(false);
+                LogSucceeded(_logger, job.Name, path, sidecar.SizeBytes, sidecar.DurationMs);
+                if (sidecar.WritersHeldOffMs is { } held)
+                {
+                    LogHeldOff(_logger, job.Name, held);
+                }
+
+                JobState.Record(job.Folder, time.GetUtcNow(), failure: null);
+                var prune = _pruner.Prune(job, config.TimeZone, dryRun: false);
+                return new BackupResult(path, sidecar, prune);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var message = Describe(e, job);
+            LogFailed(_logger, job.Name, message);
+            JobState.Record(job.Folder, time.GetUtcNow(), message);
+            throw new CellarException(message, e);
+        }
+    }
+
+    private async Task<FolderLock> LockFolderAsync(JobConfig job, CancellationToken cancellationToken)
+    {
+        SecureFiles.EnsureFolder(job.Folder);
+        return await FolderLock.AcquireAsync(job.Folder, time, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Removes what a killed run left: temp files, and sidecars whose backup never got its final name.
+    /// Safe only under the folder lock, which no live run of this folder can be without.
+    /// </summary>
+    private void Sweep(JobConfig job)
+    {
+        foreach (var file in new DirectoryInfo(job.Folder).EnumerateFiles())
+        {
+            var orphanSidecar = file.Name.EndsWith(Sidecar.Suffix, StringComparison.Ordinal)
+                && job.FileName.TryMatch(file.Name[..^Sidecar.Suffix.Length], out _, out _)
+                && !File.Exists(file.FullName[..^Sidecar.Suffix.Length]);
+            if (!orphanSidecar && !TempFile.IsTempName(file.Name))
+            {
+                continue;
+            }
+
+            try
+            {
+                file.Delete();
+                LogSwept(_logger, job.Name, file.FullName);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogSweepFailed(_logger, job.Name, file.FullName, e.Message);
+            }
+        }
+    }
+
+    /// <summary>One line an operator can act on, whatever failed.</summary>
+    internal static string Describe(Exception e, JobConfig job) => e switch
+    {
+        CellarException c => c.Message,
+        UnauthorizedAccessException => $"backup folder {job.Folder} is not writable: permission denied",
+        IOException io when io.HResult == 28 || io.Message.Contains("No space left", StringComparison.Ordinal) => $"no space left on the device of {job.Folder}; existing backups are untouched",
+        IOException io when io.HResult == 30 || io.Message.Contains("Read-only file system", StringComparison.Ordinal) => $"backup folder {job.Folder} is on a read-only file system",
+        IOException io => $"I/O error in {job.Folder}: {io.Message}",
+        SqliteException { SqliteErrorCode: 13 } => $"no space left on the device of {job.Folder}; existing backups are untouched",
+        SqliteException s => $"database {job.Database.Path}: {s.Message}",
+        _ => $"{e.GetType().Name}: {e.Message}",
+    };
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: started, database {Database}")]
+    private static partial void LogStarted(ILogger logger, string job, string database);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: wrote {Path} ({Bytes} bytes, {DurationMs} ms, verified)")]
+    private static partial void LogSucceeded(ILogger logger, string job, string path, long bytes, long durationMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: rollback-journal database, writers were held off for {HeldMs} ms during the copy")]
+    private static partial void LogHeldOff(ILogger logger, string job, long heldMs);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "job {Job}: failed: {Error}")]
+    private static partial void LogFailed(ILogger logger, string job, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: removed leftover {Path}")]
+    private static partial void LogSwept(ILogger logger, string job, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: could not remove leftover {Path}: {Error}")]
+    private static partial void LogSweepFailed(ILogger logger, string job, string path, string error);
+}

@@ -1,0 +1,49 @@
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Core.Retention;
+
+/// <summary>Applies a job's retention: each delete stands alone, so one failure is reported and the run goes on.</summary>
+public sealed partial class Pruner(TimeProvider time, ILogger<Pruner> logger)
+{
+    /// <summary>Prunes <paramref name="job"/>; with <paramref name="dryRun"/> only reports what it would delete.</summary>
+    public PruneResult Prune(JobConfig job, TimeZoneInfo zone, bool dryRun)
+    {
+        var plan = RetentionPlan.For(BackupCatalog.List(job, zone), time.GetUtcNow(), job.KeepDays, job.KeepAtLeast);
+        var deleted = new List<BackupEntry>();
+        var failures = new List<string>();
+        foreach (var entry in plan.Delete)
+        {
+            if (dryRun)
+            {
+                deleted.Add(entry);
+                continue;
+            }
+
+            try
+            {
+                File.Delete(entry.Path);
+                File.Delete(Sidecar.PathFor(entry.Path));
+                deleted.Add(entry);
+                LogDeleted(logger, job.Name, entry.Path, entry.Created);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                failures.Add($"{entry.Path}: {e.Message}");
+                LogDeleteFailed(logger, job.Name, entry.Path, e.Message);
+            }
+        }
+
+        return new PruneResult(job.Name, plan.Keep, deleted, failures, dryRun);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "prune {Job}: deleted {Path} (created {Created:u})")]
+    private static partial void LogDeleted(ILogger logger, string job, string path, DateTimeOffset created);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "prune {Job}: could not delete {Path}: {Error}")]
+    private static partial void LogDeleteFailed(ILogger logger, string job, string path, string error);
+}
+
+/// <summary>What a prune did.</summary>
+public sealed record PruneResult(string Job, IReadOnlyList<BackupEntry> Kept, IReadOnlyList<BackupEntry> Deleted, IReadOnlyList<string> Failures, bool DryRun);

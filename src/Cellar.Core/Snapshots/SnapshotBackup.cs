@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Reflection;
+using Cellar.Core.Catalog;
+using Cellar.Core.Compression;
+using Cellar.Core.Configuration;
+using Cellar.Core.IO;
+using Cellar.Core.Jobs;
+using Cellar.Core.Verification;
+
+namespace Cellar.Core.Snapshots;
+
+/// <summary>
+/// Makes one snapshot backup: copy under a read transaction, compress on every core into a temp file,
+/// fsync, prove it restorable, write the sidecar, and only then give it its final name. A crash at any
+/// point leaves the old state plus hidden temp files that the next run sweeps, never a file under a
+/// final name that is not a complete, verified backup.
+/// </summary>
+internal sealed class SnapshotBackup(TimeProvider time)
+{
+    /// <summary>The version written into sidecars.</summary>
+    public static readonly string CellarVersion =
+        typeof(SnapshotBackup).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+
+    public async Task<(string Path, Sidecar Sidecar)> RunAsync(JobConfig job, TimeZoneInfo zone, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var created = time.GetUtcNow();
+        var slug = tag is null ? null : Slug.From(tag);
+        var finalPath = ChoosePath(job, TimeZoneInfo.ConvertTime(created, zone).DateTime, slug);
+        var name = Path.GetFileName(finalPath);
+
+        using var copy = TempFile.For(job.Folder, name, "db");
+        var snapshot = await SqliteSnapshot.CopyAsync(
+            job.Database.Path, copy.Path, Stage(progress, "snapshot"), cancellationToken).ConfigureAwait(false);
+
+        using var stored = TempFile.For(job.Folder, name);
+        var codec = Codec.For(job.Compression, job.CompressionLevel);
+        var (sha, size) = await CompressAsync(copy.Path, stored.Path, codec, snapshot.Bytes, Stage(progress, "compress"), cancellationToken).ConfigureAwait(false);
+
+        // The drill: the stored bytes must decompress to exactly the snapshot, and the snapshot must be a sound
+        // database. Both run at once; the comparison proves the stored file restores to what was inspected.
+        var verifyProgress = Stage(progress, "verify");
+        var compare = Task.Run(() => CompareExpanded(stored.Path, copy.Path, codec, snapshot.Bytes, verifyProgress, cancellationToken), cancellationToken);
+        var inspection = await Task.Run(() => Inspection.Of(copy.Path, cancellationToken), cancellationToken).ConfigureAwait(false);
+        await compare.ConfigureAwait(false);
+        if (inspection.Integrity != "ok")
+        {
+            throw new CellarException($"snapshot of {job.Database.Path} fails integrity_check ({inspection.Integrity}); the live database may be damaged, backup not kept");
+        }
+
+        var sidecar = new Sidecar
+        {
+            Job = job.Name,
+            Database = job.Database.Name,
+            Tag = tag,
+            TagSlug = slug,
+            Created = created,
+            SourcePath = job.Database.Path,
+            SourcePageSize = snapshot.PageSize,
+            SourcePageCount = snapshot.PageCount,
+            SourceBytes = snapshot.Bytes,
+            JournalMode = snapshot.JournalMode,
+            RowCounts = inspection.RowCounts,
+            ForeignKeyViolations = inspection.ForeignKeyViolations,
+            Sha256 = sha,
+            SizeBytes = size,
+            Compression = codec.Kind.ToString().ToLowerInvariant(),
+            Verified = true,
+            DurationMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
+            WritersHeldOffMs = snapshot.WritersHeldOff is { } held ? (long)held.TotalMilliseconds : null,
+            CellarVersion = CellarVersion,
+        };
+
+        // Sidecar first: a crash between the two renames leaves an orphan sidecar (swept next run), never a
+        // backup without the checksum that proves it.
+        sidecar.Write(finalPath);
+        stored.Commit(finalPath);
+        return (finalPath, sidecar);
+    }
+
+    private static string ChoosePath(JobConfig job, DateTime local, string? slug)
+    {
+        for (var collision = 0; ; collision++)
+        {
+            var path = Path.Combine(job.Folder, job.FileName.Render(local, slug, collision));
+            if (!File.Exists(path) && !File.Exists(Sidecar.PathFor(path)))
+            {
+                return path;
+            }
+        }
+    }
+
+    private static async Task<(string Sha, long Size)> CompressAsync(string copyPath, string storedPath, Codec codec, long total, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        await using var file = SecureFiles.CreateNew(storedPath);
+        await using var hashing = new HashingStream(file, leaveOpen: true);
+        await using (var input = new FileStream(copyPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        {
+            var bytes = progress is null ? null : new Progress<long>(read => progress.Report(total == 0 ? 1 : (double)read / total));
+            await ParallelCompressor.CompressAsync(input, hashing, codec, bytes, cancellationToken).ConfigureAwait(false);
+        }
+
+        await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
+        file.Flush(flushToDisk: true);
+        return (hashing.HexHash(), hashing.BytesHashed);
+    }
+
+    private static void CompareExpanded(string storedPath, string copyPath, Codec codec, long total, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        using var expanded = codec.OpenRead(new FileStream(storedPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan));
+        using var original = new FileStream(copyPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        var a = new byte[1 << 20];
+        var b = new byte[1 << 20];
+        long offset = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var readA = expanded.ReadAtLeast(a, a.Length, throwOnEndOfStream: false);
+            var readB = original.ReadAtLeast(b, b.Length, throwOnEndOfStream: false);
+            if (readA != readB || !a.AsSpan(0, readA).SequenceEqual(b.AsSpan(0, readB)))
+            {
+                throw new CellarException($"verification failed: the stored backup does not decompress to the snapshot (differs after byte {offset}); backup not kept");
+            }
+
+            if (readA == 0)
+            {
+                return;
+            }
+
+            offset += readA;
+            progress?.Report(total == 0 ? 1 : (double)offset / total);
+        }
+    }
+
+    private static Progress<double>? Stage(IProgress<JobProgress>? progress, string stage) =>
+        progress is null ? null : new Progress<double>(f => progress.Report(new JobProgress(stage, f)));
+}

@@ -1,0 +1,126 @@
+using System.Diagnostics;
+using Cellar.Core.IO;
+using Microsoft.Data.Sqlite;
+using SQLitePCL;
+
+namespace Cellar.Core.Snapshots;
+
+/// <summary>
+/// Copies a live database into a plain file with SQLite's online backup API, inside one read transaction
+/// held on the source for the whole copy.
+/// Holding the transaction is what makes this work on a busy database: the backup API restarts whenever
+/// another connection commits between two steps (the seed's <c>sqlite3 .backup</c> never finishes under
+/// 500 commits/s), but within our own read transaction the source cannot change under us. In WAL mode
+/// that transaction blocks nobody; in rollback-journal mode it blocks writers' commits for the copy only
+/// (compression happens afterwards, from the copy), and we measure for how long.
+/// </summary>
+internal static class SqliteSnapshot
+{
+    private const int PagesPerStep = 8192;
+    private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Copies <paramref name="sourcePath"/> into the new file <paramref name="copyPath"/>.</summary>
+    public static async Task<SnapshotInfo> CopyAsync(string sourcePath, string copyPath, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        SqliteFiles.RequireDatabase(sourcePath, "database");
+
+        // Created by us first so the copy is owner-only from its first byte; SQLite then opens the empty file.
+        await SecureFiles.CreateNew(copyPath, 1).DisposeAsync().ConfigureAwait(false);
+        using var source = OpenSource(sourcePath);
+        using var copy = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copyPath, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
+        copy.Open();
+
+        // The copy is a scratch file until it is compressed and verified: no journal, no syncs.
+        copy.Execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;");
+        source.Execute($"PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}");
+        var journalMode = (string)source.Scalar("PRAGMA journal_mode")!;
+        var wal = string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase);
+
+        var held = Stopwatch.StartNew();
+        source.Execute("BEGIN");
+        long pageCount;
+        long pageSize;
+        try
+        {
+            // A deferred BEGIN takes no lock until the first read: this read pins the snapshot.
+            source.Scalar("SELECT count(*) FROM sqlite_schema");
+            pageSize = (long)source.Scalar("PRAGMA page_size")!;
+            pageCount = (long)source.Scalar("PRAGMA page_count")!;
+            await StepAsync(source, copy, progress, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            source.Execute("ROLLBACK");
+        }
+
+        held.Stop();
+        if (wal)
+        {
+            // Keep the source's journal mode so a restored file (even one restored by gunzip) behaves as before.
+            copy.Execute("PRAGMA journal_mode=WAL");
+        }
+
+        return new SnapshotInfo(pageSize, pageCount, journalMode.ToLowerInvariant(), wal ? null : held.Elapsed);
+    }
+
+    private static SqliteConnection OpenSource(string path)
+    {
+        try
+        {
+            return SqliteFiles.OpenLive(path);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode is raw.SQLITE_READONLY or raw.SQLITE_CANTOPEN or raw.SQLITE_PERM)
+        {
+            // A database we may read but not write (a read-only mount, another owner) can still be backed up.
+            try
+            {
+                return SqliteFiles.OpenLive(path, readOnly: true);
+            }
+            catch (SqliteException inner)
+            {
+                throw new CellarException($"database {path} cannot be opened: {inner.Message}", inner);
+            }
+        }
+        catch (SqliteException e)
+        {
+            throw new CellarException($"database {path} cannot be opened: {e.Message}", e);
+        }
+    }
+
+    private static async Task StepAsync(SqliteConnection source, SqliteConnection copy, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        var backup = raw.sqlite3_backup_init(copy.Handle, "main", source.Handle, "main")
+            ?? throw new CellarException($"cannot start the SQLite backup: {raw.sqlite3_errmsg(copy.Handle).utf8_to_string()}");
+        try
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var rc = raw.sqlite3_backup_step(backup, PagesPerStep);
+                if (rc == raw.SQLITE_DONE)
+                {
+                    progress?.Report(1);
+                    return;
+                }
+
+                if (rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
+                {
+                    await Task.Delay(10, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                if (rc != raw.SQLITE_OK)
+                {
+                    throw new CellarException($"SQLite backup failed: {raw.sqlite3_errstr(rc).utf8_to_string()} ({rc})");
+                }
+
+                var total = raw.sqlite3_backup_pagecount(backup);
+                progress?.Report(total == 0 ? 1 : 1 - ((double)raw.sqlite3_backup_remaining(backup) / total));
+            }
+        }
+        finally
+        {
+            raw.sqlite3_backup_finish(backup);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cellar.Core.IO;
+
+namespace Cellar.Core.Status;
+
+/// <summary>
+/// The outcome of a job's last run, kept in <c>.cellar-state.json</c> in the job's folder. A failed run
+/// leaves no backup to read it from, and status must still be able to say why the last one failed.
+/// </summary>
+public sealed record JobState
+{
+    private const string FileName = ".cellar-state.json";
+
+    /// <summary>When the last run finished.</summary>
+    public DateTimeOffset? LastRun { get; init; }
+
+    /// <summary>Whether it succeeded.</summary>
+    public bool LastRunSucceeded { get; init; }
+
+    /// <summary>When the newest failure happened.</summary>
+    public DateTimeOffset? LastFailure { get; init; }
+
+    /// <summary>Its one-line message.</summary>
+    public string? LastFailureMessage { get; init; }
+
+    /// <summary>Reads the state of a job folder; empty when there is none or it is unreadable.</summary>
+    public static JobState Read(string folder)
+    {
+        try
+        {
+            var path = Path.Combine(folder, FileName);
+            return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), JobStateJson.Default.JobState) ?? new JobState() : new JobState();
+        }
+        catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
+        {
+            return new JobState();
+        }
+    }
+
+    /// <summary>Records a run's outcome atomically; best effort, since the run itself already decided success.</summary>
+    public static void Record(string folder, DateTimeOffset at, string? failure)
+    {
+        try
+        {
+            if (!Directory.Exists(folder))
+            {
+                return;
+            }
+
+            var previous = Read(folder);
+            var state = failure is null
+                ? previous with { LastRun = at, LastRunSucceeded = true }
+                : previous with { LastRun = at, LastRunSucceeded = false, LastFailure = at, LastFailureMessage = failure };
+            using var temp = TempFile.For(folder, FileName);
+            File.WriteAllBytes(temp.Path, JsonSerializer.SerializeToUtf8Bytes(state, JobStateJson.Default.JobState));
+            File.Move(temp.Path, Path.Combine(folder, FileName), overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A read-only or full folder already failed the run with a clearer message.
+        }
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[JsonSerializable(typeof(JobState))]
+internal sealed partial class JobStateJson : JsonSerializerContext;

@@ -1,0 +1,125 @@
+using System.Security.Cryptography;
+using Cellar.Core.Catalog;
+using Cellar.Core.Compression;
+using Cellar.Core.IO;
+using Cellar.Core.Snapshots;
+
+namespace Cellar.Core.Verification;
+
+/// <summary>
+/// The restore drill for a stored backup: checksum and size against the sidecar, decompress in full,
+/// then <c>integrity_check</c>, <c>foreign_key_check</c> and row counts against the sidecar. Catches bit
+/// rot, truncation and tampering alike.
+/// </summary>
+public static class BackupVerifier
+{
+    /// <summary>Checks a stored backup; the result lists every problem found (empty when sound).</summary>
+    public static async Task<VerificationResult> VerifyAsync(string backupPath, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(backupPath))!;
+        using var expanded = TempFile.For(WritableFolder(folder), Path.GetFileName(backupPath), "verify");
+        return await ExpandAndCheckAsync(backupPath, expanded.Path, progress, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Checks a stored backup by expanding it into <paramref name="expandedPath"/>, which the caller owns: a
+    /// restore keeps it as the file it moves into place, so what was checked is exactly what is restored.
+    /// </summary>
+    internal static async Task<VerificationResult> ExpandAndCheckAsync(string backupPath, string expandedPath, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(backupPath))
+        {
+            return VerificationResult.Failed(backupPath, "file does not exist");
+        }
+
+        Sidecar? sidecar;
+        try
+        {
+            sidecar = Sidecar.TryRead(backupPath);
+        }
+        catch (InvalidDataException e)
+        {
+            return VerificationResult.Failed(backupPath, e.Message);
+        }
+
+        if (sidecar is null)
+        {
+            return VerificationResult.Failed(backupPath, "sidecar missing: checksum and row counts cannot be checked");
+        }
+
+        var size = new FileInfo(backupPath).Length;
+        if (size != sidecar.SizeBytes)
+        {
+            return VerificationResult.Failed(backupPath, $"size is {size} bytes, the sidecar says {sidecar.SizeBytes} (truncated or replaced)", sidecar);
+        }
+
+        string sha;
+        try
+        {
+            sha = await ExpandAsync(backupPath, expandedPath, Codec.ForFileName(backupPath), size, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)
+        {
+            return VerificationResult.Failed(backupPath, $"cannot be decompressed: {e.Message}", sidecar);
+        }
+
+        if (!string.Equals(sha, sidecar.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return VerificationResult.Failed(backupPath, $"checksum mismatch: sha256 {sha[..12]}…, the sidecar says {sidecar.Sha256[..Math.Min(12, sidecar.Sha256.Length)]}…", sidecar);
+        }
+
+        try
+        {
+            SqliteFiles.RequireDatabase(expandedPath, "decompressed backup");
+            var inspection = Inspection.Of(expandedPath, cancellationToken);
+            var problems = inspection.Compare(sidecar.RowCounts, sidecar.ForeignKeyViolations).ToList();
+            return new VerificationResult(backupPath, problems, sidecar);
+        }
+        catch (Exception e) when (e is CellarException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            return VerificationResult.Failed(backupPath, e.Message, sidecar);
+        }
+    }
+
+    /// <summary>Decompresses while hashing the compressed bytes, so the file is read once.</summary>
+    private static async Task<string> ExpandAsync(string backupPath, string expandedPath, Codec codec, long size, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(backupPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        await using var hashing = new HashingStream(file, leaveOpen: true);
+        await using (var output = SecureFiles.CreateNew(expandedPath))
+        {
+            await using var decompressed = codec.OpenRead(hashing);
+            var buffer = new byte[1 << 20];
+            int read;
+            while ((read = await decompressed.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                progress?.Report(size == 0 ? 1 : (double)hashing.BytesHashed / size);
+            }
+
+            output.Flush(flushToDisk: true);
+        }
+
+        // A decompressor may stop before the end of the file (trailing garbage after the last member): hash it too.
+        var tail = new byte[1 << 16];
+        while (await hashing.ReadAsync(tail, cancellationToken).ConfigureAwait(false) > 0)
+        {
+        }
+
+        return hashing.HexHash();
+    }
+
+    private static string WritableFolder(string folder)
+    {
+        try
+        {
+            using var probe = TempFile.For(folder, "probe");
+            File.WriteAllBytes(probe.Path, []);
+            return folder;
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return Path.GetTempPath();
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using Cellar.Core.Snapshots;
+
+namespace Cellar.Core.Verification;
+
+/// <summary>What a restore drill reads from a database file: its integrity, foreign keys and row counts.</summary>
+/// <param name="Integrity">The first line of <c>PRAGMA integrity_check</c> ("ok" when sound).</param>
+/// <param name="ForeignKeyViolations">Rows reported by <c>PRAGMA foreign_key_check</c>.</param>
+/// <param name="RowCounts">Rows per table.</param>
+internal sealed record Inspection(string Integrity, long ForeignKeyViolations, IReadOnlyDictionary<string, long> RowCounts)
+{
+    /// <summary>Reads a database file that nobody is writing.</summary>
+    public static Inspection Of(string path, CancellationToken cancellationToken)
+    {
+        using var connection = SqliteFiles.OpenImmutable(path);
+        var integrity = connection.Scalar("PRAGMA integrity_check") as string ?? "no result";
+        cancellationToken.ThrowIfCancellationRequested();
+        if (integrity != "ok")
+        {
+            return new Inspection(integrity, 0, new Dictionary<string, long>());
+        }
+
+        var violations = (long)connection.Scalar("SELECT count(*) FROM pragma_foreign_key_check")!;
+        var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var tables = new List<string>();
+        using (var command = connection.CreateCommand())
+        {
+            // Virtual tables are skipped: their module may not be loaded here, and their shadow tables are counted.
+            command.CommandText = "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var table in tables)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            counts[table] = (long)connection.Scalar($"SELECT count(*) FROM {SqliteFiles.Quote(table)}")!;
+        }
+
+        return new Inspection(integrity, violations, counts);
+    }
+
+    /// <summary>Differences from what a sidecar recorded, as one-line problems.</summary>
+    public IEnumerable<string> Compare(IReadOnlyDictionary<string, long> expectedCounts, long expectedViolations)
+    {
+        if (Integrity != "ok")
+        {
+            yield return $"integrity_check failed: {Integrity}";
+            yield break;
+        }
+
+        if (ForeignKeyViolations != expectedViolations)
+        {
+            yield return $"foreign_key_check reports {ForeignKeyViolations} violations, the snapshot had {expectedViolations}";
+        }
+
+        foreach (var (table, expected) in expectedCounts)
+        {
+            if (!RowCounts.TryGetValue(table, out var actual))
+            {
+                yield return $"table {table} is missing";
+            }
+            else if (actual != expected)
+            {
+                yield return $"table {table} has {actual} rows, the snapshot had {expected}";
+            }
+        }
+
+        foreach (var table in RowCounts.Keys.Where(t => !expectedCounts.ContainsKey(t)))
+        {
+            yield return $"table {table} was not in the snapshot";
+        }
+    }
+}
