@@ -8,19 +8,22 @@ namespace Cellar.Core.Configuration;
 /// A backup file name such as <c>portfolio-{yyyy}-{MM}-{dd}.sqlite</c>: rendered when a backup is made and
 /// matched when backups are listed, so a file is recognised as Cellar's by its name alone even when its
 /// sidecar is gone. Tokens: <c>{yyyy} {MM} {dd} {HH} {mm} {ss}</c> (local time in the configured zone) and
-/// <c>{tag}</c> (a slug). When a name is already taken, <c>-HHmmss</c> and then <c>-N</c> are appended before
-/// the extension, so a second run never overwrites a backup.
+/// <c>{tag}</c> (a slug). When a name is already taken, <c>-HHmmss</c> and then <c>-N</c> go right after the
+/// last token (<c>portfolio-2026-11-26-140501.sqlite.gz</c>), so a second run never overwrites a backup.
 /// </summary>
 public sealed partial class FileNamePattern
 {
+    private const char CollisionMark = '\u0001';
     private static readonly string[] Tokens = ["yyyy", "MM", "dd", "HH", "mm", "ss", "tag"];
     private readonly Regex _regex;
+    private readonly int _tokenEnd;
 
-    private FileNamePattern(string pattern, string extension, Regex regex)
+    private FileNamePattern(string pattern, string extension, Regex regex, int tokenEnd)
     {
         Pattern = pattern;
         Extension = extension;
         _regex = regex;
+        _tokenEnd = tokenEnd;
     }
 
     /// <summary>The pattern as configured, without the compression extension.</summary>
@@ -66,6 +69,7 @@ public sealed partial class FileNamePattern
             }
 
             regex.Append(token == "tag" ? "(?<tag>[a-z0-9]+(?:-[a-z0-9]+)*?)" : $"(?<{token}>\\d{{{token.Length}}})");
+            regex.Append(CollisionMark);
             rest = rest[(open + close + 1)..];
         }
 
@@ -74,14 +78,24 @@ public sealed partial class FileNamePattern
             throw new FormatException($"'{pattern}' must contain {{yyyy}}, {{MM}} and {{dd}}: retention reads the date from the name");
         }
 
-        regex.Append(@"(?:-(?<sfx>\d{6})(?:-(?<n>\d+))?)?").Append(Regex.Escape(extension)).Append('$');
-        return new FileNamePattern(pattern, extension, new Regex(regex.ToString(), RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture));
+        // Only the last token is followed by the optional collision suffix.
+        var text = regex.Append(Regex.Escape(extension)).Append('$').ToString();
+        var last = text.LastIndexOf(CollisionMark);
+        text = text.Remove(last, 1).Insert(last, @"(?:-(?<sfx>\d{6})(?:-(?<n>\d+))?)?").Replace(CollisionMark.ToString(), "", StringComparison.Ordinal);
+        var tokenEnd = pattern.LastIndexOf('}') + 1;
+        return new FileNamePattern(pattern, extension, new Regex(text, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture), tokenEnd);
     }
 
     /// <summary>The name for a backup made at <paramref name="local"/>; <paramref name="collision"/> 0 is the plain name.</summary>
     public string Render(DateTime local, string? tag, int collision = 0)
     {
-        var name = new StringBuilder(Pattern)
+        var suffix = collision switch
+        {
+            0 => "",
+            1 => "-" + local.ToString("HHmmss", CultureInfo.InvariantCulture),
+            _ => "-" + local.ToString("HHmmss", CultureInfo.InvariantCulture) + "-" + collision.ToString(CultureInfo.InvariantCulture),
+        };
+        var name = new StringBuilder(Pattern.Insert(_tokenEnd, suffix))
             .Replace("{yyyy}", local.ToString("yyyy", CultureInfo.InvariantCulture))
             .Replace("{MM}", local.ToString("MM", CultureInfo.InvariantCulture))
             .Replace("{dd}", local.ToString("dd", CultureInfo.InvariantCulture))
@@ -89,16 +103,6 @@ public sealed partial class FileNamePattern
             .Replace("{mm}", local.ToString("mm", CultureInfo.InvariantCulture))
             .Replace("{ss}", local.ToString("ss", CultureInfo.InvariantCulture))
             .Replace("{tag}", tag ?? "");
-        if (collision > 0)
-        {
-            name.Append('-').Append(local.ToString("HHmmss", CultureInfo.InvariantCulture));
-        }
-
-        if (collision > 1)
-        {
-            name.Append('-').Append(collision.ToString(CultureInfo.InvariantCulture));
-        }
-
         return name.Append(Extension).ToString();
     }
 

@@ -13,10 +13,16 @@ namespace Cellar.Core.Verification;
 /// </summary>
 public static class BackupVerifier
 {
-    /// <summary>Checks a stored backup; the result lists every problem found (empty when sound).</summary>
-    public static async Task<VerificationResult> VerifyAsync(string backupPath, IProgress<double>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks a stored backup; the result lists every problem found (empty when sound). In a Cellar folder it
+    /// takes the folder's lock, so a concurrent run's sweep never removes the file being checked.
+    /// </summary>
+    public static async Task<VerificationResult> VerifyAsync(string backupPath, TimeProvider time, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(backupPath))!;
+        using var folderLock = File.Exists(Path.Combine(folder, FolderLock.FileName))
+            ? await FolderLock.AcquireAsync(folder, time, cancellationToken).ConfigureAwait(false)
+            : null;
         using var expanded = TempFile.For(WritableFolder(folder), Path.GetFileName(backupPath), "verify");
         return await ExpandAndCheckAsync(backupPath, expanded.Path, progress, cancellationToken).ConfigureAwait(false);
     }
@@ -85,10 +91,10 @@ public static class BackupVerifier
     private static async Task<string> ExpandAsync(string backupPath, string expandedPath, Codec codec, long size, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         await using var file = new FileStream(backupPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-        await using var hashing = new HashingStream(file, leaveOpen: true);
+        var hashing = new HashingStream(file, leaveOpen: true);
+        await using var decompressed = codec.OpenRead(hashing);
         await using (var output = SecureFiles.CreateNew(expandedPath))
         {
-            await using var decompressed = codec.OpenRead(hashing);
             var buffer = new byte[1 << 20];
             int read;
             while ((read = await decompressed.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
@@ -101,8 +107,7 @@ public static class BackupVerifier
         }
 
         // A decompressor may stop before the end of the file (trailing garbage after the last member): hash it too.
-        var tail = new byte[1 << 16];
-        while (await hashing.ReadAsync(tail, cancellationToken).ConfigureAwait(false) > 0)
+        while (await hashing.ReadAsync(buffer: new byte[1 << 16], cancellationToken).ConfigureAwait(false) > 0)
         {
         }
 

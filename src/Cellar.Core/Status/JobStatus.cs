@@ -1,0 +1,34 @@
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+
+namespace Cellar.Core.Status;
+
+/// <summary>What an operator wants to know about one job at a glance.</summary>
+public sealed record JobStatus(
+    string Job,
+    JobType Type,
+    string? Schedule,
+    DateTimeOffset? NextRun,
+    BackupEntry? Newest,
+    TimeSpan? NewestAge,
+    int Count,
+    long TotalBytes,
+    DateTimeOffset? LastFailure,
+    string? LastFailureMessage)
+{
+    /// <summary>The status of every job in <paramref name="config"/> at the current time.</summary>
+    public static IReadOnlyList<JobStatus> All(CellarConfig config, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        return config.Jobs.Select(job =>
+        {
+            var entries = BackupCatalog.List(job, config.TimeZone);
+            var state = JobState.Read(job.Folder);
+            var newest = entries.Count > 0 ? entries[0] : null;
+            var next = job.Schedule?.GetNextOccurrence(now, config.TimeZone);
+            return new JobStatus(
+                job.QualifiedName(config), job.Type, job.ScheduleText, next, newest, newest is null ? null : now - newest.Created,
+                entries.Count, entries.Sum(e => e.SizeBytes), state.LastFailure, state.LastFailureMessage);
+        }).ToList();
+    }
+}

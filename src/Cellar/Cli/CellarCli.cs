@@ -1,0 +1,86 @@
+using System.CommandLine;
+using Cellar.Core;
+using Microsoft.Data.Sqlite;
+
+namespace Cellar.Cli;
+
+/// <summary>
+/// The <c>cellar</c> command line, and the one place that turns errors into exit codes: 0 ok, 1 the
+/// operation failed, 2 usage or configuration error. Errors are one line on stderr; <c>--verbose</c> adds
+/// the detail.
+/// </summary>
+internal static class CellarCli
+{
+    public static readonly Option<string?> ConfigOption = new("--config", "-c")
+    {
+        Description = "Config file (default: $CELLAR_CONFIG, ./cellar.json, /etc/cellar/cellar.json, else the seed's setup)",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> VerboseOption = new("--verbose", "-v")
+    {
+        Description = "Log to stderr and print error details",
+        Recursive = true,
+    };
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("Cellar: consistent online SQLite backups that are verified, pruned and restorable.")
+        {
+            ConfigOption,
+            VerboseOption,
+            RunCommand.Create(),
+            ListCommand.Create(),
+            VerifyCommand.Create(),
+            RestoreCommand.Create(),
+            PruneCommand.Create(),
+            StatusCommand.Create(),
+            DemoCommand.Create(),
+        };
+
+        var parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            await Console.Error.WriteLineAsync($"cellar: {parsed.Errors[0].Message} (see cellar --help)").ConfigureAwait(false);
+            return 2;
+        }
+
+        return await parsed.InvokeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Wraps a command body with config loading and the error-to-exit-code mapping.</summary>
+    public static Func<ParseResult, CancellationToken, Task<int>> Action(Func<ParseResult, CliContext, CancellationToken, Task<int>> body) =>
+        async (parse, cancellationToken) =>
+        {
+            var verbose = parse.GetValue(VerboseOption);
+            try
+            {
+                using var context = CliContext.Load(parse.GetValue(ConfigOption), verbose);
+                return await body(parse, context, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return Fail(e, verbose);
+            }
+        };
+
+    /// <summary>Prints the one-line error for <paramref name="e"/> and returns its exit code.</summary>
+    public static int Fail(Exception e, bool verbose)
+    {
+        var (message, code) = e switch
+        {
+            CellarException c => (c.Message, c.ExitCode),
+            OperationCanceledException => ("cancelled", 130),
+            UnauthorizedAccessException or IOException => (e.Message, 1),
+            SqliteException s => ($"SQLite: {s.Message}", 1),
+            _ => ($"unexpected error: {e.GetType().Name}: {e.Message}", 1),
+        };
+        Console.Error.WriteLine($"cellar: {message.ReplaceLineEndings(" ")}");
+        if (verbose)
+        {
+            Console.Error.WriteLine(e.ToString());
+        }
+
+        return code;
+    }
+}

@@ -1,0 +1,9 @@
+using System.Text.Json.Serialization;
+
+namespace Cellar.Cli;
+
+/// <summary>Source-generated JSON for the CLI's <c>--json</c> outputs.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(IEnumerable<ListItem>))]
+[JsonSerializable(typeof(IEnumerable<StatusItem>))]
+internal sealed partial class CliJson : JsonSerializerContext;

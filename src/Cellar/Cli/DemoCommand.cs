@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+using Cellar.Core.Demo;
+using Cellar.Core.Jobs;
+using Cellar.Core.Status;
+using Cellar.Core.Verification;
+
+namespace Cellar.Cli;
+
+/// <summary>
+/// <c>cellar demo [DIR]</c>: a realistic sample portfolio database and app log, a config pointing at them,
+/// every job that this version can run executed once and verified, and the status table.
+/// </summary>
+internal static class DemoCommand
+{
+    private const long DatabaseBytes = 40L << 20;
+
+    public static Command Create()
+    {
+        var dir = new Argument<string>("dir") { Description = "Where to put the demo", Arity = ArgumentArity.ZeroOrOne, DefaultValueFactory = _ => "cellar-demo" };
+        var command = new Command("demo", "Create a sample database and config, run every job once, verify, show the status") { dir };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                return await RunAsync(Path.GetFullPath(parse.GetValue(dir)!), parse.GetValue(CellarCli.VerboseOption), cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return CellarCli.Fail(e, parse.GetValue(CellarCli.VerboseOption));
+            }
+        });
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string root, bool verbose, CancellationToken cancellationToken)
+    {
+        var database = Path.Combine(root, "data", "portfolio.sqlite");
+        var logs = Path.Combine(root, "logs");
+        Directory.CreateDirectory(Path.GetDirectoryName(database)!);
+        Directory.CreateDirectory(logs);
+        if (!File.Exists(database))
+        {
+            Console.Error.WriteLine($"creating a sample portfolio database ({DatabaseBytes >> 20} MiB) at {database}");
+            await PortfolioDatabase.CreateAsync(database, DatabaseBytes, cancellationToken).ConfigureAwait(false);
+        }
+
+        var backendLog = Path.Combine(logs, "backend.log");
+        if (!File.Exists(backendLog))
+        {
+            await BackendLog.WriteAsync(backendLog, 20_000, TimeProvider.System.GetUtcNow().AddDays(-1), cancellationToken).ConfigureAwait(false);
+        }
+
+        var configPath = Path.Combine(root, "cellar.json");
+        await File.WriteAllTextAsync(configPath, DemoConfig(database, Path.Combine(root, "backups"), logs, backendLog), cancellationToken).ConfigureAwait(false);
+        Console.Error.WriteLine($"config: {configPath}");
+
+        using var context = CliContext.Load(configPath, verbose);
+        var runner = new JobRunner(context.Config, context.Time, context.Loggers);
+        foreach (var job in context.Config.Jobs)
+        {
+            if (job.Type != JobType.Snapshot)
+            {
+                Console.Error.WriteLine($"{job.Name}: {job.Type.ToString().ToLowerInvariant()} jobs are not in this version yet; skipped");
+                continue;
+            }
+
+            var tag = job.FileName.HasTag ? "Summer Collection 2026" : null;
+            var result = await ProgressDisplay.RunAsync(p => runner.RunAsync(job.Name, tag, p, cancellationToken)).ConfigureAwait(false);
+            Console.Error.WriteLine($"{job.Name}: {result.Path} ({Output.Bytes(result.Sidecar.SizeBytes)}, {result.Sidecar.DurationMs} ms, verified)");
+        }
+
+        var bad = 0;
+        foreach (var entry in context.Config.Jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone)))
+        {
+            var check = await BackupVerifier.VerifyAsync(entry.Path, context.Time, null, cancellationToken).ConfigureAwait(false);
+            bad += check.Ok ? 0 : 1;
+            Console.Error.WriteLine($"verify {entry.Name}: {(check.Ok ? "ok" : string.Join("; ", check.Problems))}");
+        }
+
+        StatusCommand.Print(JobStatus.All(context.Config, context.Time), context.Config);
+        Console.WriteLine($"Try: dotnet run --project src/Cellar -- --config {configPath} list");
+        return bad == 0 ? 0 : 1;
+    }
+
+    private static string DemoConfig(string database, string backups, string logs, string backendLog)
+    {
+        // The seed's jobs, pointed at the demo folder.
+        var config = new JsonObject
+        {
+            ["database"] = database,
+            ["backupRoot"] = backups,
+            ["logDir"] = logs,
+            ["jobs"] = new JsonObject
+            {
+                ["daily"] = new JsonObject { ["type"] = "snapshot", ["schedule"] = "0 2 * * *", ["folder"] = "daily", ["fileName"] = "portfolio-{yyyy}-{MM}-{dd}.sqlite.gz", ["keepDays"] = 30 },
+                ["social"] = new JsonObject { ["type"] = "tables", ["schedule"] = "0 3 * * 0", ["folder"] = "social", ["fileName"] = "social-tables-{yyyy}-{MM}-{dd}.sql.gz", ["keepDays"] = 84, ["tables"] = new JsonArray("comments", "likes", "reactions", "follows") },
+                ["gallery"] = new JsonObject { ["type"] = "snapshot", ["folder"] = "event-triggered", ["fileName"] = "gallery-added-{tag}-{yyyy}{MM}{dd}-{HH}{mm}{ss}.sqlite.gz", ["keepDays"] = 90 },
+                ["logs"] = new JsonObject { ["type"] = "rotate", ["schedule"] = "0 1 * * *", ["folder"] = "logs-archive", ["fileName"] = "backend-{yyyy}-{MM}-{dd}.log.gz", ["path"] = backendLog, ["keepDays"] = 7 },
+            },
+        };
+        return config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+    }
+}

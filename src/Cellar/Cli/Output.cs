@@ -1,0 +1,33 @@
+using System.Globalization;
+
+namespace Cellar.Cli;
+
+/// <summary>How the CLI shows sizes, ages and times to people.</summary>
+internal static class Output
+{
+    public static string Bytes(long bytes)
+    {
+        string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];
+        double value = bytes;
+        var unit = 0;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return unit == 0 ? $"{bytes} B" : value.ToString(value < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + " " + units[unit];
+    }
+
+    public static string Age(TimeSpan? age) => age switch
+    {
+        null => "-",
+        { TotalMinutes: < 1 } => "just now",
+        { TotalHours: < 1 } a => $"{(int)a.TotalMinutes} min",
+        { TotalDays: < 2 } a => $"{a.TotalHours:0.#} h",
+        var a => $"{a.Value.TotalDays:0.#} d",
+    };
+
+    public static string Time(DateTimeOffset? time, TimeZoneInfo zone) =>
+        time is { } t ? TimeZoneInfo.ConvertTime(t, zone).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "-";
+}

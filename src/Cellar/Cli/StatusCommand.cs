@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Text.Json;
+using Cellar.Core.Configuration;
+using Cellar.Core.Status;
+using Spectre.Console;
+
+namespace Cellar.Cli;
+
+/// <summary><c>cellar status [--json]</c>: per job, the newest backup, its age, count, bytes and last failure.</summary>
+internal static class StatusCommand
+{
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "Machine-readable output" };
+        var command = new Command("status", "Show each job's newest backup, its age, count, total size and last failure") { json };
+        command.SetAction(CellarCli.Action((parse, context, _) =>
+        {
+            var statuses = JobStatus.All(context.Config, context.Time);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(statuses.Select(StatusItem.From), CliJson.Default.IEnumerableStatusItem));
+            }
+            else
+            {
+                Print(statuses, context.Config);
+            }
+
+            return Task.FromResult(0);
+        }));
+        return command;
+    }
+
+    public static void Print(IReadOnlyList<JobStatus> statuses, CellarConfig config)
+    {
+        var table = new Table().AddColumns("job", "type", "schedule", "newest backup", "age", "count", "total", "last failure");
+        foreach (var s in statuses)
+        {
+            table.AddRow(
+                Markup.Escape(s.Job),
+                s.Type.ToString().ToLowerInvariant(),
+                Markup.Escape(s.Schedule ?? "on demand"),
+                Markup.Escape(s.Newest?.Name ?? "-"),
+                Output.Age(s.NewestAge),
+                s.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Output.Bytes(s.TotalBytes),
+                s.LastFailureMessage is null ? "-" : Markup.Escape($"{Output.Time(s.LastFailure, config.TimeZone)}: {s.LastFailureMessage}"));
+        }
+
+        AnsiConsole.Write(table);
+    }
+}
+
+/// <summary>One job in <c>cellar status --json</c>.</summary>
+internal sealed record StatusItem(
+    string Job, JobType Type, string? Schedule, DateTimeOffset? NextRun, string? Newest, DateTimeOffset? NewestCreated, double? NewestAgeSeconds,
+    bool NewestVerified, int Count, long TotalBytes, DateTimeOffset? LastFailure, string? LastFailureMessage)
+{
+    public static StatusItem From(JobStatus s) => new(
+        s.Job, s.Type, s.Schedule, s.NextRun, s.Newest?.Path, s.Newest?.Created, s.NewestAge?.TotalSeconds,
+        s.Newest?.LooksGood ?? false, s.Count, s.TotalBytes, s.LastFailure, s.LastFailureMessage);
+}

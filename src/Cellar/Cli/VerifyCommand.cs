@@ -1,0 +1,45 @@
+using System.CommandLine;
+using Cellar.Core.Catalog;
+using Cellar.Core.Jobs;
+using Cellar.Core.Verification;
+
+namespace Cellar.Cli;
+
+/// <summary><c>cellar verify [FILE | --all]</c>: re-run the restore drill on stored backups; exit 1 naming each bad file.</summary>
+internal static class VerifyCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string?>("file") { Description = "One backup file (default: all backups of all jobs)", Arity = ArgumentArity.ZeroOrOne };
+        var all = new Option<bool>("--all") { Description = "Every backup of every job" };
+        var command = new Command("verify", "Check stored backups: checksum, decompression, integrity_check, foreign keys, row counts") { file, all };
+        command.SetAction(CellarCli.Action(async (parse, context, cancellationToken) =>
+        {
+            var paths = parse.GetValue(file) is { } one
+                ? [Path.GetFullPath(one)]
+                : context.Config.Jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone)).Select(e => e.Path).ToList();
+            var bad = 0;
+            foreach (var path in paths)
+            {
+                var result = await ProgressDisplay.RunAsync(progress => BackupVerifier.VerifyAsync(
+                    path,
+                    context.Time,
+                    progress is null ? null : new Progress<double>(f => progress.Report(new JobProgress(Path.GetFileName(path), f))),
+                    cancellationToken)).ConfigureAwait(false);
+                if (result.Ok)
+                {
+                    Console.WriteLine($"ok   {path}");
+                }
+                else
+                {
+                    bad++;
+                    Console.Error.WriteLine($"BAD  {path}: {string.Join("; ", result.Problems)}");
+                }
+            }
+
+            Console.Error.WriteLine(paths.Count == 0 ? "no backups to verify" : $"{paths.Count - bad} ok, {bad} bad");
+            return bad == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+}

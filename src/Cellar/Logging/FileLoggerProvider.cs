@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Logging;
+
+/// <summary>
+/// Cellar's own log files, as the seed had them: backup jobs in <c>backup.log</c>, pruning and other upkeep
+/// in <c>maintenance.log</c>. Each event is one line appended with <c>O_APPEND</c> in a single write, so the
+/// daemon and a CLI invocation can log to the same file at once without interleaving inside a line.
+/// Logging never fails a job: a missing or read-only log folder just turns file logging off.
+/// </summary>
+internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILoggerProvider
+{
+    private readonly ConcurrentDictionary<string, Stream?> _files = new(StringComparer.Ordinal);
+    private readonly Lock _writeLock = new();
+
+    public ILogger CreateLogger(string categoryName) => new FileLogger(this, FileFor(categoryName));
+
+    public void Dispose()
+    {
+        foreach (var stream in _files.Values)
+        {
+            stream?.Dispose();
+        }
+    }
+
+    private static string FileFor(string category) =>
+        category.Contains("Retention", StringComparison.Ordinal) || category.Contains("Maintenance", StringComparison.Ordinal) ? "maintenance.log" : "backup.log";
+
+    private void Write(string file, LogLevel level, string message, Exception? exception)
+    {
+        var stream = _files.GetOrAdd(file, Open);
+        if (stream is null)
+        {
+            return;
+        }
+
+        var line = new StringBuilder()
+            .Append(time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture))
+            .Append(' ').Append(LevelName(level)).Append(' ')
+            .Append(message.ReplaceLineEndings(" "));
+        if (exception is not null)
+        {
+            line.Append(" | ").Append(exception.GetType().Name).Append(": ").Append(exception.Message.ReplaceLineEndings(" "));
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(line.Append('\n').ToString());
+        lock (_writeLock)
+        {
+            try
+            {
+                stream.Write(bytes);
+                stream.Flush();
+            }
+            catch (IOException)
+            {
+                // A full disk must not turn a successful backup into a failure because its log line did not fit.
+            }
+        }
+    }
+
+    private Stream? Open(string file)
+    {
+        try
+        {
+            if (!Directory.Exists(logDir))
+            {
+                return null;
+            }
+
+            return new FileStream(Path.Combine(logDir, file), new FileStreamOptions
+            {
+                Mode = FileMode.Append,
+                Access = FileAccess.Write,
+                Share = FileShare.ReadWrite | FileShare.Delete,
+                BufferSize = 0,
+            });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static string LevelName(LogLevel level) => level switch
+    {
+        LogLevel.Trace => "trace",
+        LogLevel.Debug => "debug",
+        LogLevel.Information => "info ",
+        LogLevel.Warning => "warn ",
+        LogLevel.Error => "error",
+        _ => "crit ",
+    };
+
+    private sealed class FileLogger(FileLoggerProvider provider, string file) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                provider.Write(file, logLevel, formatter(state, exception), exception);
+            }
+        }
+    }
+}

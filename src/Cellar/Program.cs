@@ -1,0 +1,3 @@
+using Cellar.Cli;
+
+return await CellarCli.RunAsync(args).ConfigureAwait(false);
