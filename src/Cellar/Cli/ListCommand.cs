@@ -35,7 +35,7 @@ internal static class ListCommand
                     Markup.Escape(entry.Path));
             }
 
-            AnsiConsole.Write(table);
+            Output.Console.Write(table);
             return Task.FromResult(0);
         }));
         return command;

@@ -1,10 +1,28 @@
 using System.Globalization;
+using Spectre.Console;
 
 namespace Cellar.Cli;
 
 /// <summary>How the CLI shows sizes, ages and times to people.</summary>
 internal static class Output
 {
+    /// <summary>
+    /// Tables on stdout. Redirected output has no terminal width, and Spectre would wrap every cell at 80
+    /// columns; a wide virtual width keeps one row per line for grep and logs.
+    /// </summary>
+    public static IAnsiConsole Console { get; } = Create();
+
+    private static IAnsiConsole Create()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(System.Console.Out) });
+        if (System.Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 240;
+        }
+
+        return console;
+    }
+
     public static string Bytes(long bytes)
     {
         string[] units = ["B", "KiB", "MiB", "GiB", "TiB"];

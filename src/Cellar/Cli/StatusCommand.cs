@@ -46,7 +46,7 @@ internal static class StatusCommand
                 s.LastFailureMessage is null ? "-" : Markup.Escape($"{Output.Time(s.LastFailure, config.TimeZone)}: {s.LastFailureMessage}"));
         }
 
-        AnsiConsole.Write(table);
+        Output.Console.Write(table);
     }
 }
 
