@@ -16,15 +16,14 @@ internal static class PortfolioDatabase
     private const int Seed = 0x5EED_CE11;
     private static readonly DateTimeOffset Epoch = new(2023, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    // Random bytes stand in for JPEG thumbnails: they are what makes the file big, and like real
-    // JPEGs they don't compress, so backup compression ratios stay honest.
-    private const int MinThumbnailBytes = 4 * 1024;
-    private const int MaxThumbnailBytes = 20 * 1024;
+    // Random bytes stand in for tiny JPEG previews. The photos themselves live on disk (the seed mounts
+    // /app/content), so like the real database this one is mostly text and compresses the way it does.
+    private const int MinThumbnailBytes = 512;
+    private const int MaxThumbnailBytes = 2 * 1024;
 
-    // On-disk cost of one image with its comments, reactions and likes, including the half-empty
-    // last overflow page of each blob (measured ~14 KB). It only sizes the user base and the
+    // On-disk cost of one image with its comments, reactions and likes (measured ~3 KB). It only sizes the user base and the
     // batches; the actual stopping point comes from the real file size.
-    private const int EstimatedBytesPerImage = 15 * 1024;
+    private const int EstimatedBytesPerImage = 3 * 1024;
 
     private const string Schema = """
         CREATE TABLE users (
