@@ -5,6 +5,9 @@ namespace Cellar.Core.Snapshots;
 /// <summary>How Cellar opens SQLite files, in one place.</summary>
 internal static class SqliteFiles
 {
+    // Microsoft.Data.Sqlite applies CommandTimeout only to its retries on SQLITE_BUSY; bounded so a writer that
+    // never lets go fails the job instead of hanging it forever.
+    private const int BusyRetrySeconds = 300;
     private static readonly byte[] Magic = "SQLite format 3\0"u8.ToArray();
 
     /// <summary>Fails with one line unless <paramref name="path"/> exists and starts with SQLite's header.</summary>
@@ -79,7 +82,7 @@ internal static class SqliteFiles
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.CommandTimeout = 0;
+        command.CommandTimeout = BusyRetrySeconds;
         return command.ExecuteScalar();
     }
 
@@ -88,7 +91,7 @@ internal static class SqliteFiles
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.CommandTimeout = 0;
+        command.CommandTimeout = BusyRetrySeconds;
         command.ExecuteNonQuery();
     }
 
