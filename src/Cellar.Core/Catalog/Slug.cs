@@ -19,6 +19,11 @@ public static class Slug
         ['ł'] = "l", ['Ł'] = "l", ['đ'] = "d", ['Đ'] = "d", ['þ'] = "th", ['Þ'] = "th", ['ð'] = "d",
     };
 
+    // Precomposed Latin letters (U+00C0..U+024F) and their base letters. Normalize(FormD) would split off the
+    // accents, but Cellar runs with InvariantGlobalization, where Normalize leaves "é" whole and it would be lost.
+    private const string Accented = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ";
+    private const string AccentedBase = "aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeeegggggggghhiiiiiiiiijjkkllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzoouuaaiioouuuuuuuuuuaaaaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeooooooooyy";
+
     /// <summary>The longest tag accepted, before slugging.</summary>
     public const int MaxTagLength = 256;
 
@@ -49,6 +54,7 @@ public static class Slug
         foreach (var c in text.Normalize(NormalizationForm.FormD))
         {
             var piece = Special.TryGetValue(c, out var s) ? s
+                : Accented.IndexOf(c, StringComparison.Ordinal) is >= 0 and var i ? AccentedBase[i].ToString()
                 : CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.NonSpacingMark ? ""
                 : char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c).ToString()
                 : null;

@@ -17,9 +17,16 @@ public static class ConfigLoader
     public const string OverridePrefix = "CELLAR__";
 
     /// <summary>Loads and validates the configuration; throws <see cref="ConfigException"/> naming the bad key.</summary>
-    public static CellarConfig Load(string? explicitPath)
+    public static CellarConfig Load(string? explicitPath) =>
+        Load(explicitPath, Environment.GetEnvironmentVariable(PathVariable), [Path.GetFullPath("cellar.json"), "/etc/cellar/cellar.json"], environmentOverrides: true);
+
+    /// <summary>
+    /// <see cref="Load(string?)"/> with the machine's inputs passed in (the <c>$CELLAR_CONFIG</c> value, the files
+    /// searched, whether <c>CELLAR__</c> variables apply), so the outcome does not depend on where it runs.
+    /// </summary>
+    internal static CellarConfig Load(string? explicitPath, string? pathVariable, IReadOnlyList<string> searchPaths, bool environmentOverrides)
     {
-        var path = Locate(explicitPath);
+        var path = Locate(explicitPath ?? pathVariable, searchPaths);
         var builder = new ConfigurationBuilder();
         if (path is null)
         {
@@ -30,7 +37,11 @@ public static class ConfigLoader
             builder.AddJsonFile(path, optional: false, reloadOnChange: false);
         }
 
-        builder.AddEnvironmentVariables(OverridePrefix);
+        if (environmentOverrides)
+        {
+            builder.AddEnvironmentVariables(OverridePrefix);
+        }
+
         IConfigurationRoot root;
         try
         {
@@ -38,7 +49,9 @@ public static class ConfigLoader
         }
         catch (InvalidDataException e)
         {
-            var detail = e.InnerException is JsonException json ? $" at line {json.LineNumber + 1}: {FirstLine(json.Message)}" : "";
+            // The JsonException sits under a FormatException; its own message counts lines from 0, so drop that part.
+            var json = FindJsonError(e);
+            var detail = json is null ? "" : $" at line {json.LineNumber + 1}: {FirstLine(json.Message).Split(" LineNumber:")[0]}";
             throw new ConfigException($"config {path}: not valid JSON{detail}", e);
         }
         catch (FormatException e)
@@ -60,16 +73,15 @@ public static class ConfigLoader
         return ConfigValidator.Validate(settings, path);
     }
 
-    private static string? Locate(string? explicitPath)
+    private static string? Locate(string? named, IReadOnlyList<string> searchPaths)
     {
-        var named = explicitPath ?? Environment.GetEnvironmentVariable(PathVariable);
         if (!string.IsNullOrEmpty(named))
         {
             var full = Path.GetFullPath(named);
             return File.Exists(full) ? full : throw new ConfigException($"config file {full} does not exist");
         }
 
-        foreach (var candidate in new[] { Path.GetFullPath("cellar.json"), "/etc/cellar/cellar.json" })
+        foreach (var candidate in searchPaths)
         {
             if (File.Exists(candidate))
             {
@@ -81,4 +93,17 @@ public static class ConfigLoader
     }
 
     private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+
+    private static JsonException? FindJsonError(Exception? e)
+    {
+        for (; e is not null; e = e.InnerException)
+        {
+            if (e is JsonException json)
+            {
+                return json;
+            }
+        }
+
+        return null;
+    }
 }

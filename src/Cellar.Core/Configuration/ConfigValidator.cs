@@ -135,7 +135,7 @@ internal static partial class ConfigValidator
             Database = database,
             Schedule = schedule,
             ScheduleText = schedule is null ? null : job.Schedule!.Trim(),
-            Folder = Path.GetFullPath(folder, database.BackupRoot),
+            Folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder, database.BackupRoot)), // "daily/" is "daily"
             FileName = fileName,
             KeepDays = keepDays,
             KeepAtLeast = keepAtLeast,

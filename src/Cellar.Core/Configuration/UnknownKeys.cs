@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 
@@ -20,8 +21,20 @@ internal static class UnknownKeys
 
     private static void CheckValue(IConfigurationSection section, Type type, string source)
     {
-        if (type == typeof(string) || type.IsValueType)
+        if (type == typeof(string))
         {
+            return;
+        }
+
+        if (type.IsValueType)
+        {
+            // The binder drops a whole dictionary or list entry whose value does not convert ("keepDays": "sixty"
+            // made the job vanish without a word), so values are checked here, where the key can be named.
+            if (section.Value is null ? section.GetChildren().Any() : type == typeof(int) && !int.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+            {
+                throw new ConfigException($"config {source}: {section.Path}: '{section.Value ?? "{...}"}' is not a whole number");
+            }
+
             return;
         }
 

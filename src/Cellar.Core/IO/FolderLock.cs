@@ -9,6 +9,9 @@ namespace Cellar.Core.IO;
 internal sealed class FolderLock : IDisposable
 {
     public const string FileName = ".cellar.lock";
+    private const int EWouldBlockLinux = 11;
+    private const int EWouldBlockBsd = 35;
+    private const int SharingViolationWindows = unchecked((int)0x80070020);
     private readonly FileStream _stream;
 
     private FolderLock(FileStream stream) => _stream = stream;
@@ -29,12 +32,18 @@ internal sealed class FolderLock : IDisposable
 
                 return new FolderLock(new FileStream(path, options));
             }
-            catch (IOException) when (File.Exists(path))
+            catch (IOException e) when (IsHeldByAnother(e) && File.Exists(path))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    /// <summary>
+    /// Only "another process holds the lock" is worth waiting for (EWOULDBLOCK from flock, a sharing violation on
+    /// Windows); any other error, such as a read-only or full file system, would never clear and must fail the run.
+    /// </summary>
+    private static bool IsHeldByAnother(IOException e) => e.HResult is EWouldBlockLinux or EWouldBlockBsd or SharingViolationWindows;
 
     /// <summary>Releases the lock.</summary>
     public void Dispose() => _stream.Dispose();

@@ -109,6 +109,12 @@ internal static class SqliteSnapshot
                     continue;
                 }
 
+                if (rc == raw.SQLITE_FULL)
+                {
+                    // The copy's disk, the backup folder's, is full: an ENOSPC, which JobRunner reports as such.
+                    throw new IOException("No space left on device (SQLite: database or disk is full)", 28);
+                }
+
                 if (rc != raw.SQLITE_OK)
                 {
                     throw new CellarException($"SQLite backup failed: {raw.sqlite3_errstr(rc).utf8_to_string()} ({rc})");
