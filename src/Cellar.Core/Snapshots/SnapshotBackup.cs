@@ -33,16 +33,26 @@ internal sealed class SnapshotBackup(TimeProvider time)
         var snapshot = await SqliteSnapshot.CopyAsync(
             job.Database.Path, copy.Path, Stage(progress, "snapshot"), cancellationToken).ConfigureAwait(false);
 
+        // The snapshot is inspected (integrity_check, foreign keys, row counts) while it is being compressed: the
+        // two read the same file and together keep every core busy. Then the stored bytes must decompress to
+        // exactly the snapshot, which proves the stored file restores to what was inspected.
+        var inspecting = Task.Run(() => Inspection.Of(copy.Path, cancellationToken), cancellationToken);
         using var stored = TempFile.For(job.Folder, name);
         var codec = Codec.For(job.Compression, job.CompressionLevel);
-        var (sha, size) = await CompressAsync(copy.Path, stored.Path, codec, snapshot.Bytes, Stage(progress, "compress"), cancellationToken).ConfigureAwait(false);
+        Inspection inspection;
+        string sha;
+        long size;
+        try
+        {
+            (sha, size) = await CompressAsync(copy.Path, stored.Path, codec, snapshot.Bytes, Stage(progress, "compress"), cancellationToken).ConfigureAwait(false);
+            await Task.Run(() => CompareExpanded(stored.Path, copy.Path, codec, snapshot.Bytes, Stage(progress, "verify"), cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Never leave the inspection reading a file that is about to be deleted.
+            inspection = await inspecting.ConfigureAwait(false);
+        }
 
-        // The drill: the stored bytes must decompress to exactly the snapshot, and the snapshot must be a sound
-        // database. Both run at once; the comparison proves the stored file restores to what was inspected.
-        var verifyProgress = Stage(progress, "verify");
-        var compare = Task.Run(() => CompareExpanded(stored.Path, copy.Path, codec, snapshot.Bytes, verifyProgress, cancellationToken), cancellationToken);
-        var inspection = await Task.Run(() => Inspection.Of(copy.Path, cancellationToken), cancellationToken).ConfigureAwait(false);
-        await compare.ConfigureAwait(false);
         if (inspection.Integrity != "ok")
         {
             throw new CellarException($"snapshot of {job.Database.Path} fails integrity_check ({inspection.Integrity}); the live database may be damaged, backup not kept");
