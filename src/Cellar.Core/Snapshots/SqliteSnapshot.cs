@@ -33,17 +33,18 @@ internal static class SqliteSnapshot
         // The copy is a scratch file until it is compressed and verified: no journal, no syncs.
         copy.Execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;");
         source.Execute($"PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}");
-        var journalMode = (string)source.Scalar("PRAGMA journal_mode")!;
-        var wal = string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase);
 
-        var held = Stopwatch.StartNew();
+        // Writers are held off from when our read lock is taken, not while we wait for it.
+        var held = new Stopwatch();
         source.Execute("BEGIN");
+        string journalMode;
         long pageCount;
         long pageSize;
         try
         {
-            // A deferred BEGIN takes no lock until the first read: this read pins the snapshot.
-            source.Scalar("SELECT count(*) FROM sqlite_schema");
+            await PinSnapshotAsync(source, cancellationToken).ConfigureAwait(false);
+            held.Start();
+            journalMode = (string)source.Scalar("PRAGMA journal_mode")!;
             pageSize = (long)source.Scalar("PRAGMA page_size")!;
             pageCount = (long)source.Scalar("PRAGMA page_count")!;
             await StepAsync(source, copy, progress, cancellationToken).ConfigureAwait(false);
@@ -54,6 +55,7 @@ internal static class SqliteSnapshot
         }
 
         held.Stop();
+        var wal = string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase);
         if (wal)
         {
             // Keep the source's journal mode so a restored file (even one restored by gunzip) behaves as before.
@@ -61,6 +63,36 @@ internal static class SqliteSnapshot
         }
 
         return new SnapshotInfo(pageSize, pageCount, journalMode.ToLowerInvariant(), wal ? null : held.Elapsed);
+    }
+
+    /// <summary>
+    /// Takes the read lock that pins the snapshot: a deferred BEGIN takes none until the first read. A writer
+    /// committing non-stop in rollback-journal mode holds its lock almost all the time and frees it for
+    /// microseconds between commits; SQLite's busy handler backs off to 100 ms sleeps and can miss those gaps
+    /// for tens of seconds, so poll every millisecond instead, within the same overall busy timeout.
+    /// </summary>
+    private static async Task PinSnapshotAsync(SqliteConnection source, CancellationToken cancellationToken)
+    {
+        var waited = Stopwatch.StartNew();
+        source.Execute("PRAGMA busy_timeout=0");
+        try
+        {
+            while (true)
+            {
+                var rc = raw.sqlite3_exec(source.Handle, "SELECT count(*) FROM sqlite_schema");
+                if ((rc & 0xFF) != raw.SQLITE_BUSY || waited.Elapsed >= BusyTimeout)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, source.Handle);
+                    return;
+                }
+
+                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            source.Execute($"PRAGMA busy_timeout={(int)BusyTimeout.TotalMilliseconds}");
+        }
     }
 
     private static SqliteConnection OpenSource(string path)
