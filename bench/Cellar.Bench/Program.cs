@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Globalization;
+using Cellar.Bench;
+
+// Cellar's benchmark: the seed's backup pipeline, the cp floor, the compressors' own sizes and Cellar's real CLI,
+// side by side in one run on generated databases, plus a busy database and the snapshot-method choice.
+// Usage: dotnet run -c Release --project bench/Cellar.Bench -- [--sizes 50,1024] [--out docs/BENCHMARKS.md]
+//        [--work-dir /var/tmp] [--runs N] [--writer-seconds 10] [--backup-timeout 40] [--busy-size MIB|0]
+if (!BenchOptions.TryParse(args, out var options, out var error))
+{
+    Console.Error.WriteLine($"Cellar.Bench: {error}");
+    Console.Error.WriteLine(BenchOptions.Usage);
+    return 2;
+}
+
+var repo = BenchOptions.FindRepoRoot();
+Console.WriteLine($"repo {repo}; sizes {string.Join(", ", options.SizesMiB)} MiB; report -> {options.OutPath}");
+
+foreach (var tool in new[] { "sqlite3", "gzip", "zstd", "cp", "sync" })
+{
+    try
+    {
+        await Proc.RunAsync(tool, ["--version"]);
+    }
+    catch (System.ComponentModel.Win32Exception)
+    {
+        Console.Error.WriteLine($"Cellar.Bench: '{tool}' is not installed (apt-get install {tool})");
+        return 1;
+    }
+}
+
+// The real CLI and the load writer, built in Release from this checkout.
+foreach (var project in new[] { "src/Cellar", "tests/Cellar.LoadWriter" })
+{
+    Console.WriteLine($"building {project} (Release)");
+    var build = await Proc.RunAsync(Proc.DotnetHost(), ["build", "-c", "Release", "-nologo", "-v", "q", project], workingDirectory: repo);
+    if (!build.Ok)
+    {
+        Console.Error.WriteLine($"Cellar.Bench: building {project} failed:\n{build.Stdout}\n{build.Stderr}");
+        return 1;
+    }
+}
+
+var cellarDll = Path.Combine(repo, "src/Cellar/bin/Release/net10.0/cellar.dll");
+var writerDll = Path.Combine(repo, "tests/Cellar.LoadWriter/bin/Release/net10.0/Cellar.LoadWriter.dll");
+
+var workDir = Directory.CreateDirectory(Path.Combine(options.WorkDir, $"cellar-bench-{Environment.ProcessId}")).FullName;
+var machine = await Machine.DescribeAsync(options.WorkDir);
+var loadBefore = Machine.LoadAverage();
+var started = TimeProvider.System.GetUtcNow();
+var total = Stopwatch.StartNew();
+Console.WriteLine($"load average before: {loadBefore}");
+
+var sizes = new List<SizeResult>();
+BusyResult? busy = null;
+try
+{
+    var bench = new Bench(options, cellarDll, writerDll);
+    var busySize = options.BusySizeMiB ?? options.SizesMiB.Max();
+    foreach (var mib in options.SizesMiB)
+    {
+        var (size, busyResult) = await bench.RunSizeAsync(workDir, mib, busy: mib == busySize && busy is null);
+        sizes.Add(size);
+        busy ??= busyResult;
+    }
+}
+finally
+{
+    Directory.Delete(workDir, recursive: true);
+}
+
+total.Stop();
+var loadAfter = Machine.LoadAverage();
+Console.WriteLine($"load average after: {loadAfter}");
+
+var report = new Report(machine, options, started, total.Elapsed, loadBefore, loadAfter, Bench.MaxLoad, sizes, busy).ToMarkdown();
+Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.OutPath))!);
+await File.WriteAllTextAsync(options.OutPath, report);
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+return 0;
