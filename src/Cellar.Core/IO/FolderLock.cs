@@ -24,8 +24,16 @@ internal sealed class FolderLock : IDisposable
         {
             try
             {
-                var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
-                if (!OperatingSystem.IsWindows())
+                // An existing lock file is opened read-only: flock needs no write access, so `cellar verify` still
+                // works in a folder on a read-only mount.
+                var exists = File.Exists(path);
+                var options = new FileStreamOptions
+                {
+                    Mode = exists ? FileMode.Open : FileMode.OpenOrCreate,
+                    Access = exists ? FileAccess.Read : FileAccess.ReadWrite,
+                    Share = FileShare.None,
+                };
+                if (!exists && !OperatingSystem.IsWindows())
                 {
                     options.UnixCreateMode = SecureFiles.FileMode;
                 }

@@ -41,7 +41,8 @@ internal static class CellarCli
         var parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            await Console.Error.WriteLineAsync($"cellar: {parsed.Errors[0].Message} (see cellar --help)").ConfigureAwait(false);
+            var messages = string.Join("; ", parsed.Errors.Select(e => e.Message.TrimEnd('.')).Distinct());
+            await Console.Error.WriteLineAsync($"cellar: {messages} (see cellar --help)").ConfigureAwait(false);
             return 2;
         }
 
