@@ -19,8 +19,9 @@ public static class Slug
         ['ł'] = "l", ['Ł'] = "l", ['đ'] = "d", ['Đ'] = "d", ['þ'] = "th", ['Þ'] = "th", ['ð'] = "d",
     };
 
-    // Precomposed Latin letters (U+00C0..U+024F) and their base letters. Normalize(FormD) would split off the
-    // accents, but Cellar runs with InvariantGlobalization, where Normalize leaves "é" whole and it would be lost.
+    // Precomposed Latin letters (U+00C0..U+024F) and their base letters. Cellar runs with InvariantGlobalization,
+    // where string.Normalize cannot split "é" into "e" and an accent, so the table does it; combining accents that
+    // arrive already split are dropped as non-spacing marks.
     private const string Accented = "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆćĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ";
     private const string AccentedBase = "aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaaccccccccddeeeeeeeeeegggggggghhiiiiiiiiijjkkllllllnnnnnnoooooorrrrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzoouuaaiioouuuuuuuuuuaaaaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeooooooooyy";
 
@@ -51,7 +52,7 @@ public static class Slug
     {
         var builder = new StringBuilder(Math.Min(text.Length, MaxLength));
         var pendingDash = false;
-        foreach (var c in text.Normalize(NormalizationForm.FormD))
+        foreach (var c in text)
         {
             var piece = Special.TryGetValue(c, out var s) ? s
                 : Accented.IndexOf(c, StringComparison.Ordinal) is >= 0 and var i ? AccentedBase[i].ToString()

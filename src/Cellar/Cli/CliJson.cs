@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace Cellar.Cli;
 
 /// <summary>Source-generated JSON for the CLI's <c>--json</c> outputs.</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, UseStringEnumConverter = true)]
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(IEnumerable<ListItem>))]
 [JsonSerializable(typeof(IEnumerable<StatusItem>))]
 internal sealed partial class CliJson : JsonSerializerContext;

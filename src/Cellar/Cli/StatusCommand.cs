@@ -52,10 +52,10 @@ internal static class StatusCommand
 
 /// <summary>One job in <c>cellar status --json</c>.</summary>
 internal sealed record StatusItem(
-    string Job, JobType Type, string? Schedule, DateTimeOffset? NextRun, string? Newest, DateTimeOffset? NewestCreated, double? NewestAgeSeconds,
+    string Job, string Type, string? Schedule, DateTimeOffset? NextRun, string? Newest, DateTimeOffset? NewestCreated, double? NewestAgeSeconds,
     bool NewestVerified, int Count, long TotalBytes, DateTimeOffset? LastFailure, string? LastFailureMessage)
 {
     public static StatusItem From(JobStatus s) => new(
-        s.Job, s.Type, s.Schedule, s.NextRun, s.Newest?.Path, s.Newest?.Created, s.NewestAge?.TotalSeconds,
+        s.Job, s.Type.ToString().ToLowerInvariant(), s.Schedule, s.NextRun, s.Newest?.Path, s.Newest?.Created, s.NewestAge?.TotalSeconds,
         s.Newest?.LooksGood ?? false, s.Count, s.TotalBytes, s.LastFailure, s.LastFailureMessage);
 }
