@@ -60,7 +60,12 @@ internal static partial class ConfigValidator
             }
         }
 
-        return new CellarConfig(databases, logDir, zone, source);
+        if (settings.Nice is < 0 or > 19)
+        {
+            throw Error("nice", "must be 0 (run at normal priority) to 19");
+        }
+
+        return new CellarConfig(databases, logDir, zone, source) { Nice = settings.Nice ?? 10 };
     }
 
     private static JobConfig ValidateJob(string name, JobSettings job, DatabaseConfig database, string key, Func<string, string, ConfigException> error)

@@ -14,6 +14,8 @@ internal sealed class CellarSettings
 
     public string? TimeZone { get; set; }
 
+    public int? Nice { get; set; }
+
     public Dictionary<string, JobSettings>? Jobs { get; set; }
 
     public List<DatabaseSettings>? Databases { get; set; }

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Cellar.Core.IO;
 
-/// <summary>The few libc calls .NET does not expose: fsync of a directory and a non-blocking flock.</summary>
+/// <summary>The few libc calls .NET does not expose: fsync of a directory and a thread's CPU niceness.</summary>
 internal static partial class NativeMethods
 {
     public const int ORdonly = 0;
@@ -17,4 +17,9 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int Close(int fd);
+
+    public const int PrioProcess = 0;
+
+    [LibraryImport("libc", EntryPoint = "setpriority", SetLastError = true)]
+    public static partial int SetPriority(int which, int who, int priority);
 }

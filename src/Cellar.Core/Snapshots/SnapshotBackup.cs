@@ -103,7 +103,7 @@ internal sealed class SnapshotBackup(TimeProvider time)
     private static async Task<(string Sha, long Size)> CompressAsync(string copyPath, string storedPath, Codec codec, long total, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         await using var file = SecureFiles.CreateNew(storedPath);
-        await using var hashing = new HashingStream(file, leaveOpen: true);
+        await using var hashing = new HashingStream(new SteadySyncStream(file), leaveOpen: true);
         await using (var input = new FileStream(copyPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
         {
             var bytes = progress is null ? null : new Progress<long>(read => progress.Report(total == 0 ? 1 : (double)read / total));

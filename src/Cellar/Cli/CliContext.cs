@@ -1,4 +1,5 @@
 using Cellar.Core.Configuration;
+using Cellar.Core.IO;
 using Cellar.Logging;
 using Microsoft.Extensions.Logging;
 
@@ -10,6 +11,7 @@ internal sealed class CliContext : IDisposable
     private CliContext(CellarConfig config, bool verbose)
     {
         Config = config;
+        CpuPriority.Lower(config.Nice);
         Loggers = LoggerFactory.Create(logging =>
         {
             logging.AddProvider(new FileLoggerProvider(config.LogDir, Time));
