@@ -36,13 +36,23 @@ public static class BackupCatalog
             {
                 problem = e.Message;
             }
-            catch (IOException e)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 problem = e.Message;
             }
 
+            long size;
+            try
+            {
+                size = file.Length;
+            }
+            catch (FileNotFoundException)
+            {
+                continue; // Pruned by a concurrent run while we listed.
+            }
+
             var created = sidecar?.Created ?? new DateTimeOffset(local, zone.GetUtcOffset(local));
-            entries.Add(new BackupEntry(file.FullName, created, file.Length, sidecar, problem));
+            entries.Add(new BackupEntry(file.FullName, created, size, sidecar, problem));
         }
 
         return entries.OrderByDescending(e => e.Created).ThenByDescending(e => e.Name, StringComparer.Ordinal).ToList();

@@ -97,7 +97,7 @@ public sealed record Sidecar
         }
     }
 
-    /// <summary>Writes the sidecar of <paramref name="backupPath"/> atomically (temp, fsync, rename).</summary>
+    /// <summary>Writes the sidecar of <paramref name="backupPath"/> atomically (temp, fsync, rename); never replaces one.</summary>
     public void Write(string backupPath)
     {
         var path = PathFor(backupPath);
@@ -109,8 +109,7 @@ public sealed record Sidecar
             stream.Flush(flushToDisk: true);
         }
 
-        File.Move(temp.Path, path, overwrite: true);
-        DirectorySync.Fsync(folder);
+        temp.Commit(path);
     }
 }
 

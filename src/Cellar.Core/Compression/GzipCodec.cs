@@ -15,8 +15,9 @@ internal sealed class GzipCodec(int level) : Codec
 
     public override byte[] CompressBlock(ReadOnlySpan<byte> block, out int length)
     {
-        // Deflate never expands by more than ~0.1% plus headers; the slack keeps the MemoryStream from regrowing.
-        var buffer = ArrayPool<byte>.Shared.Rent(block.Length + (block.Length >> 8) + 1024);
+        // zlib-ng's fastest level can expand incompressible input by up to 1/8 (its deflateBound); the fixed
+        // buffer must hold the worst case.
+        var buffer = ArrayPool<byte>.Shared.Rent(block.Length + (block.Length >> 3) + 1024);
         using var output = new MemoryStream(buffer, 0, buffer.Length, writable: true, publiclyVisible: true);
         using (var gzip = new GZipStream(output, new ZLibCompressionOptions { CompressionLevel = level }, leaveOpen: true))
         {

@@ -55,8 +55,9 @@ internal static class ParallelCompressor
                     var (buffer, _) = await task.ConfigureAwait(false);
                     ArrayPool<byte>.Shared.Return(buffer);
                 }
-                catch (OperationCanceledException)
+                catch (Exception e) when (e is not OutOfMemoryException)
                 {
+                    // The error that stopped the loop is the one being reported; later blocks do not matter.
                 }
             }
         }

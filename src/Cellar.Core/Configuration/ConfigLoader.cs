@@ -58,6 +58,10 @@ public static class ConfigLoader
         {
             throw new ConfigException($"config {path}: {FirstLine(e.Message)}", e);
         }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            throw new ConfigException($"config {path} cannot be read: {FirstLine(e.Message)}", e);
+        }
 
         UnknownKeys.Check(root, typeof(CellarSettings), path ?? "defaults");
         CellarSettings settings;

@@ -10,6 +10,8 @@ namespace Cellar.Core.Configuration;
 /// </summary>
 internal static partial class ConfigValidator
 {
+    private const int MaxKeepDays = 36500;
+
     public static CellarConfig Validate(CellarSettings settings, string? source)
     {
         var where = source ?? "defaults";
@@ -65,7 +67,7 @@ internal static partial class ConfigValidator
             throw Error("nice", "must be 0 (run at normal priority) to 19");
         }
 
-        return new CellarConfig(databases, logDir, zone, source) { Nice = settings.Nice ?? 10 };
+        return settings.Nice is { } nice ? new CellarConfig(databases, logDir, zone, source) { Nice = nice } : new CellarConfig(databases, logDir, zone, source);
     }
 
     private static JobConfig ValidateJob(string name, JobSettings job, DatabaseConfig database, string key, Func<string, string, ConfigException> error)
@@ -107,9 +109,9 @@ internal static partial class ConfigValidator
         var fileName = FileNamePattern(job.FileName ?? DefaultFileName(name, type), codec, $"{key}:fileName", error);
         var keepDays = job.KeepDays ?? 30;
         var keepAtLeast = job.KeepAtLeast ?? 3;
-        if (keepDays < 1)
+        if (keepDays is < 1 or > MaxKeepDays)
         {
-            Fail<int>($"{key}:keepDays", "must be at least 1");
+            Fail<int>($"{key}:keepDays", $"must be 1..{MaxKeepDays} (100 years)");
         }
 
         if (keepAtLeast < 1)

@@ -2,15 +2,21 @@ using System.Runtime.InteropServices;
 
 namespace Cellar.Core.IO;
 
-/// <summary>The few libc calls .NET does not expose: fsync of a directory and a thread's CPU niceness.</summary>
+/// <summary>The few libc calls .NET does not expose: fsync of a directory, O_APPEND, a thread's CPU niceness.</summary>
 internal static partial class NativeMethods
 {
     public const int ORdonly = 0;
     public const int ODirectory = 0x10000;
     public const int OCloexec = 0x80000;
+    public const int OWronly = 1;
+    public const int OCreat = 0x40;
+    public const int OAppend = 0x400;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, int mode);
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     public static partial int Fsync(int fd);

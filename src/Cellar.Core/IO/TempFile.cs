@@ -38,12 +38,13 @@ internal sealed partial class TempFile : IDisposable
     public static bool IsTempName(string fileName) => TempNamePattern().IsMatch(fileName);
 
     /// <summary>
-    /// Moves the file to <paramref name="finalPath"/> without ever replacing an existing file, then syncs the
-    /// folder so the new name survives a power loss.
+    /// Moves the file to <paramref name="finalPath"/>, then syncs the folder so the new name survives a power
+    /// loss. Backups never replace an existing file; <paramref name="replace"/> is for small state files, where
+    /// <c>rename(2)</c> swaps the old content for the new atomically.
     /// </summary>
-    public void Commit(string finalPath)
+    public void Commit(string finalPath, bool replace = false)
     {
-        File.Move(Path, finalPath, overwrite: false);
+        File.Move(Path, finalPath, overwrite: replace);
         _committed = true;
         DirectorySync.Fsync(Folder);
     }

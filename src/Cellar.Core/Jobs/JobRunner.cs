@@ -38,31 +38,62 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
         }
 
         LogStarted(_logger, job.Name, job.Database.Path);
+        FolderLock folderLock;
         try
         {
-            var folderLock = await LockFolderAsync(job, cancellationToken).ConfigureAwait(false);
-            using (folderLock)
-            {
-                Sweep(job);
-                var (path, sidecar) = await new SnapshotBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken).ConfigureAwait(false);
-                LogSucceeded(_logger, job.Name, path, sidecar.SizeBytes, sidecar.DurationMs);
-                if (sidecar.WritersHeldOffMs is { } held)
-                {
-                    LogHeldOff(_logger, job.Name, held);
-                }
-
-                JobState.Record(job.Folder, time.GetUtcNow(), failure: null);
-                var prune = _pruner.Prune(job, config.TimeZone, dryRun: false);
-                return new BackupResult(path, sidecar, prune);
-            }
+            folderLock = await LockFolderAsync(job, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            var message = Describe(e, job);
-            LogFailed(_logger, job.Name, message);
-            JobState.Record(job.Folder, time.GetUtcNow(), message);
-            throw new CellarException(message, e);
+            throw Failed(e, job);
         }
+
+        using (folderLock)
+        {
+            string path;
+            Sidecar sidecar;
+            try
+            {
+                Sweep(job);
+                (path, sidecar) = await new SnapshotBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // Recorded under the lock, so a concurrent run's sweep or record cannot interleave with it.
+                throw Failed(e, job);
+            }
+
+            LogSucceeded(_logger, job.Name, path, sidecar.SizeBytes, sidecar.DurationMs);
+            if (sidecar.WritersHeldOffMs is { } held)
+            {
+                LogHeldOff(_logger, job.Name, held);
+            }
+
+            JobState.Record(job.Folder, time.GetUtcNow(), failure: null);
+            return new BackupResult(path, sidecar, Prune(job));
+        }
+    }
+
+    /// <summary>The backup is committed by now: a retention problem is reported, never turned into a failed run.</summary>
+    private PruneResult? Prune(JobConfig job)
+    {
+        try
+        {
+            return _pruner.Prune(job, config.TimeZone, dryRun: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            LogPruneFailed(_logger, job.Name, e.Message);
+            return null;
+        }
+    }
+
+    private CellarException Failed(Exception e, JobConfig job)
+    {
+        var message = Describe(e, job);
+        LogFailed(_logger, job.Name, message);
+        JobState.Record(job.Folder, time.GetUtcNow(), message);
+        return new CellarException(message, e);
     }
 
     private async Task<FolderLock> LockFolderAsync(JobConfig job, CancellationToken cancellationToken)
@@ -123,6 +154,9 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
 
     [LoggerMessage(Level = LogLevel.Error, Message = "job {Job}: failed: {Error}")]
     private static partial void LogFailed(ILogger logger, string job, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: backup kept, but pruning failed: {Error}")]
+    private static partial void LogPruneFailed(ILogger logger, string job, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: removed leftover {Path}")]
     private static partial void LogSwept(ILogger logger, string job, string path);

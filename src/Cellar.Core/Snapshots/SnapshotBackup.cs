@@ -39,7 +39,6 @@ internal sealed class SnapshotBackup(TimeProvider time)
         var inspecting = Task.Run(() => Inspection.Of(copy.Path, cancellationToken), cancellationToken);
         using var stored = TempFile.For(job.Folder, name);
         var codec = Codec.For(job.Compression, job.CompressionLevel);
-        Inspection inspection;
         string sha;
         long size;
         try
@@ -47,12 +46,14 @@ internal sealed class SnapshotBackup(TimeProvider time)
             (sha, size) = await CompressAsync(copy.Path, stored.Path, codec, snapshot.Bytes, Stage(progress, "compress"), cancellationToken).ConfigureAwait(false);
             await Task.Run(() => CompareExpanded(stored.Path, copy.Path, codec, snapshot.Bytes, Stage(progress, "verify"), cancellationToken), cancellationToken).ConfigureAwait(false);
         }
-        finally
+        catch
         {
-            // Never leave the inspection reading a file that is about to be deleted.
-            inspection = await inspecting.ConfigureAwait(false);
+            // Never leave the inspection reading a file that is about to be deleted; the first error is the one to report.
+            await inspecting.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
         }
 
+        var inspection = await inspecting.ConfigureAwait(false);
         if (inspection.Integrity != "ok")
         {
             throw new CellarException($"snapshot of {job.Database.Path} fails integrity_check ({inspection.Integrity}); the live database may be damaged, backup not kept");
@@ -84,7 +85,18 @@ internal sealed class SnapshotBackup(TimeProvider time)
         // Sidecar first: a crash between the two renames leaves an orphan sidecar (swept next run), never a
         // backup without the checksum that proves it.
         sidecar.Write(finalPath);
-        stored.Commit(finalPath);
+        try
+        {
+            stored.Commit(finalPath);
+        }
+        catch
+        {
+            // Someone else took the name meanwhile (the seed's cron during a migration): our sidecar must not stay
+            // beside a file that is not ours.
+            File.Delete(Sidecar.PathFor(finalPath));
+            throw;
+        }
+
         return (finalPath, sidecar);
     }
 

@@ -123,6 +123,7 @@ internal static class SqliteSnapshot
     {
         var backup = raw.sqlite3_backup_init(copy.Handle, "main", source.Handle, "main")
             ?? throw new CellarException($"cannot start the SQLite backup: {raw.sqlite3_errmsg(copy.Handle).utf8_to_string()}");
+        var busy = Stopwatch.StartNew();
         try
         {
             while (true)
@@ -137,9 +138,16 @@ internal static class SqliteSnapshot
 
                 if (rc is raw.SQLITE_BUSY or raw.SQLITE_LOCKED)
                 {
+                    if (busy.Elapsed > BusyTimeout)
+                    {
+                        throw new CellarException($"SQLite backup gave up: the database stayed locked for {BusyTimeout.TotalSeconds:0} s");
+                    }
+
                     await Task.Delay(10, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
+
+                busy.Restart();
 
                 if (rc == raw.SQLITE_FULL)
                 {

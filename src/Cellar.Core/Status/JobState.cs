@@ -53,8 +53,13 @@ public sealed record JobState
                 ? previous with { LastRun = at, LastRunSucceeded = true }
                 : previous with { LastRun = at, LastRunSucceeded = false, LastFailure = at, LastFailureMessage = failure };
             using var temp = TempFile.For(folder, FileName);
-            File.WriteAllBytes(temp.Path, JsonSerializer.SerializeToUtf8Bytes(state, JobStateJson.Default.JobState));
-            File.Move(temp.Path, Path.Combine(folder, FileName), overwrite: true);
+            using (var stream = SecureFiles.CreateNew(temp.Path, 4096))
+            {
+                JsonSerializer.Serialize(stream, state, JobStateJson.Default.JobState);
+                stream.Flush(flushToDisk: true);
+            }
+
+            temp.Commit(Path.Combine(folder, FileName), replace: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

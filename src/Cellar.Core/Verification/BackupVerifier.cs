@@ -14,15 +14,13 @@ namespace Cellar.Core.Verification;
 public static class BackupVerifier
 {
     /// <summary>
-    /// Checks a stored backup; the result lists every problem found (empty when sound). In a Cellar folder it
-    /// takes the folder's lock, so a concurrent run's sweep never removes the file being checked.
+    /// Checks a stored backup; the result lists every problem found (empty when sound). It takes the folder's
+    /// lock, so a concurrent run's sweep never removes the file being checked.
     /// </summary>
     public static async Task<VerificationResult> VerifyAsync(string backupPath, TimeProvider time, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(backupPath))!;
-        using var folderLock = File.Exists(Path.Combine(folder, FolderLock.FileName))
-            ? await FolderLock.AcquireAsync(folder, time, cancellationToken).ConfigureAwait(false)
-            : null;
+        using var folderLock = await TryLockAsync(folder, time, cancellationToken).ConfigureAwait(false);
         using var expanded = TempFile.For(WritableFolder(folder), Path.GetFileName(backupPath), "verify");
         return await ExpandAndCheckAsync(backupPath, expanded.Path, progress, cancellationToken).ConfigureAwait(false);
     }
@@ -93,17 +91,44 @@ public static class BackupVerifier
         await using var file = new FileStream(backupPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
         var hashing = new HashingStream(file, leaveOpen: true);
         await using var decompressed = codec.OpenRead(hashing);
-        await using (var output = SecureFiles.CreateNew(expandedPath))
+        // Where the copy goes is this machine's problem (a full or read-only disk), not the backup's: those errors
+        // are reported as such, never as a bad backup.
+        FileStream output;
+        try
+        {
+            output = SecureFiles.CreateNew(expandedPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw CannotWrite(expandedPath, e);
+        }
+
+        await using (output)
         {
             var buffer = new byte[1 << 20];
             int read;
             while ((read = await decompressed.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await output.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
+                }
+                catch (IOException e)
+                {
+                    throw CannotWrite(expandedPath, e);
+                }
+
                 progress?.Report(size == 0 ? 1 : (double)hashing.BytesHashed / size);
             }
 
-            output.Flush(flushToDisk: true);
+            try
+            {
+                output.Flush(flushToDisk: true);
+            }
+            catch (IOException e)
+            {
+                throw CannotWrite(expandedPath, e);
+            }
         }
 
         // A decompressor may stop before the end of the file (trailing garbage after the last member): hash it too.
@@ -113,6 +138,21 @@ public static class BackupVerifier
 
         return hashing.HexHash();
     }
+
+    /// <summary>The folder's lock where it can be had; a read-only folder has no run to race with.</summary>
+    private static async Task<FolderLock?> TryLockAsync(string folder, TimeProvider time, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await FolderLock.AcquireAsync(folder, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+        {
+            return null;
+        }
+    }
+
+    private static CellarException CannotWrite(string path, Exception e) => new($"cannot write the decompressed copy {path}: {e.Message}", e);
 
     private static string WritableFolder(string folder)
     {

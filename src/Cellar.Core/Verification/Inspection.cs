@@ -1,4 +1,5 @@
 using Cellar.Core.Snapshots;
+using Microsoft.Data.Sqlite;
 
 namespace Cellar.Core.Verification;
 
@@ -14,12 +15,32 @@ internal sealed record Inspection(string Integrity, long ForeignKeyViolations, I
     /// </summary>
     public static Inspection Of(string path, CancellationToken cancellationToken)
     {
+        try
+        {
+            return Inspect(path, cancellationToken);
+        }
+        catch (SqliteException) when (cancellationToken.IsCancellationRequested)
+        {
+            // sqlite3_interrupt surfaces as SQLITE_INTERRUPT: it is the cancellation, not a damaged file.
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    private static Inspection Inspect(string path, CancellationToken cancellationToken)
+    {
         var contents = Task.Run(() => Contents(path, cancellationToken), cancellationToken);
         string integrity;
-        using (var connection = SqliteFiles.OpenImmutable(path))
-        using (Interruptible(connection, cancellationToken))
+        try
         {
+            using var connection = SqliteFiles.OpenImmutable(path);
+            using var interrupt = Interruptible(connection, cancellationToken);
             integrity = connection.Scalar("PRAGMA integrity_check") as string ?? "no result";
+        }
+        catch
+        {
+            // The caller deletes the file next: the other connection must be done with it first.
+            contents.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Wait(CancellationToken.None);
+            throw;
         }
 
         try
@@ -27,7 +48,7 @@ internal sealed record Inspection(string Integrity, long ForeignKeyViolations, I
             var (violations, counts) = contents.GetAwaiter().GetResult();
             return new Inspection(integrity, violations, counts);
         }
-        catch (Microsoft.Data.Sqlite.SqliteException) when (integrity != "ok")
+        catch (SqliteException) when (integrity != "ok" && !cancellationToken.IsCancellationRequested)
         {
             // A damaged file can fail the other queries too; integrity_check's own words say more.
             return new Inspection(integrity, 0, new Dictionary<string, long>());
@@ -61,7 +82,7 @@ internal sealed record Inspection(string Integrity, long ForeignKeyViolations, I
     }
 
     /// <summary>A check of a large file runs for seconds; cancellation (SIGTERM) interrupts the statement itself.</summary>
-    private static CancellationTokenRegistration Interruptible(Microsoft.Data.Sqlite.SqliteConnection connection, CancellationToken cancellationToken) =>
+    private static CancellationTokenRegistration Interruptible(SqliteConnection connection, CancellationToken cancellationToken) =>
         cancellationToken.Register(() => SQLitePCL.raw.sqlite3_interrupt(connection.Handle));
 
     /// <summary>Differences from what a sidecar recorded, as one-line problems.</summary>

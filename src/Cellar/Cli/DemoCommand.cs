@@ -85,22 +85,51 @@ internal static class DemoCommand
         return bad == 0 ? 0 : 1;
     }
 
+    /// <summary>The seed's setup (the same defaults Cellar runs with when there is no config), pointed at the demo folder.</summary>
     private static string DemoConfig(string database, string backups, string logs, string backendLog)
     {
-        // The seed's jobs, pointed at the demo folder.
-        var config = new JsonObject
+        var overrides = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["database"] = database,
             ["backupRoot"] = backups,
             ["logDir"] = logs,
-            ["jobs"] = new JsonObject
-            {
-                ["daily"] = new JsonObject { ["type"] = "snapshot", ["schedule"] = "0 2 * * *", ["folder"] = "daily", ["fileName"] = "portfolio-{yyyy}-{MM}-{dd}.sqlite.gz", ["keepDays"] = 30 },
-                ["social"] = new JsonObject { ["type"] = "tables", ["schedule"] = "0 3 * * 0", ["folder"] = "social", ["fileName"] = "social-tables-{yyyy}-{MM}-{dd}.sql.gz", ["keepDays"] = 84, ["tables"] = new JsonArray("comments", "likes", "reactions", "follows") },
-                ["gallery"] = new JsonObject { ["type"] = "snapshot", ["folder"] = "event-triggered", ["fileName"] = "gallery-added-{tag}-{yyyy}{MM}{dd}-{HH}{mm}{ss}.sqlite.gz", ["keepDays"] = 90 },
-                ["logs"] = new JsonObject { ["type"] = "rotate", ["schedule"] = "0 1 * * *", ["folder"] = "logs-archive", ["fileName"] = "backend-{yyyy}-{MM}-{dd}.log.gz", ["path"] = backendLog, ["keepDays"] = 7 },
-            },
+            ["jobs:logs:path"] = backendLog,
         };
-        return config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+        var root = new JsonObject();
+        foreach (var (key, value) in SeedDefaults.Values())
+        {
+            var parts = key.Split(':');
+            JsonNode node = root;
+            for (var i = 0; i < parts.Length - 1; i++)
+            {
+                var isList = int.TryParse(parts[i + 1], out _);
+                node = node is JsonArray array
+                    ? Child(array, int.Parse(parts[i], System.Globalization.CultureInfo.InvariantCulture), isList)
+                    : (node[parts[i]] ??= isList ? new JsonArray() : new JsonObject());
+            }
+
+            var text = overrides.GetValueOrDefault(key, value!);
+            JsonNode leaf = int.TryParse(text, out var number) ? JsonValue.Create(number) : JsonValue.Create(text);
+            if (node is JsonArray list)
+            {
+                list.Add(leaf);
+            }
+            else
+            {
+                node[parts[^1]] = leaf;
+            }
+        }
+
+        return root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static JsonNode Child(JsonArray array, int index, bool isList)
+    {
+        while (array.Count <= index)
+        {
+            array.Add(isList ? new JsonArray() : new JsonObject());
+        }
+
+        return array[index]!;
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
@@ -15,6 +16,11 @@ internal static class VerifyCommand
         var command = new Command("verify", "Check stored backups: checksum, decompression, integrity_check, foreign keys, row counts") { file, all };
         command.SetAction(CellarCli.Action(async (parse, context, cancellationToken) =>
         {
+            if (parse.GetValue(file) is not null && parse.GetValue(all))
+            {
+                throw new ConfigException("give either a FILE or --all, not both");
+            }
+
             var paths = parse.GetValue(file) is { } one
                 ? [Path.GetFullPath(one)]
                 : context.Config.Jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone)).Select(e => e.Path).ToList();

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Text;
+using Cellar.Core.IO;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Logging;
@@ -12,16 +12,19 @@ namespace Cellar.Logging;
 /// </summary>
 internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILoggerProvider
 {
-    private readonly ConcurrentDictionary<string, Stream?> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AppendOnlyFile?> _files = new(StringComparer.Ordinal);
     private readonly Lock _writeLock = new();
 
     public ILogger CreateLogger(string categoryName) => new FileLogger(this, FileFor(categoryName));
 
     public void Dispose()
     {
-        foreach (var stream in _files.Values)
+        lock (_writeLock)
         {
-            stream?.Dispose();
+            foreach (var file in _files.Values)
+            {
+                file?.Dispose();
+            }
         }
     }
 
@@ -30,12 +33,6 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILo
 
     private void Write(string file, LogLevel level, string message, Exception? exception)
     {
-        var stream = _files.GetOrAdd(file, Open);
-        if (stream is null)
-        {
-            return;
-        }
-
         var line = new StringBuilder()
             .Append(time.GetUtcNow().ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture))
             .Append(' ').Append(LevelName(level)).Append(' ')
@@ -48,10 +45,14 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILo
         var bytes = Encoding.UTF8.GetBytes(line.Append('\n').ToString());
         lock (_writeLock)
         {
+            if (!_files.TryGetValue(file, out var target))
+            {
+                target = _files[file] = Open(file);
+            }
+
             try
             {
-                stream.Write(bytes);
-                stream.Flush();
+                target?.Append(bytes);
             }
             catch (IOException)
             {
@@ -60,22 +61,11 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILo
         }
     }
 
-    private Stream? Open(string file)
+    private AppendOnlyFile? Open(string file)
     {
         try
         {
-            if (!Directory.Exists(logDir))
-            {
-                return null;
-            }
-
-            return new FileStream(Path.Combine(logDir, file), new FileStreamOptions
-            {
-                Mode = FileMode.Append,
-                Access = FileAccess.Write,
-                Share = FileShare.ReadWrite | FileShare.Delete,
-                BufferSize = 0,
-            });
+            return Directory.Exists(logDir) ? AppendOnlyFile.Open(Path.Combine(logDir, file)) : null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
