@@ -1,0 +1,57 @@
+using Xunit;
+using Cellar.Core.Configuration;
+using Cellar.Core.Demo;
+using Cellar.Core.Jobs;
+using Cellar.Core.Status;
+using Cellar.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Cellar.Tests.Jobs;
+
+public sealed class JobCancellationTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task A_cancelled_backup_leaves_no_file_and_is_not_recorded_as_a_failure()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = _temp.Combine("portfolio.sqlite");
+        await PortfolioDatabase.CreateAsync(database, 30L << 20, ct);
+        var configPath = _temp.Combine("cellar.json");
+        await File.WriteAllTextAsync(configPath, $$"""
+            { "database": "{{database}}", "backupRoot": "{{_temp.Combine("backups")}}", "logDir": "{{_temp.Path}}",
+              "jobs": { "daily": { "type": "snapshot" } } }
+            """, ct);
+        var config = ConfigLoader.Load(configPath);
+        var job = config.FindJob("daily");
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+
+        // Cancel at each stage in turn: the copy, compression, verification.
+        foreach (var stage in new[] { "snapshot", "compress", "verify" })
+        {
+            using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var progress = new SynchronousProgress(p =>
+            {
+                if (p.Stage == stage && p.Fraction > 0)
+                {
+                    cancel.Cancel();
+                }
+            });
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => runner.RunAsync("daily", null, progress, cancel.Token));
+            Assert.DoesNotContain(Directory.EnumerateFiles(job.Folder), f => !Path.GetFileName(f).StartsWith(".cellar", StringComparison.Ordinal));
+            Assert.Null(JobState.Read(job.Folder).LastFailure);
+        }
+
+        // And the next run is clean.
+        var result = await runner.RunAsync("daily", null, null, ct);
+        Assert.True(File.Exists(result.Path));
+    }
+
+    private sealed class SynchronousProgress(Action<JobProgress> report) : IProgress<JobProgress>
+    {
+        public void Report(JobProgress value) => report(value);
+    }
+}
