@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
@@ -7,67 +8,335 @@ using Microsoft.Extensions.Logging;
 namespace Cellar.Core.Restore;
 
 /// <summary>
-/// Restores a snapshot backup: verify it in full into a temp file beside the target, fsync, then atomically
-/// swap it in. An existing target (with its <c>-wal</c>, which would otherwise be replayed into the restored
-/// file) is kept as <c>PATH.pre-restore-YYYYMMDD-HHMMSS</c>.
+/// Restores a snapshot backup: verify it in full into a temp file beside the target, fsync, give it the owner
+/// and mode of the file it replaces, then swap it in with one rename. The target path never stops naming a
+/// database: an existing target stays reachable as <c>PATH.pre-restore-YYYYMMDD-HHMMSS</c> (a hard link made
+/// before the swap), and any <c>-wal</c>/<c>-shm</c>/<c>-journal</c> beside the target, which SQLite would
+/// otherwise replay into the restored file, is moved aside to that name plus its suffix, even when the
+/// database itself is gone.
 /// </summary>
 public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone, ILogger<RestoreService> logger)
 {
+    private static readonly string[] CompanionSuffixes = ["-wal", "-shm", "-journal"];
+    private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF; // 0777: no setuid, setgid or sticky bits.
+
     /// <summary>Restores <paramref name="backupPath"/> to <paramref name="targetPath"/>.</summary>
     public async Task<RestoreResult> RestoreAsync(string backupPath, string targetPath, bool force, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
         var target = Path.GetFullPath(targetPath);
         var folder = Path.GetDirectoryName(target)!;
+        var name = Path.GetFileName(target);
         if (!Directory.Exists(folder))
         {
             throw new CellarException($"cannot restore to {target}: folder {folder} does not exist");
         }
 
-        var exists = File.Exists(target);
-        if (exists && !force)
+        if (Directory.Exists(target))
         {
-            throw new ConfigException($"{target} exists; pass --force to replace it (the old file is kept as {Path.GetFileName(target)}.pre-restore-…)");
+            throw new ConfigException($"cannot restore to {target}: it is a folder; name the database file");
         }
 
-        if (exists && WriterDetector.Find(target) is [var (pid, name), ..])
+        if (new FileInfo(target).LinkTarget is { } linkTarget)
         {
-            throw new CellarException($"{target} is open for writing by process {pid} ({name}); stop it before restoring");
+            // Swapping would replace the link, not the database (and its -wal) it points to.
+            throw new ConfigException($"cannot restore to {target}: it is a symbolic link to {linkTarget}; restore to the file it points to");
         }
 
-        using var expanded = TempFile.For(folder, Path.GetFileName(target));
-        var stage = progress is null ? null : new Progress<double>(f => progress.Report(new JobProgress("verify", f)));
+        if (File.Exists(target) && !force)
+        {
+            throw RefuseReplacing(target);
+        }
+
+        var warnedUninspectable = false;
+        RefuseIfWritten(target, ref warnedUninspectable);
+        SweepLeftovers(folder, name);
+
+        using var expanded = TempFile.For(folder, name);
+        var stage = progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress("verify", f)));
         var result = await BackupVerifier.ExpandAndCheckAsync(backupPath, expanded.Path, stage, cancellationToken).ConfigureAwait(false);
         if (!result.Ok)
         {
             throw new CellarException($"refusing to restore {backupPath}: {result.Problems[0]}");
         }
 
-        string? saved = null;
-        if (exists)
+        // Expanding and checking can take minutes: the app may have been started, or have created the file, since.
+        cancellationToken.ThrowIfCancellationRequested();
+        var exists = File.Exists(target);
+        if (exists && !force)
         {
-            var stamp = TimeZoneInfo.ConvertTime(time.GetUtcNow(), zone).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-            saved = $"{target}.pre-restore-{stamp}";
-            File.Move(target, saved, overwrite: false);
-            foreach (var companion in new[] { "-wal", "-shm", "-journal" })
+            throw RefuseReplacing(target);
+        }
+
+        RefuseIfWritten(target, ref warnedUninspectable);
+        MatchOwnership(expanded.Path, exists ? target : folder, exists);
+
+        var stamp = TimeZoneInfo.ConvertTime(time.GetUtcNow(), zone).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var saved = FreeSavedName(target, stamp);
+        var undo = new Stack<Action>();
+        var savedCompanions = new List<string>();
+        try
+        {
+            if (exists)
             {
-                if (File.Exists(target + companion))
+                KeepPrevious(target, saved);
+                undo.Push(() => File.Delete(saved)); // the target still names the same data
+            }
+
+            foreach (var suffix in CompanionSuffixes)
+            {
+                if (File.Exists(target + suffix))
                 {
-                    File.Move(target + companion, saved + companion, overwrite: false);
+                    File.Move(target + suffix, saved + suffix, overwrite: false);
+                    undo.Push(() => File.Move(saved + suffix, target + suffix, overwrite: false));
+                    savedCompanions.Add(saved + suffix);
                 }
+            }
+
+            // One rename(2): the target names the old database until it names the restored one. With no old file,
+            // a file that appeared since the check above is never replaced (the move fails instead).
+            File.Move(expanded.Path, target, overwrite: exists);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Undo(undo);
+            throw new CellarException($"cannot swap the restored database into {target}: {e.Message}; nothing was changed", e);
+        }
+
+        // The temp name is gone now; disposing `expanded` deletes nothing of the restored file.
+        DirectorySync.Fsync(folder);
+        var savedPrevious = exists ? saved : null;
+        LogRestored(logger, backupPath, target, savedPrevious ?? "none");
+        if (savedCompanions.Count > 0)
+        {
+            var list = string.Join(", ", savedCompanions);
+            if (exists)
+            {
+                LogCompanionsKept(logger, list);
+            }
+            else
+            {
+                LogStaleCompanionsMoved(logger, target, list);
             }
         }
 
-        expanded.Commit(target);
-        LogRestored(logger, backupPath, target, saved ?? "none");
-        return new RestoreResult(target, saved, result.Sidecar!);
+        return new RestoreResult(target, savedPrevious, result.Sidecar!) { SavedCompanions = savedCompanions };
     }
+
+    private static ConfigException RefuseReplacing(string target) =>
+        new($"{target} exists; pass --force to replace it (the old file is kept as {Path.GetFileName(target)}.pre-restore-…)");
+
+    /// <summary>Refuses while a process writes the database or its journal; says once when some processes could not be looked at.</summary>
+    private void RefuseIfWritten(string target, ref bool warnedUninspectable)
+    {
+        var scan = WriterDetector.Find(target);
+        if (scan.Writers is [var (pid, name), ..])
+        {
+            throw new CellarException($"{target} is open for writing by process {pid} ({name}); stop it before restoring");
+        }
+
+        if (scan.Uninspectable > 0 && !warnedUninspectable)
+        {
+            warnedUninspectable = true;
+            LogUninspectable(logger, scan.Uninspectable, UnixFiles.IsRoot ? "" : " (not running as root)", target);
+        }
+    }
+
+    /// <summary>Removes temp files a killed restore to the same name left (each the size of the database).</summary>
+    private void SweepLeftovers(string folder, string name)
+    {
+        var prefix = $".{name}{TempMarker}";
+        foreach (var path in Directory.EnumerateFiles(folder))
+        {
+            var fileName = Path.GetFileName(path);
+            if (!fileName.StartsWith(prefix, StringComparison.Ordinal) || !TempFile.IsTempName(fileName) || !RestoreTempTail().IsMatch(fileName[prefix.Length..]))
+            {
+                continue;
+            }
+
+            try
+            {
+                File.Delete(path);
+                LogSwept(logger, path);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogSweepFailed(logger, path, e.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Gives the restored file the owner, group and mode of the file it replaces, or, with none, the owner and
+    /// group of the folder and mode 0600. Changing the owner takes root; without it a differing owner is a warning.
+    /// </summary>
+    private void MatchOwnership(string path, string reference, bool referenceIsFile)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        var wanted = UnixFiles.Stat(reference);
+        var current = UnixFiles.Stat(path);
+        if (wanted is { } w && current is { } c)
+        {
+            if (c.Uid != w.Uid || c.Gid != w.Gid)
+            {
+                if (!UnixFiles.IsRoot)
+                {
+                    LogOwnerNotChanged(logger, path, c.Uid, c.Gid, w.Uid, w.Gid, reference);
+                }
+                else if (UnixFiles.Chown(path, w.Uid, w.Gid) is var errno and not 0)
+                {
+                    LogChownFailed(logger, w.Uid, w.Gid, path, UnixFiles.Describe(errno));
+                }
+            }
+        }
+        else
+        {
+            LogOwnerUnknown(logger, reference);
+        }
+
+        var mode = !referenceIsFile ? SecureFiles.FileMode
+            : wanted is { } known ? (UnixFileMode)known.Mode & PermissionBits
+            : File.GetUnixFileMode(reference) & PermissionBits;
+        File.SetUnixFileMode(path, mode);
+    }
+
+    /// <summary><c>PATH.pre-restore-STAMP</c>, or <c>PATH.pre-restore-STAMP.N</c> when that (or a companion of it) is taken.</summary>
+    private static string FreeSavedName(string target, string stamp)
+    {
+        var stem = $"{target}.pre-restore-{stamp}";
+        var candidate = stem;
+        for (var n = 2; File.Exists(candidate) || CompanionSuffixes.Any(s => File.Exists(candidate + s)); n++)
+        {
+            candidate = $"{stem}.{n}";
+        }
+
+        return candidate;
+    }
+
+    /// <summary>Makes <paramref name="saved"/> a second name of the target; where the filesystem has no hard links, a copy.</summary>
+    private void KeepPrevious(string target, string saved)
+    {
+        var errno = UnixFiles.Link(target, saved);
+        if (errno == 0)
+        {
+            return;
+        }
+
+        if (errno is UnixFiles.EExist or UnixFiles.ENoent)
+        {
+            throw new IOException($"cannot keep the previous database as {saved}: {UnixFiles.Describe(errno)}");
+        }
+
+        LogCopyingPrevious(logger, target, saved, UnixFiles.Describe(errno));
+        var created = false;
+        try
+        {
+            using (var source = new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20, FileOptions.SequentialScan))
+            using (var copy = SecureFiles.CreateNew(saved))
+            {
+                created = true;
+                source.CopyTo(copy, 1 << 20);
+                copy.Flush(flushToDisk: true);
+            }
+
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(saved, File.GetUnixFileMode(target) & PermissionBits);
+            }
+        }
+        catch (Exception e) when (created && e is IOException or UnauthorizedAccessException)
+        {
+            try
+            {
+                File.Delete(saved); // a partial copy is no copy
+            }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException)
+            {
+                LogUndoFailed(logger, cleanup.Message);
+            }
+
+            throw;
+        }
+
+        if (UnixFiles.IsRoot && UnixFiles.Stat(target) is { } owner)
+        {
+            _ = UnixFiles.Chown(saved, owner.Uid, owner.Gid);
+        }
+    }
+
+    private void Undo(Stack<Action> undo)
+    {
+        while (undo.TryPop(out var step))
+        {
+            try
+            {
+                step();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                LogUndoFailed(logger, e.Message);
+            }
+        }
+    }
+
+    private const string TempMarker = ".cellar-tmp-";
+
+    /// <summary>What follows <c>.NAME.cellar-tmp-</c> in a restore's temp file (no purpose suffix) or its SQLite companions.</summary>
+    [GeneratedRegex(@"^[0-9a-f]{8}(-wal|-shm|-journal)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex RestoreTempTail();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "restored {Backup} to {Target} (previous file kept as {Saved})")]
     private static partial void LogRestored(ILogger logger, string backup, string target, string saved);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "kept the previous database's companions as {Saved}")]
+    private static partial void LogCompanionsKept(ILogger logger, string saved);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Target} had no database but stale SQLite companions, which would have been replayed into the restored file; moved them aside to {Saved}")]
+    private static partial void LogStaleCompanionsMoved(ILogger logger, string target, string saved);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not inspect {Count} processes{Why}; a writer among them to {Target} would not have been noticed")]
+    private static partial void LogUninspectable(ILogger logger, int count, string why, string target);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "removed {Path}, left by an interrupted restore")]
+    private static partial void LogSwept(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cannot remove {Path}, left by an interrupted restore: {Error}")]
+    private static partial void LogSweepFailed(ILogger logger, string path, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "restored file {Target} is owned by {Uid}:{Gid}, not {WantedUid}:{WantedGid} like {Reference}; only root can change that")]
+    private static partial void LogOwnerNotChanged(ILogger logger, string target, uint uid, uint gid, uint wantedUid, uint wantedGid, string reference);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cannot give {Uid}:{Gid} to the restored file {Target}: {Error}")]
+    private static partial void LogChownFailed(ILogger logger, uint uid, uint gid, string target, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cannot read the owner of {Reference}; the restored file keeps Cellar's user as owner")]
+    private static partial void LogOwnerUnknown(ILogger logger, string reference);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "cannot hard-link {Target} as {Saved} ({Error}); copying it instead")]
+    private static partial void LogCopyingPrevious(ILogger logger, string target, string saved, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not undo a step of the failed swap: {Error}")]
+    private static partial void LogUndoFailed(ILogger logger, string error);
+
+    /// <summary>Reports on the caller's thread, so every report arrives before the restore returns and in order.</summary>
+    private sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
 }
 
 /// <summary>A finished restore.</summary>
 /// <param name="Target">The restored database.</param>
-/// <param name="SavedPrevious">Where the replaced database was moved, if there was one.</param>
+/// <param name="SavedPrevious">Where the replaced database is kept, if there was one.</param>
 /// <param name="Sidecar">The restored backup's sidecar.</param>
-public sealed record RestoreResult(string Target, string? SavedPrevious, Catalog.Sidecar Sidecar);
+public sealed record RestoreResult(string Target, string? SavedPrevious, Catalog.Sidecar Sidecar)
+{
+    /// <summary>
+    /// The <c>-wal</c>/<c>-shm</c>/<c>-journal</c> files found beside the target, where they now are
+    /// (<c>PATH.pre-restore-STAMP-wal</c> …); they would otherwise have been replayed into the restored database.
+    /// </summary>
+    public IReadOnlyList<string> SavedCompanions { get; init; } = [];
+}

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cellar.Core.IO;
 
 namespace Cellar.Core.Restore;
 
@@ -11,44 +12,120 @@ namespace Cellar.Core.Restore;
 internal static class WriterDetector
 {
     private const int AccessModeMask = 3; // O_ACCMODE: 0 read-only, 1 write-only, 2 read-write.
+    private const string DeletedSuffix = " (deleted)";
 
-    /// <summary>Processes (pid and name) other than this one that hold <paramref name="databasePath"/> or its WAL open for writing.</summary>
-    public static IReadOnlyList<(int Pid, string Name)> Find(string databasePath)
+    /// <summary>
+    /// Processes (pid and name) other than this one that hold <paramref name="databasePath"/>, its <c>-wal</c> or
+    /// its <c>-journal</c> open for writing, and how many processes could not be inspected (not ours to read).
+    /// The path need not exist.
+    /// </summary>
+    public static WriterScan Find(string databasePath) => Find(databasePath, "/proc", Environment.ProcessId);
+
+    /// <summary><see cref="Find(string)"/> over a given <c>/proc</c>-shaped tree, skipping <paramref name="selfPid"/>.</summary>
+    internal static WriterScan Find(string databasePath, string procRoot, int selfPid)
     {
-        if (!Directory.Exists("/proc/self/fd"))
+        if (!Directory.Exists(procRoot))
         {
-            return [];
+            return new WriterScan([], 0);
         }
 
-        var targets = new HashSet<string>(StringComparer.Ordinal) { databasePath, databasePath + "-wal", databasePath + "-journal" };
-        var self = Environment.ProcessId;
-        var found = new List<(int, string)>();
-        foreach (var processDir in Directory.EnumerateDirectories("/proc"))
+        var targets = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in NamesOf(databasePath))
         {
-            if (!int.TryParse(Path.GetFileName(processDir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == self)
+            foreach (var suffix in new[] { "", "-wal", "-journal" })
+            {
+                // The kernel shows a file unlinked while open (an operator deleted the database under the app) as
+                // "PATH (deleted)"; the app is still writing to it.
+                targets.Add(name + suffix);
+                targets.Add(name + suffix + DeletedSuffix);
+            }
+        }
+
+        var found = new List<(int, string)>();
+        var uninspectable = 0;
+        IEnumerable<string> processDirs;
+        try
+        {
+            processDirs = Directory.EnumerateDirectories(procRoot).ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return new WriterScan([], 0);
+        }
+
+        foreach (var processDir in processDirs)
+        {
+            if (!int.TryParse(Path.GetFileName(processDir), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid == selfPid)
             {
                 continue;
             }
 
+            List<string> fds;
             try
             {
-                foreach (var fd in Directory.EnumerateFileSystemEntries(Path.Combine(processDir, "fd")))
+                fds = Directory.EnumerateFileSystemEntries(Path.Combine(processDir, "fd")).ToList();
+            }
+            catch (UnauthorizedAccessException)
+            {
+                uninspectable++; // Not ours to inspect: another user's process, and we are not root.
+                continue;
+            }
+            catch (IOException)
+            {
+                continue; // The process ended.
+            }
+
+            foreach (var fd in fds)
+            {
+                try
                 {
                     var link = new FileInfo(fd).LinkTarget;
                     if (link is not null && targets.Contains(link) && OpenForWriting(processDir, Path.GetFileName(fd)))
                     {
-                        found.Add((pid, File.ReadAllText(Path.Combine(processDir, "comm")).Trim()));
+                        found.Add((pid, NameOf(processDir)));
                         break;
                     }
                 }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // The process ended, or is not ours to inspect.
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
+                {
+                    // This descriptor closed between the listing and the look (or its fdinfo is unreadable):
+                    // the process's other descriptors still count.
+                }
             }
         }
 
-        return found;
+        return new WriterScan(found, uninspectable);
+    }
+
+    /// <summary>
+    /// The names the kernel may show for the database: as given, and canonical (symlinks resolved, through the
+    /// folder when the file itself does not exist), because <c>/proc/*/fd</c> links show the resolved path.
+    /// </summary>
+    private static IEnumerable<string> NamesOf(string databasePath)
+    {
+        yield return databasePath;
+        var real = UnixFiles.RealPath(databasePath);
+        if (real is null && Path.GetDirectoryName(databasePath) is { } folder && UnixFiles.RealPath(folder) is { } realFolder)
+        {
+            real = Path.Combine(realFolder, Path.GetFileName(databasePath));
+        }
+
+        if (real is not null && real != databasePath)
+        {
+            yield return real;
+        }
+    }
+
+    private static string NameOf(string processDir)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(processDir, "comm")).Trim();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return "?";
+        }
     }
 
     private static bool OpenForWriting(string processDir, string fd)
@@ -65,3 +142,8 @@ internal static class WriterDetector
         return false;
     }
 }
+
+/// <summary>What a scan for writers found.</summary>
+/// <param name="Writers">Processes (pid and name) holding the database open for writing.</param>
+/// <param name="Uninspectable">Processes whose open files could not be read (permission), so a writer among them would be missed.</param>
+internal sealed record WriterScan(IReadOnlyList<(int Pid, string Name)> Writers, int Uninspectable);

@@ -37,6 +37,11 @@ internal static class RestoreCommand
                 Console.Error.WriteLine($"previous database kept as {saved}");
             }
 
+            foreach (var companion in result.SavedCompanions)
+            {
+                Console.Error.WriteLine($"moved aside {companion} (it must never be replayed into the restored file)");
+            }
+
             Console.WriteLine(result.Target);
             return 0;
         }));

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 
 using Cellar.Core.Catalog;
+using Cellar.Core.IO;
 using Cellar.Tests.Support;
 
 using Xunit;
@@ -161,6 +162,229 @@ public sealed partial class RestoreTests
         Assert.True(stats.Commits > 0);
         using var app = CliSandbox.Open(target);
         Assert.Equal(stats.LastN, CliSandbox.Scalar(app, "SELECT max(n) FROM parent"));
+    }
+
+    [Fact]
+    public async Task Restore_where_the_database_was_deleted_but_its_wal_left_moves_the_stale_wal_aside_instead_of_replaying_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var backup = await sandbox.BackupAsync();
+        var target = sandbox.Combine("app.sqlite");
+        await using (await LoadWriterProcess.StartAsync(target, "wal", 0, ct))
+        {
+            await Task.Delay(300, ct); // then killed: committed rows still in the -wal
+        }
+
+        Assert.True(File.Exists(target + "-wal"), "the killed writer left no -wal; the test needs one");
+        File.Delete(target); // the operator removes the damaged database, not its -wal
+        var oldWal = CliSandbox.HashOf(target + "-wal");
+
+        var run = await sandbox.CellarAsync("restore", "--latest", "daily", "--to", target);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.False(File.Exists(target + "-wal"), "the stale -wal was left beside the restored database, where SQLite would replay it");
+        Assert.False(File.Exists(target + "-shm"), "the stale -shm was left beside the restored database");
+        var keptWal = Assert.Single(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*-wal"));
+        Assert.Equal(oldWal, CliSandbox.HashOf(keptWal));
+        Assert.Contains(keptWal, await File.ReadAllTextAsync(Path.Combine(sandbox.LogDir, "backup.log"), ct), StringComparison.Ordinal);
+        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertNoTempFiles(sandbox.Root);
+    }
+
+    [Fact]
+    public async Task Restore_where_a_running_app_still_writes_its_deleted_database_is_refused_with_one_line()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        await sandbox.BackupAsync();
+        var target = sandbox.Combine("app.sqlite");
+        await using var writer = await LoadWriterProcess.StartAsync(target, "wal", 200, ct);
+        File.Delete(target); // the app keeps writing to the unlinked file and to its -wal
+
+        var run = await sandbox.CellarAsync("restore", "--latest", "daily", "--to", target);
+
+        CliSandbox.AssertOneLineError(run, 1, "open for writing");
+        Assert.False(File.Exists(target), "a database was restored under a running app");
+        Assert.True(File.Exists(target + "-wal"), "the running app's -wal was moved");
+        Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
+        CliSandbox.AssertNoTempFiles(sandbox.Root);
+        var stats = await writer.StopAsync(ct);
+        Assert.True(stats.Commits > 0);
+    }
+
+    [Fact]
+    public async Task Restore_through_a_symlinked_folder_is_refused_while_an_app_writes_the_real_file()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        await sandbox.BackupAsync();
+        var real = sandbox.Combine("volume");
+        Directory.CreateDirectory(real);
+        var linked = sandbox.Combine("appdata");
+        Directory.CreateSymbolicLink(linked, real);
+        await using var writer = await LoadWriterProcess.StartAsync(Path.Combine(real, "app.sqlite"), "wal", 200, ct);
+
+        var run = await sandbox.CellarAsync("restore", "--latest", "daily", "--to", Path.Combine(linked, "app.sqlite"), "--force");
+
+        CliSandbox.AssertOneLineError(run, 1, "open for writing");
+        Assert.Empty(Directory.EnumerateFiles(real, "app.sqlite.pre-restore-*"));
+        CliSandbox.AssertNoTempFiles(sandbox.Root);
+        var stats = await writer.StopAsync(ct);
+        using var app = CliSandbox.Open(Path.Combine(real, "app.sqlite"));
+        Assert.Equal(stats.LastN, CliSandbox.Scalar(app, "SELECT max(n) FROM parent"));
+    }
+
+    [Fact]
+    public async Task Restore_removes_the_temp_files_a_killed_restore_to_the_same_file_left()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var backup = await sandbox.BackupAsync();
+        var target = sandbox.Combine("data", "restored.sqlite");
+        string[] leftovers = [sandbox.Combine("data", ".restored.sqlite.cellar-tmp-0123abcd"), sandbox.Combine("data", ".restored.sqlite.cellar-tmp-0123abcd-journal")];
+        foreach (var leftover in leftovers)
+        {
+            await File.WriteAllBytesAsync(leftover, new byte[1 << 20], ct);
+        }
+
+        // Not this restore's: another file's temp, and a name that only resembles one.
+        var unrelated = new[] { sandbox.Combine("data", ".other.sqlite.cellar-tmp-89abcdef"), sandbox.Combine("data", ".restored.sqlite.cellar-tmp-notes") };
+        foreach (var file in unrelated)
+        {
+            await File.WriteAllTextAsync(file, "not ours", ct);
+        }
+
+        var run = await sandbox.CellarAsync("restore", backup, "--to", target);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        AssertHoldsBackup(target, backup);
+        Assert.All(leftovers, f => Assert.False(File.Exists(f), $"{f} was left"));
+        Assert.All(unrelated, f => Assert.True(File.Exists(f), $"{f} was removed"));
+    }
+
+    [Fact]
+    public async Task Restore_killed_at_any_moment_leaves_a_sound_database_at_the_target_and_the_next_one_cleans_up()
+    {
+        const int Kills = 8;
+        var ct = TestContext.Current.CancellationToken;
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var backup = await sandbox.BackupAsync();
+        var target = sandbox.Combine("app.sqlite");
+        File.Copy(sandbox.Database, target);
+        string[] args = ["--config", sandbox.ConfigPath, "restore", backup, "--to", target, "--force"];
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var first = await sandbox.CellarAsync(args[2..]);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var typical = clock.Elapsed;
+        var seed = Environment.TickCount;
+        TestContext.Current.TestOutputHelper?.WriteLine($"typical restore {typical.TotalMilliseconds:0} ms; random seed {seed}");
+        var random = new Random(seed);
+        for (var kill = 0; kill < Kills; kill++)
+        {
+            using var process = CellarProcess.Start(args);
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            await Task.Delay(TimeSpan.FromMilliseconds(random.NextDouble() * typical.TotalMilliseconds), ct);
+            try
+            {
+                process.Kill();
+            }
+            catch (InvalidOperationException)
+            {
+                // It finished first.
+            }
+
+            await process.WaitForExitAsync(ct);
+            await stdout;
+            await stderr;
+            Assert.True(File.Exists(target), $"kill {kill} left no database at {target}");
+            using var db = CliSandbox.Open(target);
+            Assert.Equal("ok", CliSandbox.Scalar(db, "PRAGMA integrity_check"));
+        }
+
+        var last = await sandbox.CellarAsync(args[2..]);
+        Assert.True(last.ExitCode == 0, last.ToString());
+        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertNoTempFiles(sandbox.Root);
+    }
+
+    [Fact]
+    public async Task Restored_database_gets_the_owner_group_and_mode_of_the_file_it_replaces()
+    {
+        Assert.SkipUnless(UnixFiles.IsRoot, "only root can hand files to another user");
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var backup = await sandbox.BackupAsync();
+        var target = sandbox.Combine("app.sqlite");
+        File.Copy(sandbox.Database, target);
+        await ExecOkAsync("chown", "1234:2345", target);
+        File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+
+        var run = await sandbox.CellarAsync("restore", backup, "--to", target, "--force");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        AssertHoldsBackup(target, backup);
+        Assert.Equal("1234:2345:640", await OwnerOfAsync(target));
+        var saved = Assert.Single(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
+        Assert.Equal("1234:2345:640", await OwnerOfAsync(saved));
+    }
+
+    [Fact]
+    public async Task Restored_database_in_a_fresh_place_belongs_to_the_folders_owner_and_group_with_mode_0600()
+    {
+        Assert.SkipUnless(UnixFiles.IsRoot, "only root can hand files to another user");
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var backup = await sandbox.BackupAsync();
+        var folder = sandbox.Combine("appdata");
+        Directory.CreateDirectory(folder);
+        await ExecOkAsync("chown", "1234:2345", folder);
+        var target = Path.Combine(folder, "app.sqlite");
+
+        var run = await sandbox.CellarAsync("restore", backup, "--to", target);
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        AssertHoldsBackup(target, backup);
+        Assert.Equal("1234:2345:600", await OwnerOfAsync(target));
+    }
+
+    [Fact]
+    public async Task Restore_by_an_unprivileged_user_succeeds_and_logs_that_some_processes_could_not_be_checked_for_writing()
+    {
+        Assert.SkipUnless(UnixFiles.IsRoot, "needs root to run cellar as another user");
+        Assert.SkipUnless(File.Exists("/usr/bin/setpriv"), "needs setpriv (util-linux) to run cellar as another user");
+        var ct = TestContext.Current.CancellationToken;
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var backup = await sandbox.BackupAsync();
+        var target = sandbox.Combine("data", "restored.sqlite");
+        await ExecOkAsync("chown", "-R", "65534:65534", sandbox.Root);
+
+        // This test's own process (root's) is one that user cannot look into.
+        var (exit, output) = await CliSandbox.ExecAsync(
+            "/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--",
+            CellarProcess.DotnetHost(), CellarProcess.DllPath, "--config", sandbox.ConfigPath, "restore", backup, "--to", target);
+
+        Assert.True(exit == 0, output);
+        AssertHoldsBackup(target, backup);
+        Assert.Equal("65534:65534:600", await OwnerOfAsync(target));
+        var log = await File.ReadAllTextAsync(Path.Combine(sandbox.LogDir, "backup.log"), ct);
+        var warning = Assert.Single(log.Split('\n'), l => l.Contains("could not inspect", StringComparison.Ordinal));
+        Assert.Contains("not running as root", warning, StringComparison.Ordinal);
+    }
+
+    private static async Task ExecOkAsync(string program, params string[] args)
+    {
+        var (exit, output) = await CliSandbox.ExecAsync(program, args);
+        Assert.True(exit == 0, $"{program} {string.Join(' ', args)}: {output}");
+    }
+
+    /// <summary>"uid:gid:mode" as coreutils' stat prints them.</summary>
+    private static async Task<string> OwnerOfAsync(string path)
+    {
+        var (exit, output) = await CliSandbox.ExecAsync("stat", "-c", "%u:%g:%a", path);
+        Assert.True(exit == 0, output);
+        return output;
     }
 
     /// <summary>The file is a sound database with exactly the row counts the backup's sidecar recorded.</summary>

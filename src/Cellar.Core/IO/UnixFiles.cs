@@ -1,0 +1,136 @@
+using System.Runtime.InteropServices;
+
+namespace Cellar.Core.IO;
+
+/// <summary>
+/// The libc file calls a restore needs and .NET does not expose: hard links, owner and group (stat/chown),
+/// the effective user, and canonical paths. Linux only where a struct layout is involved (x86_64, aarch64);
+/// elsewhere the answers are "unknown" and callers carry on without them.
+/// </summary>
+internal static partial class UnixFiles
+{
+    public const int EPerm = 1;
+    public const int ENoent = 2;
+    public const int EExist = 17;
+
+    /// <summary>Owner, group and permission bits of a file.</summary>
+    public readonly record struct Owner(uint Uid, uint Gid, uint Mode);
+
+    /// <summary>True when this process runs with effective user id 0.</summary>
+    public static bool IsRoot => !OperatingSystem.IsWindows() && GetEuid() == 0;
+
+    /// <summary>
+    /// Creates <paramref name="newPath"/> as a second name of <paramref name="existingPath"/> (link(2)); returns 0,
+    /// or the errno (EEXIST when the new name is taken; EPERM and others where the filesystem has no hard links).
+    /// </summary>
+    public static int Link(string existingPath, string newPath)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return EPerm;
+        }
+
+        return LinkNative(existingPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>Owner, group and mode of <paramref name="path"/> (following symlinks), or null where that cannot be read.</summary>
+    public static unsafe Owner? Stat(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+
+        // struct stat: x86_64 has st_nlink (8 bytes) before st_mode; the generic layout (aarch64) has st_mode first.
+        var (modeAt, uidAt, gidAt, statVersion) = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => (24, 28, 32, 1),
+            Architecture.Arm64 => (16, 24, 28, 0),
+            _ => (-1, -1, -1, -1),
+        };
+        if (modeAt < 0)
+        {
+            return null;
+        }
+
+        var buffer = stackalloc byte[512]; // sizeof(struct stat) is 144 on x86_64, 128 on aarch64.
+        int rc;
+        try
+        {
+            rc = StatNative(path, buffer); // exported since glibc 2.33, and by musl
+        }
+        catch (EntryPointNotFoundException)
+        {
+            rc = XStatNative(statVersion, path, buffer); // older glibc
+        }
+
+        if (rc != 0)
+        {
+            return null;
+        }
+
+        return new Owner(*(uint*)(buffer + uidAt), *(uint*)(buffer + gidAt), *(uint*)(buffer + modeAt));
+    }
+
+    /// <summary>Sets owner and group of <paramref name="path"/>; returns 0 or the errno.</summary>
+    public static int Chown(string path, uint uid, uint gid)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return EPerm;
+        }
+
+        return ChownNative(path, uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>
+    /// The canonical path (realpath(3): symlinks resolved, no <c>.</c> or <c>..</c>) of an existing path, or null
+    /// when it does not exist or cannot be resolved.
+    /// </summary>
+    public static string? RealPath(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return null;
+        }
+
+        var resolved = RealPathNative(path, 0);
+        if (resolved == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved);
+        }
+        finally
+        {
+            Free(resolved);
+        }
+    }
+
+    /// <summary>The text of an errno, for one-line messages.</summary>
+    public static string Describe(int errno) => Marshal.GetPInvokeErrorMessage(errno);
+
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LinkNative(string existingPath, string newPath);
+
+    [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int StatNative(string path, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "__xstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static unsafe partial int XStatNative(int version, string path, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int ChownNative(string path, uint uid, uint gid);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint GetEuid();
+
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint RealPathNative(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    private static partial void Free(nint pointer);
+}

@@ -1,0 +1,76 @@
+using Cellar.Core.IO;
+using Cellar.Tests.Cli;
+using Cellar.Tests.Support;
+
+using Xunit;
+
+namespace Cellar.Tests.Restore;
+
+/// <summary>The libc calls a restore relies on, checked against what the kernel and coreutils say.</summary>
+public sealed class UnixFilesTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    [Fact]
+    public async Task Stat_reads_the_owner_group_and_mode_stat_1_reports()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "owner and group are read on Linux only");
+        var file = _temp.Combine("app.sqlite");
+        await File.WriteAllTextAsync(file, "data", TestContext.Current.CancellationToken);
+        if (UnixFiles.IsRoot)
+        {
+            Assert.Equal(0, UnixFiles.Chown(file, 1234, 2345));
+        }
+
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
+
+        var owner = Assert.IsType<UnixFiles.Owner>(UnixFiles.Stat(file));
+
+        var (exit, output) = await CliSandbox.ExecAsync("stat", "-c", "%u:%g:%a", file);
+        Assert.True(exit == 0, output);
+        Assert.Equal(output, $"{owner.Uid}:{owner.Gid}:{Convert.ToString(owner.Mode & 0xFFF, 8)}");
+        Assert.Equal(0x8000u, owner.Mode & 0xF000); // S_IFREG
+        if (UnixFiles.IsRoot)
+        {
+            Assert.Equal("1234:2345:640", output);
+        }
+    }
+
+    [Fact]
+    public void Stat_of_a_missing_file_is_null()
+    {
+        Assert.Null(UnixFiles.Stat(_temp.Combine("missing")));
+    }
+
+    [Fact]
+    public async Task Link_gives_a_file_a_second_name_and_never_replaces_a_taken_one()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var file = _temp.Combine("app.sqlite");
+        var second = _temp.Combine("app.sqlite.pre-restore");
+        await File.WriteAllTextAsync(file, "old", ct);
+
+        Assert.Equal(0, UnixFiles.Link(file, second));
+        await File.WriteAllTextAsync(file, "changed through the first name", ct);
+        Assert.Equal("changed through the first name", await File.ReadAllTextAsync(second, ct));
+
+        await File.WriteAllTextAsync(_temp.Combine("taken"), "keep me", ct);
+        Assert.Equal(UnixFiles.EExist, UnixFiles.Link(file, _temp.Combine("taken")));
+        Assert.Equal("keep me", await File.ReadAllTextAsync(_temp.Combine("taken"), ct));
+    }
+
+    [Fact]
+    public async Task RealPath_resolves_a_symlinked_folder_to_the_path_the_kernel_shows()
+    {
+        var real = _temp.Combine("real");
+        Directory.CreateDirectory(real);
+        await File.WriteAllTextAsync(Path.Combine(real, "app.sqlite"), "", TestContext.Current.CancellationToken);
+        Directory.CreateSymbolicLink(_temp.Combine("link"), real);
+        var canonicalTemp = UnixFiles.RealPath(_temp.Path);
+
+        Assert.Equal(Path.Combine(canonicalTemp!, "real", "app.sqlite"), UnixFiles.RealPath(_temp.Combine("link", "app.sqlite")));
+        Assert.Null(UnixFiles.RealPath(_temp.Combine("link", "missing.sqlite")));
+    }
+
+    public void Dispose() => _temp.Dispose();
+}
