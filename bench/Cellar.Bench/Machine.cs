@@ -39,7 +39,7 @@ internal sealed record Machine(
             await VersionAsync("zstd", "--version").ConfigureAwait(false));
     }
 
-    /// <summary>The 1-, 5- and 15-minute load averages (other engineers' tests share the machine).</summary>
+    /// <summary>The 1-, 5- and 15-minute load averages (anything else running skews the figures).</summary>
     public static string LoadAverage()
     {
         var parts = (ReadLines("/proc/loadavg").FirstOrDefault() ?? "").Split(' ');

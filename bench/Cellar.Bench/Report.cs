@@ -39,7 +39,7 @@ internal sealed class Report(
         Line("## Conditions and caveats");
         Line();
         var busyMachine = maxLoad > machine.Cores * 0.75
-            ? Invariant($" The 1-minute load average reached {maxLoad:0.0} on {machine.Cores} cores during the run: the machine was shared (other engineers were building and running test suites at the same time), so the numbers carry noise, and the multi-threaded rows (Cellar, `zstd -T0`) lose more to it than the single-threaded seed pipeline and `gzip`.")
+            ? Invariant($" The 1-minute load average reached {maxLoad:0.0} on {machine.Cores} cores during the run: part of that is the bench's own background work (the writer process, page-cache writeback); anything else running at the same time adds noise, and the multi-threaded rows (Cellar, `zstd -T0`) lose more to it than the single-threaded seed pipeline and `gzip`.")
             : Invariant($" The 1-minute load average stayed at or below {maxLoad:0.0} on {machine.Cores} cores.");
         Line(Invariant($"- Load average (1/5/15 min) before the run: {loadBefore}; after: {loadAfter}.{busyMachine}"));
         Line(Invariant($"- The databases come from `PortfolioDatabase.CreateAsync` (users, galleries, comments, likes, and random bytes standing in for JPEG thumbnails). Like real JPEGs those blobs barely compress: `gzip -6` keeps {CompressedShare()} of the input, and most of gzip's time goes into trying to compress them."));
