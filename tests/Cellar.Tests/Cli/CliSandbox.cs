@@ -1,3 +1,4 @@
+using Cellar.Core.Catalog;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
@@ -177,6 +178,19 @@ internal sealed class CliSandbox : IDisposable
         foreach (var mention in mentions)
         {
             Assert.Contains(mention, run.StderrLines[0], StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    /// <summary>The file is a sound database with exactly the row counts the backup's sidecar recorded.</summary>
+    public static void AssertHoldsBackup(string database, string backup)
+    {
+        var sidecar = Sidecar.TryRead(backup) ?? throw new InvalidOperationException($"{backup} has no sidecar");
+        using var connection = Open(database);
+        Assert.Equal("ok", Scalar(connection, "PRAGMA integrity_check"));
+        Assert.NotEmpty(sidecar.RowCounts);
+        foreach (var (table, rows) in sidecar.RowCounts)
+        {
+            Assert.Equal(rows, Scalar(connection, $"SELECT count(*) FROM \"{table.Replace("\"", "\"\"", StringComparison.Ordinal)}\""));
         }
     }
 

@@ -25,7 +25,7 @@ public sealed partial class RestoreTests
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Equal(target, run.Stdout.Trim());
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
         CliSandbox.AssertNoTempFiles(sandbox.Root);
     }
 
@@ -78,7 +78,7 @@ public sealed partial class RestoreTests
         Assert.Equal(oldWal, CliSandbox.HashOf(saved + "-wal"));
         Assert.False(File.Exists(target + "-wal"), "the old -wal was left beside the restored database, where SQLite would replay it");
 
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
         using (var old = CliSandbox.Open(saved, readOnly: false))
         {
             Assert.True((long)CliSandbox.Scalar(old, "SELECT count(*) FROM parent")! > 0, "the kept old database lost the rows in its -wal");
@@ -111,7 +111,7 @@ public sealed partial class RestoreTests
 
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Contains(backups[1], run.Stderr, StringComparison.Ordinal);
-        AssertHoldsBackup(target, backups[1]);
+        CliSandbox.AssertHoldsBackup(target, backups[1]);
         using var restored = CliSandbox.Open(target);
         Assert.Equal(2L, CliSandbox.Scalar(restored, "SELECT max(n) FROM generation"));
     }
@@ -188,7 +188,7 @@ public sealed partial class RestoreTests
         var keptWal = Assert.Single(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*-wal"));
         Assert.Equal(oldWal, CliSandbox.HashOf(keptWal));
         Assert.Contains(keptWal, await File.ReadAllTextAsync(Path.Combine(sandbox.LogDir, "backup.log"), ct), StringComparison.Ordinal);
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
         CliSandbox.AssertNoTempFiles(sandbox.Root);
     }
 
@@ -258,7 +258,7 @@ public sealed partial class RestoreTests
         var run = await sandbox.CellarAsync("restore", backup, "--to", target);
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
         Assert.All(leftovers, f => Assert.False(File.Exists(f), $"{f} was left"));
         Assert.All(unrelated, f => Assert.True(File.Exists(f), $"{f} was removed"));
     }
@@ -307,7 +307,7 @@ public sealed partial class RestoreTests
 
         var last = await sandbox.CellarAsync(args[2..]);
         Assert.True(last.ExitCode == 0, last.ToString());
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
         CliSandbox.AssertNoTempFiles(sandbox.Root);
     }
 
@@ -325,7 +325,7 @@ public sealed partial class RestoreTests
         var run = await sandbox.CellarAsync("restore", backup, "--to", target, "--force");
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
         Assert.Equal("1234:2345:640", await OwnerOfAsync(target));
         var saved = Assert.Single(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
         Assert.Equal("1234:2345:640", await OwnerOfAsync(saved));
@@ -345,7 +345,7 @@ public sealed partial class RestoreTests
         var run = await sandbox.CellarAsync("restore", backup, "--to", target);
 
         Assert.True(run.ExitCode == 0, run.ToString());
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
         Assert.Equal("1234:2345:600", await OwnerOfAsync(target));
     }
 
@@ -366,7 +366,7 @@ public sealed partial class RestoreTests
             CellarProcess.DotnetHost(), CellarProcess.DllPath, "--config", sandbox.ConfigPath, "restore", backup, "--to", target);
 
         Assert.True(exit == 0, output);
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
         Assert.Equal("65534:65534:600", await OwnerOfAsync(target));
         var log = await File.ReadAllTextAsync(Path.Combine(sandbox.LogDir, "backup.log"), ct);
         var warning = Assert.Single(log.Split('\n'), l => l.Contains("could not inspect", StringComparison.Ordinal));
@@ -385,19 +385,6 @@ public sealed partial class RestoreTests
         var (exit, output) = await CliSandbox.ExecAsync("stat", "-c", "%u:%g:%a", path);
         Assert.True(exit == 0, output);
         return output;
-    }
-
-    /// <summary>The file is a sound database with exactly the row counts the backup's sidecar recorded.</summary>
-    private static void AssertHoldsBackup(string database, string backup)
-    {
-        var sidecar = Sidecar.TryRead(backup) ?? throw new InvalidOperationException($"{backup} has no sidecar");
-        using var connection = CliSandbox.Open(database);
-        Assert.Equal("ok", CliSandbox.Scalar(connection, "PRAGMA integrity_check"));
-        Assert.NotEmpty(sidecar.RowCounts);
-        foreach (var (table, rows) in sidecar.RowCounts)
-        {
-            Assert.Equal(rows, CliSandbox.Scalar(connection, $"SELECT count(*) FROM \"{table.Replace("\"", "\"\"", StringComparison.Ordinal)}\""));
-        }
     }
 
     [GeneratedRegex(@"^app\.sqlite\.pre-restore-(\d{8}-\d{6})$")]

@@ -36,7 +36,7 @@ public sealed class RestoreServiceTests
         Assert.Equal(target, result.Target);
         var saved = Assert.IsType<string>(result.SavedPrevious);
         Assert.Equal(appsFile, CliSandbox.HashOf(saved));
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
         CliSandbox.AssertNoTempFiles(sandbox.Root);
     }
 
@@ -119,25 +119,13 @@ public sealed class RestoreServiceTests
         Assert.False(File.Exists(target + "-wal"), "the stale -wal is still beside the restored database");
         Assert.False(File.Exists(target + "-shm"), "the stale -shm is still beside the restored database");
         Assert.Contains(_log.Entries, e => e.Level == LogLevel.Warning && e.Message.Contains(keptWal, StringComparison.Ordinal));
-        AssertHoldsBackup(target, backup);
+        CliSandbox.AssertHoldsBackup(target, backup);
     }
 
     private RestoreService Service() => new(TimeProvider.System, TimeZoneInfo.Utc, _log);
 
     /// <summary>Progress that runs <paramref name="action"/> (once) when the restore first reports, i.e. mid-verification.</summary>
     private static IProgress<JobProgress> OnFirstReport(Action action) => new FirstReport(action);
-
-    private static void AssertHoldsBackup(string database, string backup)
-    {
-        var sidecar = Sidecar.TryRead(backup) ?? throw new InvalidOperationException($"{backup} has no sidecar");
-        using var connection = CliSandbox.Open(database);
-        Assert.Equal("ok", CliSandbox.Scalar(connection, "PRAGMA integrity_check"));
-        Assert.NotEmpty(sidecar.RowCounts);
-        foreach (var (table, rows) in sidecar.RowCounts)
-        {
-            Assert.Equal(rows, CliSandbox.Scalar(connection, $"SELECT count(*) FROM \"{table.Replace("\"", "\"\"", StringComparison.Ordinal)}\""));
-        }
-    }
 
     private sealed class FirstReport(Action action) : IProgress<JobProgress>
     {
