@@ -16,10 +16,18 @@ internal sealed class FolderLock : IDisposable
 
     private FolderLock(FileStream stream) => _stream = stream;
 
-    /// <summary>Waits for the lock, polling, until <paramref name="cancellationToken"/> fires.</summary>
-    public static async Task<FolderLock> AcquireAsync(string folder, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// How long a run waits for another to finish with the folder. Long enough for any backup or verification
+    /// of a large database; short enough that cron-started runs stuck behind a hung one fail loudly instead of
+    /// piling up.
+    /// </summary>
+    public static readonly TimeSpan DefaultWait = TimeSpan.FromMinutes(30);
+
+    /// <summary>Waits for the lock, polling, for at most <paramref name="wait"/> (default <see cref="DefaultWait"/>).</summary>
+    public static async Task<FolderLock> AcquireAsync(string folder, TimeProvider time, CancellationToken cancellationToken, TimeSpan? wait = null)
     {
         var path = Path.Combine(folder, FileName);
+        var deadline = time.GetUtcNow() + (wait ?? DefaultWait);
         while (true)
         {
             try
@@ -42,6 +50,11 @@ internal sealed class FolderLock : IDisposable
             }
             catch (IOException e) when (IsHeldByAnother(e) && File.Exists(path))
             {
+                if (time.GetUtcNow() >= deadline)
+                {
+                    throw new CellarException($"another Cellar run has held {path} for more than {(wait ?? DefaultWait).TotalMinutes:0.#} min; giving up", e);
+                }
+
                 await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken).ConfigureAwait(false);
             }
         }
