@@ -320,12 +320,6 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not undo a step of the failed swap: {Error}")]
     private static partial void LogUndoFailed(ILogger logger, string error);
-
-    /// <summary>Reports on the caller's thread, so every report arrives before the restore returns and in order.</summary>
-    private sealed class InlineProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }
 
 /// <summary>A finished restore.</summary>

@@ -24,14 +24,16 @@ internal sealed class SnapshotBackup(TimeProvider time)
     public async Task<(string Path, Sidecar Sidecar)> RunAsync(JobConfig job, TimeZoneInfo zone, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        var created = time.GetUtcNow();
         var slug = tag is null ? null : Slug.From(tag);
+
+        // The backup is named after the moment its read transaction began, which can be later than now when a
+        // rollback-journal writer keeps the lock: a restore --at must never pick a backup holding later commits.
+        using var copy = TempFile.For(job.Folder, job.Name, "db");
+        var snapshot = await SqliteSnapshot.CopyAsync(
+            job.Database.Path, copy.Path, time, Stage(progress, "snapshot"), cancellationToken).ConfigureAwait(false);
+        var created = snapshot.Taken;
         var finalPath = ChoosePath(job, TimeZoneInfo.ConvertTime(created, zone).DateTime, slug);
         var name = Path.GetFileName(finalPath);
-
-        using var copy = TempFile.For(job.Folder, name, "db");
-        var snapshot = await SqliteSnapshot.CopyAsync(
-            job.Database.Path, copy.Path, Stage(progress, "snapshot"), cancellationToken).ConfigureAwait(false);
 
         // The snapshot is inspected (integrity_check, foreign keys, row counts) while it is being compressed: the
         // two read the same file and together keep every core busy. Then the stored bytes must decompress to
@@ -118,7 +120,7 @@ internal sealed class SnapshotBackup(TimeProvider time)
         await using var hashing = new HashingStream(new SteadySyncStream(file), leaveOpen: true);
         await using (var input = new FileStream(copyPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
         {
-            var bytes = progress is null ? null : new Progress<long>(read => progress.Report(total == 0 ? 1 : (double)read / total));
+            var bytes = progress is null ? null : new InlineProgress<long>(read => progress.Report(total == 0 ? 1 : (double)read / total));
             await ParallelCompressor.CompressAsync(input, hashing, codec, bytes, cancellationToken).ConfigureAwait(false);
         }
 
@@ -154,6 +156,6 @@ internal sealed class SnapshotBackup(TimeProvider time)
         }
     }
 
-    private static Progress<double>? Stage(IProgress<JobProgress>? progress, string stage) =>
-        progress is null ? null : new Progress<double>(f => progress.Report(new JobProgress(stage, f)));
+    private static IProgress<double>? Stage(IProgress<JobProgress>? progress, string stage) =>
+        progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress(stage, f)));
 }

@@ -5,7 +5,8 @@ namespace Cellar.Core.Snapshots;
 /// <param name="PageCount">Pages copied.</param>
 /// <param name="JournalMode">The source's journal mode.</param>
 /// <param name="WritersHeldOff">In rollback-journal mode, how long the read lock kept writers from committing; null in WAL mode, where writers are never blocked.</param>
-internal sealed record SnapshotInfo(long PageSize, long PageCount, string JournalMode, TimeSpan? WritersHeldOff)
+/// <param name="Taken">When the read transaction pinned the snapshot: the moment the backup's contents are from.</param>
+internal sealed record SnapshotInfo(long PageSize, long PageCount, string JournalMode, TimeSpan? WritersHeldOff, DateTimeOffset Taken)
 {
     public long Bytes => PageSize * PageCount;
 }

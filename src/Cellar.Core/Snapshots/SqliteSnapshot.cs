@@ -20,7 +20,7 @@ internal static class SqliteSnapshot
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Copies <paramref name="sourcePath"/> into the new file <paramref name="copyPath"/>.</summary>
-    public static async Task<SnapshotInfo> CopyAsync(string sourcePath, string copyPath, IProgress<double>? progress, CancellationToken cancellationToken)
+    public static async Task<SnapshotInfo> CopyAsync(string sourcePath, string copyPath, TimeProvider time, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         SqliteFiles.RequireDatabase(sourcePath, "database");
 
@@ -38,12 +38,14 @@ internal static class SqliteSnapshot
         var held = new Stopwatch();
         source.Execute("BEGIN");
         string journalMode;
+        DateTimeOffset taken;
         long pageCount;
         long pageSize;
         try
         {
             await PinSnapshotAsync(source, cancellationToken).ConfigureAwait(false);
             held.Start();
+            taken = time.GetUtcNow();
             journalMode = (string)source.Scalar("PRAGMA journal_mode")!;
             pageSize = (long)source.Scalar("PRAGMA page_size")!;
             pageCount = (long)source.Scalar("PRAGMA page_count")!;
@@ -62,7 +64,7 @@ internal static class SqliteSnapshot
             copy.Execute("PRAGMA journal_mode=WAL");
         }
 
-        return new SnapshotInfo(pageSize, pageCount, journalMode.ToLowerInvariant(), wal ? null : held.Elapsed);
+        return new SnapshotInfo(pageSize, pageCount, journalMode.ToLowerInvariant(), wal ? null : held.Elapsed, taken);
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ internal static class VerifyCommand
                 var result = await ProgressDisplay.RunAsync(progress => BackupVerifier.VerifyAsync(
                     path,
                     context.Time,
-                    progress is null ? null : new Progress<double>(f => progress.Report(new JobProgress(Path.GetFileName(path), f))),
+                    progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress(Path.GetFileName(path), f))),
                     cancellationToken)).ConfigureAwait(false);
                 if (result.Ok)
                 {
