@@ -7,7 +7,8 @@ namespace Cellar.Core.Configuration;
 
 /// <summary>
 /// Rejects keys no setting reads, so a typo such as <c>kepDays</c> is an error instead of a silently
-/// ignored policy. Walks the configuration tree alongside the settings types.
+/// ignored policy, and numbers that do not parse, which the binder would drop silently. Walks the
+/// configuration tree alongside the settings types.
 /// </summary>
 internal static class UnknownKeys
 {
