@@ -3,12 +3,13 @@ namespace Cellar.Core.IO;
 /// <summary>
 /// Writes through to a file and fsyncs it every <see cref="Interval"/> bytes. Without it, hundreds of MB of
 /// dirty pages pile up and one final fsync flushes them all at once; on ext4 the app's own commit fsyncs
-/// then queue behind that flush (measured: a 500 commits/s writer's worst commit went from ~45 ms to ~400 ms).
+/// then queue behind that flush (measured: a 500 commits/s writer's worst commit went from ~400 ms to ~45 ms
+/// with 64 MiB steps, and to ~16 ms with 16 MiB steps, backup time unchanged).
 /// Syncing as we go keeps the app's commits fast and the final fsync short, at no cost to backup time.
 /// </summary>
 internal sealed class SteadySyncStream(FileStream file) : Stream
 {
-    public const long Interval = 64L << 20;
+    public const long Interval = 16L << 20;
     private long _unsynced;
 
     public override bool CanRead => false;
