@@ -70,7 +70,6 @@ internal static class SqliteFiles
             DataSource = path,
             Mode = readOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWrite,
             Pooling = false,
-            DefaultTimeout = 60,
         };
         var connection = new SqliteConnection(builder.ToString());
         connection.Open();
