@@ -9,6 +9,19 @@ namespace Cellar.Core.Catalog;
 /// </summary>
 public static class BackupCatalog
 {
+    /// <summary>The path for a new backup taken at <paramref name="local"/>: the pattern's name, suffixed when taken.</summary>
+    internal static string FreePath(JobConfig job, DateTime local, string? slug)
+    {
+        for (var collision = 0; ; collision++)
+        {
+            var path = Path.Combine(job.Folder, job.FileName.Render(local, slug, collision));
+            if (!File.Exists(path) && !File.Exists(Sidecar.PathFor(path)))
+            {
+                return path;
+            }
+        }
+    }
+
     /// <summary>The job's backups, newest first.</summary>
     public static IReadOnlyList<BackupEntry> List(JobConfig job, TimeZoneInfo zone)
     {

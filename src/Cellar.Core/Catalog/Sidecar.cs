@@ -17,6 +17,19 @@ public sealed record Sidecar
     /// <summary>Format version of this file.</summary>
     public int Format { get; init; } = 1;
 
+    /// <summary>What the file holds: <see cref="SnapshotKind"/> (also when absent, as in early sidecars) or <see cref="DumpKind"/>.</summary>
+    public string? Kind { get; init; }
+
+    /// <summary><see cref="Kind"/> of a whole-database snapshot.</summary>
+    public const string SnapshotKind = "snapshot";
+
+    /// <summary><see cref="Kind"/> of an SQL dump of chosen tables.</summary>
+    public const string DumpKind = "dump";
+
+    /// <summary>True for an SQL dump of tables, false for a database snapshot.</summary>
+    [JsonIgnore]
+    public bool IsDump => Kind == DumpKind;
+
     /// <summary>The job that made the backup.</summary>
     public required string Job { get; init; }
 
@@ -94,6 +107,26 @@ public sealed record Sidecar
         catch (JsonException e)
         {
             throw new InvalidDataException($"sidecar {path} is not valid: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// Gives a verified backup its final name, sidecar first: a crash between the two renames leaves an orphan
+    /// sidecar (swept by the next run), never a backup without the checksum that proves it.
+    /// </summary>
+    internal void Publish(TempFile stored, string finalPath)
+    {
+        Write(finalPath);
+        try
+        {
+            stored.Commit(finalPath);
+        }
+        catch
+        {
+            // Someone else took the name meanwhile (the seed's cron during a migration): our sidecar must not stay
+            // beside a file that is not ours.
+            File.Delete(PathFor(finalPath));
+            throw;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Cellar.Core.Compression;
+using Cellar.Core.Dumps;
 using Cronos;
 
 namespace Cellar.Core.Configuration;
@@ -133,6 +134,26 @@ internal static partial class ConfigValidator
         if (type == JobType.Tables && (job.Tables is null || job.Tables.Count == 0))
         {
             Fail<int>($"{key}:tables", "a tables job needs a 'tables' list");
+        }
+
+        if (type == JobType.Tables)
+        {
+            for (var i = 0; i < job.Tables!.Count; i++)
+            {
+                if (string.IsNullOrWhiteSpace(job.Tables[i]))
+                {
+                    Fail<int>($"{key}:tables:{i}", "empty table name");
+                }
+            }
+
+            try
+            {
+                TableSelection.CheckIfReachable(database.Path, job.Tables);
+            }
+            catch (TableSelectionException e)
+            {
+                Fail<int>($"{key}:tables:{e.Index}", e.Message);
+            }
         }
 
         return new JobConfig

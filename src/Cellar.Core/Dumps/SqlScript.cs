@@ -11,57 +11,62 @@ namespace Cellar.Core.Dumps;
 /// </summary>
 internal static class SqlScript
 {
-    private const int BatchBytes = 1 << 20;
+    private const int ReportBytes = 1 << 20;
 
-    /// <summary>Executes all of <paramref name="script"/>; a failing statement throws <see cref="CellarException"/> naming its line.</summary>
+    /// <summary>
+    /// Executes all of <paramref name="script"/>. A statement SQLite rejects throws <see cref="InvalidDataException"/>
+    /// naming its line (the dump is bad); a full or failing disk throws <see cref="IOException"/> (this machine is).
+    /// </summary>
     public static void Run(Stream script, SqliteConnection connection, IProgress<long>? progress, CancellationToken cancellationToken)
     {
         // A dump is data, not a program: it may not reach files beyond the database it is loaded into.
         raw.sqlite3_limit(connection.Handle, raw.SQLITE_LIMIT_ATTACHED, 0);
 
-        var batch = new ArrayBufferWriter<byte>(BatchBytes + (BatchBytes / 4));
-        var statementStart = 0;
-        var batchFirstLine = 1L;
+        var statement = new ArrayBufferWriter<byte>(1 << 12);
+        var firstLine = 1L;
         var line = 0L;
         long consumed = 0;
+        long reported = 0;
         var reader = new LineReader(script);
         while (reader.ReadLine() is { } text)
         {
             line++;
             consumed += text.Length;
-            if (batch.WrittenCount == statementStart && IsBlank(text.Span))
+            if (statement.WrittenCount == 0)
             {
-                statementStart = batch.WrittenCount;
+                if (IsBlank(text.Span))
+                {
+                    continue;
+                }
+
+                firstLine = line;
+            }
+
+            statement.Write(text.Span);
+            if (!EndsStatement(text.Span) || !IsComplete(statement.WrittenSpan))
+            {
                 continue;
             }
 
-            batch.Write(text.Span);
-            if (!EndsStatement(text.Span) || !IsComplete(batch.WrittenSpan[statementStart..]))
+            Execute(connection, statement.WrittenSpan, firstLine);
+            statement.ResetWrittenCount();
+            if (consumed - reported >= ReportBytes)
             {
-                continue;
-            }
-
-            statementStart = batch.WrittenCount;
-            if (batch.WrittenCount >= BatchBytes)
-            {
-                Execute(connection, batch.WrittenSpan, batchFirstLine);
-                batch.ResetWrittenCount();
-                statementStart = 0;
-                batchFirstLine = line + 1;
+                reported = consumed;
                 progress?.Report(consumed);
                 cancellationToken.ThrowIfCancellationRequested();
             }
         }
 
-        if (!IsBlank(batch.WrittenSpan[statementStart..]))
+        if (!IsBlank(statement.WrittenSpan))
         {
-            throw new CellarException($"the dump ends inside a statement at line {line} (truncated?)");
+            throw new InvalidDataException($"the dump ends inside a statement at line {line} (truncated?)");
         }
 
-        Execute(connection, batch.WrittenSpan, batchFirstLine);
         progress?.Report(consumed);
     }
 
+    /// <summary>Runs one complete statement (or a few on one line), each prepared from its own bytes only.</summary>
     private static void Execute(SqliteConnection connection, ReadOnlySpan<byte> sql, long firstLine)
     {
         var db = connection.Handle!;
@@ -96,10 +101,16 @@ internal static class SqlScript
         }
     }
 
-    private static CellarException Failed(sqlite3 db, ReadOnlySpan<byte> before, long firstLine)
+    private static Exception Failed(sqlite3 db, ReadOnlySpan<byte> before, long firstLine)
     {
+        var message = raw.sqlite3_errmsg(db).utf8_to_string();
+        if ((raw.sqlite3_errcode(db) & 0xFF) is raw.SQLITE_FULL or raw.SQLITE_IOERR)
+        {
+            return new IOException($"cannot write the loaded copy: {message}", raw.sqlite3_errcode(db) == raw.SQLITE_FULL ? 28 : 5);
+        }
+
         var line = firstLine + before.Count((byte)'\n');
-        return new CellarException($"the dump fails at line {line}: {raw.sqlite3_errmsg(db).utf8_to_string()}");
+        return new InvalidDataException($"the dump fails at line {line}: {message}");
     }
 
     private static bool EndsStatement(ReadOnlySpan<byte> line) => line.TrimEnd("\n\r\t "u8) is [.., (byte)';'];

@@ -1,5 +1,6 @@
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
+using Cellar.Core.Dumps;
 using Cellar.Core.IO;
 using Cellar.Core.Retention;
 using Cellar.Core.Snapshots;
@@ -22,7 +23,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     public async Task<BackupResult> RunAsync(string jobName, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
         var job = config.FindJob(jobName);
-        if (job.Type != JobType.Snapshot)
+        if (job.Type == JobType.Rotate)
         {
             throw new CellarException($"job '{job.Name}' is a {job.Type.ToString().ToLowerInvariant()} job, which this version of Cellar cannot run yet");
         }
@@ -55,7 +56,9 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             try
             {
                 Sweep(job);
-                (path, sidecar) = await new SnapshotBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken).ConfigureAwait(false);
+                (path, sidecar) = job.Type == JobType.Tables
+                    ? await new DumpBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken).ConfigureAwait(false)
+                    : await new SnapshotBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

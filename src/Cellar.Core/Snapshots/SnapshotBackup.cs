@@ -32,7 +32,7 @@ internal sealed class SnapshotBackup(TimeProvider time)
         var snapshot = await SqliteSnapshot.CopyAsync(
             job.Database.Path, copy.Path, time, Stage(progress, "snapshot"), cancellationToken).ConfigureAwait(false);
         var created = snapshot.Taken;
-        var finalPath = ChoosePath(job, TimeZoneInfo.ConvertTime(created, zone).DateTime, slug);
+        var finalPath = BackupCatalog.FreePath(job, TimeZoneInfo.ConvertTime(created, zone).DateTime, slug);
         var name = Path.GetFileName(finalPath);
 
         // The snapshot is inspected (integrity_check, foreign keys, row counts) while it is being compressed: the
@@ -45,7 +45,14 @@ internal sealed class SnapshotBackup(TimeProvider time)
         long size;
         try
         {
-            (sha, size) = await CompressAsync(copy.Path, stored.Path, codec, snapshot.Bytes, Stage(progress, "compress"), cancellationToken).ConfigureAwait(false);
+            await using (var input = new FileStream(copy.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+            {
+                var compress = Stage(progress, "compress");
+                var total = snapshot.Bytes;
+                var read = compress is null ? null : new InlineProgress<long>(n => compress.Report(total == 0 ? 1 : (double)n / total));
+                (sha, size) = await CompressedFile.WriteAsync(input, stored.Path, codec, read, cancellationToken).ConfigureAwait(false);
+            }
+
             await Task.Run(() => CompareExpanded(stored.Path, copy.Path, codec, snapshot.Bytes, Stage(progress, "verify"), cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -84,49 +91,8 @@ internal sealed class SnapshotBackup(TimeProvider time)
             CellarVersion = CellarVersion,
         };
 
-        // Sidecar first: a crash between the two renames leaves an orphan sidecar (swept next run), never a
-        // backup without the checksum that proves it.
-        sidecar.Write(finalPath);
-        try
-        {
-            stored.Commit(finalPath);
-        }
-        catch
-        {
-            // Someone else took the name meanwhile (the seed's cron during a migration): our sidecar must not stay
-            // beside a file that is not ours.
-            File.Delete(Sidecar.PathFor(finalPath));
-            throw;
-        }
-
+        sidecar.Publish(stored, finalPath);
         return (finalPath, sidecar);
-    }
-
-    private static string ChoosePath(JobConfig job, DateTime local, string? slug)
-    {
-        for (var collision = 0; ; collision++)
-        {
-            var path = Path.Combine(job.Folder, job.FileName.Render(local, slug, collision));
-            if (!File.Exists(path) && !File.Exists(Sidecar.PathFor(path)))
-            {
-                return path;
-            }
-        }
-    }
-
-    private static async Task<(string Sha, long Size)> CompressAsync(string copyPath, string storedPath, Codec codec, long total, IProgress<double>? progress, CancellationToken cancellationToken)
-    {
-        await using var file = SecureFiles.CreateNew(storedPath);
-        await using var hashing = new HashingStream(new SteadySyncStream(file), leaveOpen: true);
-        await using (var input = new FileStream(copyPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
-        {
-            var bytes = progress is null ? null : new InlineProgress<long>(read => progress.Report(total == 0 ? 1 : (double)read / total));
-            await ParallelCompressor.CompressAsync(input, hashing, codec, bytes, cancellationToken).ConfigureAwait(false);
-        }
-
-        await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
-        file.Flush(flushToDisk: true);
-        return (hashing.HexHash(), hashing.BytesHashed);
     }
 
     private static void CompareExpanded(string storedPath, string copyPath, Codec codec, long total, IProgress<double>? progress, CancellationToken cancellationToken)
@@ -156,6 +122,6 @@ internal sealed class SnapshotBackup(TimeProvider time)
         }
     }
 
-    private static IProgress<double>? Stage(IProgress<JobProgress>? progress, string stage) =>
+    internal static IProgress<double>? Stage(IProgress<JobProgress>? progress, string stage) =>
         progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress(stage, f)));
 }

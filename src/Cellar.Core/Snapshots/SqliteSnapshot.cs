@@ -97,7 +97,7 @@ internal static class SqliteSnapshot
         }
     }
 
-    private static SqliteConnection OpenSource(string path)
+    internal static SqliteConnection OpenSource(string path)
     {
         try
         {

@@ -57,6 +57,11 @@ public static class BackupVerifier
             return VerificationResult.Failed(backupPath, $"size is {size} bytes, the sidecar says {sidecar.SizeBytes} (truncated or replaced)", sidecar);
         }
 
+        if (sidecar.IsDump)
+        {
+            return await CheckDumpAsync(backupPath, expandedPath, sidecar, progress, cancellationToken).ConfigureAwait(false);
+        }
+
         string sha;
         try
         {
@@ -69,7 +74,7 @@ public static class BackupVerifier
 
         if (!string.Equals(sha, sidecar.Sha256, StringComparison.OrdinalIgnoreCase))
         {
-            return VerificationResult.Failed(backupPath, $"checksum mismatch: sha256 {sha[..12]}…, the sidecar says {sidecar.Sha256[..Math.Min(12, sidecar.Sha256.Length)]}…", sidecar);
+            return ChecksumMismatch(backupPath, sha, sidecar);
         }
 
         try
@@ -84,6 +89,34 @@ public static class BackupVerifier
             return VerificationResult.Failed(backupPath, e.Message, sidecar);
         }
     }
+
+    /// <summary>A dump is proven by loading it: the checksum is taken on the way, then the loaded tables are counted.</summary>
+    private static async Task<VerificationResult> CheckDumpAsync(string backupPath, string scratchPath, Sidecar sidecar, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        (string Sha, IReadOnlyDictionary<string, long> Counts) loaded;
+        try
+        {
+            loaded = await Task.Run(() => DumpLoad.Into(backupPath, scratchPath, Codec.ForFileName(backupPath), progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
+        {
+            return VerificationResult.Failed(backupPath, $"does not load: {e.Message}", sidecar);
+        }
+        catch (IOException e)
+        {
+            throw CannotWrite(scratchPath, e);
+        }
+
+        if (!string.Equals(loaded.Sha, sidecar.Sha256, StringComparison.OrdinalIgnoreCase))
+        {
+            return ChecksumMismatch(backupPath, loaded.Sha, sidecar);
+        }
+
+        return new VerificationResult(backupPath, Inspection.CompareCounts(loaded.Counts, sidecar.RowCounts, "the dump").ToList(), sidecar);
+    }
+
+    private static VerificationResult ChecksumMismatch(string backupPath, string sha, Sidecar sidecar) =>
+        VerificationResult.Failed(backupPath, $"checksum mismatch: sha256 {sha[..12]}…, the sidecar says {sidecar.Sha256[..Math.Min(12, sidecar.Sha256.Length)]}…", sidecar);
 
     /// <summary>Decompresses while hashing the compressed bytes, so the file is read once.</summary>
     private static async Task<string> ExpandAsync(string backupPath, string expandedPath, Codec codec, long size, IProgress<double>? progress, CancellationToken cancellationToken)

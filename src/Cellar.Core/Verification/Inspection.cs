@@ -60,6 +60,12 @@ internal sealed record Inspection(string Integrity, long ForeignKeyViolations, I
         using var connection = SqliteFiles.OpenImmutable(path);
         using var interrupt = Interruptible(connection, cancellationToken);
         var violations = (long)connection.Scalar("SELECT count(*) FROM pragma_foreign_key_check")!;
+        return (violations, CountRows(connection));
+    }
+
+    /// <summary>Rows per ordinary table of the connection's main database.</summary>
+    public static IReadOnlyDictionary<string, long> CountRows(SqliteConnection connection)
+    {
         var tables = new List<string>();
         using (var command = connection.CreateCommand())
         {
@@ -78,7 +84,7 @@ internal sealed record Inspection(string Integrity, long ForeignKeyViolations, I
             counts[table] = (long)connection.Scalar($"SELECT count(*) FROM {SqliteFiles.Quote(table)}")!;
         }
 
-        return (violations, counts);
+        return counts;
     }
 
     /// <summary>A check of a large file runs for seconds; cancellation (SIGTERM) interrupts the statement itself.</summary>
@@ -99,21 +105,30 @@ internal sealed record Inspection(string Integrity, long ForeignKeyViolations, I
             yield return $"foreign_key_check reports {ForeignKeyViolations} violations, the snapshot had {expectedViolations}";
         }
 
+        foreach (var problem in CompareCounts(RowCounts, expectedCounts, "the snapshot"))
+        {
+            yield return problem;
+        }
+    }
+
+    /// <summary>Differences between row counts found and those <paramref name="source"/> recorded, as one-line problems.</summary>
+    public static IEnumerable<string> CompareCounts(IReadOnlyDictionary<string, long> actualCounts, IReadOnlyDictionary<string, long> expectedCounts, string source)
+    {
         foreach (var (table, expected) in expectedCounts)
         {
-            if (!RowCounts.TryGetValue(table, out var actual))
+            if (!actualCounts.TryGetValue(table, out var actual))
             {
                 yield return $"table {table} is missing";
             }
             else if (actual != expected)
             {
-                yield return $"table {table} has {actual} rows, the snapshot had {expected}";
+                yield return $"table {table} has {actual} rows, {source} had {expected}";
             }
         }
 
-        foreach (var table in RowCounts.Keys.Where(t => !expectedCounts.ContainsKey(t)))
+        foreach (var table in actualCounts.Keys.Where(t => !expectedCounts.ContainsKey(t)))
         {
-            yield return $"table {table} was not in the snapshot";
+            yield return $"table {table} was not in {source}";
         }
     }
 }

@@ -61,7 +61,7 @@ internal static class DemoCommand
         var runner = new JobRunner(context.Config, context.Time, context.Loggers);
         foreach (var job in context.Config.Jobs)
         {
-            if (job.Type != JobType.Snapshot)
+            if (job.Type == JobType.Rotate)
             {
                 Console.Error.WriteLine($"{job.Name}: {job.Type.ToString().ToLowerInvariant()} jobs are not in this version yet; skipped");
                 continue;

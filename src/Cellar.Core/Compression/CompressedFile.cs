@@ -1,0 +1,18 @@
+using Cellar.Core.IO;
+
+namespace Cellar.Core.Compression;
+
+/// <summary>Writes a stream compressed on every core into a new owner-only file, fsynced as it goes, hashing what is stored.</summary>
+internal static class CompressedFile
+{
+    /// <summary>Compresses all of <paramref name="input"/> into the new file <paramref name="storedPath"/>; returns the stored bytes' SHA-256 and size.</summary>
+    public static async Task<(string Sha, long Size)> WriteAsync(Stream input, string storedPath, Codec codec, IProgress<long>? bytesRead, CancellationToken cancellationToken)
+    {
+        await using var file = SecureFiles.CreateNew(storedPath);
+        await using var hashing = new HashingStream(new SteadySyncStream(file), leaveOpen: true);
+        await ParallelCompressor.CompressAsync(input, hashing, codec, bytesRead, cancellationToken).ConfigureAwait(false);
+        await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
+        file.Flush(flushToDisk: true);
+        return (hashing.HexHash(), hashing.BytesHashed);
+    }
+}
