@@ -204,7 +204,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
     }
 
     /// <summary><c>PATH.pre-restore-STAMP</c>, or <c>PATH.pre-restore-STAMP.N</c> when that (or a companion of it) is taken.</summary>
-    private static string FreeSavedName(string target, string stamp)
+    internal static string FreeSavedName(string target, string stamp)
     {
         var stem = $"{target}.pre-restore-{stamp}";
         var candidate = stem;

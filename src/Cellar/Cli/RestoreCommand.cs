@@ -1,11 +1,15 @@
 using System.CommandLine;
 using Cellar.Core;
+using Cellar.Core.Catalog;
 using Cellar.Core.Restore;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Cli;
 
-/// <summary><c>cellar restore (FILE | --latest JOB | --at TIME [--job JOB]) --to PATH [--force]</c>.</summary>
+/// <summary>
+/// <c>cellar restore (FILE | --latest JOB | --at TIME [--job JOB]) --to PATH [--force]</c> for snapshots, and
+/// <c>[--tables a,b] [--no-safety-copy]</c> for table dumps, which replace tables inside the live database.
+/// </summary>
 internal static class RestoreCommand
 {
     public static Command Create()
@@ -15,8 +19,13 @@ internal static class RestoreCommand
         var at = new Option<string?>("--at") { Description = "Restore the newest backup made at or before this time (ISO 8601; local time in the configured zone unless it has an offset)" };
         var job = new Option<string?>("--job") { Description = "With --at: only this job's backups" };
         var to = new Option<string>("--to") { Description = "The database file to write", Required = true };
-        var force = new Option<bool>("--force") { Description = "Replace an existing file (kept as PATH.pre-restore-YYYYMMDD-HHMMSS)" };
-        var command = new Command("restore", "Verify a backup and restore it atomically") { file, latest, at, job, to, force };
+        var force = new Option<bool>("--force") { Description = "Snapshots: replace an existing file (kept as PATH.pre-restore-YYYYMMDD-HHMMSS)" };
+        var tables = new Option<string?>("--tables") { Description = "Table dumps: restore only these tables (comma-separated; default: every dumped table)" };
+        var noSafetyCopy = new Option<bool>("--no-safety-copy") { Description = "Table dumps: do not copy the target to PATH.pre-restore-YYYYMMDD-HHMMSS first" };
+        var command = new Command("restore", "Verify a backup and restore it: a snapshot atomically as a whole file, a table dump table by table in one transaction")
+        {
+            file, latest, at, job, to, force, tables, noSafetyCopy,
+        };
         command.SetAction(CellarCli.Action(async (parse, context, cancellationToken) =>
         {
             var chosen = new[] { parse.GetValue(file) is not null, parse.GetValue(latest) is not null, parse.GetValue(at) is not null }.Count(x => x);
@@ -28,6 +37,16 @@ internal static class RestoreCommand
             var backup = parse.GetValue(file) is { } path ? Path.GetFullPath(path)
                 : parse.GetValue(latest) is { } latestJob ? BackupSelector.Latest(context.Config, latestJob).Path
                 : BackupSelector.At(context.Config, parse.GetValue(at)!, parse.GetValue(job)).Path;
+            if (IsDump(backup))
+            {
+                return await RestoreTablesAsync(context, backup, parse.GetValue(to)!, parse.GetValue(tables), !parse.GetValue(noSafetyCopy), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(tables) is not null || parse.GetValue(noSafetyCopy))
+            {
+                throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; {backup} is a database snapshot");
+            }
+
             var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>());
             var result = await ProgressDisplay.RunAsync(progress =>
                 service.RestoreAsync(backup, parse.GetValue(to)!, parse.GetValue(force), progress, cancellationToken)).ConfigureAwait(false);
@@ -46,5 +65,45 @@ internal static class RestoreCommand
             return 0;
         }));
         return command;
+    }
+
+    private static async Task<int> RestoreTablesAsync(CliContext context, string backup, string to, string? tables, bool safetyCopy, CancellationToken cancellationToken)
+    {
+        var names = tables?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var service = new TableRestore(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<TableRestore>());
+        var result = await ProgressDisplay.RunAsync(progress =>
+            service.RestoreAsync(backup, to, names, safetyCopy, progress, cancellationToken)).ConfigureAwait(false);
+        Console.Error.WriteLine($"restored {string.Join(", ", result.RowCounts.Select(c => $"{c.Key} ({c.Value} rows)"))} from {backup} (taken {result.Sidecar.Created:u}, verified)");
+        if (result.SafetyCopy is { } saved)
+        {
+            Console.Error.WriteLine($"the database before the restore is kept as {saved}");
+        }
+
+        foreach (var table in result.SchemaChanged)
+        {
+            Console.Error.WriteLine($"warning: {table} had another schema in {result.Target} than in the dump; it now has the dump's");
+        }
+
+        Console.WriteLine(result.Target);
+        return 0;
+    }
+
+    /// <summary>A table dump by its sidecar, or by its name when the sidecar is unreadable (verification then says why).</summary>
+    private static bool IsDump(string backup)
+    {
+        try
+        {
+            return Sidecar.TryRead(backup)?.IsDump ?? HasSqlName(backup);
+        }
+        catch (InvalidDataException)
+        {
+            return HasSqlName(backup);
+        }
+    }
+
+    private static bool HasSqlName(string backup)
+    {
+        var name = Path.GetFileName(backup);
+        return name.EndsWith(".sql", StringComparison.Ordinal) || name.Contains(".sql.", StringComparison.Ordinal);
     }
 }

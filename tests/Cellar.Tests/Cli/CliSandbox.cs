@@ -47,13 +47,13 @@ internal sealed class CliSandbox : IDisposable
     public string DailyFolder => Path.Combine(BackupRoot, "daily");
 
     /// <summary>A sandbox whose database is a copy of a sample portfolio database of about <paramref name="databaseBytes"/>.</summary>
-    public static async Task<CliSandbox> CreateAsync(long databaseBytes, string compression = "gzip")
+    public static async Task<CliSandbox> CreateAsync(long databaseBytes, string compression = "gzip", bool withSocial = false)
     {
         var sandbox = new CliSandbox();
         try
         {
             await SampleDatabases.CopyToAsync(databaseBytes, sandbox.Database);
-            sandbox.WriteConfig(compression: compression);
+            sandbox.WriteConfig(compression: compression, withSocial: withSocial);
             return sandbox;
         }
         catch
@@ -65,8 +65,11 @@ internal sealed class CliSandbox : IDisposable
 
     public string Combine(params string[] parts) => _temp.Combine(parts);
 
-    /// <summary>Writes a config with one <c>daily</c> snapshot job (to <see cref="ConfigPath"/> unless <paramref name="path"/> is given).</summary>
-    public string WriteConfig(string? database = null, string? backupRoot = null, string compression = "gzip", string? path = null)
+    /// <summary>
+    /// Writes a config with a <c>daily</c> snapshot job, and with <paramref name="withSocial"/> the seed's <c>social</c>
+    /// table dump (to <see cref="ConfigPath"/> unless <paramref name="path"/> is given).
+    /// </summary>
+    public string WriteConfig(string? database = null, string? backupRoot = null, string compression = "gzip", string? path = null, bool withSocial = false)
     {
         var config = new JsonObject
         {
@@ -88,6 +91,20 @@ internal sealed class CliSandbox : IDisposable
                 },
             },
         };
+        if (withSocial)
+        {
+            config["jobs"]!["social"] = new JsonObject
+            {
+                ["type"] = "tables",
+                ["schedule"] = "0 3 * * 0",
+                ["folder"] = "social",
+                ["fileName"] = "social-tables-{yyyy}-{MM}-{dd}.sql",
+                ["keepDays"] = 84,
+                ["compression"] = compression,
+                ["tables"] = new JsonArray("comments", "likes", "reactions", "follows"),
+            };
+        }
+
         var target = path ?? ConfigPath;
         File.WriteAllText(target, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         return target;
@@ -127,13 +144,13 @@ internal sealed class CliSandbox : IDisposable
         return new CellarRun(process.ExitCode, await stdout, await stderr);
     }
 
-    /// <summary>Runs <c>cellar run daily</c> and returns the backup it printed, failing the test if it failed.</summary>
-    public async Task<string> BackupAsync()
+    /// <summary>Runs <c>cellar run JOB</c> and returns the backup it printed, failing the test if it failed.</summary>
+    public async Task<string> BackupAsync(string job = "daily")
     {
-        var run = await CellarAsync("run", "daily");
-        Assert.True(run.ExitCode == 0, $"cellar run daily failed: {run}");
+        var run = await CellarAsync("run", job);
+        Assert.True(run.ExitCode == 0, $"cellar run {job} failed: {run}");
         var path = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
-        Assert.True(File.Exists(path), $"cellar run daily printed {path}, which does not exist");
+        Assert.True(File.Exists(path), $"cellar run {job} printed {path}, which does not exist");
         return path;
     }
 

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
+using Cellar.Core.Dumps;
 using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
 using Cellar.Tests.Support;
@@ -28,6 +29,7 @@ namespace Cellar.Tests.Snapshots;
 public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClassFixture<PortfolioTemplate>, IDisposable
 {
     private const string JobName = "snap";
+    private const string DumpJobName = "dump";
     private const UnixFileMode OwnerFile = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     private const UnixFileMode OwnerFolder = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
@@ -70,6 +72,45 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         }
 
         Assert.InRange(prefixes[^1], 1, stats.LastN);
+    }
+
+    [Theory]
+    [InlineData("wal")]
+    [InlineData("delete")]
+    public async Task Table_dumps_taken_during_writes_never_hold_a_child_without_its_parent(string journal)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string db = _temp.Combine("app.db");
+        JobRunner runner = NewRunner(WriteConfig(db, "gzip", withDump: true));
+        using CancellationTokenSource timeout = Bounded(ct);
+
+        // The writer commits parent n and child n together; a dump that read the two tables at different moments
+        // would catch children whose parents it had already passed.
+        await using LoadWriterProcess writer = await LoadWriterProcess.StartAsync(db, journal, rate: 0, ct);
+        var prefixes = new List<long>();
+        for (int i = 0; i < 5; i++)
+        {
+            await WaitUntilCommittedBeyondAsync(db, prefixes.LastOrDefault(), timeout.Token);
+
+            BackupResult result = await runner.RunAsync(DumpJobName, tag: null, progress: null, timeout.Token);
+
+            string loaded = _temp.Combine($"loaded-{i}.db");
+            using (SqliteConnection connection = Open(loaded))
+            using (FileStream file = File.OpenRead(result.Path))
+            using (var gzip = new GZipStream(file, CompressionMode.Decompress))
+            {
+                SqlScript.Run(gzip, connection, null, timeout.Token);
+            }
+
+            prefixes.Add(AssertCommittedPrefix(loaded));
+            Assert.Equal(prefixes[^1], result.Sidecar.RowCounts["child"]);
+            AssertWritersHeldOffReported(result, journal);
+        }
+
+        LoadWriterStats stats = await writer.StopAsync(ct);
+
+        Assert.Equal(0, stats.BusyErrors);
+        Assert.True(prefixes[^1] > prefixes[0], $"the dumps did not follow the writer: {string.Join(", ", prefixes)}");
     }
 
     [Fact]
@@ -301,7 +342,7 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         }
     }
 
-    private CellarConfig WriteConfig(string database, string compression)
+    private CellarConfig WriteConfig(string database, string compression, bool withDump = false)
     {
         var settings = new JsonObject
         {
@@ -323,6 +364,20 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
                 },
             },
         };
+        if (withDump)
+        {
+            settings["jobs"]![DumpJobName] = new JsonObject
+            {
+                ["type"] = "tables",
+                ["folder"] = DumpJobName,
+                ["fileName"] = "tables-{yyyy}{MM}{dd}-{HH}{mm}{ss}.sql",
+                ["keepDays"] = 30,
+                ["keepAtLeast"] = 50,
+                ["compression"] = compression,
+                ["tables"] = new JsonArray("parent", "child"),
+            };
+        }
+
         string path = _temp.Combine("cellar.json");
         File.WriteAllText(path, settings.ToJsonString());
         return ConfigLoader.Load(path);
