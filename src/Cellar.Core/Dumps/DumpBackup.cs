@@ -32,24 +32,19 @@ internal sealed class DumpBackup(TimeProvider time)
         var name = Path.GetFileName(finalPath);
         var codec = Codec.For(job.Compression, job.CompressionLevel);
         using var stored = TempFile.For(job.Folder, name);
-        string sha;
-        long size;
-        Dictionary<string, long> counts;
+        using var scratch = TempFile.For(job.Folder, name, "verify");
         var tables = TableSelection.Resolve(connection, job.Tables, job.Database.Path);
-        (sha, size, counts) = await DumpAsync(connection, tables, stored.Path, codec, SnapshotBackup.Stage(progress, "dump"), cancellationToken).ConfigureAwait(false);
+        var outcome = await DumpAsync(connection, tables, stored.Path, scratch.Path, codec, SnapshotBackup.Stage(progress, "dump"), cancellationToken).ConfigureAwait(false);
 
-        // End the read transaction (and drop a rollback-journal copy) before the long part.
+        // End the read transaction (and drop a rollback-journal copy) before reading the stored file back.
         connection.Dispose();
         copy.Dispose();
-        using (var scratch = TempFile.For(job.Folder, name, "verify"))
+        scratch.Dispose();
+        var problem = Inspection.CompareCounts(outcome.Loaded, outcome.Dumped, "the dump").FirstOrDefault()
+            ?? await Task.Run(() => CompareExpanded(stored.Path, codec, outcome.TextSha, outcome.TextBytes, cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
         {
-            var (loadedSha, loaded) = await Task.Run(() => DumpLoad.Into(stored.Path, scratch.Path, codec, SnapshotBackup.Stage(progress, "verify"), cancellationToken), cancellationToken).ConfigureAwait(false);
-            var problem = loadedSha != sha ? "the stored file changed while it was being verified"
-                : Inspection.CompareCounts(loaded, counts, "the dump").FirstOrDefault();
-            if (problem is not null)
-            {
-                throw new CellarException($"verification failed: {problem}; backup not kept");
-            }
+            throw new CellarException($"verification failed: {problem}; backup not kept");
         }
 
         var sidecar = new Sidecar
@@ -62,9 +57,9 @@ internal sealed class DumpBackup(TimeProvider time)
             Created = source.Taken,
             SourcePath = job.Database.Path,
             JournalMode = source.JournalMode,
-            RowCounts = new SortedDictionary<string, long>(counts, StringComparer.Ordinal),
-            Sha256 = sha,
-            SizeBytes = size,
+            RowCounts = new SortedDictionary<string, long>(outcome.Dumped, StringComparer.Ordinal),
+            Sha256 = outcome.StoredSha,
+            SizeBytes = outcome.StoredBytes,
             Compression = codec.Kind.ToString().ToLowerInvariant(),
             Verified = true,
             DurationMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
@@ -106,40 +101,89 @@ internal sealed class DumpBackup(TimeProvider time)
         return new Snapshot(SqliteFiles.OpenImmutable(copyPath), info.JournalMode, info.Taken, info.WritersHeldOff);
     }
 
-    private static async Task<(string Sha, long Size, Dictionary<string, long> Counts)> DumpAsync(
-        SqliteConnection connection, IReadOnlyList<string> tables, string storedPath, Codec codec, IProgress<double>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Streams the dump, once, to the compressor and to a loader running it into an empty scratch database: the
+    /// restore drill happens while the dump is written, on the other core, instead of after it.
+    /// </summary>
+    private static async Task<Outcome> DumpAsync(
+        SqliteConnection connection, IReadOnlyList<string> tables, string storedPath, string scratchPath, Codec codec, IProgress<double>? progress, CancellationToken cancellationToken)
     {
-        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
+        var toCompressor = NewPipe();
+        var toLoader = NewPipe();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var text = new HashingStream(new TeeStream(toCompressor.Writer.AsStream(), toLoader.Writer.AsStream()));
         var dumping = Task.Run(() =>
         {
             try
             {
-                using var sql = pipe.Writer.AsStream();
-                return TableDump.Write(connection, tables, sql, progress, stop.Token);
+                var counts = TableDump.Write(connection, tables, text, progress, stop.Token);
+                var written = (Counts: counts, Sha: text.HexHash(), Bytes: text.BytesHashed);
+                text.Dispose(); // completes both pipes: the readers see the end of the dump
+                return written;
             }
             catch (Exception e)
             {
-                pipe.Writer.Complete(e);
+                // The readers must see the failure, never a clean end of a dump that stopped half way.
+                toCompressor.Writer.Complete(e);
+                toLoader.Writer.Complete(e);
                 throw;
             }
         }, CancellationToken.None);
+        var loading = Task.Run(() =>
+        {
+            using var sql = toLoader.Reader.AsStream();
+            using var scratch = DumpLoad.OpenScratch(scratchPath);
+            SqlScript.Run(sql, scratch, null, stop.Token);
+            return Inspection.CountRows(scratch);
+        }, CancellationToken.None);
+        var compressing = CompressAsync(toCompressor.Reader, storedPath, codec, stop.Token);
+
+        // Whichever fails first stops the others, so none is left writing into a pipe nobody reads.
+        Task[] all = [dumping, loading, compressing];
+        foreach (var task in all)
+        {
+            _ = task.ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
+        }
 
         try
         {
-            await using var sql = pipe.Reader.AsStream();
-            var (sha, size) = await CompressedFile.WriteAsync(sql, storedPath, codec, null, cancellationToken).ConfigureAwait(false);
-            return (sha, size, await dumping.ConfigureAwait(false));
+            await Task.WhenAll(all).ConfigureAwait(false);
         }
         catch
         {
-            // The dump must stop reading through the connection before the caller closes it; its own error, if it
-            // had one, is what the compressor saw and rethrows.
-            await stop.CancelAsync().ConfigureAwait(false);
-            await dumping.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
-            throw;
+            cancellationToken.ThrowIfCancellationRequested();
+            throw all.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException)
+                ?? new OperationCanceledException(cancellationToken);
         }
+
+        var (storedSha, storedBytes) = await compressing.ConfigureAwait(false);
+        var written = await dumping.ConfigureAwait(false);
+        return new Outcome(written.Counts, await loading.ConfigureAwait(false), written.Sha, written.Bytes, storedSha, storedBytes);
     }
+
+    private static async Task<(string Sha, long Size)> CompressAsync(PipeReader sql, string storedPath, Codec codec, CancellationToken cancellationToken)
+    {
+        await using var input = sql.AsStream();
+        return await CompressedFile.WriteAsync(input, storedPath, codec, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The stored file must decompress to exactly the SQL that was loaded; null when it does.</summary>
+    private static string? CompareExpanded(string storedPath, Codec codec, string textSha, long textBytes, CancellationToken cancellationToken)
+    {
+        using var expanded = new HashingStream(codec.OpenRead(new FileStream(storedPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan)));
+        var buffer = new byte[1 << 20];
+        while (expanded.Read(buffer) > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return expanded.BytesHashed == textBytes && expanded.HexHash() == textSha ? null
+            : $"the stored file decompresses to {expanded.BytesHashed} bytes of SQL other than the {textBytes} that were loaded";
+    }
+
+    private static Pipe NewPipe() => new(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
+
+    private sealed record Outcome(Dictionary<string, long> Dumped, IReadOnlyDictionary<string, long> Loaded, string TextSha, long TextBytes, string StoredSha, long StoredBytes);
 
     private sealed record Snapshot(SqliteConnection Connection, string JournalMode, DateTimeOffset Taken, TimeSpan? WritersHeldOff);
 }

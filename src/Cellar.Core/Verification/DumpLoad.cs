@@ -34,7 +34,8 @@ internal static class DumpLoad
         }
     }
 
-    private static SqliteConnection OpenScratch(string path)
+    /// <summary>A new, empty database at <paramref name="path"/> tuned for one bulk load.</summary>
+    internal static SqliteConnection OpenScratch(string path)
     {
         SecureFiles.CreateNew(path, 1).Dispose();
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());

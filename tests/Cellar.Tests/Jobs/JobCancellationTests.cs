@@ -50,6 +50,49 @@ public sealed class JobCancellationTests : IDisposable
         Assert.True(File.Exists(result.Path));
     }
 
+    [Fact]
+    public async Task A_cancelled_table_dump_leaves_no_file_and_a_table_gone_since_validation_fails_the_run_naming_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = _temp.Combine("portfolio.sqlite");
+        await PortfolioDatabase.CreateAsync(database, 8L << 20, ct);
+        var configPath = _temp.Combine("cellar.json");
+        await File.WriteAllTextAsync(configPath, $$"""
+            { "database": "{{database}}", "backupRoot": "{{_temp.Combine("backups")}}", "logDir": "{{_temp.Path}}",
+              "jobs": { "social": { "type": "tables", "tables": ["comments", "likes", "follows"] } } }
+            """, ct);
+        var config = ConfigLoader.Load(configPath);
+        var job = config.FindJob("social");
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+
+        using (var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        {
+            var progress = new SynchronousProgress(p =>
+            {
+                if (p.Stage == "dump")
+                {
+                    cancel.Cancel();
+                }
+            });
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => runner.RunAsync("social", null, progress, cancel.Token));
+            Assert.DoesNotContain(Directory.EnumerateFiles(job.Folder), f => !Path.GetFileName(f).StartsWith(".cellar", StringComparison.Ordinal));
+            Assert.Null(JobState.Read(job.Folder).LastFailure);
+        }
+
+        using (var app = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={database};Pooling=false"))
+        {
+            app.Open();
+            using var drop = app.CreateCommand();
+            drop.CommandText = "DROP TABLE follows";
+            drop.ExecuteNonQuery();
+        }
+
+        var failure = await Assert.ThrowsAsync<Cellar.Core.CellarException>(() => runner.RunAsync("social", null, null, ct));
+        Assert.Contains("'follows'", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("follows", JobState.Read(job.Folder).LastFailureMessage, StringComparison.Ordinal);
+        Assert.DoesNotContain(Directory.EnumerateFiles(job.Folder), f => !Path.GetFileName(f).StartsWith(".cellar", StringComparison.Ordinal));
+    }
+
     private sealed class SynchronousProgress(Action<JobProgress> report) : IProgress<JobProgress>
     {
         public void Report(JobProgress value) => report(value);
