@@ -60,7 +60,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
         return (size, busyResult);
     }
 
-    private static async Task<Measurement> MeasureAsync(string label, int runs, Func<Task<Sample>> once)
+    internal static async Task<Measurement> MeasureAsync(string label, int runs, Func<Task<Sample>> once)
     {
         var samples = new List<Sample>();
         for (var i = 0; i < runs; i++)
@@ -71,7 +71,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
                 var sample = await once().ConfigureAwait(false);
                 samples.Add(sample);
                 Log($"{label}: {sample.Seconds:0.000} s" + (sample.Bytes is { } b ? $", {Report.MiB(b)}" : "")
-                    + (sample.SidecarMs is { } ms ? $", sidecar {ms} ms" : ""));
+                    + (sample.SidecarMs is { } ms ? $", sidecar {ms} ms" : "") + (sample.PeakRssBytes is { } rss ? $", peak RSS {Report.MiB(rss)}" : ""));
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or Cellar.Core.CellarException or Microsoft.Data.Sqlite.SqliteException)
             {
@@ -323,7 +323,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
         CultureInfo.InvariantCulture,
         $"{s.Commits} commits, p50 {s.P50Ms} ms, p99 {s.P99Ms} ms, max {s.MaxMs} ms, busy errors {s.BusyErrors}");
 
-    private static void Require(ProcResult result, string what)
+    internal static void Require(ProcResult result, string what)
     {
         if (!result.Ok)
         {
@@ -345,7 +345,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
         }
     }
 
-    private static void DeleteDirectory(string path)
+    internal static void DeleteDirectory(string path)
     {
         if (Directory.Exists(path))
         {

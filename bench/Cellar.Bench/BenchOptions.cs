@@ -12,12 +12,14 @@ internal sealed record BenchOptions(
     int WriterSeconds,
     int BackupTimeoutSeconds,
     int? BusySizeMiB,
+    string Suite,
     IReadOnlyList<string> Arguments)
 {
     public const string Usage =
         "usage: dotnet run -c Release --project bench/Cellar.Bench -- [--sizes 50,1024 (MiB)] [--out docs/BENCHMARKS.md] "
         + "[--work-dir /var/tmp] [--runs N (default 3 up to 100 MiB, else 1)] [--writer-seconds 10] [--backup-timeout 40] "
-        + "[--busy-size MIB (default: the largest size; 0 = skip the busy scenario)]";
+        + "[--busy-size MIB (default: the largest size; 0 = skip the busy scenario)] "
+        + "[--suite backups|dumps (dumps: only the table-dump comparison, spliced into the report's dump section)]";
 
     /// <summary>The command that produced the report, as a reader would retype it.</summary>
     public string CommandLine =>
@@ -33,6 +35,7 @@ internal sealed record BenchOptions(
         var writerSeconds = 10;
         var backupTimeout = 40;
         int? busySize = null;
+        var suite = "backups";
 
         for (var i = 0; i < args.Length; i++)
         {
@@ -107,6 +110,12 @@ internal sealed record BenchOptions(
 
                     busySize = b;
                     break;
+                case "--suite" when value is "backups" or "dumps":
+                    suite = value;
+                    break;
+                case "--suite":
+                    error = $"--suite must be backups or dumps, not '{value}'";
+                    return false;
                 default:
                     error = $"unknown option '{name}'";
                     return false;
@@ -127,6 +136,7 @@ internal sealed record BenchOptions(
             writerSeconds,
             backupTimeout,
             busySize,
+            suite,
             args);
         error = null;
         return true;

@@ -6,6 +6,9 @@ namespace Cellar.Bench;
 /// <summary>What a finished (or timed-out and killed) child process did.</summary>
 internal sealed record ProcResult(int ExitCode, string Stdout, string Stderr, TimeSpan Elapsed, bool TimedOut)
 {
+    /// <summary>The process's peak resident memory (VmHWM), sampled every 100 ms while it ran; 0 when never sampled.</summary>
+    public long PeakRssBytes { get; init; }
+
     public bool Ok => !TimedOut && ExitCode == 0;
 
     /// <summary>The first non-empty stderr line, for a one-line note in the report.</summary>
@@ -54,6 +57,7 @@ internal static class Proc
         var stderr = process.StandardError.ReadToEndAsync();
         var limit = timeout ?? LongTimeout;
         var timedOut = false;
+        long peak = 0;
         using (var cts = new CancellationTokenSource(limit))
         {
             var exited = process.WaitForExitAsync(cts.Token);
@@ -74,6 +78,7 @@ internal static class Proc
                     break;
                 }
 
+                peak = Math.Max(peak, PeakRss(process));
                 whileRunning?.Invoke();
             }
         }
@@ -93,7 +98,21 @@ internal static class Proc
             await sink.DisposeAsync().ConfigureAwait(false);
         }
 
-        return new ProcResult(process.ExitCode, output, error, stopwatch.Elapsed, timedOut);
+        return new ProcResult(process.ExitCode, output, error, stopwatch.Elapsed, timedOut) { PeakRssBytes = peak };
+    }
+
+    /// <summary>VmHWM: the high-water mark never goes down, so the last sample before exit is the peak.</summary>
+    private static long PeakRss(Process process)
+    {
+        try
+        {
+            process.Refresh();
+            return process.PeakWorkingSet64;
+        }
+        catch (InvalidOperationException)
+        {
+            return 0; // exited between two samples
+        }
     }
 
     /// <summary>Runs a tool and throws when it fails: for setup steps, not for measured ones.</summary>

@@ -51,6 +51,28 @@ var started = TimeProvider.System.GetUtcNow();
 var total = Stopwatch.StartNew();
 Console.WriteLine($"load average before: {loadBefore}");
 
+if (options.Suite == "dumps")
+{
+    var dumps = new List<DumpResult>();
+    try
+    {
+        var dumpBench = new DumpBench(options, cellarDll);
+        foreach (var mib in options.SizesMiB)
+        {
+            dumps.Add(await dumpBench.RunSizeAsync(workDir, mib));
+        }
+    }
+    finally
+    {
+        Directory.Delete(workDir, recursive: true);
+    }
+
+    var section = DumpReport.ToMarkdown(options, machine, started, loadBefore, Machine.LoadAverage(), dumps);
+    await ReportFile.SpliceAsync(options.OutPath, "table-dumps", section);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the table-dump section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+    return 0;
+}
+
 var sizes = new List<SizeResult>();
 BusyResult? busy = null;
 try
@@ -74,7 +96,6 @@ var loadAfter = Machine.LoadAverage();
 Console.WriteLine($"load average after: {loadAfter}");
 
 var report = new Report(machine, options, started, total.Elapsed, loadBefore, loadAfter, Bench.MaxLoad, sizes, busy).ToMarkdown();
-Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(options.OutPath))!);
-await File.WriteAllTextAsync(options.OutPath, report);
+await ReportFile.WriteKeepingAsync(options.OutPath, report);
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
 return 0;

@@ -7,7 +7,11 @@ internal sealed record Sample(
     long? SidecarMs = null,
     long? HeldOffMs = null,
     double? FirstPartSeconds = null,
-    double? SecondPartSeconds = null);
+    double? SecondPartSeconds = null)
+{
+    /// <summary>Peak resident memory of the measured process, where it was sampled.</summary>
+    public long? PeakRssBytes { get; init; }
+}
 
 /// <summary>The runs of one row, or why it could not be measured.</summary>
 internal sealed record Measurement(IReadOnlyList<Sample> Samples, string? Error)
@@ -50,3 +54,6 @@ internal sealed record BusyRow(
 
 /// <summary>The busy-database scenario on one database.</summary>
 internal sealed record BusyResult(int TargetMiB, long DbBytes, int Rate, IReadOnlyList<BusyRow> Rows, string? Error);
+
+/// <summary>The table-dump comparison on one generated database.</summary>
+internal sealed record DumpResult(int TargetMiB, long DbBytes, long SqlBytes, int Runs, Measurement Seed, Measurement CellarGzip, Measurement CellarZstd);

@@ -42,7 +42,7 @@ internal static class DumpLoad
         connection.Open();
 
         // A scratch file: no journal, no syncs; it is thrown away or copied from inside a transaction.
-        connection.Execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;");
+        connection.Execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;");
         return connection;
     }
 }
