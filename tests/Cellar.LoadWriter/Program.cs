@@ -36,6 +36,11 @@ internal static class Program
 
     private static int Main(string[] args)
     {
+        if (args is ["log", .. var logArgs])
+        {
+            return LogWriter.Run(logArgs);
+        }
+
         if (!Options.TryParse(args, out Options? options, out string? error))
         {
             Console.Error.WriteLine($"Cellar.LoadWriter: {error}");

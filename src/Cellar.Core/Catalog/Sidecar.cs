@@ -26,9 +26,16 @@ public sealed record Sidecar
     /// <summary><see cref="Kind"/> of an SQL dump of chosen tables.</summary>
     public const string DumpKind = "dump";
 
-    /// <summary>True for an SQL dump of tables, false for a database snapshot.</summary>
+    /// <summary><see cref="Kind"/> of an archive of a rotated log.</summary>
+    public const string LogKind = "log";
+
+    /// <summary>True for an SQL dump of tables.</summary>
     [JsonIgnore]
     public bool IsDump => Kind == DumpKind;
+
+    /// <summary>True for an archive of a rotated log.</summary>
+    [JsonIgnore]
+    public bool IsLog => Kind == LogKind;
 
     /// <summary>The job that made the backup.</summary>
     public required string Job { get; init; }
@@ -131,19 +138,7 @@ public sealed record Sidecar
     }
 
     /// <summary>Writes the sidecar of <paramref name="backupPath"/> atomically (temp, fsync, rename); never replaces one.</summary>
-    public void Write(string backupPath)
-    {
-        var path = PathFor(backupPath);
-        var folder = System.IO.Path.GetDirectoryName(path)!;
-        using var temp = TempFile.For(folder, System.IO.Path.GetFileName(path));
-        using (var stream = SecureFiles.CreateNew(temp.Path, 4096))
-        {
-            JsonSerializer.Serialize(stream, this, SidecarJson.Default.Sidecar);
-            stream.Flush(flushToDisk: true);
-        }
-
-        temp.Commit(path);
-    }
+    public void Write(string backupPath) => DurableJson.Write(PathFor(backupPath), this, SidecarJson.Default.Sidecar, replace: false);
 }
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]

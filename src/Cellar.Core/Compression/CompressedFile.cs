@@ -15,4 +15,21 @@ internal static class CompressedFile
         file.Flush(flushToDisk: true);
         return (hashing.HexHash(), hashing.BytesHashed);
     }
+
+    /// <summary>
+    /// Decompresses <paramref name="storedPath"/> and compares what comes out with the SHA-256 and length of what went
+    /// in; null when they match, else a one-line problem.
+    /// </summary>
+    public static string? Mismatch(string storedPath, Codec codec, string sha, long bytes, string what, CancellationToken cancellationToken)
+    {
+        using var expanded = new HashingStream(codec.OpenRead(new FileStream(storedPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan)));
+        var buffer = new byte[1 << 20];
+        while (expanded.Read(buffer) > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
+        return expanded.BytesHashed == bytes && expanded.HexHash() == sha ? null
+            : $"the stored file decompresses to {expanded.BytesHashed} bytes of {what} other than the {bytes} that were written";
+    }
 }

@@ -129,6 +129,40 @@ internal static partial class ConfigValidator
         for (var i = 0; i < paths.Count; i++)
         {
             AbsolutePath(paths[i], $"{key}:paths:{i}", error);
+            if (Path.GetDirectoryName(paths[i])!.AsSpan().IndexOfAny('*', '?') >= 0)
+            {
+                Fail<int>($"{key}:paths:{i}", "only the file name may be a glob, not the folder");
+            }
+        }
+
+        if (type == JobType.Rotate && !fileName.HasTag && (paths.Count > 1 || paths.Any(p => Path.GetFileName(p).AsSpan().IndexOfAny('*', '?') >= 0)))
+        {
+            Fail<int>($"{key}:fileName", "a job rotating several logs needs {tag} in its file name (it becomes each log's name)");
+        }
+
+        if (job.MaxBytes is < 4096)
+        {
+            Fail<int>($"{key}:maxBytes", "must be at least 4096");
+        }
+
+        var fallbacks = (job.Fallbacks ?? ["signal", "copytruncate"]).Select((f, i) => f.ToLowerInvariant() switch
+        {
+            "signal" => Logs.RotationMethod.Signal,
+            "copytruncate" => Logs.RotationMethod.CopyTruncate,
+            _ => Fail<Logs.RotationMethod>($"{key}:fallbacks:{i}", $"unknown method '{f}'; use signal or copytruncate"),
+        }).ToList();
+        var reopenSignal = (job.Signal ?? "HUP").ToUpperInvariant().Replace("SIG", string.Empty, StringComparison.Ordinal) switch
+        {
+            "HUP" => 1,
+            "USR1" => 10,
+            "USR2" => 12,
+            var other => Fail<int>($"{key}:signal", $"'{other}' is not a signal Cellar sends to reopen a log; use HUP, USR1 or USR2"),
+        };
+        var pidFile = job.PidFile is null ? null : AbsolutePath(job.PidFile, $"{key}:pidFile", error);
+        Uri? reopenUrl = null;
+        if (job.ReopenUrl is not null && (!Uri.TryCreate(job.ReopenUrl, UriKind.Absolute, out reopenUrl) || reopenUrl.Scheme is not ("http" or "https")))
+        {
+            Fail<int>($"{key}:reopenUrl", $"'{job.ReopenUrl}' is not an absolute http(s) URL");
         }
 
         if (type == JobType.Tables && (job.Tables is null || job.Tables.Count == 0))
@@ -171,6 +205,11 @@ internal static partial class ConfigValidator
             CompressionLevel = job.CompressionLevel,
             Tables = job.Tables ?? [],
             Paths = paths,
+            MaxBytes = job.MaxBytes,
+            Fallbacks = fallbacks,
+            PidFile = pidFile,
+            ReopenSignal = reopenSignal,
+            ReopenUrl = reopenUrl,
         };
 
         T Fail<T>(string k, string problem) => throw error(k, problem);

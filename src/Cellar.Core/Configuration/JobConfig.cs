@@ -42,8 +42,23 @@ public sealed record JobConfig
     /// <summary>Tables (or glob patterns) a <see cref="JobType.Tables"/> job dumps.</summary>
     public IReadOnlyList<string> Tables { get; init; } = [];
 
-    /// <summary>Log files a <see cref="JobType.Rotate"/> job rotates.</summary>
+    /// <summary>Log files a <see cref="JobType.Rotate"/> job rotates (absolute; the file name may be a glob).</summary>
     public IReadOnlyList<string> Paths { get; init; } = [];
+
+    /// <summary>Rotate a log early once it is larger than this (checked by the daemon); null for never.</summary>
+    public long? MaxBytes { get; init; }
+
+    /// <summary>What a rotate job may do, in order, where the filesystem cannot collapse a file's head.</summary>
+    public IReadOnlyList<Logs.RotationMethod> Fallbacks { get; init; } = [Logs.RotationMethod.Signal, Logs.RotationMethod.CopyTruncate];
+
+    /// <summary>For the signal method: the file holding the writer's pid.</summary>
+    public string? PidFile { get; init; }
+
+    /// <summary>For the signal method: the signal that makes the writer reopen its log (SIGHUP unless configured).</summary>
+    public int ReopenSignal { get; init; } = 1;
+
+    /// <summary>For the signal method: a URL to POST to instead of sending a signal.</summary>
+    public Uri? ReopenUrl { get; init; }
 
     /// <summary>The name to show: qualified with the database only when the config has several.</summary>
     public string QualifiedName(CellarConfig config) => config.Databases.Count > 1 ? $"{Database.Name}/{Name}" : Name;

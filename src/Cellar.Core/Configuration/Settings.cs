@@ -57,4 +57,14 @@ internal sealed class JobSettings
     public string? Path { get; set; }
 
     public List<string>? Paths { get; set; }
+
+    public long? MaxBytes { get; set; }
+
+    public List<string>? Fallbacks { get; set; }
+
+    public string? PidFile { get; set; }
+
+    public string? Signal { get; set; }
+
+    public string? ReopenUrl { get; set; }
 }

@@ -31,7 +31,9 @@ internal static class UnknownKeys
         {
             // The binder drops a whole dictionary or list entry whose value does not convert ("keepDays": "sixty"
             // made the job vanish without a word), so values are checked here, where the key can be named.
-            if (section.Value is null ? section.GetChildren().Any() : type == typeof(int) && !int.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+            var whole = type == typeof(int) ? int.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+                : type != typeof(long) || long.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
+            if (section.Value is null ? section.GetChildren().Any() : !whole)
             {
                 throw new ConfigException($"config {source}: {section.Path}: '{section.Value ?? "{...}"}' is not a whole number");
             }

@@ -41,7 +41,7 @@ internal sealed class DumpBackup(TimeProvider time)
         copy.Dispose();
         scratch.Dispose();
         var problem = Inspection.CompareCounts(outcome.Loaded, outcome.Dumped, "the dump").FirstOrDefault()
-            ?? await Task.Run(() => CompareExpanded(stored.Path, codec, outcome.TextSha, outcome.TextBytes, cancellationToken), cancellationToken).ConfigureAwait(false);
+            ?? await Task.Run(() => CompressedFile.Mismatch(stored.Path, codec, outcome.TextSha, outcome.TextBytes, "SQL", cancellationToken), cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             throw new CellarException($"verification failed: {problem}; backup not kept");
@@ -165,20 +165,6 @@ internal sealed class DumpBackup(TimeProvider time)
     {
         await using var input = sql.AsStream();
         return await CompressedFile.WriteAsync(input, storedPath, codec, null, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The stored file must decompress to exactly the SQL that was loaded; null when it does.</summary>
-    private static string? CompareExpanded(string storedPath, Codec codec, string textSha, long textBytes, CancellationToken cancellationToken)
-    {
-        using var expanded = new HashingStream(codec.OpenRead(new FileStream(storedPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan)));
-        var buffer = new byte[1 << 20];
-        while (expanded.Read(buffer) > 0)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-        }
-
-        return expanded.BytesHashed == textBytes && expanded.HexHash() == textSha ? null
-            : $"the stored file decompresses to {expanded.BytesHashed} bytes of SQL other than the {textBytes} that were loaded";
     }
 
     private static Pipe NewPipe() => new(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));

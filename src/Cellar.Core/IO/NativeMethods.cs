@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace Cellar.Core.IO;
 
-/// <summary>The few libc calls .NET does not expose: fsync of a directory, O_APPEND, a thread's CPU niceness.</summary>
+/// <summary>The few libc calls .NET does not expose: fsync of a directory, O_APPEND, a thread's CPU niceness, collapsing a file's head, signals.</summary>
 internal static partial class NativeMethods
 {
     public const int ORdonly = 0;
@@ -28,4 +28,13 @@ internal static partial class NativeMethods
 
     [LibraryImport("libc", EntryPoint = "setpriority", SetLastError = true)]
     public static partial int SetPriority(int which, int who, int priority);
+
+    /// <summary>fallocate(2) mode that removes a block-aligned range and shifts the rest of the file down (ext4, XFS).</summary>
+    public const int FallocFlCollapseRange = 0x08;
+
+    [LibraryImport("libc", EntryPoint = "fallocate", SetLastError = true)]
+    public static partial int Fallocate(int fd, int mode, long offset, long length);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
 }

@@ -13,8 +13,8 @@ internal static partial class UnixFiles
     public const int ENoent = 2;
     public const int EExist = 17;
 
-    /// <summary>Owner, group and permission bits of a file.</summary>
-    public readonly record struct Owner(uint Uid, uint Gid, uint Mode);
+    /// <summary>Owner, group and permission bits of a file, its inode and its filesystem's block size.</summary>
+    public readonly record struct FileStat(uint Uid, uint Gid, uint Mode, ulong Inode, long BlockSize);
 
     /// <summary>True when this process runs with effective user id 0.</summary>
     public static bool IsRoot => !OperatingSystem.IsWindows() && GetEuid() == 0;
@@ -33,8 +33,8 @@ internal static partial class UnixFiles
         return LinkNative(existingPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
-    /// <summary>Owner, group and mode of <paramref name="path"/> (following symlinks), or null where that cannot be read.</summary>
-    public static unsafe Owner? Stat(string path)
+    /// <summary>Owner, group, mode, inode and block size of <paramref name="path"/> (following symlinks), or null where that cannot be read.</summary>
+    public static unsafe FileStat? Stat(string path)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -69,7 +69,9 @@ internal static partial class UnixFiles
             return null;
         }
 
-        return new Owner(*(uint*)(buffer + uidAt), *(uint*)(buffer + gidAt), *(uint*)(buffer + modeAt));
+        // st_ino follows the 8-byte st_dev, and st_blksize sits at byte 56, in both layouts.
+        var blockSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? *(long*)(buffer + 56) : *(int*)(buffer + 56);
+        return new FileStat(*(uint*)(buffer + uidAt), *(uint*)(buffer + gidAt), *(uint*)(buffer + modeAt), *(ulong*)(buffer + 8), blockSize);
     }
 
     /// <summary>Sets owner and group of <paramref name="path"/>; returns 0 or the errno.</summary>

@@ -1,6 +1,7 @@
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Dumps;
+using Cellar.Core.Logs;
 using Cellar.Core.IO;
 using Cellar.Core.Retention;
 using Cellar.Core.Snapshots;
@@ -25,7 +26,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
         var job = config.FindJob(jobName);
         if (job.Type == JobType.Rotate)
         {
-            throw new CellarException($"job '{job.Name}' is a {job.Type.ToString().ToLowerInvariant()} job, which this version of Cellar cannot run yet");
+            throw new ConfigException($"job '{job.Name}' rotates logs; it has no tag and makes no backup (JobRunner.RotateAsync runs it)");
         }
 
         if (tag is not null && Slug.Problem(tag) is { } problem)
@@ -38,7 +39,39 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             throw new ConfigException($"job '{job.Name}' puts a tag in its file names; give one with --tag");
         }
 
-        LogStarted(_logger, job.Name, job.Database.Path);
+        var (path, sidecar) = await UnderLockAsync(job, () => job.Type == JobType.Tables
+            ? new DumpBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken)
+            : new SnapshotBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        LogSucceeded(_logger, job.Name, path, sidecar.SizeBytes, sidecar.DurationMs);
+        if (sidecar.WritersHeldOffMs is { } held)
+        {
+            LogHeldOff(_logger, job.Name, held);
+        }
+
+        return new BackupResult(path, sidecar, Prune(job));
+    }
+
+    /// <summary>Runs the rotate job <paramref name="jobName"/> now: every log it names is archived and emptied, or says why not.</summary>
+    public async Task<RotationResult> RotateAsync(string jobName, CancellationToken cancellationToken)
+    {
+        var job = config.FindJob(jobName);
+        if (job.Type != JobType.Rotate)
+        {
+            throw new ConfigException($"job '{job.Name}' is a {job.Type.ToString().ToLowerInvariant()} job; use cellar run {job.Name}");
+        }
+
+        var rotator = new LogRotator(time, config.TimeZone, loggers.CreateLogger<LogRotator>());
+        var outcomes = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return new RotationResult(outcomes, Prune(job));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> under the job folder's lock, after sweeping what a killed run left; a failure is
+    /// recorded (under the lock, so a concurrent run's sweep or record cannot interleave) and becomes one line.
+    /// </summary>
+    private async Task<T> UnderLockAsync<T>(JobConfig job, Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        LogStarted(_logger, job.Name, job.Type == JobType.Rotate ? string.Join(", ", job.Paths) : job.Database.Path);
         FolderLock folderLock;
         try
         {
@@ -51,29 +84,19 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
 
         using (folderLock)
         {
-            string path;
-            Sidecar sidecar;
+            T result;
             try
             {
                 Sweep(job);
-                (path, sidecar) = job.Type == JobType.Tables
-                    ? await new DumpBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken).ConfigureAwait(false)
-                    : await new SnapshotBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken).ConfigureAwait(false);
+                result = await work().ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                // Recorded under the lock, so a concurrent run's sweep or record cannot interleave with it.
                 throw Failed(e, job);
             }
 
-            LogSucceeded(_logger, job.Name, path, sidecar.SizeBytes, sidecar.DurationMs);
-            if (sidecar.WritersHeldOffMs is { } held)
-            {
-                LogHeldOff(_logger, job.Name, held);
-            }
-
             JobState.Record(job.Folder, time.GetUtcNow(), failure: null);
-            return new BackupResult(path, sidecar, Prune(job));
+            return result;
         }
     }
 

@@ -59,6 +59,11 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             throw new CellarException($"refusing to restore {backupPath}: {result.Problems[0]}");
         }
 
+        if (result.Sidecar is { } sidecar && (sidecar.IsDump || sidecar.IsLog))
+        {
+            throw new ConfigException($"{backupPath} is {(sidecar.IsLog ? "a log archive (read it with zcat)" : "a table dump (see TableRestore)")}, not a database snapshot");
+        }
+
         // Expanding and checking can take minutes: the app may have been started, or have created the file, since.
         cancellationToken.ThrowIfCancellationRequested();
         var exists = File.Exists(target);

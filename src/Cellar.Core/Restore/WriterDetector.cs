@@ -24,11 +24,6 @@ internal static class WriterDetector
     /// <summary><see cref="Find(string)"/> over a given <c>/proc</c>-shaped tree, skipping <paramref name="selfPid"/>.</summary>
     internal static WriterScan Find(string databasePath, string procRoot, int selfPid)
     {
-        if (!Directory.Exists(procRoot))
-        {
-            return new WriterScan([], 0);
-        }
-
         var targets = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in NamesOf(databasePath))
         {
@@ -42,7 +37,32 @@ internal static class WriterDetector
         }
 
         var found = new List<(int, string)>();
-        var uninspectable = 0;
+        var descriptors = OpenDescriptors(targets, procRoot, selfPid, out var uninspectable);
+        foreach (var (pid, name, flags) in descriptors)
+        {
+            if ((flags & AccessModeMask) != 0 && !found.Contains((pid, name)))
+            {
+                found.Add((pid, name));
+            }
+        }
+
+        return new WriterScan(found, uninspectable);
+    }
+
+    /// <summary>
+    /// Every descriptor of another process that points to one of <paramref name="targets"/> (as the kernel shows
+    /// paths in <c>/proc/PID/fd</c>), with its open flags; <paramref name="uninspectable"/> counts the processes whose
+    /// descriptors could not be read.
+    /// </summary>
+    internal static List<(int Pid, string Name, int Flags)> OpenDescriptors(IReadOnlySet<string> targets, string procRoot, int selfPid, out int uninspectable)
+    {
+        var found = new List<(int, string, int)>();
+        uninspectable = 0;
+        if (!Directory.Exists(procRoot))
+        {
+            return found;
+        }
+
         IEnumerable<string> processDirs;
         try
         {
@@ -50,7 +70,7 @@ internal static class WriterDetector
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new WriterScan([], 0);
+            return found;
         }
 
         foreach (var processDir in processDirs)
@@ -80,10 +100,9 @@ internal static class WriterDetector
                 try
                 {
                     var link = new FileInfo(fd).LinkTarget;
-                    if (link is not null && targets.Contains(link) && OpenForWriting(processDir, Path.GetFileName(fd)))
+                    if (link is not null && targets.Contains(link) && FlagsOf(processDir, Path.GetFileName(fd)) is { } flags)
                     {
-                        found.Add((pid, NameOf(processDir)));
-                        break;
+                        found.Add((pid, NameOf(processDir), flags));
                     }
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)
@@ -94,14 +113,14 @@ internal static class WriterDetector
             }
         }
 
-        return new WriterScan(found, uninspectable);
+        return found;
     }
 
     /// <summary>
     /// The names the kernel may show for the database: as given, and canonical (symlinks resolved, through the
     /// folder when the file itself does not exist), because <c>/proc/*/fd</c> links show the resolved path.
     /// </summary>
-    private static IEnumerable<string> NamesOf(string databasePath)
+    internal static IEnumerable<string> NamesOf(string databasePath)
     {
         yield return databasePath;
         var real = UnixFiles.RealPath(databasePath);
@@ -128,18 +147,17 @@ internal static class WriterDetector
         }
     }
 
-    private static bool OpenForWriting(string processDir, string fd)
+    private static int? FlagsOf(string processDir, string fd)
     {
         foreach (var line in File.ReadLines(Path.Combine(processDir, "fdinfo", fd)))
         {
             if (line.StartsWith("flags:", StringComparison.Ordinal))
             {
-                var flags = Convert.ToInt32(line["flags:".Length..].Trim(), 8);
-                return (flags & AccessModeMask) != 0;
+                return Convert.ToInt32(line["flags:".Length..].Trim(), 8);
             }
         }
 
-        return false;
+        return null;
     }
 }
 

@@ -52,14 +52,7 @@ public sealed record JobState
             var state = failure is null
                 ? previous with { LastRun = at, LastRunSucceeded = true }
                 : previous with { LastRun = at, LastRunSucceeded = false, LastFailure = at, LastFailureMessage = failure };
-            using var temp = TempFile.For(folder, FileName);
-            using (var stream = SecureFiles.CreateNew(temp.Path, 4096))
-            {
-                JsonSerializer.Serialize(stream, state, JobStateJson.Default.JobState);
-                stream.Flush(flushToDisk: true);
-            }
-
-            temp.Commit(Path.Combine(folder, FileName), replace: true);
+            DurableJson.Write(Path.Combine(folder, FileName), state, JobStateJson.Default.JobState, replace: true);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

@@ -63,7 +63,12 @@ internal static class DemoCommand
         {
             if (job.Type == JobType.Rotate)
             {
-                Console.Error.WriteLine($"{job.Name}: {job.Type.ToString().ToLowerInvariant()} jobs are not in this version yet; skipped");
+                var rotation = await runner.RotateAsync(job.Name, cancellationToken).ConfigureAwait(false);
+                foreach (var log in rotation.Logs)
+                {
+                    Console.Error.WriteLine($"{job.Name}: {log.LogPath} -> {log.Archive ?? log.Status.ToString().ToLowerInvariant()} ({log.Lines} lines, emptied by {log.Method?.ToString().ToLowerInvariant() ?? "nothing"})");
+                }
+
                 continue;
             }
 

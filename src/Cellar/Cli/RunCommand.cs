@@ -1,9 +1,13 @@
 using System.CommandLine;
+using Cellar.Core;
+using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
+using Cellar.Core.Logs;
+using Cellar.Core.Retention;
 
 namespace Cellar.Cli;
 
-/// <summary><c>cellar run JOB [--tag TEXT]</c>: run one job now; the created file's path is the last line.</summary>
+/// <summary><c>cellar run JOB [--tag TEXT]</c>: run one job now; the created file's path is the last line (a rotate job prints each archive).</summary>
 internal static class RunCommand
 {
     public static Command Create()
@@ -14,25 +18,61 @@ internal static class RunCommand
         command.SetAction(CellarCli.Action(async (parse, context, cancellationToken) =>
         {
             var runner = new JobRunner(context.Config, context.Time, context.Loggers);
+            if (context.Config.FindJob(parse.GetValue(job)!).Type == JobType.Rotate)
+            {
+                if (parse.GetValue(tag) is not null)
+                {
+                    throw new ConfigException("--tag does not apply to a rotate job: its archives are named after their logs");
+                }
+
+                var rotation = await runner.RotateAsync(parse.GetValue(job)!, cancellationToken).ConfigureAwait(false);
+                foreach (var log in rotation.Logs)
+                {
+                    Console.Error.WriteLine(Describe(log));
+                }
+
+                ReportPrune(rotation.Prune);
+                foreach (var archive in rotation.Logs.Select(l => l.Archive).OfType<string>())
+                {
+                    Console.WriteLine(archive);
+                }
+
+                return 0;
+            }
+
             var result = await ProgressDisplay.RunAsync(progress =>
                 runner.RunAsync(parse.GetValue(job)!, parse.GetValue(tag), progress, cancellationToken)).ConfigureAwait(false);
             var s = result.Sidecar;
+            var source = s.IsDump ? $"{s.RowCounts.Values.Sum()} rows of {s.RowCounts.Count} tables" : $"{Output.Bytes(s.SourceBytes)} database";
             Console.Error.WriteLine(
-                $"{s.Job}: {Output.Bytes(s.SourceBytes)} database -> {Output.Bytes(s.SizeBytes)} {s.Compression}, verified, {s.DurationMs} ms"
+                $"{s.Job}: {source} -> {Output.Bytes(s.SizeBytes)} {s.Compression}, verified, {s.DurationMs} ms"
                 + (s.WritersHeldOffMs is { } held ? $", writers held off {held} ms (rollback journal)" : ""));
-            if (result.Prune is { Deleted.Count: > 0 } prune)
-            {
-                Console.Error.WriteLine($"pruned {prune.Deleted.Count} old backup(s)");
-            }
-
-            foreach (var failure in result.Prune?.Failures ?? [])
-            {
-                Console.Error.WriteLine($"warning: prune: {failure}");
-            }
-
+            ReportPrune(result.Prune);
             Console.WriteLine(result.Path);
             return 0;
         }));
         return command;
+    }
+
+    private static string Describe(LogOutcome log) => log.Status switch
+    {
+        LogStatus.Rotated => $"{log.LogPath}: {log.Lines} lines ({Output.Bytes(log.Bytes)}) archived, emptied by {log.Method?.ToString().ToLowerInvariant() ?? "nothing"}"
+            + (log.Warning is { } w ? $"; warning: {w}" : ""),
+        LogStatus.Empty => $"{log.LogPath}: nothing new since the last rotation; skipped",
+        LogStatus.NoCompleteLine => $"{log.LogPath}: only an unfinished line; it waits for the next rotation",
+        _ => $"{log.LogPath}: does not exist; skipped",
+    };
+
+    private static void ReportPrune(PruneResult? prune)
+    {
+        if (prune is { Deleted.Count: > 0 })
+        {
+            Console.Error.WriteLine($"pruned {prune.Deleted.Count} old backup(s)");
+        }
+
+        foreach (var failure in prune?.Failures ?? [])
+        {
+            Console.Error.WriteLine($"warning: prune: {failure}");
+        }
     }
 }

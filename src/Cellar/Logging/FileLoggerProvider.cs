@@ -29,7 +29,8 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILo
     }
 
     private static string FileFor(string category) =>
-        category.Contains("Retention", StringComparison.Ordinal) || category.Contains("Maintenance", StringComparison.Ordinal) ? "maintenance.log" : "backup.log";
+        category.Contains("Retention", StringComparison.Ordinal) || category.Contains("Maintenance", StringComparison.Ordinal) || category.Contains(".Logs.", StringComparison.Ordinal)
+            ? "maintenance.log" : "backup.log";
 
     private void Write(string file, LogLevel level, string message, Exception? exception)
     {

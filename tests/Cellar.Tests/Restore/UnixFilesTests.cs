@@ -24,7 +24,7 @@ public sealed class UnixFilesTests : IDisposable
 
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
 
-        var owner = Assert.IsType<UnixFiles.Owner>(UnixFiles.Stat(file));
+        var owner = Assert.IsType<UnixFiles.FileStat>(UnixFiles.Stat(file));
 
         var (exit, output) = await CliSandbox.ExecAsync("stat", "-c", "%u:%g:%a", file);
         Assert.True(exit == 0, output);

@@ -1,0 +1,28 @@
+namespace Cellar.Core.Logs;
+
+/// <summary>What a rotation did with one live log.</summary>
+/// <param name="LogPath">The live log.</param>
+/// <param name="Status">Rotated, or why not.</param>
+/// <param name="Method">How the live file was emptied, when it was.</param>
+/// <param name="Archive">The archive written, when one was.</param>
+/// <param name="Bytes">Bytes archived.</param>
+/// <param name="Lines">Lines archived.</param>
+/// <param name="LostBytes">Bytes written between copy and truncate (copytruncate only), as measured.</param>
+/// <param name="Warning">Something the operator should act on (a writer without O_APPEND, NUL bytes left out, a fallback used).</param>
+public sealed record LogOutcome(string LogPath, LogStatus Status, RotationMethod? Method = null, string? Archive = null, long Bytes = 0, long Lines = 0, long? LostBytes = null, string? Warning = null);
+
+/// <summary>Whether a live log was rotated.</summary>
+public enum LogStatus
+{
+    /// <summary>Archived and emptied.</summary>
+    Rotated,
+
+    /// <summary>Nothing new since the last rotation (notifempty).</summary>
+    Empty,
+
+    /// <summary>Only an unfinished line, which stays for the next rotation.</summary>
+    NoCompleteLine,
+
+    /// <summary>The log does not exist (missingok).</summary>
+    Missing,
+}

@@ -1,0 +1,476 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using Cellar.Core.Catalog;
+using Cellar.Core.Compression;
+using Cellar.Core.Configuration;
+using Cellar.Core.IO;
+using Cellar.Core.Snapshots;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace Cellar.Core.Logs;
+
+/// <summary>
+/// Rotates live logs without losing a line. The complete lines not yet archived go into an archive through the
+/// same compress, fsync, verify, sidecar, rename path as backups; then the live file is emptied of them:
+/// <list type="bullet">
+/// <item><b>collapse</b> (ext4, XFS): <c>fallocate(FALLOC_FL_COLLAPSE_RANGE)</c> cuts the archived head off in place,
+/// block-aligned, while the app keeps appending; the few archived bytes of the last partial block stay at the
+/// head and are remembered in <see cref="LogState"/>, so nothing is archived twice;</item>
+/// <item><b>signal</b>: rename, create a fresh file like the old one, make the writer reopen (signal to the pid in
+/// a pid file, or a POST to a URL), wait until it has, archive the renamed file;</item>
+/// <item><b>copytruncate</b>: copy, fsync, truncate at once: lines written in the microseconds between the last
+/// copy and the truncate are lost, as with logrotate, and the job says so.</item>
+/// </list>
+/// </summary>
+public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILogger<LogRotator> logger)
+{
+    private const string RotatingSuffix = ".cellar-rotating";
+    private const int ProbeBytes = 4096;
+    private const int EInval = 22;
+    private const int ENotSupported = 95;
+    private static readonly TimeSpan ReopenWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
+
+    /// <summary>Rotates every log of <paramref name="job"/>; throws <see cref="CellarException"/> on the first that cannot be.</summary>
+    public async Task<IReadOnlyList<LogOutcome>> RotateAsync(JobConfig job, CancellationToken cancellationToken)
+    {
+        SecureFiles.EnsureFolder(job.Folder);
+        var outcomes = new List<LogOutcome>();
+        foreach (var path in LogsOf(job))
+        {
+            var outcome = await RotateOneAsync(job, path, cancellationToken).ConfigureAwait(false);
+            Log(outcome);
+            outcomes.Add(outcome);
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>The live logs a job names: its paths, with a glob in the file name expanded (Cellar's own files left out).</summary>
+    internal static IEnumerable<string> LogsOf(JobConfig job)
+    {
+        foreach (var configured in job.Paths)
+        {
+            var pattern = Path.GetFileName(configured);
+            if (pattern.AsSpan().IndexOfAny('*', '?') < 0)
+            {
+                yield return configured;
+                continue;
+            }
+
+            var folder = Path.GetDirectoryName(configured)!;
+            if (!Directory.Exists(folder))
+            {
+                continue;
+            }
+
+            foreach (var file in Directory.EnumerateFiles(folder, pattern).Order(StringComparer.Ordinal))
+            {
+                if (!file.EndsWith(RotatingSuffix, StringComparison.Ordinal) && !TempFile.IsTempName(Path.GetFileName(file)))
+                {
+                    yield return file;
+                }
+            }
+        }
+    }
+
+    private async Task<LogOutcome> RotateOneAsync(JobConfig job, string path, CancellationToken cancellationToken)
+    {
+        // A rename (signal) or copy (copytruncate) whose archive a crash prevented: its lines come first.
+        LogOutcome? leftover = null;
+        if (File.Exists(path + RotatingSuffix))
+        {
+            leftover = await ArchiveRotatedAsync(job, path, LogState.Read(job.Folder, path), RotationMethod.Signal, cancellationToken).ConfigureAwait(false);
+            new LogState { Path = path, Inode = File.Exists(path) ? Stat(path).Inode : 0 }.Save(job.Folder);
+        }
+
+        if (!File.Exists(path))
+        {
+            return leftover ?? new LogOutcome(path, LogStatus.Missing);
+        }
+
+        var stat = Stat(path);
+        var state = LogState.Read(job.Folder, path);
+        if (state.Inode != stat.Inode)
+        {
+            state = new LogState { Path = path, Inode = stat.Inode };
+        }
+
+        using var live = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1);
+        state = Recover(state, live.SafeFileHandle);
+        string? warning = null;
+        var size = live.Length;
+        if (size < state.Archived)
+        {
+            warning = $"{path} shrank below what was already archived (something else truncated it); archived from its start";
+            state = state with { Archived = 0 };
+        }
+
+        if (size == state.Archived)
+        {
+            state.Save(job.Folder);
+            return leftover ?? new LogOutcome(path, LogStatus.Empty, Warning: warning);
+        }
+
+        var writers = LogWriters.Find(path);
+        var method = ChooseMethod(job, path, state, stat.BlockSize, writers.FirstOrDefault(w => !w.Appends));
+        var outcome = method switch
+        {
+            RotationMethod.Collapse => await CollapseAsync(job, path, live, state, stat.BlockSize, cancellationToken).ConfigureAwait(false),
+            RotationMethod.Signal => await SignalAsync(job, path, state, writers.Count > 0, cancellationToken).ConfigureAwait(false),
+            _ => await CopyTruncateAsync(job, path, live, state, cancellationToken).ConfigureAwait(false),
+        };
+        return outcome with { Warning = Join(warning, outcome.Warning) };
+    }
+
+    private static RotationMethod ChooseMethod(JobConfig job, string path, LogState state, long blockSize, LogWriter? careless)
+    {
+        var canSignal = job.Fallbacks.Contains(RotationMethod.Signal) && (job.PidFile is not null || job.ReopenUrl is not null);
+        if (careless is not null)
+        {
+            return canSignal ? RotationMethod.Signal : throw new CellarException(
+                $"{path} is written by pid {careless.Pid} ({careless.Name}) without O_APPEND: cutting or truncating it would leave a NUL-filled hole as large as the file; "
+                + "open the log with O_APPEND (Node: flags: 'a'), or set pidFile or reopenUrl so Cellar can make the app reopen it");
+        }
+
+        if (!state.CollapseUnsupported && CollapseProbe.Works(Path.GetDirectoryName(path)!, blockSize))
+        {
+            return RotationMethod.Collapse;
+        }
+
+        if (canSignal)
+        {
+            return RotationMethod.Signal;
+        }
+
+        return job.Fallbacks.Contains(RotationMethod.CopyTruncate) ? RotationMethod.CopyTruncate : throw new CellarException(
+            $"the filesystem of {path} cannot cut a file's head (tmpfs or overlay?) and no fallback is usable: set pidFile or reopenUrl for 'signal', or allow 'copytruncate' in fallbacks");
+    }
+
+    private async Task<LogOutcome> CollapseAsync(JobConfig job, string path, FileStream live, LogState state, long blockSize, CancellationToken cancellationToken)
+    {
+        var handle = live.SafeFileHandle;
+        var size = live.Length;
+        var cut = LineEnd(handle, state.Archived, size);
+        if (cut <= state.Archived)
+        {
+            state.Save(job.Folder);
+            return new LogOutcome(path, LogStatus.NoCompleteLine);
+        }
+
+        var archive = await ArchiveAsync(job, path, new FileRegionStream(handle, state.Archived, cut), cancellationToken).ConfigureAwait(false);
+        state = state with { Archived = cut };
+        state.Save(job.Folder);
+
+        // Keep at least one byte after the cut, so a crash right here can tell "collapsed" from "not yet" by the head.
+        var bytes = cut / blockSize * blockSize;
+        if (bytes == size)
+        {
+            bytes -= blockSize;
+        }
+
+        if (bytes > 0)
+        {
+            var probe = (int)Math.Min(ProbeBytes, size - bytes);
+            state = state with { Pending = new PendingCollapse(bytes, cut, probe, HashAt(handle, 0, probe), HashAt(handle, bytes, probe)) };
+            state.Save(job.Folder);
+            if (NativeMethods.Fallocate((int)handle.DangerousGetHandle(), NativeMethods.FallocFlCollapseRange, 0, bytes) != 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                (state with { Pending = null, CollapseUnsupported = errno is EInval or ENotSupported }).Save(job.Folder);
+                return archive with
+                {
+                    Status = LogStatus.Rotated,
+                    Warning = $"archived, but {path} could not be cut ({UnixFiles.Describe(errno)}); its archived lines stay until the next rotation, which uses a fallback and never archives them twice",
+                };
+            }
+
+            state = state with { Archived = cut - bytes, Pending = null };
+            state.Save(job.Folder);
+        }
+
+        return archive with { Method = RotationMethod.Collapse };
+    }
+
+    private async Task<LogOutcome> SignalAsync(JobConfig job, string path, LogState state, bool writerVisible, CancellationToken cancellationToken)
+    {
+        var rotated = path + RotatingSuffix;
+        var like = Stat(path);
+        File.Move(path, rotated);
+        try
+        {
+            CreateLike(path, like);
+            await NotifyAsync(job, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The app was not told: it still writes to the renamed file, which must get its name back.
+            if (File.Exists(path) && new FileInfo(path).Length == 0)
+            {
+                File.Delete(path);
+                File.Move(rotated, path);
+            }
+
+            throw;
+        }
+
+        await WaitForReopenAsync(path, rotated, writerVisible, cancellationToken).ConfigureAwait(false);
+        var outcome = await ArchiveRotatedAsync(job, path, state, RotationMethod.Signal, cancellationToken).ConfigureAwait(false);
+        new LogState { Path = path, Inode = Stat(path).Inode }.Save(job.Folder);
+        return outcome;
+    }
+
+    private async Task<LogOutcome> CopyTruncateAsync(JobConfig job, string path, FileStream live, LogState state, CancellationToken cancellationToken)
+    {
+        // The copy goes beside the log under the name a signal rotation uses, so a crash after the truncate still
+        // finds it (and archives it) on the next run; it is fsynced before the truncate for the same reason.
+        var rotated = path + RotatingSuffix;
+        var handle = live.SafeFileHandle;
+        var position = state.Archived;
+        long window;
+        using (var copy = new FileStream(rotated, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+        {
+            var buffer = new byte[1 << 20];
+            var synced = false;
+            var clock = new Stopwatch();
+            while (true)
+            {
+                var read = RandomAccess.Read(handle, buffer, position);
+                if (read > 0)
+                {
+                    copy.Write(buffer, 0, read);
+                    position += read;
+                    continue;
+                }
+
+                if (!synced)
+                {
+                    copy.Flush(flushToDisk: true);
+                    synced = true;
+                    continue; // catch up with what was appended during the fsync, then truncate at once
+                }
+
+                clock.Restart();
+                if (RandomAccess.GetLength(handle) > position)
+                {
+                    synced = false;
+                    continue;
+                }
+
+                live.SetLength(0);
+                window = clock.ElapsedTicks * 1_000_000 / Stopwatch.Frequency;
+                copy.Flush(flushToDisk: true);
+                break;
+            }
+        }
+
+        DirectorySync.Fsync(Path.GetDirectoryName(path)!);
+        new LogState { Path = path, Inode = state.Inode }.Save(job.Folder);
+        var outcome = await ArchiveRotatedAsync(job, path, new LogState { Path = path }, RotationMethod.CopyTruncate, cancellationToken).ConfigureAwait(false);
+        return outcome with
+        {
+            LostBytes = 0,
+            Warning = Join(outcome.Warning, string.Create(CultureInfo.InvariantCulture, $"copytruncate: the file was truncated {window} µs after the last copy; lines written in that window are lost")),
+        };
+    }
+
+    /// <summary>Archives the renamed (or copied) file beside <paramref name="path"/> from where <paramref name="state"/> says it was archived to, then deletes it.</summary>
+    private async Task<LogOutcome> ArchiveRotatedAsync(JobConfig job, string path, LogState state, RotationMethod method, CancellationToken cancellationToken)
+    {
+        var rotated = path + RotatingSuffix;
+        LogOutcome outcome;
+        using (var file = new FileStream(rotated, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
+        {
+            var from = state.Inode == Stat(rotated).Inode ? Math.Min(state.Archived, file.Length) : 0;
+            outcome = file.Length > from
+                ? await ArchiveAsync(job, path, new FileRegionStream(file.SafeFileHandle, from, file.Length), cancellationToken).ConfigureAwait(false) with { Method = method }
+                : new LogOutcome(path, LogStatus.Empty, method);
+        }
+
+        File.Delete(rotated);
+        DirectorySync.Fsync(Path.GetDirectoryName(path)!);
+        return outcome;
+    }
+
+    /// <summary>Writes <paramref name="source"/> as an archive of <paramref name="path"/>: compressed, fsynced, verified, with its sidecar.</summary>
+    private async Task<LogOutcome> ArchiveAsync(JobConfig job, string path, Stream source, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        var now = time.GetUtcNow();
+        var tag = job.FileName.HasTag ? Path.GetFileNameWithoutExtension(path) : null;
+        var slug = tag is null ? null : Slug.From(tag);
+        var finalPath = BackupCatalog.FreePath(job, TimeZoneInfo.ConvertTime(now, zone).DateTime, slug);
+        var codec = Codec.For(job.Compression, job.CompressionLevel);
+        using var stored = TempFile.For(job.Folder, Path.GetFileName(finalPath));
+        using var text = new LogText(source);
+        var (sha, size) = await CompressedFile.WriteAsync(text, stored.Path, codec, null, cancellationToken).ConfigureAwait(false);
+        var problem = await Task.Run(() => CompressedFile.Mismatch(stored.Path, codec, text.HexHash(), text.Bytes, "log", cancellationToken), cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            throw new CellarException($"verification failed: {problem}; archive not kept");
+        }
+
+        var sidecar = new Sidecar
+        {
+            Kind = Sidecar.LogKind,
+            Job = job.Name,
+            Database = job.Database.Name,
+            Tag = tag,
+            TagSlug = slug,
+            Created = now,
+            SourcePath = path,
+            SourceBytes = text.Bytes,
+            RowCounts = new SortedDictionary<string, long>(StringComparer.Ordinal) { ["lines"] = text.Lines },
+            Sha256 = sha,
+            SizeBytes = size,
+            Compression = codec.Kind.ToString().ToLowerInvariant(),
+            Verified = true,
+            DurationMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
+            CellarVersion = SnapshotBackup.CellarVersion,
+        };
+        sidecar.Publish(stored, finalPath);
+        var warning = text.NulBytes == 0 ? null : string.Create(CultureInfo.InvariantCulture,
+            $"{text.NulBytes} NUL bytes in {path} were left out of the archive: a hole left by a writer without O_APPEND after an earlier rotation; open the log with O_APPEND (Node: flags: 'a')");
+        return new LogOutcome(path, LogStatus.Rotated, null, finalPath, text.Bytes, text.Lines, Warning: warning);
+    }
+
+    /// <summary>
+    /// Settles a collapse a crash interrupted: the file's head shows whether it happened. Appends only ever add to
+    /// the end, so without the collapse the head still hashes as before; with it, as the bytes that followed the cut.
+    /// </summary>
+    private static LogState Recover(LogState state, SafeFileHandle handle)
+    {
+        if (state.Pending is not { } pending)
+        {
+            return state;
+        }
+
+        var size = RandomAccess.GetLength(handle);
+        var collapsed = size < pending.ArchivedBefore
+            || (HashAt(handle, 0, pending.ProbeLength) is var head && head == pending.HeadAfter && head != pending.HeadBefore);
+        return state with { Archived = collapsed ? pending.ArchivedBefore - pending.Bytes : pending.ArchivedBefore, Pending = null };
+    }
+
+    /// <summary>The offset just past the last line break in [<paramref name="from"/>, <paramref name="to"/>), or <paramref name="from"/> when there is none.</summary>
+    private static long LineEnd(SafeFileHandle handle, long from, long to)
+    {
+        var buffer = new byte[1 << 16];
+        for (var end = to; end > from;)
+        {
+            var start = Math.Max(from, end - buffer.Length);
+            var chunk = buffer.AsSpan(0, (int)(end - start));
+            var read = RandomAccess.Read(handle, chunk, start);
+            var last = chunk[..read].LastIndexOf((byte)'\n');
+            if (last >= 0)
+            {
+                return start + last + 1;
+            }
+
+            end = start;
+        }
+
+        return from;
+    }
+
+    private static string HashAt(SafeFileHandle handle, long offset, int length)
+    {
+        var bytes = new byte[length];
+        var read = RandomAccess.Read(handle, bytes, offset);
+        return Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan(0, read)));
+    }
+
+    private static UnixFiles.FileStat Stat(string path) => UnixFiles.Stat(path) ?? throw new CellarException($"cannot read the status of {path}");
+
+    /// <summary>A new empty file with the owner, group and mode of the one it replaces, so the app can reopen it.</summary>
+    private static void CreateLike(string path, UnixFiles.FileStat like)
+    {
+        using (new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        {
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, (UnixFileMode)(like.Mode & 0x1FF));
+        }
+
+        if (UnixFiles.IsRoot)
+        {
+            UnixFiles.Chown(path, like.Uid, like.Gid);
+        }
+    }
+
+    private static async Task NotifyAsync(JobConfig job, CancellationToken cancellationToken)
+    {
+        if (job.PidFile is { } pidFile)
+        {
+            if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 1)
+            {
+                throw new CellarException($"pid file {pidFile} does not hold the pid of the app writing the log");
+            }
+
+            if (NativeMethods.Kill(pid, job.ReopenSignal) != 0)
+            {
+                throw new CellarException($"cannot signal pid {pid} (from {pidFile}) to reopen its log: {UnixFiles.Describe(Marshal.GetLastPInvokeError())}");
+            }
+
+            return;
+        }
+
+        using var http = new HttpClient { Timeout = ReopenWait };
+        using var response = await http.PostAsync(job.ReopenUrl, content: null, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new CellarException($"{job.ReopenUrl} answered {(int)response.StatusCode} to the request to reopen the log");
+        }
+    }
+
+    /// <summary>Waits until the app writes to the new file: its descriptors on the old one are gone, or (when it cannot be seen) the old one stops growing.</summary>
+    private static async Task WaitForReopenAsync(string path, string rotated, bool writerVisible, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var quiet = Stopwatch.StartNew();
+        var lastSize = new FileInfo(rotated).Length;
+        while (true)
+        {
+            if (writerVisible ? LogWriters.Find(rotated).Count == 0 : quiet.Elapsed >= QuietPeriod)
+            {
+                return;
+            }
+
+            if (clock.Elapsed > ReopenWait)
+            {
+                throw new CellarException($"the app did not reopen {path} within {ReopenWait.TotalSeconds:0} s; {rotated} is kept and archived by the next run");
+            }
+
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+            var size = new FileInfo(rotated).Length;
+            if (size != lastSize)
+            {
+                lastSize = size;
+                quiet.Restart();
+            }
+        }
+    }
+
+    private void Log(LogOutcome outcome)
+    {
+        var method = outcome.Method?.ToString().ToLowerInvariant() ?? "-";
+        var status = outcome.Status.ToString().ToLowerInvariant();
+        LogRotated(logger, outcome.LogPath, status, method, outcome.Archive ?? "-", outcome.Bytes);
+        if (outcome.Warning is { } warning)
+        {
+            LogWarning(logger, outcome.LogPath, warning);
+        }
+    }
+
+    private static string? Join(string? a, string? b) => a is null ? b : b is null ? a : $"{a}; {b}";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "log {Path}: {Status} by {Method} into {Archive} ({Bytes} bytes)")]
+    private static partial void LogRotated(ILogger logger, string path, string status, string method, string archive, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "log {Path}: {Warning}")]
+    private static partial void LogWarning(ILogger logger, string path, string warning);
+}

@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Cellar.Core.IO;
+
+namespace Cellar.Core.Logs;
+
+/// <summary>
+/// What Cellar knows about one live log between rotations, kept in the job's folder: which file (inode) it
+/// rotated, how many bytes at the head of that file are already in archives (a collapse removes whole
+/// filesystem blocks, so up to one block of archived lines can stay at the head), and a collapse in flight, so
+/// a crash between archiving and collapsing neither loses nor repeats a line.
+/// </summary>
+internal sealed record LogState
+{
+    /// <summary>The live log this is about.</summary>
+    public required string Path { get; init; }
+
+    /// <summary>Its inode when last rotated: another inode is another file, none of it archived yet.</summary>
+    public ulong Inode { get; init; }
+
+    /// <summary>Bytes at the head of the live file that are already in an archive.</summary>
+    public long Archived { get; init; }
+
+    /// <summary>Set when cutting failed on this file's filesystem: later rotations use a fallback.</summary>
+    public bool CollapseUnsupported { get; init; }
+
+    /// <summary>A collapse about to happen: how many bytes, and the head of the file before and after it.</summary>
+    public PendingCollapse? Pending { get; init; }
+
+    /// <summary>The state file of <paramref name="logPath"/> in <paramref name="folder"/>.</summary>
+    public static string FileFor(string folder, string logPath) =>
+        System.IO.Path.Combine(folder, $".cellar-log-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(logPath)))[..16]}.json");
+
+    /// <summary>The saved state, or a fresh one when there is none (or it is about another path).</summary>
+    public static LogState Read(string folder, string logPath)
+    {
+        var file = FileFor(folder, logPath);
+        try
+        {
+            if (File.Exists(file) && JsonSerializer.Deserialize(File.ReadAllBytes(file), LogStateJson.Default.LogState) is { } state && state.Path == logPath)
+            {
+                return state;
+            }
+        }
+        catch (JsonException)
+        {
+            // A damaged state file is treated as none: at worst up to one block of lines is archived twice.
+        }
+
+        return new LogState { Path = logPath };
+    }
+
+    /// <summary>Saves the state durably before the step it protects.</summary>
+    public void Save(string folder) => DurableJson.Write(FileFor(folder, Path), this, LogStateJson.Default.LogState, replace: true);
+}
+
+/// <summary>A collapse of <see cref="Bytes"/> bytes that may or may not have happened when Cellar stopped.</summary>
+/// <param name="Bytes">The block-aligned length cut off the head.</param>
+/// <param name="ArchivedBefore">Archived bytes at the head before the collapse (after it: this minus <see cref="Bytes"/>).</param>
+/// <param name="ProbeLength">How many head bytes the two hashes cover.</param>
+/// <param name="HeadBefore">SHA-256 of the file's first bytes before the collapse.</param>
+/// <param name="HeadAfter">SHA-256 of the bytes that become the head after it.</param>
+internal sealed record PendingCollapse(long Bytes, long ArchivedBefore, int ProbeLength, string HeadBefore, string HeadAfter);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(LogState))]
+internal sealed partial class LogStateJson : JsonSerializerContext;

@@ -1,0 +1,98 @@
+using System.Security.Cryptography;
+
+namespace Cellar.Core.Logs;
+
+/// <summary>
+/// The bytes of a log on their way into an archive: hashed and counted, with NUL bytes left out (a log never
+/// holds them; they are the hole a writer without O_APPEND leaves after a rotation) and counted separately.
+/// </summary>
+internal sealed class LogText(Stream inner) : Stream
+{
+    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+
+    /// <summary>Bytes passed on (NULs excluded).</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>Line breaks passed on.</summary>
+    public long Lines { get; private set; }
+
+    /// <summary>NUL bytes left out.</summary>
+    public long NulBytes { get; private set; }
+
+    /// <summary>Lowercase hex SHA-256 of the bytes passed on so far.</summary>
+    public string HexHash() => Convert.ToHexStringLower(_hash.GetCurrentHash());
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => Bytes; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        while (true)
+        {
+            var read = inner.Read(buffer);
+            if (read == 0)
+            {
+                return 0;
+            }
+
+            var kept = Keep(buffer[..read]);
+            if (kept > 0)
+            {
+                return kept;
+            }
+        }
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _hash.Dispose();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private int Keep(Span<byte> data)
+    {
+        var kept = data.Length;
+        if (data.Contains((byte)0))
+        {
+            kept = 0;
+            foreach (var b in data)
+            {
+                if (b != 0)
+                {
+                    data[kept++] = b;
+                }
+            }
+
+            NulBytes += data.Length - kept;
+        }
+
+        var text = data[..kept];
+        _hash.AppendData(text);
+        Bytes += kept;
+        Lines += text.Count((byte)'\n');
+        return kept;
+    }
+}

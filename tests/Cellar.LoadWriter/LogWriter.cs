@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Cellar.LoadWriter;
+
+/// <summary>
+/// <c>Cellar.LoadWriter log --path FILE [--no-append] [--reopen-on-hup] [--pid-file FILE]</c>: plays an app's logger,
+/// appending numbered lines (<c>0000000000\n</c>, <c>0000000001\n</c>, …) as fast as it can, one write(2) per line,
+/// like Node's <c>fs.createWriteStream(path, { flags: 'a' })</c>. With <c>--no-append</c> it opens without O_APPEND
+/// and keeps its own offset, like a careless logger. With <c>--reopen-on-hup</c> SIGHUP makes it reopen the path.
+/// Prints <c>started</c> after its first line, runs until stdin closes, then prints <c>{"lines":N}</c>.
+/// </summary>
+internal static partial class LogWriter
+{
+    private const int OWronly = 0x1;
+    private const int OCreat = 0x40;
+    private const int OAppend = 0x400;
+
+    private static volatile bool _reopen;
+
+    public static int Run(string[] args)
+    {
+        string? path = null;
+        string? pidFile = null;
+        var append = true;
+        var reopenOnHup = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--path" when i + 1 < args.Length:
+                    path = args[++i];
+                    break;
+                case "--pid-file" when i + 1 < args.Length:
+                    pidFile = args[++i];
+                    break;
+                case "--no-append":
+                    append = false;
+                    break;
+                case "--reopen-on-hup":
+                    reopenOnHup = true;
+                    break;
+                default:
+                    Console.Error.WriteLine($"Cellar.LoadWriter log: unknown option '{args[i]}'");
+                    return 2;
+            }
+        }
+
+        if (path is null)
+        {
+            Console.Error.WriteLine("Cellar.LoadWriter log: --path is required");
+            return 2;
+        }
+
+        using var hup = reopenOnHup ? PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
+        {
+            context.Cancel = true;
+            _reopen = true;
+        }) : null;
+        if (pidFile is not null)
+        {
+            File.WriteAllText(pidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        }
+
+        var stop = false;
+        var stdin = new Thread(() =>
+        {
+            Console.In.ReadToEnd();
+            stop = true;
+        }) { IsBackground = true };
+        stdin.Start();
+
+        var flags = OWronly | OCreat | (append ? OAppend : 0);
+        var fd = Open(path, flags, 0x1A4);
+        long n = 0;
+        var line = new byte[11];
+        while (!Volatile.Read(ref stop))
+        {
+            if (_reopen)
+            {
+                _reopen = false;
+                _ = Close(fd);
+                fd = Open(path, flags, 0x1A4);
+            }
+
+            Encoding.ASCII.GetBytes(n.ToString("D10", CultureInfo.InvariantCulture), line);
+            line[10] = (byte)'\n';
+            if (Write(fd, line, line.Length) != line.Length)
+            {
+                Console.Error.WriteLine($"Cellar.LoadWriter log: write failed (errno {Marshal.GetLastPInvokeError()})");
+                return 1;
+            }
+
+            if (n++ == 0)
+            {
+                Console.Out.WriteLine("started");
+                Console.Out.Flush();
+            }
+        }
+
+        _ = Close(fd);
+        Console.Out.WriteLine($"{{\"lines\":{n}}}");
+        return 0;
+    }
+
+    private static int Open(string path, int flags, int mode)
+    {
+        var fd = OpenNative(path, flags, mode);
+        return fd >= 0 ? fd : throw new IOException($"cannot open {path} (errno {Marshal.GetLastPInvokeError()})");
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenNative(string path, int flags, int mode);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    private static partial nint Write(int fd, byte[] buffer, nint count);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+}
