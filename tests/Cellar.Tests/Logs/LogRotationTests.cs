@@ -1,0 +1,195 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json.Nodes;
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+using Cellar.Core.Jobs;
+using Cellar.Core.Logs;
+using Cellar.Tests.Cli;
+using Cellar.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit;
+
+namespace Cellar.Tests.Logs;
+
+/// <summary>
+/// Rotation under a real writer process appending numbered lines as fast as it can: after every rotation, all
+/// archives followed by the live file (past what its state says is already archived) hold every number exactly
+/// once, in order, with no NUL byte.
+/// </summary>
+public sealed class LogRotationTests : IDisposable
+{
+    private const int Rotations = 20;
+    private readonly TempFolder _temp = new();
+
+    public void Dispose()
+    {
+        CollapseProbe.Disabled = false;
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public async Task An_appending_writer_loses_no_line_over_20_collapse_rotations()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var log = _temp.Combine("backend.log");
+        var config = WriteConfig([log]);
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+
+        await using var writer = await LogWriterProcess.StartAsync(log, ct);
+        var methods = new List<RotationMethod?>();
+        for (var i = 0; i < Rotations; i++)
+        {
+            await Task.Delay(30, ct);
+            var result = await runner.RotateAsync("logs", ct);
+            methods.Add(Assert.Single(result.Logs).Method);
+        }
+
+        var (lines, rate) = await writer.StopAsync(ct);
+
+        Assert.True(rate > 10_000, $"the writer managed only {rate:0} lines/s");
+        Assert.All(methods, m => Assert.Equal(RotationMethod.Collapse, m));
+        AssertEveryLineOnce(config.FindJob("logs"), log, lines);
+    }
+
+    [Fact]
+    public async Task Where_collapse_is_unsupported_the_signal_fallback_loses_no_line()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var folder = _temp.Combine("logs");
+        using var tmpfs = Environment.IsPrivilegedProcess ? await Mount.TmpfsAsync(folder, "size=64m") : null;
+        if (tmpfs is null)
+        {
+            // Not root (or no mount here): the same path, with collapse failing as on tmpfs.
+            Directory.CreateDirectory(folder);
+            CollapseProbe.Disabled = true;
+        }
+
+        var log = Path.Combine(folder, "backend.log");
+        var pidFile = _temp.Combine("backend.pid");
+        var config = WriteConfig([log], pidFile);
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+
+        await using var writer = await LogWriterProcess.StartAsync(log, ct, "--reopen-on-hup", "--pid-file", pidFile);
+        for (var i = 0; i < 5; i++)
+        {
+            await Task.Delay(50, ct);
+            var result = await runner.RotateAsync("logs", ct);
+            Assert.Equal(RotationMethod.Signal, Assert.Single(result.Logs).Method);
+        }
+
+        var (lines, _) = await writer.StopAsync(ct);
+
+        AssertEveryLineOnce(config.FindJob("logs"), log, lines);
+        Assert.False(File.Exists(log + ".cellar-rotating"));
+    }
+
+    [Fact]
+    public async Task A_writer_without_O_APPEND_is_refused_with_the_fix_and_nothing_is_archived()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var log = _temp.Combine("careless.log");
+        var config = WriteConfig([log]);
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+        await using var writer = await LogWriterProcess.StartAsync(log, ct, "--no-append");
+        await Task.Delay(50, ct);
+
+        var error = await Assert.ThrowsAsync<Cellar.Core.CellarException>(() => runner.RotateAsync("logs", ct));
+
+        Assert.Contains("O_APPEND", error.Message, StringComparison.Ordinal);
+        Assert.Contains("flags: 'a'", error.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFiles(config.FindJob("logs").Folder, "*.gz"));
+        await writer.StopAsync(ct);
+    }
+
+    [Fact]
+    public async Task Empty_and_missing_logs_are_skipped_and_a_second_rotation_the_same_day_gets_its_own_name()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var log = _temp.Combine("app.log");
+        var config = WriteConfig([log, _temp.Combine("gone.log")], tagged: true);
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+
+        await File.WriteAllTextAsync(log, "one\ntwo\n", ct);
+        var first = await runner.RotateAsync("logs", ct);
+        var again = await runner.RotateAsync("logs", ct);
+        await File.AppendAllTextAsync(log, "three\npartial", ct);
+        var second = await runner.RotateAsync("logs", ct);
+
+        Assert.Equal([LogStatus.Rotated, LogStatus.Missing], first.Logs.Select(l => l.Status));
+        Assert.Equal(LogStatus.Empty, again.Logs[0].Status);
+        Assert.Equal(LogStatus.Rotated, second.Logs[0].Status);
+        Assert.NotEqual(first.Logs[0].Archive, second.Logs[0].Archive);
+        Assert.Equal("one\ntwo\n", Gunzip(first.Logs[0].Archive!));
+        Assert.Equal("three\n", Gunzip(second.Logs[0].Archive!));
+        Assert.EndsWith("partial", await File.ReadAllTextAsync(log, ct), StringComparison.Ordinal);
+        Assert.True(Sidecar.TryRead(second.Logs[0].Archive!)!.IsLog);
+    }
+
+    /// <summary>Archives (oldest first) then the live file past its archived head: exactly lines 0..n-1.</summary>
+    private static void AssertEveryLineOnce(JobConfig job, string log, long lines)
+    {
+        var text = new StringBuilder();
+        var archives = Directory.EnumerateFiles(job.Folder, "*.gz")
+            .Select(path => (Path: path, Sidecar: Sidecar.TryRead(path)!))
+            .OrderBy(a => a.Sidecar.Created)
+            .ToList();
+        foreach (var (path, _) in archives)
+        {
+            text.Append(Gunzip(path));
+        }
+
+        var live = File.ReadAllBytes(log);
+        var archived = LogState.Read(job.Folder, log).Archived;
+        text.Append(Encoding.ASCII.GetString(live, (int)archived, live.Length - (int)archived));
+
+        var all = text.ToString();
+        Assert.DoesNotContain('\0', all);
+        var numbers = all.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(lines, numbers.Length);
+        for (var i = 0; i < numbers.Length; i++)
+        {
+            if (numbers[i] != i.ToString("D10", System.Globalization.CultureInfo.InvariantCulture))
+            {
+                Assert.Fail($"line {i} reads '{numbers[i]}' (after {archives.Count} archives)");
+            }
+        }
+    }
+
+    private static string Gunzip(string path)
+    {
+        using var file = File.OpenRead(path);
+        using var gzip = new GZipStream(file, CompressionMode.Decompress);
+        using var reader = new StreamReader(gzip, Encoding.ASCII);
+        return reader.ReadToEnd();
+    }
+
+    private CellarConfig WriteConfig(string[] paths, string? pidFile = null, bool tagged = false)
+    {
+        var job = new JsonObject
+        {
+            ["type"] = "rotate",
+            ["folder"] = "logs-archive",
+            ["fileName"] = tagged ? "{tag}-{yyyy}-{MM}-{dd}.log" : "backend-{yyyy}-{MM}-{dd}.log",
+            ["keepDays"] = 7,
+            ["keepAtLeast"] = 1000,
+            ["paths"] = new JsonArray([.. paths.Select(p => (JsonNode)p)]),
+        };
+        if (pidFile is not null)
+        {
+            job["pidFile"] = pidFile;
+        }
+
+        var settings = new JsonObject
+        {
+            ["database"] = _temp.Combine("app.db"),
+            ["backupRoot"] = _temp.Combine("backups"),
+            ["logDir"] = _temp.Combine("cellar-logs"),
+            ["timeZone"] = "UTC",
+            ["jobs"] = new JsonObject { ["logs"] = job },
+        };
+        var path = _temp.Combine("cellar.json");
+        File.WriteAllText(path, settings.ToJsonString());
+        return ConfigLoader.Load(path);
+    }
+}
