@@ -51,6 +51,23 @@ var started = TimeProvider.System.GetUtcNow();
 var total = Stopwatch.StartNew();
 Console.WriteLine($"load average before: {loadBefore}");
 
+if (options.Suite == "logs")
+{
+    LogResult logs;
+    try
+    {
+        logs = await new LogBench(cellarDll, writerDll).RunAsync(workDir, options.SizesMiB.Max());
+    }
+    finally
+    {
+        Directory.Delete(workDir, recursive: true);
+    }
+
+    await ReportFile.SpliceAsync(options.OutPath, "log-rotation", LogReport.ToMarkdown(options, machine, started, logs));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the log-rotation section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+    return 0;
+}
+
 if (options.Suite == "dumps")
 {
     var dumps = new List<DumpResult>();

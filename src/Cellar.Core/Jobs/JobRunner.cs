@@ -61,7 +61,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
         }
 
         var rotator = new LogRotator(time, config.TimeZone, loggers.CreateLogger<LogRotator>());
-        var outcomes = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var outcomes = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken, logs => [.. logs.Select(Note)]).ConfigureAwait(false);
         return new RotationResult(outcomes, Prune(job));
     }
 
@@ -69,7 +69,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     /// Runs <paramref name="work"/> under the job folder's lock, after sweeping what a killed run left; a failure is
     /// recorded (under the lock, so a concurrent run's sweep or record cannot interleave) and becomes one line.
     /// </summary>
-    private async Task<T> UnderLockAsync<T>(JobConfig job, Func<Task<T>> work, CancellationToken cancellationToken)
+    private async Task<T> UnderLockAsync<T>(JobConfig job, Func<Task<T>> work, CancellationToken cancellationToken, Func<T, IReadOnlyList<string>>? notes = null)
     {
         LogStarted(_logger, job.Name, job.Type == JobType.Rotate ? string.Join(", ", job.Paths) : job.Database.Path);
         FolderLock folderLock;
@@ -95,10 +95,20 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
                 throw Failed(e, job);
             }
 
-            JobState.Record(job.Folder, time.GetUtcNow(), failure: null);
+            JobState.Record(job.Folder, time.GetUtcNow(), failure: null, notes?.Invoke(result));
             return result;
         }
     }
+
+    /// <summary>One line for status: what happened to a log, and how.</summary>
+    private static string Note(LogOutcome log) => log.Status switch
+    {
+        LogStatus.Rotated => $"{log.LogPath}: {log.Lines} lines archived, emptied by {log.Method?.ToString().ToLowerInvariant() ?? "nothing yet"}"
+            + (log.Warning is { } warning ? $" (warning: {warning})" : string.Empty),
+        LogStatus.Missing => $"{log.LogPath}: missing",
+        LogStatus.Empty => $"{log.LogPath}: nothing new",
+        _ => $"{log.LogPath}: only an unfinished line",
+    };
 
     /// <summary>The backup is committed by now: a retention problem is reported, never turned into a failed run.</summary>
     private PruneResult? Prune(JobConfig job)

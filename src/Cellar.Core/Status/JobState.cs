@@ -24,6 +24,9 @@ public sealed record JobState
     /// <summary>Its one-line message.</summary>
     public string? LastFailureMessage { get; init; }
 
+    /// <summary>What the last successful run did, one line per item (for a rotate job: each log, and how it was emptied).</summary>
+    public IReadOnlyList<string>? LastRunNotes { get; init; }
+
     /// <summary>Reads the state of a job folder; empty when there is none or it is unreadable.</summary>
     public static JobState Read(string folder)
     {
@@ -39,7 +42,7 @@ public sealed record JobState
     }
 
     /// <summary>Records a run's outcome atomically; best effort, since the run itself already decided success.</summary>
-    public static void Record(string folder, DateTimeOffset at, string? failure)
+    public static void Record(string folder, DateTimeOffset at, string? failure, IReadOnlyList<string>? notes = null)
     {
         try
         {
@@ -50,7 +53,7 @@ public sealed record JobState
 
             var previous = Read(folder);
             var state = failure is null
-                ? previous with { LastRun = at, LastRunSucceeded = true }
+                ? previous with { LastRun = at, LastRunSucceeded = true, LastRunNotes = notes }
                 : previous with { LastRun = at, LastRunSucceeded = false, LastFailure = at, LastFailureMessage = failure };
             DurableJson.Write(Path.Combine(folder, FileName), state, JobStateJson.Default.JobState, replace: true);
         }

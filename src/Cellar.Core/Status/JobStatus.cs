@@ -14,7 +14,8 @@ public sealed record JobStatus(
     int Count,
     long TotalBytes,
     DateTimeOffset? LastFailure,
-    string? LastFailureMessage)
+    string? LastFailureMessage,
+    IReadOnlyList<string> LastRunNotes)
 {
     /// <summary>The status of every job in <paramref name="config"/> at the current time.</summary>
     public static IReadOnlyList<JobStatus> All(CellarConfig config, TimeProvider time)
@@ -28,7 +29,7 @@ public sealed record JobStatus(
             var next = job.Schedule?.GetNextOccurrence(now, config.TimeZone);
             return new JobStatus(
                 job.QualifiedName(config), job.Type, job.ScheduleText, next, newest, newest is null ? null : now - newest.Created,
-                entries.Count, entries.Sum(e => e.SizeBytes), state.LastFailure, state.LastFailureMessage);
+                entries.Count, entries.Sum(e => e.SizeBytes), state.LastFailure, state.LastFailureMessage, state.LastRunNotes ?? []);
         }).ToList();
     }
 }

@@ -1,5 +1,4 @@
 using System.Text;
-using Cellar.Core.IO;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Logging;
@@ -8,11 +7,12 @@ namespace Cellar.Logging;
 /// Cellar's own log files, as the seed had them: backup jobs in <c>backup.log</c>, pruning and other upkeep
 /// in <c>maintenance.log</c>. Each event is one line appended with <c>O_APPEND</c> in a single write, so the
 /// daemon and a CLI invocation can log to the same file at once without interleaving inside a line.
-/// Logging never fails a job: a missing or read-only log folder just turns file logging off.
+/// Logging never fails a job: a missing or read-only log folder just turns file logging off. The files roll by
+/// size and day, with retention (<see cref="RollingLogFile"/>).
 /// </summary>
 internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILoggerProvider
 {
-    private readonly Dictionary<string, AppendOnlyFile?> _files = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RollingLogFile?> _files = new(StringComparer.Ordinal);
     private readonly Lock _writeLock = new();
 
     public ILogger CreateLogger(string categoryName) => new FileLogger(this, FileFor(categoryName));
@@ -55,24 +55,15 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILo
             {
                 target?.Append(bytes);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                // A full disk must not turn a successful backup into a failure because its log line did not fit.
+                // A full disk or a read-only folder must not turn a successful backup into a failure because its
+                // log line did not fit.
             }
         }
     }
 
-    private AppendOnlyFile? Open(string file)
-    {
-        try
-        {
-            return Directory.Exists(logDir) ? AppendOnlyFile.Open(Path.Combine(logDir, file)) : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
+    private RollingLogFile? Open(string file) => Directory.Exists(logDir) ? new RollingLogFile(Path.Combine(logDir, file), time) : null;
 
     private static string LevelName(LogLevel level) => level switch
     {

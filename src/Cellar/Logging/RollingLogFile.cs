@@ -1,0 +1,118 @@
+using System.Globalization;
+using Cellar.Core.IO;
+
+namespace Cellar.Logging;
+
+/// <summary>
+/// One of Cellar's own log files (<c>backup.log</c>, <c>maintenance.log</c>), rolled by whichever process writes
+/// to it: when it passes <see cref="MaxBytes"/> or a new day begins it is renamed to <c>NAME-YYYY-MM-DD[-N].log</c>
+/// and a fresh one started, and rolled files older than <see cref="KeepDays"/> are deleted. The daemon and a CLI run
+/// may write the same file at once: the roll happens under an exclusive lock on <c>.cellar-logs.lock</c>, and a
+/// process whose file was rolled by the other notices (the name now points to another inode) and reopens.
+/// </summary>
+internal sealed class RollingLogFile(string path, TimeProvider time) : IDisposable
+{
+    /// <summary>A file is rolled once it would grow past this.</summary>
+    public const long MaxBytes = 10 << 20;
+
+    /// <summary>Rolled files are kept this long.</summary>
+    public const int KeepDays = 30;
+
+    private AppendOnlyFile? _file;
+    private ulong _inode;
+
+    /// <summary>Appends one line, rolling the file first when it is due.</summary>
+    public void Append(ReadOnlySpan<byte> line)
+    {
+        var now = time.GetUtcNow();
+        if (_file is null || UnixFiles.Stat(path) is not { } current || current.Inode != _inode)
+        {
+            Reopen();
+        }
+        else if (Due(now, line.Length))
+        {
+            Roll(now);
+        }
+
+        _file!.Append(line);
+    }
+
+    public void Dispose() => _file?.Dispose();
+
+    private bool Due(DateTimeOffset now, int adding)
+    {
+        var info = new FileInfo(path);
+        return info.Exists && info.Length > 0 && (info.Length + adding > MaxBytes || info.LastWriteTimeUtc.Date != now.UtcDateTime.Date);
+    }
+
+    /// <summary>Renames the full (or yesterday's) file aside under the lock; another process may have done it already.</summary>
+    private void Roll(DateTimeOffset now)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        FileStream? guard = null;
+        try
+        {
+            // FileShare.None takes an exclusive flock on Linux: one roller at a time across processes.
+            guard = new FileStream(Path.Combine(folder, ".cellar-logs.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            return; // someone else is rolling right now; the next line will see the fresh file
+        }
+
+        using (guard)
+        {
+            var current = UnixFiles.Stat(path);
+            if (current is { } stat && stat.Inode == _inode && Due(now, 0))
+            {
+                var day = new FileInfo(path).LastWriteTimeUtc.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+                File.Move(path, FreeName(day));
+                DeleteOld(now);
+            }
+
+            Reopen();
+        }
+    }
+
+    private void Reopen()
+    {
+        _file?.Dispose();
+        _file = AppendOnlyFile.Open(path);
+        _inode = UnixFiles.Stat(path)?.Inode ?? 0;
+    }
+
+    private string FreeName(string day)
+    {
+        var stem = Path.Combine(Path.GetDirectoryName(path)!, $"{Path.GetFileNameWithoutExtension(path)}-{day}");
+        var candidate = stem + ".log";
+        for (var n = 2; File.Exists(candidate); n++)
+        {
+            candidate = $"{stem}-{n}.log";
+        }
+
+        return candidate;
+    }
+
+    private void DeleteOld(DateTimeOffset now)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        var prefix = Path.GetFileNameWithoutExtension(path) + "-";
+        foreach (var rolled in Directory.EnumerateFiles(folder, prefix + "*.log"))
+        {
+            var name = Path.GetFileName(rolled);
+            if (name.Length >= prefix.Length + 10
+                && DateTime.TryParseExact(name.AsSpan(prefix.Length, 10), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var day)
+                && day < now.UtcDateTime.Date.AddDays(-KeepDays))
+            {
+                try
+                {
+                    File.Delete(rolled);
+                }
+                catch (IOException)
+                {
+                    // Retention of Cellar's own logs is best effort.
+                }
+            }
+        }
+    }
+}
