@@ -29,7 +29,8 @@ internal sealed class RollingLogFile(string path, TimeProvider time) : IDisposab
         {
             Reopen();
         }
-        else if (Due(now, line.Length))
+
+        if (Due(now, line.Length))
         {
             Roll(now);
         }

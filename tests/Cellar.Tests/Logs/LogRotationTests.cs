@@ -126,6 +126,29 @@ public sealed class LogRotationTests : IDisposable
         Assert.True(Sidecar.TryRead(second.Logs[0].Archive!)!.IsLog);
     }
 
+    [Fact]
+    public void Pruning_keeps_seven_days_of_archives_by_the_date_in_their_names_and_never_touches_other_files()
+    {
+        var job = WriteConfig([_temp.Combine("backend.log")], keepAtLeast: 1).FindJob("logs");
+        Directory.CreateDirectory(job.Folder);
+        var now = new DateTimeOffset(2026, 11, 26, 1, 0, 0, TimeSpan.Zero);
+        var archives = Enumerable.Range(0, 12).Select(days => Path.Combine(job.Folder, $"backend-{now.AddDays(-days):yyyy-MM-dd}.log.gz")).ToList();
+        var strangers = new[] { "backend.log.1", "notes-2001-01-01.log.gz", "backend-old.log.gz" }.Select(n => Path.Combine(job.Folder, n)).ToList();
+        foreach (var file in archives.Concat(strangers))
+        {
+            File.WriteAllText(file, "x");
+            File.SetLastWriteTimeUtc(file, now.UtcDateTime); // mtimes say nothing: only the names do
+        }
+
+        var result = new Cellar.Core.Retention.Pruner(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(now), NullLogger<Cellar.Core.Retention.Pruner>.Instance)
+            .Prune(job, TimeZoneInfo.Utc, dryRun: false);
+
+        // Named for 2026-11-19 (midnight) is more than 7 days before 2026-11-26 01:00: gone; 11-20 onwards stay.
+        Assert.Equal(archives.Take(7).Order(), Directory.EnumerateFiles(job.Folder, "backend-????-??-??.log.gz").Order());
+        Assert.Equal(5, result.Deleted.Count);
+        Assert.All(strangers, s => Assert.True(File.Exists(s), $"{s} was deleted"));
+    }
+
     /// <summary>Archives (oldest first) then the live file past its archived head: exactly lines 0..n-1.</summary>
     private static void AssertEveryLineOnce(JobConfig job, string log, long lines)
     {
@@ -164,7 +187,7 @@ public sealed class LogRotationTests : IDisposable
         return reader.ReadToEnd();
     }
 
-    private CellarConfig WriteConfig(string[] paths, string? pidFile = null, bool tagged = false)
+    private CellarConfig WriteConfig(string[] paths, string? pidFile = null, bool tagged = false, int keepAtLeast = 1000)
     {
         var job = new JsonObject
         {
@@ -172,7 +195,7 @@ public sealed class LogRotationTests : IDisposable
             ["folder"] = "logs-archive",
             ["fileName"] = tagged ? "{tag}-{yyyy}-{MM}-{dd}.log" : "backend-{yyyy}-{MM}-{dd}.log",
             ["keepDays"] = 7,
-            ["keepAtLeast"] = 1000,
+            ["keepAtLeast"] = keepAtLeast,
             ["paths"] = new JsonArray([.. paths.Select(p => (JsonNode)p)]),
         };
         if (pidFile is not null)
