@@ -77,6 +77,17 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
     }
 
+    /// <summary>
+    /// True when a log of <paramref name="job"/> holds more than its <c>maxBytes</c> not yet archived: the daemon's
+    /// cheap check (a stat per log) for rotating early, before a huge night fills the disk.
+    /// </summary>
+    public static bool IsOverMaxBytes(JobConfig job) =>
+        job.MaxBytes is { } max && LogsOf(job).Any(path =>
+        {
+            var info = new FileInfo(path);
+            return info.Exists && info.Length - LogState.Read(job.Folder, path).Archived > max;
+        });
+
     private async Task<LogOutcome> RotateOneAsync(JobConfig job, string path, CancellationToken cancellationToken)
     {
         // A rename (signal) or copy (copytruncate) whose archive a crash prevented: its lines come first.

@@ -85,6 +85,97 @@ public sealed class LogRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task With_only_copytruncate_left_lines_stay_in_order_without_repeats_or_NULs_and_the_loss_window_is_reported()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        CollapseProbe.Disabled = true;
+        var log = _temp.Combine("backend.log");
+        var config = WriteConfig([log]);
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+
+        await using var writer = await LogWriterProcess.StartAsync(log, ct);
+        var outcomes = new List<LogOutcome>();
+        for (var i = 0; i < 5; i++)
+        {
+            await Task.Delay(30, ct);
+            outcomes.Add(Assert.Single((await runner.RotateAsync("logs", ct)).Logs));
+        }
+
+        await writer.StopAsync(ct);
+
+        Assert.All(outcomes, o => Assert.Equal(RotationMethod.CopyTruncate, o.Method));
+        Assert.All(outcomes, o => Assert.Contains("lost", o.Warning, StringComparison.Ordinal));
+        var numbers = ArchivedThenLive(config.FindJob("logs"), log).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToList();
+        Assert.Equal(numbers.Order(), numbers);
+        Assert.Equal(numbers.Count, numbers.Distinct().Count());
+        Assert.False(File.Exists(log + ".cellar-rotating"));
+    }
+
+    [Fact]
+    public async Task The_signal_fallback_can_ask_the_app_over_http_to_reopen_its_log()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        CollapseProbe.Disabled = true;
+        var log = _temp.Combine("backend.log");
+        await using var writer = await LogWriterProcess.StartAsync(log, ct, "--reopen-on-hup");
+
+        // The app's admin endpoint: on POST it reopens its log (here by passing the request on as SIGHUP).
+        using var app = new System.Net.HttpListener();
+        var port = FreeLoopbackPort();
+        app.Prefixes.Add($"http://127.0.0.1:{port}/admin/reopen-logs/");
+        app.Start();
+        var requests = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (app.IsListening)
+            {
+                var context = await app.GetContextAsync();
+                Interlocked.Increment(ref requests);
+                System.Diagnostics.Process.Start("kill", ["-HUP", writer.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+                context.Response.StatusCode = 204;
+                context.Response.Close();
+            }
+        }, ct);
+
+        var config = WriteConfig([log], reopenUrl: $"http://127.0.0.1:{port}/admin/reopen-logs/");
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+        for (var i = 0; i < 3; i++)
+        {
+            await Task.Delay(50, ct);
+            Assert.Equal(RotationMethod.Signal, Assert.Single((await runner.RotateAsync("logs", ct)).Logs).Method);
+        }
+
+        var (lines, _) = await writer.StopAsync(ct);
+        app.Stop();
+
+        Assert.Equal(3, requests);
+        AssertEveryLineOnce(config.FindJob("logs"), log, lines);
+    }
+
+    [Fact]
+    public void A_log_past_maxBytes_of_unarchived_lines_is_due_early()
+    {
+        var log = _temp.Combine("backend.log");
+        var job = WriteConfig([log], maxBytes: 4096).FindJob("logs");
+        File.WriteAllText(log, new string('x', 4000) + "\n");
+        Assert.False(LogRotator.IsOverMaxBytes(job));
+
+        File.AppendAllText(log, new string('y', 200) + "\n");
+
+        Assert.True(LogRotator.IsOverMaxBytes(job));
+    }
+
+    /// <summary>A free loopback port for the fake app, released for HttpListener to take.</summary>
+    private static int FreeLoopbackPort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    [Fact]
     public async Task A_writer_without_O_APPEND_is_refused_with_the_fix_and_nothing_is_archived()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -152,21 +243,7 @@ public sealed class LogRotationTests : IDisposable
     /// <summary>Archives (oldest first) then the live file past its archived head: exactly lines 0..n-1.</summary>
     private static void AssertEveryLineOnce(JobConfig job, string log, long lines)
     {
-        var text = new StringBuilder();
-        var archives = Directory.EnumerateFiles(job.Folder, "*.gz")
-            .Select(path => (Path: path, Sidecar: Sidecar.TryRead(path)!))
-            .OrderBy(a => a.Sidecar.Created)
-            .ToList();
-        foreach (var (path, _) in archives)
-        {
-            text.Append(Gunzip(path));
-        }
-
-        var live = File.ReadAllBytes(log);
-        var archived = LogState.Read(job.Folder, log).Archived;
-        text.Append(Encoding.ASCII.GetString(live, (int)archived, live.Length - (int)archived));
-
-        var all = text.ToString();
+        var all = ArchivedThenLive(job, log);
         Assert.DoesNotContain('\0', all);
         var numbers = all.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(lines, numbers.Length);
@@ -174,9 +251,24 @@ public sealed class LogRotationTests : IDisposable
         {
             if (numbers[i] != i.ToString("D10", System.Globalization.CultureInfo.InvariantCulture))
             {
-                Assert.Fail($"line {i} reads '{numbers[i]}' (after {archives.Count} archives)");
+                Assert.Fail($"line {i} reads '{numbers[i]}'");
             }
         }
+    }
+
+    /// <summary>Every archive of the job (oldest first), then the live file past what its state says is archived.</summary>
+    private static string ArchivedThenLive(JobConfig job, string log)
+    {
+        var text = new StringBuilder();
+        foreach (var archive in Directory.EnumerateFiles(job.Folder, "*.gz").OrderBy(p => Sidecar.TryRead(p)!.Created))
+        {
+            text.Append(Gunzip(archive));
+        }
+
+        var live = File.ReadAllBytes(log);
+        var archived = (int)LogState.Read(job.Folder, log).Archived;
+        Assert.DoesNotContain((byte)0, live);
+        return text.Append(Encoding.ASCII.GetString(live, archived, live.Length - archived)).ToString();
     }
 
     private static string Gunzip(string path)
@@ -187,7 +279,7 @@ public sealed class LogRotationTests : IDisposable
         return reader.ReadToEnd();
     }
 
-    private CellarConfig WriteConfig(string[] paths, string? pidFile = null, bool tagged = false, int keepAtLeast = 1000)
+    private CellarConfig WriteConfig(string[] paths, string? pidFile = null, bool tagged = false, int keepAtLeast = 1000, string? reopenUrl = null, long? maxBytes = null)
     {
         var job = new JsonObject
         {
@@ -201,6 +293,16 @@ public sealed class LogRotationTests : IDisposable
         if (pidFile is not null)
         {
             job["pidFile"] = pidFile;
+        }
+
+        if (reopenUrl is not null)
+        {
+            job["reopenUrl"] = reopenUrl;
+        }
+
+        if (maxBytes is not null)
+        {
+            job["maxBytes"] = maxBytes;
         }
 
         var settings = new JsonObject
