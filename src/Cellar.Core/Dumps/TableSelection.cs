@@ -101,10 +101,3 @@ internal static class TableSelection
         new("^" + Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
             RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline);
 }
-
-/// <summary>A <c>tables</c> entry that names no dumpable table.</summary>
-internal sealed class TableSelectionException(int index, string message) : CellarException(message)
-{
-    /// <summary>Which entry of the list.</summary>
-    public int Index { get; } = index;
-}
