@@ -17,14 +17,19 @@ internal sealed class LogBench(string cellarDll, string writerDll)
     public const int CellarRotations = 20;
     public const int LogrotateRotations = 5;
 
-    public async Task<LogResult> RunAsync(string workDir, int logMiB)
+    public async Task<LogResult> RunAsync(string workDir, IReadOnlyList<int> logMiB)
     {
         var cellarAppend = await LossAsync(workDir, "cellar-append", append: true, cellar: true).ConfigureAwait(false);
         var cellarCareless = await LossAsync(workDir, "cellar-noappend", append: false, cellar: true).ConfigureAwait(false);
         var logrotateAppend = await LossAsync(workDir, "logrotate-append", append: true, cellar: false).ConfigureAwait(false);
         var logrotateCareless = await LossAsync(workDir, "logrotate-noappend", append: false, cellar: false).ConfigureAwait(false);
-        var (bytes, gzip, cellar) = await SpeedAsync(workDir, logMiB).ConfigureAwait(false);
-        return new LogResult(cellarAppend, cellarCareless, logrotateAppend, logrotateCareless, bytes, gzip, cellar);
+        var speeds = new List<SpeedResult>();
+        foreach (var mib in logMiB)
+        {
+            speeds.Add(await SpeedAsync(workDir, mib).ConfigureAwait(false));
+        }
+
+        return new LogResult(cellarAppend, cellarCareless, logrotateAppend, logrotateCareless, speeds);
     }
 
     /// <summary>One writer, N rotations, then every line accounted for.</summary>
@@ -148,7 +153,7 @@ internal sealed class LogBench(string cellarDll, string writerDll)
     }
 
     /// <summary>A ~<paramref name="logMiB"/> MiB request log: gzip -6 of it, against cellar run logs (collapse, verified).</summary>
-    private async Task<(long Bytes, Measurement Gzip, Measurement Cellar)> SpeedAsync(string workDir, int logMiB)
+    private async Task<SpeedResult> SpeedAsync(string workDir, int logMiB)
     {
         var dir = Directory.CreateDirectory(Path.Combine(workDir, "speed")).FullName;
         var master = Path.Combine(dir, "master.log");
@@ -179,12 +184,15 @@ internal sealed class LogBench(string cellarDll, string writerDll)
             return new Sample(run.Elapsed.TotalSeconds, new FileInfo(run.LastStdoutLine).Length) { PeakRssBytes = run.PeakRssBytes };
         }).ConfigureAwait(false);
         Directory.Delete(dir, recursive: true);
-        return (bytes, gzip, cellar);
+        return new SpeedResult(bytes, gzip, cellar);
     }
 }
 
 /// <summary>Lines accounted for after rotations under a writer.</summary>
 internal sealed record LossResult(string Name, int Rotations, long Written, double LinesPerSecond, long Lost, long Repeated, long NulBytes, int Refused, string? FirstRefusal);
 
+/// <summary>Rotating one large log against gzip -6 of it.</summary>
+internal sealed record SpeedResult(long LogBytes, Measurement Gzip, Measurement Cellar);
+
 /// <summary>The log-rotation comparison.</summary>
-internal sealed record LogResult(LossResult CellarAppend, LossResult CellarNoAppend, LossResult LogrotateAppend, LossResult LogrotateNoAppend, long LogBytes, Measurement Gzip, Measurement Cellar);
+internal sealed record LogResult(LossResult CellarAppend, LossResult CellarNoAppend, LossResult LogrotateAppend, LossResult LogrotateNoAppend, IReadOnlyList<SpeedResult> Speeds);

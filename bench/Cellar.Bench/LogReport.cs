@@ -14,7 +14,7 @@ internal static class LogReport
         Line();
         Line("A writer process (`Cellar.LoadWriter log`) appends numbered lines as fast as it can, one `write(2)` per line, while the log is rotated every 200 ms: "
             + $"{LogBench.CellarRotations} times by `cellar run logs` (collapse), {LogBench.LogrotateRotations} times by `logrotate -f` with `copytruncate`. "
-            + "Afterwards every number is looked for across the archives and the live file. Then a large request log is rotated once, against `gzip -6` of the same file. Produced by:");
+            + "Afterwards every number is looked for across the archives and the live file. Then large request logs are rotated once each, against `gzip -6` of the same file. Produced by:");
         Line();
         Line("```");
         Line(options.CommandLine);
@@ -29,10 +29,18 @@ internal static class LogReport
         Row(md, "logrotate copytruncate", "O_APPEND", r.LogrotateAppend);
         Row(md, "logrotate copytruncate", "no O_APPEND", r.LogrotateNoAppend);
         Line();
-        var gzip = r.Gzip.Median;
-        var cellar = r.Cellar.Median;
-        Line(FormattableString.Invariant($"Rotating a {Report.MiB(r.LogBytes)} log: `gzip -6 -c` {Cell(gzip)}; `cellar run logs` (archive, fsync, verify by decompressing, collapse) {Cell(cellar)}")
-            + (gzip is not null && cellar is not null ? FormattableString.Invariant($": {gzip.Seconds / cellar.Seconds:0.0}x the speed of gzip -6, archive {((double)(cellar.Bytes ?? 0) / (gzip.Bytes ?? 1) - 1) * 100:+0.0;-0.0}% in size.") : "."));
+        Line("| log | `gzip -6 -c` | `cellar run logs` (archive, fsync, verify by decompressing, collapse) | speed vs gzip -6 | archive size vs gzip -6 |");
+        Line("|---|---|---|---|---|");
+        foreach (var s in r.Speeds)
+        {
+            var gzip = s.Gzip.Median;
+            var cellar = s.Cellar.Median;
+            Line(FormattableString.Invariant($"| {Report.MiB(s.LogBytes)} | {Cell(gzip)} | {Cell(cellar)} | ")
+                + (gzip is not null && cellar is not null
+                    ? FormattableString.Invariant($"{gzip.Seconds / cellar.Seconds:0.0}x | {((double)(cellar.Bytes ?? 0) / (gzip.Bytes ?? 1) - 1) * 100:+0.0;-0.0}% |")
+                    : " | |"));
+        }
+
         return md.ToString();
     }
 

@@ -56,7 +56,7 @@ if (options.Suite == "logs")
     LogResult logs;
     try
     {
-        logs = await new LogBench(cellarDll, writerDll).RunAsync(workDir, options.SizesMiB.Max());
+        logs = await new LogBench(cellarDll, writerDll).RunAsync(workDir, options.SizesMiB);
     }
     finally
     {
