@@ -7,9 +7,9 @@ namespace Cellar.Core.Logs;
 /// <param name="Archive">The archive written, when one was.</param>
 /// <param name="Bytes">Bytes archived.</param>
 /// <param name="Lines">Lines archived.</param>
-/// <param name="LostBytes">Bytes written between copy and truncate (copytruncate only), as measured.</param>
+/// <param name="LossWindowMicroseconds">copytruncate only: how long the app could write lines that the truncate then lost (the lines themselves cannot be seen).</param>
 /// <param name="Warning">Something the operator should act on (a writer without O_APPEND, NUL bytes left out, a fallback used).</param>
-public sealed record LogOutcome(string LogPath, LogStatus Status, RotationMethod? Method = null, string? Archive = null, long Bytes = 0, long Lines = 0, long? LostBytes = null, string? Warning = null);
+public sealed record LogOutcome(string LogPath, LogStatus Status, RotationMethod? Method = null, string? Archive = null, long Bytes = 0, long Lines = 0, long? LossWindowMicroseconds = null, string? Warning = null);
 
 /// <summary>Whether a live log was rotated.</summary>
 public enum LogStatus

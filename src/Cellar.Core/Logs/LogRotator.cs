@@ -41,9 +41,11 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         var outcomes = new List<LogOutcome>();
         foreach (var path in LogsOf(job))
         {
-            var outcome = await RotateOneAsync(job, path, cancellationToken).ConfigureAwait(false);
-            Log(outcome);
-            outcomes.Add(outcome);
+            foreach (var outcome in await RotateOneAsync(job, path, cancellationToken).ConfigureAwait(false))
+            {
+                Log(outcome);
+                outcomes.Add(outcome);
+            }
         }
 
         return outcomes;
@@ -88,23 +90,42 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             return info.Exists && info.Length - LogState.Read(job.Folder, path).Archived > max;
         });
 
-    private async Task<LogOutcome> RotateOneAsync(JobConfig job, string path, CancellationToken cancellationToken)
+    private async Task<List<LogOutcome>> RotateOneAsync(JobConfig job, string path, CancellationToken cancellationToken)
     {
-        // A rename (signal) or copy (copytruncate) whose archive a crash prevented: its lines come first.
-        LogOutcome? leftover = null;
-        if (File.Exists(path + RotatingSuffix))
+        var outcomes = new List<LogOutcome>();
+        var rotated = path + RotatingSuffix;
+        if (new FileInfo(path).LinkTarget is { } link)
         {
-            leftover = await ArchiveRotatedAsync(job, path, LogState.Read(job.Folder, path), RotationMethod.Signal, cancellationToken).ConfigureAwait(false);
-            new LogState { Path = path, Inode = File.Exists(path) ? Stat(path).Inode : 0 }.Save(job.Folder);
+            // Rotating cuts and truncates files: as root, through a link the app's user controls, it could be any file.
+            throw new CellarException($"{path} is a symbolic link (to {link}); name the log file itself in the job");
+        }
+
+        DeleteHalfCopies(path);
+        var state = LogState.Read(job.Folder, path).Settled();
+        state = SettleTruncate(job, path, state);
+
+        // A rename (signal) or copy (copytruncate) whose archive a crash or a slow app prevented: its lines come first.
+        if (File.Exists(rotated))
+        {
+            outcomes.Add(await ArchiveRotatedAsync(job, path, File.Exists(path) ? RotationMethod.Signal : null, cancellationToken).ConfigureAwait(false));
         }
 
         if (!File.Exists(path))
         {
-            return leftover ?? new LogOutcome(path, LogStatus.Missing);
+            if (outcomes.Count == 0)
+            {
+                outcomes.Add(new LogOutcome(path, LogStatus.Missing));
+            }
+
+            return outcomes;
         }
 
         var stat = Stat(path);
-        var state = LogState.Read(job.Folder, path);
+        if ((stat.Mode & 0xF000) != 0x8000)
+        {
+            throw new CellarException($"{path} is not a regular file");
+        }
+
         if (state.Inode != stat.Inode)
         {
             state = new LogState { Path = path, Inode = stat.Inode };
@@ -123,7 +144,8 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         if (size == state.Archived)
         {
             state.Save(job.Folder);
-            return leftover ?? new LogOutcome(path, LogStatus.Empty, Warning: warning);
+            outcomes.Add(new LogOutcome(path, LogStatus.Empty, Warning: warning));
+            return outcomes;
         }
 
         var writers = LogWriters.Find(path);
@@ -131,10 +153,11 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         var outcome = method switch
         {
             RotationMethod.Collapse => await CollapseAsync(job, path, live, state, stat.BlockSize, cancellationToken).ConfigureAwait(false),
-            RotationMethod.Signal => await SignalAsync(job, path, state, writers.Count > 0, cancellationToken).ConfigureAwait(false),
+            RotationMethod.Signal => await SignalAsync(job, path, state, writers, cancellationToken).ConfigureAwait(false),
             _ => await CopyTruncateAsync(job, path, live, state, cancellationToken).ConfigureAwait(false),
         };
-        return outcome with { Warning = Join(warning, outcome.Warning) };
+        outcomes.Add(outcome with { Warning = Join(warning, outcome.Warning) });
+        return outcomes;
     }
 
     private static RotationMethod ChooseMethod(JobConfig job, string path, LogState state, long blockSize, LogWriter? careless)
@@ -172,7 +195,8 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             return new LogOutcome(path, LogStatus.NoCompleteLine);
         }
 
-        var archive = await ArchiveAsync(job, path, new FileRegionStream(handle, state.Archived, cut), cancellationToken).ConfigureAwait(false);
+        var before = state;
+        var archive = await ArchiveAsync(job, path, new FileRegionStream(handle, state.Archived, cut), final => (before with { Archive = new PendingArchive(final, cut) }).Save(job.Folder), cancellationToken).ConfigureAwait(false);
         state = state with { Archived = cut };
         state.Save(job.Folder);
 
@@ -183,38 +207,46 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             bytes -= blockSize;
         }
 
-        if (bytes > 0)
+        if (bytes <= 0)
         {
-            var probe = (int)Math.Min(ProbeBytes, size - bytes);
-            state = state with { Pending = new PendingCollapse(bytes, cut, probe, HashAt(handle, 0, probe), HashAt(handle, bytes, probe)) };
-            state.Save(job.Folder);
-            if (NativeMethods.Fallocate((int)handle.DangerousGetHandle(), NativeMethods.FallocFlCollapseRange, 0, bytes) != 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                (state with { Pending = null, CollapseUnsupported = errno is EInval or ENotSupported }).Save(job.Folder);
-                return archive with
-                {
-                    Status = LogStatus.Rotated,
-                    Warning = $"archived, but {path} could not be cut ({UnixFiles.Describe(errno)}); its archived lines stay until the next rotation, which uses a fallback and never archives them twice",
-                };
-            }
-
-            state = state with { Archived = cut - bytes, Pending = null };
-            state.Save(job.Folder);
+            return archive with { Method = RotationMethod.Collapse };
         }
 
+        var probe = (int)Math.Min(ProbeBytes, size - bytes);
+        var pending = new PendingCollapse(bytes, cut, probe, HashAt(handle, 0, probe), HashAt(handle, bytes, probe));
+        if (pending.HeadBefore == pending.HeadAfter)
+        {
+            // Repeating content would make a crash here undecidable: leave the cut to the next rotation.
+            return archive with { Method = RotationMethod.Collapse };
+        }
+
+        (state with { Pending = pending }).Save(job.Folder);
+        if (NativeMethods.Fallocate((int)handle.DangerousGetHandle(), NativeMethods.FallocFlCollapseRange, 0, bytes) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            (state with { CollapseUnsupported = errno is EInval or ENotSupported }).Save(job.Folder);
+            return archive with
+            {
+                Warning = $"archived, but {path} could not be cut ({UnixFiles.Describe(errno)}); its archived lines stay until the next rotation, which uses a fallback and never archives them twice",
+            };
+        }
+
+        (state with { Archived = cut - bytes }).Save(job.Folder);
         return archive with { Method = RotationMethod.Collapse };
     }
 
-    private async Task<LogOutcome> SignalAsync(JobConfig job, string path, LogState state, bool writerVisible, CancellationToken cancellationToken)
+    private async Task<LogOutcome> SignalAsync(JobConfig job, string path, LogState state, IReadOnlyList<LogWriter> writers, CancellationToken cancellationToken)
     {
         var rotated = path + RotatingSuffix;
         var like = Stat(path);
+
+        // The renamed file keeps its inode and what of it is archived; its state is saved before the rename.
+        new LogState { Path = rotated, Inode = like.Inode, Archived = state.Archived }.Save(job.Folder);
         File.Move(path, rotated);
         try
         {
             CreateLike(path, like);
-            await NotifyAsync(job, cancellationToken).ConfigureAwait(false);
+            await NotifyAsync(job, path, writers, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -223,91 +255,172 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             {
                 File.Delete(path);
                 File.Move(rotated, path);
+                LogState.Delete(job.Folder, rotated);
             }
 
             throw;
         }
 
-        await WaitForReopenAsync(path, rotated, writerVisible, cancellationToken).ConfigureAwait(false);
-        var outcome = await ArchiveRotatedAsync(job, path, state, RotationMethod.Signal, cancellationToken).ConfigureAwait(false);
         new LogState { Path = path, Inode = Stat(path).Inode }.Save(job.Folder);
-        return outcome;
+        await WaitForReopenAsync(path, rotated, writers.Count > 0, cancellationToken).ConfigureAwait(false);
+        return await ArchiveRotatedAsync(job, path, RotationMethod.Signal, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<LogOutcome> CopyTruncateAsync(JobConfig job, string path, FileStream live, LogState state, CancellationToken cancellationToken)
     {
-        // The copy goes beside the log under the name a signal rotation uses, so a crash after the truncate still
-        // finds it (and archives it) on the next run; it is fsynced before the truncate for the same reason.
+        // The bulk is copied to a hidden temp file and fsynced; then, with the truncate recorded as pending (so a crash
+        // before it throws the copy away rather than archive its lines twice), the copy takes the name a signal
+        // rotation uses, catches up with the last appends and the live file is truncated at once.
         var rotated = path + RotatingSuffix;
         var handle = live.SafeFileHandle;
-        var position = state.Archived;
+        var from = state.Archived;
+        var position = from;
         long window;
-        using (var copy = new FileStream(rotated, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1))
+        using (var temp = TempFile.For(Path.GetDirectoryName(path)!, Path.GetFileName(path), "copy"))
         {
+            using var copy = new FileStream(temp.Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
             var buffer = new byte[1 << 20];
-            var synced = false;
-            var clock = new Stopwatch();
+            position = CopyUpToEnd(handle, copy, buffer, position);
+            copy.Flush(flushToDisk: true);
+            var probe = (int)Math.Min(ProbeBytes, position - from);
+            var copyInode = Stat(temp.Path).Inode;
+            (state with { Truncate = new PendingTruncate(copyInode, from, probe, HashAt(handle, from, probe)) }).Save(job.Folder);
+            new LogState { Path = rotated, Inode = copyInode }.Save(job.Folder);
+            temp.Commit(rotated);
+
+            var clock = Stopwatch.StartNew();
             while (true)
             {
-                var read = RandomAccess.Read(handle, buffer, position);
-                if (read > 0)
-                {
-                    copy.Write(buffer, 0, read);
-                    position += read;
-                    continue;
-                }
-
-                if (!synced)
-                {
-                    copy.Flush(flushToDisk: true);
-                    synced = true;
-                    continue; // catch up with what was appended during the fsync, then truncate at once
-                }
-
+                position = CopyUpToEnd(handle, copy, buffer, position);
                 clock.Restart();
-                if (RandomAccess.GetLength(handle) > position)
+                if (RandomAccess.GetLength(handle) == position)
                 {
-                    synced = false;
-                    continue;
+                    live.SetLength(0);
+                    window = clock.ElapsedTicks * 1_000_000 / Stopwatch.Frequency;
+                    break;
                 }
-
-                live.SetLength(0);
-                window = clock.ElapsedTicks * 1_000_000 / Stopwatch.Frequency;
-                copy.Flush(flushToDisk: true);
-                break;
             }
+
+            copy.Flush(flushToDisk: true);
         }
 
-        DirectorySync.Fsync(Path.GetDirectoryName(path)!);
         new LogState { Path = path, Inode = state.Inode }.Save(job.Folder);
-        var outcome = await ArchiveRotatedAsync(job, path, new LogState { Path = path }, RotationMethod.CopyTruncate, cancellationToken).ConfigureAwait(false);
+        var outcome = await ArchiveRotatedAsync(job, path, RotationMethod.CopyTruncate, cancellationToken).ConfigureAwait(false);
         return outcome with
         {
-            LostBytes = 0,
+            LossWindowMicroseconds = window,
             Warning = Join(outcome.Warning, string.Create(CultureInfo.InvariantCulture, $"copytruncate: the file was truncated {window} µs after the last copy; lines written in that window are lost")),
         };
     }
 
-    /// <summary>Archives the renamed (or copied) file beside <paramref name="path"/> from where <paramref name="state"/> says it was archived to, then deletes it.</summary>
-    private async Task<LogOutcome> ArchiveRotatedAsync(JobConfig job, string path, LogState state, RotationMethod method, CancellationToken cancellationToken)
+    private static long CopyUpToEnd(SafeFileHandle handle, FileStream copy, byte[] buffer, long position)
+    {
+        int read;
+        while ((read = RandomAccess.Read(handle, buffer, position)) > 0)
+        {
+            copy.Write(buffer, 0, read);
+            position += read;
+        }
+
+        return position;
+    }
+
+    /// <summary>
+    /// Settles a copytruncate a crash interrupted: if the live file still starts, at the copy's first byte, with what
+    /// was copied, the truncate never happened and the copy (which would repeat those lines) goes; otherwise the live
+    /// file was truncated and the copy is archived like any renamed log.
+    /// </summary>
+    private static LogState SettleTruncate(JobConfig job, string path, LogState state)
+    {
+        if (state.Truncate is not { } pending)
+        {
+            return state;
+        }
+
+        var rotated = path + RotatingSuffix;
+        var truncated = true;
+        if (File.Exists(path))
+        {
+            using var live = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            truncated = live.Length < pending.From + pending.ProbeLength || HashAt(live.SafeFileHandle, pending.From, pending.ProbeLength) != pending.Head;
+        }
+
+        if (!truncated)
+        {
+            if (File.Exists(rotated) && Stat(rotated).Inode == pending.CopyInode)
+            {
+                File.Delete(rotated);
+                LogState.Delete(job.Folder, rotated);
+            }
+
+            state = state with { Truncate = null };
+        }
+        else
+        {
+            state = state with { Archived = 0, Truncate = null };
+        }
+
+        state.Save(job.Folder);
+        return state;
+    }
+
+    /// <summary>
+    /// Archives the renamed (or copied) file beside <paramref name="path"/> from what its own state says is archived,
+    /// then deletes it, unless the app still writes to it (it has not reopened): then it stays, and what the app adds
+    /// is archived by the next run.
+    /// </summary>
+    private async Task<LogOutcome> ArchiveRotatedAsync(JobConfig job, string path, RotationMethod? method, CancellationToken cancellationToken)
     {
         var rotated = path + RotatingSuffix;
+        var stat = Stat(rotated);
+        var state = LogState.Read(job.Folder, rotated).Settled();
+        if (state.Inode != stat.Inode)
+        {
+            state = new LogState { Path = rotated, Inode = stat.Inode };
+        }
+
         LogOutcome outcome;
+        long end;
         using (var file = new FileStream(rotated, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
         {
-            var from = state.Inode == Stat(rotated).Inode ? Math.Min(state.Archived, file.Length) : 0;
-            outcome = file.Length > from
-                ? await ArchiveAsync(job, path, new FileRegionStream(file.SafeFileHandle, from, file.Length), cancellationToken).ConfigureAwait(false) with { Method = method }
+            end = file.Length;
+            var from = Math.Min(state.Archived, end);
+            var before = state;
+            outcome = end > from
+                ? await ArchiveAsync(job, path, new FileRegionStream(file.SafeFileHandle, from, end), final => (before with { Archive = new PendingArchive(final, end) }).Save(job.Folder), cancellationToken).ConfigureAwait(false) with { Method = method }
                 : new LogOutcome(path, LogStatus.Empty, method);
         }
 
+        var stillWritten = LogWriters.Find(rotated);
+        if (stillWritten.Count > 0 || new FileInfo(rotated).Length != end)
+        {
+            (state with { Archived = end }).Save(job.Folder);
+            var who = stillWritten.Count > 0 ? $"pid {stillWritten[0].Pid} ({stillWritten[0].Name})" : "the app";
+            return outcome with { Warning = Join(outcome.Warning, $"{who} still writes to {rotated}: it has not reopened {path}; what it adds there is archived by the next run") };
+        }
+
         File.Delete(rotated);
+        LogState.Delete(job.Folder, rotated);
         DirectorySync.Fsync(Path.GetDirectoryName(path)!);
         return outcome;
     }
 
-    /// <summary>Writes <paramref name="source"/> as an archive of <paramref name="path"/>: compressed, fsynced, verified, with its sidecar.</summary>
-    private async Task<LogOutcome> ArchiveAsync(JobConfig job, string path, Stream source, CancellationToken cancellationToken)
+    /// <summary>Removes copies a copytruncate left half-written under a temp name beside the log.</summary>
+    private static void DeleteHalfCopies(string path)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        foreach (var file in Directory.EnumerateFiles(folder, $".{Path.GetFileName(path)}.cellar-tmp-*"))
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// Writes <paramref name="source"/> as an archive of <paramref name="path"/>: compressed, fsynced, verified, with its
+    /// sidecar. <paramref name="beforePublish"/> runs with the final name just before the archive takes it.
+    /// </summary>
+    private async Task<LogOutcome> ArchiveAsync(JobConfig job, string path, Stream source, Action<string> beforePublish, CancellationToken cancellationToken)
+
     {
         var started = time.GetTimestamp();
         var now = time.GetUtcNow();
@@ -342,6 +455,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             DurationMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
             CellarVersion = SnapshotBackup.CellarVersion,
         };
+        beforePublish(finalPath);
         sidecar.Publish(stored, finalPath);
         var warning = text.NulBytes == 0 ? null : string.Create(CultureInfo.InvariantCulture,
             $"{text.NulBytes} NUL bytes in {path} were left out of the archive: a hole left by a writer without O_APPEND after an earlier rotation; open the log with O_APPEND (Node: flags: 'a')");
@@ -398,13 +512,12 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
     /// <summary>A new empty file with the owner, group and mode of the one it replaces, so the app can reopen it.</summary>
     private static void CreateLike(string path, UnixFiles.FileStat like)
     {
-        using (new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        using (var created = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
         {
-        }
-
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(path, (UnixFileMode)(like.Mode & 0x1FF));
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(created.SafeFileHandle, (UnixFileMode)(like.Mode & 0x1FF));
+            }
         }
 
         if (UnixFiles.IsRoot)
@@ -413,13 +526,20 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
     }
 
-    private static async Task NotifyAsync(JobConfig job, CancellationToken cancellationToken)
+    /// <summary>Tells the app to reopen its log: the configured signal to the pid in the pid file, or a POST to the URL.</summary>
+    private static async Task NotifyAsync(JobConfig job, string path, IReadOnlyList<LogWriter> writers, CancellationToken cancellationToken)
     {
         if (job.PidFile is { } pidFile)
         {
             if (!File.Exists(pidFile) || !int.TryParse(File.ReadAllText(pidFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 1)
             {
                 throw new CellarException($"pid file {pidFile} does not hold the pid of the app writing the log");
+            }
+
+            // A stale pid file (or one the app's user rewrote) must not make Cellar signal an unrelated process.
+            if (writers.Count > 0 && writers.All(w => w.Pid != pid))
+            {
+                throw new CellarException($"pid {pid} (from {pidFile}) does not write {path} (pid {writers[0].Pid}, {writers[0].Name}, does); not signalling it");
             }
 
             if (NativeMethods.Kill(pid, job.ReopenSignal) != 0)
@@ -430,11 +550,18 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             return;
         }
 
-        using var http = new HttpClient { Timeout = ReopenWait };
-        using var response = await http.PostAsync(job.ReopenUrl, content: null, cancellationToken).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
+        try
         {
-            throw new CellarException($"{job.ReopenUrl} answered {(int)response.StatusCode} to the request to reopen the log");
+            using var http = new HttpClient { Timeout = ReopenWait };
+            using var response = await http.PostAsync(job.ReopenUrl, content: null, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new CellarException($"{job.ReopenUrl} answered {(int)response.StatusCode} to the request to reopen the log");
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new CellarException($"cannot ask the app to reopen its log at {job.ReopenUrl}: {(e is TaskCanceledException ? $"no answer within {ReopenWait.TotalSeconds:0} s" : e.Message)}", e);
         }
     }
 

@@ -29,6 +29,23 @@ internal sealed record LogState
     /// <summary>A collapse about to happen: how many bytes, and the head of the file before and after it.</summary>
     public PendingCollapse? Pending { get; init; }
 
+    /// <summary>An archive about to take its final name, holding this file's bytes up to <see cref="PendingArchive.End"/>.</summary>
+    public PendingArchive? Archive { get; init; }
+
+    /// <summary>A copytruncate between its copy and its truncate.</summary>
+    public PendingTruncate? Truncate { get; init; }
+
+    /// <summary>
+    /// Settles an archive a crash may have interrupted: once its final name exists, the bytes it holds are archived;
+    /// before that (the sidecar alone is swept as an orphan) they are not.
+    /// </summary>
+    public LogState Settled() => Archive is { } archive
+        ? this with { Archived = File.Exists(archive.Path) ? archive.End : Archived, Archive = null }
+        : this;
+
+    /// <summary>Forgets the state of <paramref name="logPath"/> (a renamed log that has been archived and deleted).</summary>
+    public static void Delete(string folder, string logPath) => File.Delete(FileFor(folder, logPath));
+
     /// <summary>The state file of <paramref name="logPath"/> in <paramref name="folder"/>.</summary>
     public static string FileFor(string folder, string logPath) =>
         System.IO.Path.Combine(folder, $".cellar-log-{Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(logPath)))[..16]}.json");
@@ -63,6 +80,12 @@ internal sealed record LogState
 /// <param name="HeadBefore">SHA-256 of the file's first bytes before the collapse.</param>
 /// <param name="HeadAfter">SHA-256 of the bytes that become the head after it.</param>
 internal sealed record PendingCollapse(long Bytes, long ArchivedBefore, int ProbeLength, string HeadBefore, string HeadAfter);
+
+/// <summary>An archive being published: its final name, and the end of the bytes of the log it holds.</summary>
+internal sealed record PendingArchive(string Path, long End);
+
+/// <summary>A copy of the log (inode <paramref name="CopyInode"/>) made from <paramref name="From"/>, whose truncate may not have happened; the live file's head at <paramref name="From"/> tells.</summary>
+internal sealed record PendingTruncate(ulong CopyInode, long From, int ProbeLength, string Head);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(LogState))]

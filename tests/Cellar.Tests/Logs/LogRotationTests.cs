@@ -153,6 +153,51 @@ public sealed class LogRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task An_archive_published_just_before_a_crash_is_not_written_again()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var log = _temp.Combine("backend.log");
+        var config = WriteConfig([log]);
+        var job = config.FindJob("logs");
+        await File.WriteAllTextAsync(log, "one\ntwo\n", ct);
+        Directory.CreateDirectory(job.Folder);
+        var published = Path.Combine(job.Folder, "backend-2026-11-25.log.gz");
+        await File.WriteAllBytesAsync(published, [], ct);
+
+        // The state as a crash left it: the archive took its name, the state was not updated after.
+        var inode = Cellar.Core.IO.UnixFiles.Stat(log)!.Value.Inode;
+        new LogState { Path = log, Inode = inode, Archive = new PendingArchive(published, 8) }.Save(job.Folder);
+
+        var result = await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RotateAsync("logs", ct);
+
+        Assert.Equal(LogStatus.Empty, Assert.Single(result.Logs).Status);
+        Assert.Equal(8, LogState.Read(job.Folder, log).Archived);
+    }
+
+    [Fact]
+    public async Task A_copytruncate_that_crashed_before_its_truncate_drops_its_copy_instead_of_archiving_the_lines_twice()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        CollapseProbe.Disabled = true;
+        var log = _temp.Combine("backend.log");
+        var config = WriteConfig([log]);
+        var job = config.FindJob("logs");
+        Directory.CreateDirectory(job.Folder);
+        await File.WriteAllTextAsync(log, "one\ntwo\n", ct);
+        await File.WriteAllTextAsync(log + ".cellar-rotating", "one\ntwo\n", ct);
+        var head = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("one\ntwo\n"u8));
+        var copyInode = Cellar.Core.IO.UnixFiles.Stat(log + ".cellar-rotating")!.Value.Inode;
+        new LogState { Path = log, Inode = Cellar.Core.IO.UnixFiles.Stat(log)!.Value.Inode, Truncate = new PendingTruncate(copyInode, 0, 8, head) }.Save(job.Folder);
+
+        var result = await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RotateAsync("logs", ct);
+
+        var outcome = Assert.Single(result.Logs);
+        Assert.Equal(RotationMethod.CopyTruncate, outcome.Method);
+        Assert.Equal("one\ntwo\n", ArchivedThenLive(job, log));
+        Assert.False(File.Exists(log + ".cellar-rotating"));
+    }
+
+    [Fact]
     public void A_log_past_maxBytes_of_unarchived_lines_is_due_early()
     {
         var log = _temp.Combine("backend.log");
