@@ -63,6 +63,19 @@ internal static partial class ConfigValidator
             }
         }
 
+        // Two rotate jobs cutting the same log would each skip what the other archived.
+        var byLog = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var job in databases.SelectMany(d => d.Jobs).Where(j => j.Type == JobType.Rotate))
+        {
+            foreach (var path in job.Paths)
+            {
+                if (!byLog.TryAdd(path, job.Name))
+                {
+                    throw Error($"jobs:{job.Name}:paths", $"{path} is already rotated by job '{byLog[path]}'; each log needs one rotate job");
+                }
+            }
+        }
+
         if (settings.Nice is < 0 or > 19)
         {
             throw Error("nice", "must be 0 (run at normal priority) to 19");

@@ -112,13 +112,21 @@ internal sealed class DumpBackup(TimeProvider time)
         var toLoader = NewPipe();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var text = new HashingStream(new TeeStream(toCompressor.Writer.AsStream(), toLoader.Writer.AsStream()));
-        var dumping = Task.Run(() =>
+        // Both run synchronous SQLite work for the whole dump: threads of their own, not borrowed pool threads.
+        var dumping = Task.Factory.StartNew(() =>
         {
             try
             {
                 var counts = TableDump.Write(connection, tables, text, progress, stop.Token);
                 var written = (Counts: counts, Sha: text.HexHash(), Bytes: text.BytesHashed);
                 text.Dispose(); // completes both pipes: the readers see the end of the dump
+
+                // The loader may run on for a while: the read transaction (which holds back WAL checkpoints) ends now.
+                if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0)
+                {
+                    connection.Execute("ROLLBACK");
+                }
+
                 return written;
             }
             catch (Exception e)
@@ -128,21 +136,22 @@ internal sealed class DumpBackup(TimeProvider time)
                 toLoader.Writer.Complete(e);
                 throw;
             }
-        }, CancellationToken.None);
-        var loading = Task.Run(() =>
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var loading = Task.Factory.StartNew(() =>
         {
             using var sql = toLoader.Reader.AsStream();
             using var scratch = DumpLoad.OpenScratch(scratchPath);
             SqlScript.Run(sql, scratch, null, stop.Token);
             return Inspection.CountRows(scratch);
-        }, CancellationToken.None);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var compressing = CompressAsync(toCompressor.Reader, storedPath, codec, stop.Token);
 
         // Whichever fails first stops the others, so none is left writing into a pipe nobody reads.
         Task[] all = [dumping, loading, compressing];
+        using var stopOnFailure = new CancellationTokenSource();
         foreach (var task in all)
         {
-            _ = task.ContinueWith(_ => stop.Cancel(), CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
+            _ = task.ContinueWith(_ => stop.Cancel(), stopOnFailure.Token, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
         }
 
         try
@@ -154,6 +163,11 @@ internal sealed class DumpBackup(TimeProvider time)
             cancellationToken.ThrowIfCancellationRequested();
             throw all.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException)
                 ?? new OperationCanceledException(cancellationToken);
+        }
+        finally
+        {
+            // Continuations not yet run must not touch 'stop' once it is disposed.
+            await stopOnFailure.CancelAsync().ConfigureAwait(false);
         }
 
         var (storedSha, storedBytes) = await compressing.ConfigureAwait(false);

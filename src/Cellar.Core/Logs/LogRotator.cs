@@ -276,11 +276,13 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         var from = state.Archived;
         var position = from;
         long window;
+        bool torn;
         using (var temp = TempFile.For(Path.GetDirectoryName(path)!, Path.GetFileName(path), "copy"))
         {
             using var copy = new FileStream(temp.Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
             var buffer = new byte[1 << 20];
-            position = CopyUpToEnd(handle, copy, buffer, position);
+            var last = (byte)'\n';
+            position = CopyUpToEnd(handle, copy, buffer, position, ref last);
             copy.Flush(flushToDisk: true);
             var probe = (int)Math.Min(ProbeBytes, position - from);
             var copyInode = Stat(temp.Path).Inode;
@@ -291,7 +293,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             var clock = Stopwatch.StartNew();
             while (true)
             {
-                position = CopyUpToEnd(handle, copy, buffer, position);
+                position = CopyUpToEnd(handle, copy, buffer, position, ref last);
                 clock.Restart();
                 if (RandomAccess.GetLength(handle) == position)
                 {
@@ -299,6 +301,14 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
                     window = clock.ElapsedTicks * 1_000_000 / Stopwatch.Frequency;
                     break;
                 }
+            }
+
+            // A line the app was writing when the file was truncated lost its end: keep what was copied on a line of its
+            // own, so it does not run into the first line of the next archive.
+            torn = last != (byte)'\n';
+            if (torn)
+            {
+                copy.Write("\n"u8);
             }
 
             copy.Flush(flushToDisk: true);
@@ -309,17 +319,19 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         return outcome with
         {
             LossWindowMicroseconds = window,
-            Warning = Join(outcome.Warning, string.Create(CultureInfo.InvariantCulture, $"copytruncate: the file was truncated {window} µs after the last copy; lines written in that window are lost")),
+            Warning = Join(outcome.Warning, string.Create(CultureInfo.InvariantCulture, $"copytruncate: the file was truncated {window} µs after the last copy; lines written in that window are lost")
+                + (torn ? "; the last line archived was cut short by the truncate" : string.Empty)),
         };
     }
 
-    private static long CopyUpToEnd(SafeFileHandle handle, FileStream copy, byte[] buffer, long position)
+    private static long CopyUpToEnd(SafeFileHandle handle, FileStream copy, byte[] buffer, long position, ref byte last)
     {
         int read;
         while ((read = RandomAccess.Read(handle, buffer, position)) > 0)
         {
             copy.Write(buffer, 0, read);
             position += read;
+            last = buffer[read - 1];
         }
 
         return position;

@@ -128,11 +128,11 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
 
                 var quoted = SqliteFiles.Quote(name);
                 live.Execute($"DROP TABLE IF EXISTS main.{quoted}");
-                live.Execute(dumped.CreateSql);
+                RunSchemaStatement(live, dumped.CreateSql, name);
                 live.Execute($"INSERT INTO main.{quoted} ({dumped.ColumnList}) SELECT {dumped.ColumnList} FROM dump.{quoted} NOT INDEXED");
                 foreach (var dependent in dumped.Dependents)
                 {
-                    live.Execute(dependent);
+                    RunSchemaStatement(live, dependent, name);
                 }
 
                 // AUTOINCREMENT must never hand out an id the live table had already used since the dump.
@@ -150,10 +150,51 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
             live.Execute("COMMIT");
             return changed;
         }
-        catch
+        catch (Exception e)
         {
-            live.Execute("ROLLBACK");
+            // SQLite ends the transaction itself on an interrupt, a full disk or an I/O error: a ROLLBACK then would
+            // fail and hide the real error.
+            if (SQLitePCL.raw.sqlite3_get_autocommit(live.Handle) == 0)
+            {
+                live.Execute("ROLLBACK");
+            }
+
+            if (e is SqliteException && cancellationToken.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(cancellationToken);
+            }
+
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Runs one schema statement of the dump (its CREATE TABLE, an index or a trigger) on the live database: exactly
+    /// one statement of the expected kind, so text in the dump's schema can never smuggle in anything else.
+    /// </summary>
+    private static void RunSchemaStatement(SqliteConnection live, string sql, string table)
+    {
+        var trimmed = sql.TrimStart();
+        string[] kinds = ["CREATE TABLE", "CREATE INDEX", "CREATE UNIQUE INDEX", "CREATE TRIGGER"];
+        if (!kinds.Any(k => trimmed.StartsWith(k, StringComparison.OrdinalIgnoreCase)))
+        {
+            throw new CellarException($"the dump's schema for {table} holds a statement that is not a CREATE TABLE, INDEX or TRIGGER; not restoring it");
+        }
+
+        var rc = SQLitePCL.raw.sqlite3_prepare_v2(live.Handle, sql, out var statement, out string tail);
+        using (statement)
+        {
+            SqliteException.ThrowExceptionForRC(rc, live.Handle);
+            if (!string.IsNullOrWhiteSpace(tail) && tail.Trim() != ";")
+            {
+                throw new CellarException($"the dump's schema for {table} holds more than one statement; not restoring it");
+            }
+
+            rc = SQLitePCL.raw.sqlite3_step(statement);
+            if (rc != SQLitePCL.raw.SQLITE_DONE)
+            {
+                SqliteException.ThrowExceptionForRC(rc, live.Handle);
+            }
         }
     }
 

@@ -41,8 +41,10 @@ internal static class DumpLoad
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
         connection.Open();
 
-        // A scratch file: no journal, no syncs; it is thrown away or copied from inside a transaction.
+        // A scratch file: no journal, no syncs; it is thrown away or copied from inside a transaction. Defensive mode
+        // keeps a crafted dump from rewriting its schema text (writable_schema), which a table restore runs live.
         connection.Execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-8192;");
+        SQLitePCL.raw.sqlite3_db_config(connection.Handle, SQLitePCL.raw.SQLITE_DBCONFIG_DEFENSIVE, 1, out _);
         return connection;
     }
 }

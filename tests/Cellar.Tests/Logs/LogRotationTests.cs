@@ -105,7 +105,9 @@ public sealed class LogRotationTests : IDisposable
 
         Assert.All(outcomes, o => Assert.Equal(RotationMethod.CopyTruncate, o.Method));
         Assert.All(outcomes, o => Assert.Contains("lost", o.Warning, StringComparison.Ordinal));
-        var numbers = ArchivedThenLive(config.FindJob("logs"), log).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToList();
+        // A line being written at the truncate can be cut short (copytruncate's loss): it stays on a line of its own.
+        var numbers = ArchivedThenLive(config.FindJob("logs"), log).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(l => l.Length == 10).Select(long.Parse).ToList();
         Assert.Equal(numbers.Order(), numbers);
         Assert.Equal(numbers.Count, numbers.Distinct().Count());
         Assert.False(File.Exists(log + ".cellar-rotating"));
