@@ -210,6 +210,7 @@ internal static partial class ConfigValidator
             Database = database,
             Schedule = schedule,
             ScheduleText = schedule is null ? null : job.Schedule!.Trim(),
+            CatchUp = job.CatchUp ?? true,
             Folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder, database.BackupRoot)), // "daily/" is "daily"
             FileName = fileName,
             KeepDays = keepDays,

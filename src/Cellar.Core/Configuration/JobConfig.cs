@@ -21,6 +21,9 @@ public sealed record JobConfig
     /// <summary>The schedule as written, for display.</summary>
     public string? ScheduleText { get; init; }
 
+    /// <summary>Whether the daemon runs the job once at start when its last scheduled occurrence was missed (anacron-style).</summary>
+    public bool CatchUp { get; init; } = true;
+
     /// <summary>Absolute folder its files go to.</summary>
     public required string Folder { get; init; }
 

@@ -60,6 +60,8 @@ internal sealed class JobSettings
 
     public long? MaxBytes { get; set; }
 
+    public bool? CatchUp { get; set; }
+
     public List<string>? Fallbacks { get; set; }
 
     public string? PidFile { get; set; }
