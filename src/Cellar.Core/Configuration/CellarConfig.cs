@@ -13,6 +13,15 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
     /// </summary>
     public int Nice { get; init; } = 10;
 
+    /// <summary>Where <c>cellar serve</c> listens (default <c>http://127.0.0.1:8787</c>: loopback only).</summary>
+    public Uri Listen { get; init; } = new("http://127.0.0.1:8787");
+
+    /// <summary>On SIGTERM, how long a running job may finish before it is cancelled (cleanly: no partial files).</summary>
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How many databases the daemon backs up at once (runs of one database are always one at a time).</summary>
+    public int MaxParallelDatabases { get; init; } = 2;
+
     /// <summary>All jobs of all databases.</summary>
     public IEnumerable<JobConfig> Jobs => Databases.SelectMany(d => d.Jobs);
 

@@ -81,7 +81,24 @@ internal static partial class ConfigValidator
             throw Error("nice", "must be 0 (run at normal priority) to 19");
         }
 
-        return settings.Nice is { } nice ? new CellarConfig(databases, logDir, zone, source) { Nice = nice } : new CellarConfig(databases, logDir, zone, source);
+        Uri? listen = null;
+        if (settings.Listen is not null && (!Uri.TryCreate(settings.Listen, UriKind.Absolute, out listen) || listen.Scheme != "http" || listen.AbsolutePath != "/"))
+        {
+            throw Error("listen", $"'{settings.Listen}' is not an http://HOST:PORT address");
+        }
+
+        if (settings.ShutdownGraceSeconds is < 0 or > 3600)
+        {
+            throw Error("shutdownGraceSeconds", "must be 0..3600");
+        }
+
+        var config = new CellarConfig(databases, logDir, zone, source);
+        return config with
+        {
+            Nice = settings.Nice ?? config.Nice,
+            Listen = listen ?? config.Listen,
+            ShutdownGrace = settings.ShutdownGraceSeconds is { } grace ? TimeSpan.FromSeconds(grace) : config.ShutdownGrace,
+        };
     }
 
     private static JobConfig ValidateJob(string name, JobSettings job, DatabaseConfig database, string key, Func<string, string, ConfigException> error)

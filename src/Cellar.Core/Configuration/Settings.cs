@@ -16,6 +16,10 @@ internal sealed class CellarSettings
 
     public int? Nice { get; set; }
 
+    public string? Listen { get; set; }
+
+    public int? ShutdownGraceSeconds { get; set; }
+
     public Dictionary<string, JobSettings>? Jobs { get; set; }
 
     public List<DatabaseSettings>? Databases { get; set; }

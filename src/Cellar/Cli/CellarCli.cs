@@ -36,6 +36,7 @@ internal static class CellarCli
             PruneCommand.Create(),
             StatusCommand.Create(),
             DemoCommand.Create(),
+            ServeCommand.Create(),
         };
 
         var parsed = root.Parse(args);
@@ -46,7 +47,15 @@ internal static class CellarCli
             return 2;
         }
 
-        return await parsed.InvokeAsync().ConfigureAwait(false);
+        // The daemon stops on SIGTERM through its host, after a grace period of its own; System.CommandLine's handler
+        // would end the process after 2 s.
+        var invocation = new InvocationConfiguration();
+        if (parsed.CommandResult.Command.Name == "serve")
+        {
+            invocation.ProcessTerminationTimeout = null;
+        }
+
+        return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
     }
 
     /// <summary>Wraps a command body with config loading and the error-to-exit-code mapping.</summary>

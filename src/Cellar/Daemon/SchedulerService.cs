@@ -1,0 +1,41 @@
+using Cellar.Core.Configuration;
+using Cellar.Core.Jobs;
+using Cellar.Core.Scheduling;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Daemon;
+
+/// <summary>
+/// The daemon's scheduler as a hosted service: runs jobs on their schedules through the shared
+/// <see cref="JobDispatcher"/>, and on shutdown (SIGTERM) lets a running job finish for the configured grace period,
+/// then cancels it cleanly.
+/// </summary>
+internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispatcher, TimeProvider time, ILoggerFactory loggers) : BackgroundService
+{
+    /// <summary>How the dispatcher runs one job: the same <see cref="JobRunner"/> the CLI uses.</summary>
+    public static Func<JobConfig, string?, CancellationToken, Task<string?>> Runner(CellarConfig config, TimeProvider time, ILoggerFactory loggers)
+    {
+        var runner = new JobRunner(config, time, loggers);
+        return async (job, tag, cancellationToken) =>
+        {
+            var name = job.QualifiedName(config);
+            if (job.Type == JobType.Rotate)
+            {
+                var rotation = await runner.RotateAsync(name, cancellationToken).ConfigureAwait(false);
+                return rotation.Logs.Select(l => l.Archive).LastOrDefault(a => a is not null);
+            }
+
+            return (await runner.RunAsync(name, tag, progress: null, cancellationToken).ConfigureAwait(false)).Path;
+        };
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        new JobScheduler(config, dispatcher, time, loggers.CreateLogger<JobScheduler>()).RunAsync(stoppingToken);
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await dispatcher.StopAsync(config.ShutdownGrace).ConfigureAwait(false);
+    }
+}
