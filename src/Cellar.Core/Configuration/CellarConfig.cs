@@ -16,6 +16,9 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
     /// <summary>Where <c>cellar serve</c> listens (default <c>http://127.0.0.1:8787</c>: loopback only).</summary>
     public Uri Listen { get; init; } = new("http://127.0.0.1:8787");
 
+    /// <summary>A file holding the admin API's bearer token (else <c>$CELLAR_API_TOKEN</c>).</summary>
+    public string? ApiTokenFile { get; init; }
+
     /// <summary>On SIGTERM, how long a running job may finish before it is cancelled (cleanly: no partial files).</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -97,6 +97,7 @@ internal static partial class ConfigValidator
         {
             Nice = settings.Nice ?? config.Nice,
             Listen = listen ?? config.Listen,
+            ApiTokenFile = settings.ApiTokenFile is null ? null : AbsolutePath(settings.ApiTokenFile, "apiTokenFile", Error),
             ShutdownGrace = settings.ShutdownGraceSeconds is { } grace ? TimeSpan.FromSeconds(grace) : config.ShutdownGrace,
         };
     }

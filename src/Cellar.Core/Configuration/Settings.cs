@@ -18,6 +18,8 @@ internal sealed class CellarSettings
 
     public string? Listen { get; set; }
 
+    public string? ApiTokenFile { get; set; }
+
     public int? ShutdownGraceSeconds { get; set; }
 
     public Dictionary<string, JobSettings>? Jobs { get; set; }

@@ -17,11 +17,26 @@ public sealed partial class JobDispatcher(Func<JobConfig, string?, CancellationT
     private readonly List<Task> _workers = [];
     private readonly SemaphoreSlim _parallel = new(maxParallelDatabases, maxParallelDatabases);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly Dictionary<Guid, QueuedRun> _runs = [];
+    private readonly Queue<Guid> _runOrder = new();
     private bool _closed;
 
-    /// <summary>Queues a run of <paramref name="job"/>, or returns the one already waiting (<see cref="QueuedRun.Coalesced"/>).</summary>
-    public QueuedRun Enqueue(JobConfig job, string? tag)
+    // Runs are remembered for /runs/{id} until this many newer ones have been queued.
+    private const int RememberedRuns = 1000;
+
+    /// <summary>The run with <paramref name="id"/>, if it is recent enough to be remembered.</summary>
+    public QueuedRun? Find(Guid id)
     {
+        lock (_lock)
+        {
+            return _runs.GetValueOrDefault(id);
+        }
+    }
+
+    /// <summary>Queues a run of <paramref name="job"/>, or returns the one already waiting (then <paramref name="coalesced"/> is true).</summary>
+    public QueuedRun Enqueue(JobConfig job, string? tag, out bool coalesced)
+    {
+        coalesced = false;
         lock (_lock)
         {
             if (_closed)
@@ -37,11 +52,19 @@ public sealed partial class JobDispatcher(Func<JobConfig, string?, CancellationT
 
             if (queue.FirstOrDefault(r => r.Job == job && r.Tag == tag) is { } waiting)
             {
-                return waiting with { Coalesced = true };
+                coalesced = true;
+                return waiting;
             }
 
             var queued = new QueuedRun(Guid.NewGuid(), job, tag);
             queue.Enqueue(queued);
+            _runs[queued.Id] = queued;
+            _runOrder.Enqueue(queued.Id);
+            if (_runOrder.Count > RememberedRuns)
+            {
+                _runs.Remove(_runOrder.Dequeue());
+            }
+
             if (_busy.Add(database))
             {
                 _workers.Add(Task.Run(() => WorkAsync(database)));
@@ -145,8 +168,14 @@ public sealed partial class JobDispatcher(Func<JobConfig, string?, CancellationT
 /// <param name="Tag">Its tag, for jobs whose file names carry one.</param>
 public sealed record QueuedRun(Guid Id, JobConfig Job, string? Tag)
 {
-    /// <summary>True when this run was already waiting and the request was folded into it.</summary>
-    public bool Coalesced { get; init; }
+    /// <summary>queued, running, succeeded, failed or cancelled.</summary>
+    public string State => Outcome.Task.Status switch
+    {
+        TaskStatus.RanToCompletion => "succeeded",
+        TaskStatus.Faulted => "failed",
+        TaskStatus.Canceled => "cancelled",
+        _ => Running.Task.IsCompleted ? "running" : "queued",
+    };
 
     /// <summary>Completes when the run starts.</summary>
     public TaskCompletionSource Running { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

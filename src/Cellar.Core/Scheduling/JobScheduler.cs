@@ -30,7 +30,7 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
         {
             var name = job.QualifiedName(config);
             LogCatchUp(logger, name);
-            queue.Enqueue(job, tag: null);
+            queue.Enqueue(job, tag: null, out _);
         }
 
         var next = jobs.ToDictionary(j => j, j => j.Schedule!.GetNextOccurrence(now, zone));
@@ -53,7 +53,7 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
             var fireTime = time.GetUtcNow();
             foreach (var (job, at) in next.Where(n => n.Value <= fireTime).Select(n => (n.Key, n.Value!.Value)).ToList())
             {
-                queue.Enqueue(job, tag: null);
+                queue.Enqueue(job, tag: null, out _);
                 next[job] = job.Schedule!.GetNextOccurrence(at, zone);
             }
         }

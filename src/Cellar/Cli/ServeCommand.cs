@@ -1,9 +1,6 @@
 using System.CommandLine;
-using Cellar.Core.Scheduling;
 using Cellar.Daemon;
 using Cellar.Logging;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
@@ -21,29 +18,17 @@ internal static class ServeCommand
         var command = new Command("serve", "Run the daemon: every job on its schedule (with catch-up), until SIGTERM");
         command.SetAction(CellarCli.Action(async (_, context, cancellationToken) =>
         {
-            var config = context.Config;
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.WebHost.UseUrls(config.Listen.GetLeftPart(UriPartial.Authority));
-            builder.Logging.ClearProviders();
-            builder.Logging.AddSimpleConsole(o =>
+            await using var app = DaemonApp.Build(context.Config, context.Time, logging =>
             {
-                o.SingleLine = true;
-                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-                o.UseUtcTimestamp = true;
+                logging.ClearProviders();
+                logging.AddSimpleConsole(o =>
+                {
+                    o.SingleLine = true;
+                    o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+                    o.UseUtcTimestamp = true;
+                });
+                logging.AddProvider(new FileLoggerProvider(context.Config.LogDir, context.Time));
             });
-            builder.Logging.AddProvider(new FileLoggerProvider(config.LogDir, context.Time));
-            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-            builder.Services.AddSingleton(config);
-            builder.Services.AddSingleton(context.Time);
-            builder.Services.AddSingleton(provider => new JobDispatcher(
-                SchedulerService.Runner(config, context.Time, provider.GetRequiredService<ILoggerFactory>()),
-                config.MaxParallelDatabases,
-                provider.GetRequiredService<ILogger<JobDispatcher>>()));
-            builder.Services.AddHostedService<SchedulerService>();
-            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownGrace + TimeSpan.FromSeconds(10));
-
-            await using var app = builder.Build();
-            HealthEndpoints.Map(app);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             foreach (var address in app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses)
             {

@@ -1,0 +1,69 @@
+using Cellar.Core.Configuration;
+using Cellar.Core.Status;
+
+namespace Cellar.Daemon;
+
+/// <summary>
+/// <c>GET /api/admin/backup-status</c>: every job's status and an overall <c>healthy</c> flag with the reasons when
+/// it is false: a scheduled backup job whose newest backup is older than its period plus two hours, a last run
+/// that failed, or a backup volume with less than 10% free.
+/// </summary>
+internal static class BackupHealth
+{
+    private static readonly TimeSpan Slack = TimeSpan.FromHours(2);
+    private const double MinFreeShare = 0.10;
+
+    public static object Of(CellarConfig config, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        var statuses = JobStatus.All(config, time);
+        var reasons = new List<string>();
+        foreach (var (status, job) in statuses.Zip(config.Jobs))
+        {
+            if (status.LastFailure is { } failed && (status.Newest is null || failed > status.Newest.Created))
+            {
+                reasons.Add($"job {status.Job}: last run failed: {status.LastFailureMessage}");
+            }
+
+            if (job.Type != JobType.Rotate && job.Schedule?.GetNextOccurrence(now, config.TimeZone) is { } next
+                && job.Schedule.GetNextOccurrence(next, config.TimeZone) is { } after
+                && (status.Newest is null || now - status.Newest.Created > (after - next) + Slack))
+            {
+                reasons.Add(status.Newest is null
+                    ? $"job {status.Job}: no backup yet"
+                    : $"job {status.Job}: newest backup is {(now - status.Newest.Created).TotalHours:0.#} h old (expected every {(after - next).TotalHours:0.#} h)");
+            }
+        }
+
+        var disks = config.Databases.Select(d => d.BackupRoot).Distinct().Select(root =>
+        {
+            var drive = new DriveInfo(Directory.Exists(root) ? root : Path.GetPathRoot(root)!);
+            var share = drive.TotalSize == 0 ? 1 : (double)drive.AvailableFreeSpace / drive.TotalSize;
+            if (share < MinFreeShare)
+            {
+                reasons.Add($"backup volume of {root} has {share:P0} free");
+            }
+
+            return new { backupRoot = root, freeBytes = drive.AvailableFreeSpace, totalBytes = drive.TotalSize };
+        }).ToList();
+
+        return new
+        {
+            healthy = reasons.Count == 0,
+            reasons,
+            disks,
+            jobs = statuses.Select(s => new
+            {
+                job = s.Job,
+                type = s.Type.ToString().ToLowerInvariant(),
+                newest = s.Newest is null ? null : new { file = s.Newest.Path, created = s.Newest.Created, sizeBytes = s.Newest.SizeBytes, verified = s.Newest.LooksGood },
+                ageSeconds = s.NewestAge?.TotalSeconds,
+                count = s.Count,
+                totalBytes = s.TotalBytes,
+                nextRun = s.NextRun,
+                lastFailure = s.LastFailure,
+                lastFailureMessage = s.LastFailureMessage,
+            }),
+        };
+    }
+}

@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.RateLimiting;
+using Cellar.Core.Configuration;
+using Cellar.Core.Scheduling;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Daemon;
+
+/// <summary>The daemon as one ASP.NET Core app: scheduler, dispatcher, health and admin endpoints.</summary>
+internal static partial class DaemonApp
+{
+    /// <summary>How many triggers one minute may bring, in total: enough for any app, too few for a runaway loop to fill the disk.</summary>
+    private const int TriggersPerMinute = 60;
+
+    public static WebApplication Build(CellarConfig config, TimeProvider time, Action<ILoggingBuilder> logging)
+    {
+        var token = ApiToken.Load(config);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls(config.Listen.GetLeftPart(UriPartial.Authority));
+        logging(builder.Logging);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.AddSingleton(config);
+        builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton(provider => new JobDispatcher(
+            SchedulerService.Runner(config, time, provider.GetRequiredService<ILoggerFactory>()),
+            config.MaxParallelDatabases,
+            provider.GetRequiredService<ILogger<JobDispatcher>>()));
+        builder.Services.AddHostedService<SchedulerService>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownGrace + TimeSpan.FromSeconds(10));
+        builder.Services.AddProblemDetails();
+        builder.Services.AddRateLimiter(limiter =>
+        {
+            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            limiter.AddFixedWindowLimiter(AdminEndpoints.TriggerPolicy, window =>
+            {
+                window.PermitLimit = TriggersPerMinute;
+                window.Window = TimeSpan.FromMinutes(1);
+                window.QueueLimit = 0;
+            });
+        });
+
+        var app = builder.Build();
+        app.UseRateLimiter();
+        HealthEndpoints.Map(app);
+        AdminEndpoints.Map(app, token);
+        if (!token.Configured)
+        {
+            LogNoToken(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cellar.Daemon"));
+        }
+
+        return app;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "the admin API is off (its routes answer 503): put a token of 16+ characters in a file named by apiTokenFile, or in CELLAR_API_TOKEN")]
+    private static partial void LogNoToken(ILogger logger);
+}

@@ -1,0 +1,204 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+using Cellar.Daemon;
+using Cellar.Tests.Cli;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace Cellar.Tests.Daemon;
+
+/// <summary>The admin API on a real Kestrel bound to 127.0.0.1 and a random port, backed by real backups.</summary>
+public sealed class AdminApiTests
+{
+    private const string Token = "0123456789abcdef-test-token";
+
+    [Fact]
+    public async Task Admin_routes_need_the_bearer_token_and_answer_503_when_none_is_configured()
+    {
+        await using var api = await Api.StartAsync(token: Token);
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
+        using var wrong = api.Client("wrong-token-wrong-token");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await wrong.GetAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await api.Client(Token).GetAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(new Uri("/healthz", UriKind.Relative), api.Ct)).StatusCode);
+
+        await using var tokenless = await Api.StartAsync(token: null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await tokenless.Client(Token).GetAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("\"; rm -rf / #")]
+    [InlineData("$(reboot)")]
+    [InlineData("../../etc/passwd")]
+    [InlineData("nul\u0000byte")]
+    [InlineData("\u202Egnp.exe")]
+    [InlineData("🎉🎉🎉")]
+    [InlineData("")]
+    [InlineData(null)]
+    public async Task Hostile_gallery_names_get_400_and_create_no_file(string? name)
+    {
+        await using var api = await Api.StartAsync(token: Token);
+        var before = Files(api.Sandbox.Root);
+        var body = name is null ? "{}" : JsonSerializer.Serialize(new { galleryName = name });
+
+        var response = await api.Client(Token).PostAsync(new Uri("/api/admin/backup-on-gallery-add?wait=true", UriKind.Relative), new StringContent(body, Encoding.UTF8, "application/json"), api.Ct);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(before, Files(api.Sandbox.Root));
+    }
+
+    [Fact]
+    public async Task A_name_of_10000_characters_gets_400()
+    {
+        await using var api = await Api.StartAsync(token: Token);
+        var response = await api.Client(Token).PostAsJsonAsync(new Uri("/api/admin/backup-on-gallery-add", UriKind.Relative), new { galleryName = new string('a', 10_000) }, api.Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_seeds_gallery_route_with_wait_returns_the_verified_file_named_after_the_slug()
+    {
+        await using var api = await Api.StartAsync(token: Token);
+
+        var response = await api.Client(Token).PostAsJsonAsync(new Uri("/api/admin/backup-on-gallery-add?wait=true", UriKind.Relative), new { galleryName = "Été à Paris" }, api.Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync(api.Ct))!;
+        Assert.True(answer["success"]!.GetValue<bool>());
+        var file = answer["file"]!.GetValue<string>();
+        Assert.Contains("gallery-added-ete-a-paris-", file, StringComparison.Ordinal);
+        Assert.Equal("Été à Paris", Sidecar.TryRead(file)!.Tag);
+        Assert.True(answer["sizeBytes"]!.GetValue<long>() > 0);
+    }
+
+    [Fact]
+    public async Task Fifty_concurrent_triggers_never_overlap_and_leave_only_sound_backups()
+    {
+        await using var api = await Api.StartAsync(token: Token);
+        using var client = api.Client(Token);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct)));
+
+        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
+        var ids = new HashSet<string>();
+        foreach (var response in responses)
+        {
+            ids.Add(JsonNode.Parse(await response.Content.ReadAsStringAsync(api.Ct))!["id"]!.GetValue<string>());
+        }
+
+        foreach (var id in ids)
+        {
+            while (true)
+            {
+                var run = JsonNode.Parse(await client.GetStringAsync(new Uri($"/api/admin/runs/{id}", UriKind.Relative), api.Ct))!;
+                var status = run["status"]!.GetValue<string>();
+                if (status is "succeeded")
+                {
+                    break;
+                }
+
+                Assert.True(status is "queued" or "running", $"run {id}: {run}");
+                await Task.Delay(50, api.Ct);
+            }
+        }
+
+        var runs = Directory.EnumerateFiles(api.Sandbox.DailyFolder, "*.gz").Select(f => Sidecar.TryRead(f)!).OrderBy(s => s.Created).ToList();
+        Assert.Equal(ids.Count, runs.Count);
+        var verify = await api.Sandbox.CellarAsync("verify", "--all");
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+    }
+
+    [Fact]
+    public async Task Status_turns_unhealthy_when_the_newest_daily_backup_is_too_old()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        await using var api = await Api.StartAsync(token: Token, clock);
+        using var client = api.Client(Token);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).StatusCode);
+
+        var fresh = JsonNode.Parse(await client.GetStringAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct))!;
+        clock.Advance(TimeSpan.FromHours(27));
+        var stale = JsonNode.Parse(await client.GetStringAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct))!;
+
+        Assert.True(fresh["healthy"]!.GetValue<bool>(), fresh.ToJsonString());
+        Assert.False(stale["healthy"]!.GetValue<bool>());
+        Assert.Contains("daily", stale["reasons"]![0]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
+    private static IReadOnlyList<string> Files(string root) =>
+        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => !f.Contains("/logs/", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The daemon app in this process, on a sandbox with a daily and a gallery job.</summary>
+    private sealed class Api : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+
+        private Api(WebApplication app, CliSandbox sandbox, Uri address)
+        {
+            _app = app;
+            Sandbox = sandbox;
+            Address = address;
+        }
+
+        public CliSandbox Sandbox { get; }
+
+        public Uri Address { get; }
+
+        public CancellationToken Ct { get; } = TestContext.Current.CancellationToken;
+
+        public static async Task<Api> StartAsync(string? token, TimeProvider? time = null)
+        {
+            var sandbox = await CliSandbox.CreateAsync(2 << 20);
+            var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath))!;
+            config["listen"] = "http://127.0.0.1:0";
+            config["jobs"]!["gallery"] = new JsonObject
+            {
+                ["type"] = "snapshot",
+                ["folder"] = "event-triggered",
+                ["fileName"] = "gallery-added-{tag}-{yyyy}{MM}{dd}-{HH}{mm}{ss}.sqlite",
+                ["keepDays"] = 90,
+            };
+            if (token is not null)
+            {
+                var tokenFile = sandbox.Combine("api-token");
+                await File.WriteAllTextAsync(tokenFile, token);
+                config["apiTokenFile"] = tokenFile;
+            }
+
+            await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString());
+            var app = DaemonApp.Build(ConfigLoader.Load(sandbox.ConfigPath), time ?? TimeProvider.System, logging => logging.ClearProviders());
+            await app.StartAsync(TestContext.Current.CancellationToken);
+            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+            return new Api(app, sandbox, new Uri(address));
+        }
+
+        public HttpClient Client(string token)
+        {
+            var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            return client;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _app.StopAsync(CancellationToken.None);
+            await _app.DisposeAsync();
+            Sandbox.Dispose();
+        }
+    }
+}
