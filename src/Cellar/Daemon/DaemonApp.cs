@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.RateLimiting;
+using Prometheus;
 using Cellar.Core.Configuration;
 using Cellar.Core.Scheduling;
 using Microsoft.AspNetCore.Builder;
@@ -26,12 +27,13 @@ internal static partial class DaemonApp
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(provider => new JobDispatcher(
-            SchedulerService.Runner(config, time, provider.GetRequiredService<ILoggerFactory>()),
+            JobMetrics.Counted(config, time, SchedulerService.Runner(config, time, provider.GetRequiredService<ILoggerFactory>())),
             config.MaxParallelDatabases,
             provider.GetRequiredService<ILogger<JobDispatcher>>()));
         builder.Services.AddHostedService<SchedulerService>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownGrace + TimeSpan.FromSeconds(10));
         builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
         builder.Services.AddRateLimiter(limiter =>
         {
             limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
@@ -47,6 +49,9 @@ internal static partial class DaemonApp
         app.UseRateLimiter();
         HealthEndpoints.Map(app);
         AdminEndpoints.Map(app, token);
+        app.MapOpenApi();
+        app.MapMetrics();
+        JobMetrics.WatchDisks(config);
         if (!token.Configured)
         {
             LogNoToken(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cellar.Daemon"));

@@ -140,6 +140,23 @@ public sealed class AdminApiTests
         Assert.Contains("daily", stale["reasons"]![0]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Metrics_count_runs_per_job_and_the_OpenAPI_document_lists_the_routes()
+    {
+        await using var api = await Api.StartAsync(token: Token);
+        using var client = api.Client(Token);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).StatusCode);
+
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
+        var metrics = await anonymous.GetStringAsync(new Uri("/metrics", UriKind.Relative), api.Ct);
+        var openApi = await anonymous.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative), api.Ct);
+
+        Assert.Contains("cellar_job_runs_total{job=\"daily\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("cellar_job_last_size_bytes{job=\"daily\"}", metrics, StringComparison.Ordinal);
+        Assert.Contains("cellar_backup_disk_free_bytes", metrics, StringComparison.Ordinal);
+        Assert.Contains("/api/admin/backup-on-gallery-add", openApi, StringComparison.Ordinal);
+    }
+
     private static IReadOnlyList<string> Files(string root) =>
         Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => !f.Contains("/logs/", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
 
