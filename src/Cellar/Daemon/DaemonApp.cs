@@ -21,6 +21,9 @@ internal static partial class DaemonApp
     {
         var token = ApiToken.Load(config);
         var builder = WebApplication.CreateSlimBuilder();
+
+        // Under systemd (Type=notify) the host reports ready and stopping; elsewhere this does nothing.
+        builder.Host.UseSystemd();
         builder.WebHost.UseUrls(config.Listen.GetLeftPart(UriPartial.Authority));
         logging(builder.Logging);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
