@@ -229,6 +229,8 @@ internal static partial class ConfigValidator
             Schedule = schedule,
             ScheduleText = schedule is null ? null : job.Schedule!.Trim(),
             CatchUp = job.CatchUp ?? true,
+            HeartbeatUrl = HttpUrl(job.HeartbeatUrl, $"{key}:heartbeatUrl", error),
+            WebhookUrl = HttpUrl(job.WebhookUrl, $"{key}:webhookUrl", error),
             Folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder, database.BackupRoot)), // "daily/" is "daily"
             FileName = fileName,
             KeepDays = keepDays,
@@ -311,6 +313,11 @@ internal static partial class ConfigValidator
             throw error("timeZone", $"unknown time zone '{name}'; use an IANA name such as Europe/Berlin (is tzdata installed?)");
         }
     }
+
+    private static Uri? HttpUrl(string? text, string key, Func<string, string, ConfigException> error) =>
+        text is null ? null
+        : Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url
+        : throw error(key, $"'{text}' is not an absolute http(s) URL");
 
     private static string AbsolutePath(string? path, string key, Func<string, string, ConfigException> error)
     {

@@ -21,6 +21,12 @@ public sealed record JobConfig
     /// <summary>The schedule as written, for display.</summary>
     public string? ScheduleText { get; init; }
 
+    /// <summary>A push-style heartbeat (healthchecks.io, Uptime Kuma) pinged after each success, <c>/fail</c> after a failure.</summary>
+    public Uri? HeartbeatUrl { get; init; }
+
+    /// <summary>A URL that receives a JSON POST for each failure.</summary>
+    public Uri? WebhookUrl { get; init; }
+
     /// <summary>Whether the daemon runs the job once at start when its last scheduled occurrence was missed (anacron-style).</summary>
     public bool CatchUp { get; init; } = true;
 

@@ -68,6 +68,10 @@ internal sealed class JobSettings
 
     public bool? CatchUp { get; set; }
 
+    public string? HeartbeatUrl { get; set; }
+
+    public string? WebhookUrl { get; set; }
+
     public List<string>? Fallbacks { get; set; }
 
     public string? PidFile { get; set; }

@@ -30,7 +30,8 @@ internal static partial class DaemonApp
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton(provider => new JobDispatcher(
-            JobMetrics.Counted(config, time, SchedulerService.Runner(config, time, provider.GetRequiredService<ILoggerFactory>())),
+            Alerts.Sent(config, time, provider.GetRequiredService<ILoggerFactory>().CreateLogger("Cellar.Alerts"),
+                JobMetrics.Counted(config, time, SchedulerService.Runner(config, time, provider.GetRequiredService<ILoggerFactory>()))),
             config.MaxParallelDatabases,
             provider.GetRequiredService<ILogger<JobDispatcher>>()));
         builder.Services.AddHostedService<SchedulerService>();

@@ -157,6 +157,53 @@ public sealed class AdminApiTests
         Assert.Contains("/api/admin/backup-on-gallery-add", openApi, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Heartbeats_follow_each_run_and_a_failure_also_reaches_the_webhook()
+    {
+        using var receiver = new System.Net.HttpListener();
+        var port = FreeLoopbackPort();
+        receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
+        receiver.Start();
+        var received = System.Threading.Channels.Channel.CreateUnbounded<string>();
+        _ = Task.Run(async () =>
+        {
+            while (receiver.IsListening)
+            {
+                var context = await receiver.GetContextAsync();
+                using var reader = new StreamReader(context.Request.InputStream);
+                await received.Writer.WriteAsync($"{context.Request.HttpMethod} {context.Request.Url!.AbsolutePath} {await reader.ReadToEndAsync()}");
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+            }
+        }, TestContext.Current.CancellationToken);
+
+        await using var api = await Api.StartAsync(token: Token, configure: config =>
+        {
+            config["jobs"]!["daily"]!["heartbeatUrl"] = $"http://127.0.0.1:{port}/ping/daily";
+            config["jobs"]!["daily"]!["webhookUrl"] = $"http://127.0.0.1:{port}/hook";
+        });
+        using var client = api.Client(Token);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).StatusCode);
+        Assert.StartsWith("GET /ping/daily ", await received.Reader.ReadAsync(api.Ct), StringComparison.Ordinal);
+
+        File.Delete(api.Sandbox.Database);
+        Assert.Equal(HttpStatusCode.InternalServerError, (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).StatusCode);
+        var alerts = new[] { await received.Reader.ReadAsync(api.Ct), await received.Reader.ReadAsync(api.Ct) };
+
+        Assert.Contains(alerts, a => a.StartsWith("GET /ping/daily/fail", StringComparison.Ordinal));
+        Assert.Contains(alerts, a => a.StartsWith("POST /hook", StringComparison.Ordinal) && a.Contains("does not exist", StringComparison.Ordinal));
+        receiver.Stop();
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
     private static IReadOnlyList<string> Files(string root) =>
         Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => !f.Contains("/logs/", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
 
@@ -178,7 +225,7 @@ public sealed class AdminApiTests
 
         public CancellationToken Ct { get; } = TestContext.Current.CancellationToken;
 
-        public static async Task<Api> StartAsync(string? token, TimeProvider? time = null)
+        public static async Task<Api> StartAsync(string? token, TimeProvider? time = null, Action<JsonNode>? configure = null)
         {
             var sandbox = await CliSandbox.CreateAsync(2 << 20);
             var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath))!;
@@ -197,6 +244,7 @@ public sealed class AdminApiTests
                 config["apiTokenFile"] = tokenFile;
             }
 
+            configure?.Invoke(config);
             await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString());
             var app = DaemonApp.Build(ConfigLoader.Load(sandbox.ConfigPath), time ?? TimeProvider.System, logging => logging.ClearProviders());
             await app.StartAsync(TestContext.Current.CancellationToken);

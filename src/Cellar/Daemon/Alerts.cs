@@ -1,0 +1,67 @@
+using System.Net.Http.Json;
+using Cellar.Core.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Daemon;
+
+/// <summary>
+/// Per-job alerts: a push heartbeat after each run (<c>heartbeatUrl</c> on success, <c>heartbeatUrl/fail</c> on
+/// failure, the healthchecks.io and Uptime Kuma convention) and a JSON POST to <c>webhookUrl</c> for each failure.
+/// An alert that cannot be delivered is logged and never fails the job.
+/// </summary>
+internal static partial class Alerts
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    /// <summary>Wraps the dispatcher's run function so every run sends its alerts.</summary>
+    public static Func<JobConfig, string?, CancellationToken, Task<string?>> Sent(CellarConfig config, TimeProvider time, ILogger logger, Func<JobConfig, string?, CancellationToken, Task<string?>> run) =>
+        async (job, tag, cancellationToken) =>
+        {
+            string? file;
+            try
+            {
+                file = await run(job, tag, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (job.HeartbeatUrl is { } failUrl)
+                {
+                    await SendAsync(logger, job, () => Http.GetAsync(new Uri(failUrl.AbsoluteUri.TrimEnd('/') + "/fail"))).ConfigureAwait(false);
+                }
+
+                if (job.WebhookUrl is { } webhook)
+                {
+                    var body = new { job = job.QualifiedName(config), tag, error = e.Message, at = time.GetUtcNow() };
+                    await SendAsync(logger, job, () => Http.PostAsJsonAsync(webhook, body)).ConfigureAwait(false);
+                }
+
+                throw;
+            }
+
+            if (job.HeartbeatUrl is { } url)
+            {
+                await SendAsync(logger, job, () => Http.GetAsync(url)).ConfigureAwait(false);
+            }
+
+            return file;
+        };
+
+    private static async Task SendAsync(ILogger logger, JobConfig job, Func<Task<HttpResponseMessage>> send)
+    {
+        try
+        {
+            using var response = await send().ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                LogAlertFailed(logger, job.Name, $"answered {(int)response.StatusCode}");
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            LogAlertFailed(logger, job.Name, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: alert not delivered: {Error}")]
+    private static partial void LogAlertFailed(ILogger logger, string job, string error);
+}
