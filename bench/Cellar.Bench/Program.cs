@@ -51,6 +51,23 @@ var started = TimeProvider.System.GetUtcNow();
 var total = Stopwatch.StartNew();
 Console.WriteLine($"load average before: {loadBefore}");
 
+if (options.Suite == "daemon")
+{
+    DaemonResult daemonResult;
+    try
+    {
+        daemonResult = await new DaemonBench(cellarDll).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60));
+    }
+    finally
+    {
+        Directory.Delete(workDir, recursive: true);
+    }
+
+    await ReportFile.SpliceAsync(options.OutPath, "daemon", daemonResult.ToMarkdown(options, machine, started));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the daemon section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+    return 0;
+}
+
 if (options.Suite == "logs")
 {
     LogResult logs;

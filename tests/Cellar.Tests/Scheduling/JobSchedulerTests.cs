@@ -105,7 +105,7 @@ public sealed class JobSchedulerTests : IDisposable
         }
 
         Assert.Equal(1, most);
-        Assert.InRange(runs, 3, 5); // one every 2.5 minutes, the rest coalesced while one was waiting
+        Assert.InRange(runs, 2, 5); // about one every 2.5 minutes, the rest coalesced while one was waiting
     }
 
     private static void InterlockedMax(ref int target, int value)
