@@ -20,6 +20,14 @@ internal static partial class DaemonApp
     public static WebApplication Build(CellarConfig config, TimeProvider time, Action<ILoggingBuilder> logging)
     {
         var token = ApiToken.Load(config);
+
+        // A backup keeps every core busy with compression work items; requests must not queue behind them while the
+        // thread pool slowly adds threads (measured: trigger p99 3.5 s during a 1 GB backup before this).
+        ThreadPool.GetMinThreads(out var workers, out var io);
+        ThreadPool.SetMinThreads(Math.Max(workers, 32), Math.Max(io, 32));
+
+        // Runtime event counters and meters would be polled all the time; process metrics are read per scrape.
+        Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true, SuppressDebugMetrics = true });
         var builder = WebApplication.CreateSlimBuilder();
 
         // Under systemd (Type=notify) the host reports ready and stopping; elsewhere this does nothing.

@@ -1,5 +1,6 @@
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
+using Cellar.Core.Logs;
 using Cellar.Core.Scheduling;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -30,8 +31,35 @@ internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispat
         };
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        new JobScheduler(config, dispatcher, time, loggers.CreateLogger<JobScheduler>()).RunAsync(stoppingToken);
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
+        new JobScheduler(config, dispatcher, time, loggers.CreateLogger<JobScheduler>()).RunAsync(stoppingToken),
+        WatchLogSizesAsync(stoppingToken));
+
+    /// <summary>Once a minute, a stat per log: a rotate job whose log passed its maxBytes runs early, before the disk fills.</summary>
+    private async Task WatchLogSizesAsync(CancellationToken stoppingToken)
+    {
+        var watched = config.Jobs.Where(j => j.Type == JobType.Rotate && j.MaxBytes is not null).ToList();
+        if (watched.Count == 0)
+        {
+            return;
+        }
+
+        using var minute = new PeriodicTimer(TimeSpan.FromMinutes(1), time);
+        try
+        {
+            while (await minute.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                foreach (var job in watched.Where(LogRotator.IsOverMaxBytes))
+                {
+                    dispatcher.Enqueue(job, tag: null, out _);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
