@@ -5,6 +5,7 @@ using Cellar.Core.Scheduling;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -28,7 +29,12 @@ internal static partial class DaemonApp
 
         // Runtime event counters and meters would be polled all the time; process metrics are read per scrape.
         Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true, SuppressDebugMetrics = true });
-        var builder = WebApplication.CreateSlimBuilder();
+        // Cellar's settings come from its own config file, not appsettings.json: no content root in the working
+        // directory, no configuration sources, so nothing watches files (a watcher on the working directory woke the
+        // idle daemon on every file written there).
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.Sources.Clear();
+        builder.Configuration.AddInMemoryCollection();
 
         // Under systemd (Type=notify) the host reports ready and stopping; elsewhere this does nothing.
         builder.Host.UseSystemd();
