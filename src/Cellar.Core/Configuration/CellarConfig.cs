@@ -19,6 +19,12 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
     /// <summary>A file holding the admin API's bearer token (else <c>$CELLAR_API_TOKEN</c>).</summary>
     public string? ApiTokenFile { get; init; }
 
+    /// <summary>When the daemon re-runs the restore drill on stored backups (default Sundays 04:00); null for never.</summary>
+    public Cronos.CronExpression? VerifySchedule { get; init; } = Cronos.CronExpression.Parse("0 4 * * 0");
+
+    /// <summary>How long one scheduled verification may take: backups are checked newest first until it is spent.</summary>
+    public TimeSpan VerifyBudget { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>On SIGTERM, how long a running job may finish before it is cancelled (cleanly: no partial files).</summary>
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(30);
 

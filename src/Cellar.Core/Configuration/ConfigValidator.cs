@@ -92,9 +92,18 @@ internal static partial class ConfigValidator
             throw Error("shutdownGraceSeconds", "must be 0..3600");
         }
 
+        if (settings.VerifyBudgetMinutes is < 1 or > 10080)
+        {
+            throw Error("verifyBudgetMinutes", "must be 1..10080 (a week)");
+        }
+
         var config = new CellarConfig(databases, logDir, zone, source);
         return config with
         {
+            VerifySchedule = settings.VerifySchedule is null ? config.VerifySchedule
+                : settings.VerifySchedule.Trim() == "off" ? null
+                : ParseSchedule(settings.VerifySchedule, "verifySchedule", Error),
+            VerifyBudget = settings.VerifyBudgetMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : config.VerifyBudget,
             Nice = settings.Nice ?? config.Nice,
             Listen = listen ?? config.Listen,
             ApiTokenFile = settings.ApiTokenFile is null ? null : AbsolutePath(settings.ApiTokenFile, "apiTokenFile", Error),

@@ -20,6 +20,10 @@ internal sealed class CellarSettings
 
     public string? ApiTokenFile { get; set; }
 
+    public string? VerifySchedule { get; set; }
+
+    public int? VerifyBudgetMinutes { get; set; }
+
     public int? ShutdownGraceSeconds { get; set; }
 
     public Dictionary<string, JobSettings>? Jobs { get; set; }

@@ -1,6 +1,7 @@
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
 using Cellar.Core.Logs;
+using Cellar.Core.Verification;
 using Cellar.Core.Scheduling;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -33,7 +34,32 @@ internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispat
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
         new JobScheduler(config, dispatcher, time, loggers.CreateLogger<JobScheduler>()).RunAsync(stoppingToken),
-        WatchLogSizesAsync(stoppingToken));
+        WatchLogSizesAsync(stoppingToken),
+        VerifyOnScheduleAsync(stoppingToken));
+
+    /// <summary>The built-in verification schedule (weekly by default): the restore drill on stored backups, newest first, within a budget.</summary>
+    private async Task VerifyOnScheduleAsync(CancellationToken stoppingToken)
+    {
+        if (config.VerifySchedule is not { } schedule)
+        {
+            return;
+        }
+
+        var logger = loggers.CreateLogger("Cellar.Maintenance.Verify");
+        try
+        {
+            while (schedule.GetNextOccurrence(time.GetUtcNow(), config.TimeZone) is { } next)
+            {
+                var wait = next - time.GetUtcNow();
+                await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, time, stoppingToken).ConfigureAwait(false);
+                await VerifySweep.RunAsync(config, time, config.VerifyBudget, logger, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Shutting down.
+        }
+    }
 
     /// <summary>Once a minute, a stat per log: a rotate job whose log passed its maxBytes runs early, before the disk fills.</summary>
     private async Task WatchLogSizesAsync(CancellationToken stoppingToken)
