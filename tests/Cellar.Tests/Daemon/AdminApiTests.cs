@@ -195,6 +195,38 @@ public sealed class AdminApiTests
         receiver.Stop();
     }
 
+    [Fact]
+    public async Task A_log_that_passes_maxBytes_is_rotated_by_the_daemons_minute_check()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        string? log = null;
+        await using var api = await Api.StartAsync(token: Token, clock, config =>
+        {
+            log = Path.Combine(Path.GetDirectoryName(config["database"]!.GetValue<string>())!, "backend.log");
+            config["jobs"]!["logs"] = new JsonObject
+            {
+                ["type"] = "rotate",
+                ["schedule"] = "0 1 * * *",
+                ["folder"] = "logs-archive",
+                ["fileName"] = "backend-{yyyy}-{MM}-{dd}.log",
+                ["path"] = log,
+                ["maxBytes"] = 4096,
+            };
+        });
+        await File.WriteAllTextAsync(log!, string.Concat(Enumerable.Repeat("GET /api/feed 200 12ms\n", 400)), api.Ct);
+        var archives = Path.Combine(api.Sandbox.BackupRoot, "logs-archive");
+
+        clock.Advance(TimeSpan.FromSeconds(61));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!Directory.Exists(archives) || !Directory.EnumerateFiles(archives, "*.gz").Any())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(15), "the oversized log was not rotated after the minute check");
+            await Task.Delay(50, api.Ct);
+        }
+
+        Assert.True(new FileInfo(log!).Length < 4096);
+    }
+
     private static int FreeLoopbackPort()
     {
         var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
