@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Cellar.Tests.Support;
 using Xunit;
 
 namespace Cellar.Tests.Daemon;
@@ -161,7 +162,7 @@ public sealed class AdminApiTests
     public async Task Heartbeats_follow_each_run_and_a_failure_also_reaches_the_webhook()
     {
         using var receiver = new System.Net.HttpListener();
-        var port = FreeLoopbackPort();
+        var port = LoopbackPort.Free();
         receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
         receiver.Start();
         var received = System.Threading.Channels.Channel.CreateUnbounded<string>();
@@ -225,15 +226,6 @@ public sealed class AdminApiTests
         }
 
         Assert.True(new FileInfo(log!).Length < 4096);
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     private static IReadOnlyList<string> Files(string root) =>

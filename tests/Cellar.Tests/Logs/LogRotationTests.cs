@@ -123,7 +123,7 @@ public sealed class LogRotationTests : IDisposable
 
         // The app's admin endpoint: on POST it reopens its log (here by passing the request on as SIGHUP).
         using var app = new System.Net.HttpListener();
-        var port = FreeLoopbackPort();
+        var port = LoopbackPort.Free();
         app.Prefixes.Add($"http://127.0.0.1:{port}/admin/reopen-logs/");
         app.Start();
         var requests = 0;
@@ -210,16 +210,6 @@ public sealed class LogRotationTests : IDisposable
         File.AppendAllText(log, new string('y', 200) + "\n");
 
         Assert.True(LogRotator.IsOverMaxBytes(job));
-    }
-
-    /// <summary>A free loopback port for the fake app, released for HttpListener to take.</summary>
-    private static int FreeLoopbackPort()
-    {
-        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 
     [Fact]
