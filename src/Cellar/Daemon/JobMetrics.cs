@@ -42,20 +42,37 @@ internal static class JobMetrics
             }
         };
 
-    /// <summary>Refreshes the disk gauges just before each scrape.</summary>
-    public static void WatchDisks(CellarConfig config) =>
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+    // Every daemon app built in this process (tests build many) adds its roots here; one callback serves them all.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> WatchedRoots = new(StringComparer.Ordinal);
+    private static readonly Lazy<bool> Callback = new(() =>
+    {
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(RefreshDisks);
+        return true;
+    });
+
+    /// <summary>Refreshes the disk gauges of <paramref name="config"/>'s backup roots just before each scrape.</summary>
+    public static void WatchDisks(CellarConfig config)
+    {
+        foreach (var root in config.Databases.Select(d => d.BackupRoot))
         {
-            foreach (var root in config.Databases.Select(d => d.BackupRoot).Distinct())
+            WatchedRoots.TryAdd(root, true);
+        }
+
+        _ = Callback.Value;
+    }
+
+    private static void RefreshDisks()
+    {
+        foreach (var root in WatchedRoots.Keys)
+        {
+            try
             {
-                try
-                {
-                    DiskFree.WithLabels(root).Set(new DriveInfo(Directory.Exists(root) ? root : Path.GetPathRoot(root)!).AvailableFreeSpace);
-                }
-                catch (IOException)
-                {
-                    // A backup root on a vanished mount: its gauge keeps its last value; /readyz says what is wrong.
-                }
+                DiskFree.WithLabels(root).Set(new DriveInfo(Directory.Exists(root) ? root : Path.GetPathRoot(root)!).AvailableFreeSpace);
             }
-        });
+            catch (IOException)
+            {
+                // A backup root on a vanished mount: its gauge keeps its last value; /readyz says what is wrong.
+            }
+        }
+    }
 }
