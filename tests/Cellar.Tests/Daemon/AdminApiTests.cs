@@ -224,7 +224,8 @@ public sealed class AdminApiTests
         // The hosted service starts its minute timer on a thread of its own (.NET 10), maybe after the app is up:
         // keep moving the clock a minute at a time until the check has run.
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!Directory.Exists(archives) || !Directory.EnumerateFiles(archives, "*.gz").Any())
+        // The archive takes its name before the live file is cut: wait for both.
+        while (!Directory.Exists(archives) || !Directory.EnumerateFiles(archives, "*.gz").Any() || new FileInfo(log!).Length >= 4096)
         {
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(15), "the oversized log was not rotated after the minute check");
             clock.Advance(TimeSpan.FromSeconds(61));
