@@ -8,9 +8,10 @@ namespace Cellar.Bench;
 
 /// <summary>
 /// The daemon's footprint: <c>cellar serve</c> idle for a minute (peak RSS, CPU), then the admin API's
-/// trigger-to-202 latency while a backup of a large database runs.
+/// trigger-to-202 latency while a backup of a large database runs. <paramref name="command"/> starts Cellar: the
+/// published native binary, or <c>dotnet cellar.dll</c>.
 /// </summary>
-internal sealed class DaemonBench(string cellarDll)
+internal sealed class DaemonBench(string build, string[] command)
 {
     private const string Token = "bench-token-0123456789abcdef";
 
@@ -37,7 +38,7 @@ internal sealed class DaemonBench(string cellarDll)
             },
         })).ConfigureAwait(false);
 
-        using var daemon = Process.Start(Proc.StartInfo(Proc.DotnetHost(), [cellarDll, "--config", config, "serve"], redirectStdin: false))!;
+        using var daemon = Process.Start(Proc.StartInfo(command[0], [.. command[1..], "--config", config, "serve"], redirectStdin: false))!;
         _ = daemon.StandardError.ReadToEndAsync();
         string? address = null;
         while (address is null && await daemon.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
@@ -61,7 +62,7 @@ internal sealed class DaemonBench(string cellarDll)
 
             var (ticksAfter, hz) = CpuTicks(daemon.Id);
             var cpuShare = (ticksAfter - ticksBefore) / hz / clock.Elapsed.TotalSeconds;
-            Bench.Log(FormattableString.Invariant($"[daemon] idle {clock.Elapsed.TotalSeconds:0} s: peak RSS {Report.MiB(peakRss)}, CPU {cpuShare * 100:0.000}%"));
+            Bench.Log(FormattableString.Invariant($"[daemon] {build}: idle {clock.Elapsed.TotalSeconds:0} s: peak RSS {Report.MiB(peakRss)}, CPU {cpuShare * 100:0.000}%"));
 
             // Busy: a backup of the large database runs while the app keeps triggering gallery backups.
             using var http = new HttpClient { BaseAddress = new Uri(address!) };
@@ -87,8 +88,8 @@ internal sealed class DaemonBench(string cellarDll)
             latencies.Sort();
             var p50 = latencies[latencies.Count / 2];
             var p99 = latencies[(int)Math.Ceiling(latencies.Count * 0.99) - 1];
-            Bench.Log(FormattableString.Invariant($"[daemon] 50 triggers during a backup: p50 {p50:0.0} ms, p99 {p99:0.0} ms"));
-            return new DaemonResult(idle, peakRss, cpuShare, dbMiB, p50, p99, latencies[^1]);
+            Bench.Log(FormattableString.Invariant($"[daemon] {build}: 50 triggers during a backup: p50 {p50:0.0} ms, p99 {p99:0.0} ms"));
+            return new DaemonResult(build, idle, peakRss, cpuShare, dbMiB, p50, p99, latencies[^1]);
         }
         finally
         {
@@ -120,13 +121,13 @@ internal sealed class DaemonBench(string cellarDll)
     }
 }
 
-/// <summary>The daemon's footprint.</summary>
-internal sealed record DaemonResult(TimeSpan Idle, long PeakRssBytes, double CpuShare, int DbMiB, double TriggerP50Ms, double TriggerP99Ms, double TriggerMaxMs)
+/// <summary>The daemon's footprint, as one build of Cellar shows it.</summary>
+internal sealed record DaemonResult(string Build, TimeSpan Idle, long PeakRssBytes, double CpuShare, int DbMiB, double TriggerP50Ms, double TriggerP99Ms, double TriggerMaxMs)
 {
-    public string ToMarkdown(BenchOptions options, Machine machine, DateTimeOffset started) => string.Join('\n',
+    public static string ToMarkdown(IReadOnlyList<DaemonResult> results, BenchOptions options, Machine machine, DateTimeOffset started) => string.Join('\n',
         "## Daemon footprint",
         "",
-        $"`cellar serve` idle (the scheduler waiting for 02:00) for {Idle.TotalSeconds:0} s, sampled every 0.5 s from /proc; then a backup of a ~{DbMiB} MiB database triggered over the API while 50 more triggers (gallery backups, 100 ms apart) are sent: the time each takes to be answered `202 Accepted`. Targets: under 60 MB RSS and 0.1% CPU idle; trigger p99 under 20 ms. Produced by:",
+        $"`cellar serve` idle (the scheduler waiting for 02:00) for {results[0].Idle.TotalSeconds:0} s, sampled every 0.5 s from /proc; then a backup of a ~{results[0].DbMiB} MiB database triggered over the API while 50 more triggers (gallery backups, 100 ms apart) are sent: the time each takes to be answered `202 Accepted`. Targets: under 60 MB RSS and 0.1% CPU idle; trigger p99 under 20 ms. The native AOT binary is what `dotnet publish` and the Docker image ship; the JIT build is `dotnet run`'s. Produced by:",
         "",
         "```",
         options.CommandLine,
@@ -134,8 +135,9 @@ internal sealed record DaemonResult(TimeSpan Idle, long PeakRssBytes, double Cpu
         "",
         FormattableString.Invariant($"Machine: {machine.Cores} cores, {machine.Cpu}; started {started:yyyy-MM-dd HH:mm} UTC."),
         "",
-        "| idle peak RSS | idle CPU | trigger p50 | trigger p99 | trigger max |",
-        "|---|---|---|---|---|",
-        FormattableString.Invariant($"| {Report.MiB(PeakRssBytes)} | {CpuShare * 100:0.000}% | {TriggerP50Ms:0.0} ms | {TriggerP99Ms:0.0} ms | {TriggerMaxMs:0.0} ms |"),
+        "| build | idle peak RSS | idle CPU | trigger p50 | trigger p99 | trigger max |",
+        "|---|---|---|---|---|---|",
+        string.Join('\n', results.Select(r => FormattableString.Invariant(
+            $"| {r.Build} | {Report.MiB(r.PeakRssBytes)} | {r.CpuShare * 100:0.000}% | {r.TriggerP50Ms:0.0} ms | {r.TriggerP99Ms:0.0} ms | {r.TriggerMaxMs:0.0} ms |"))),
         "");
 }

@@ -53,17 +53,27 @@ Console.WriteLine($"load average before: {loadBefore}");
 
 if (options.Suite == "daemon")
 {
-    DaemonResult daemonResult;
+    var results = new List<DaemonResult>();
     try
     {
-        daemonResult = await new DaemonBench(cellarDll).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60));
+        var native = Path.Combine(workDir, "native");
+        Console.WriteLine("publishing src/Cellar as a native AOT binary");
+        var publish = await Proc.RunAsync(Proc.DotnetHost(), ["publish", "-c", "Release", "-r", "linux-x64", "-nologo", "-v", "q", "-o", native, "src/Cellar"], workingDirectory: repo);
+        if (!publish.Ok)
+        {
+            Console.Error.WriteLine($"Cellar.Bench: publishing src/Cellar failed:\n{publish.Stdout}\n{publish.Stderr}");
+            return 1;
+        }
+
+        results.Add(await new DaemonBench("native AOT", [Path.Combine(native, "cellar")]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)));
+        results.Add(await new DaemonBench("JIT (dotnet cellar.dll)", [Proc.DotnetHost(), cellarDll]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)));
     }
     finally
     {
         Directory.Delete(workDir, recursive: true);
     }
 
-    await ReportFile.SpliceAsync(options.OutPath, "daemon", daemonResult.ToMarkdown(options, machine, started));
+    await ReportFile.SpliceAsync(options.OutPath, "daemon", DaemonResult.ToMarkdown(results, options, machine, started));
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the daemon section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
     return 0;
 }

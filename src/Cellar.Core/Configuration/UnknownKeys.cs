@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
@@ -12,6 +13,12 @@ namespace Cellar.Core.Configuration;
 /// </summary>
 internal static class UnknownKeys
 {
+    // The walk reaches the nested settings types through their properties, which the trimmer cannot follow; the
+    // settings types are few and named here so their properties survive a trimmed (native AOT) build.
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(CellarSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(DatabaseSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(JobSettings))]
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Every settings type is kept by the DynamicDependency attributes above.")]
     public static void Check(IConfiguration section, Type type, string source)
     {
         foreach (var child in section.GetChildren())
@@ -64,6 +71,7 @@ internal static class UnknownKeys
         Check(section, type, source);
     }
 
+    [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Every settings type is kept by the DynamicDependency attributes on Check.")]
     private static Type PropertyType(Type type, IConfigurationSection child, string source)
     {
         var property = type.GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);

@@ -7,6 +7,7 @@ using Cellar.Core.Status;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Cellar.Daemon;
 
@@ -17,15 +18,13 @@ namespace Cellar.Daemon;
 /// </summary>
 internal static class AdminEndpoints
 {
-    /// <summary>The rate-limiter policy every trigger route uses.</summary>
-    public const string TriggerPolicy = "triggers";
-
     // Characters a gallery name is refused for, beyond Slug's rules: a path separator or shell syntax in a name is
     // either a mistake or an attack, and either way it must never look accepted.
     private static readonly System.Buffers.SearchValues<char> Refused = System.Buffers.SearchValues.Create("/\\$`;|<>\"\0");
 
     public static void Map(WebApplication app, ApiToken token)
     {
+        var limit = app.Services.GetRequiredService<TriggerLimit>();
         var admin = app.MapGroup("/api/admin").AddEndpointFilter(async (context, next) =>
         {
             if (!token.Configured)
@@ -51,10 +50,10 @@ internal static class AdminEndpoints
             }
 
             return await TriggerAsync(config, dispatcher, "gallery", name.Value, wait ?? false, request.HttpContext.RequestAborted).ConfigureAwait(false);
-        }).RequireRateLimiting(TriggerPolicy);
+        }).AddEndpointFilter(limit);
 
         admin.MapPost("/trigger-backup", (HttpRequest request, CellarConfig config, JobDispatcher dispatcher, bool? wait) =>
-            TriggerAsync(config, dispatcher, "daily", null, wait ?? false, request.HttpContext.RequestAborted)).RequireRateLimiting(TriggerPolicy);
+            TriggerAsync(config, dispatcher, "daily", null, wait ?? false, request.HttpContext.RequestAborted)).AddEndpointFilter(limit);
 
         admin.MapPost("/jobs/{job}", (string job, string? tag, HttpRequest request, CellarConfig config, JobDispatcher dispatcher, bool? wait) =>
         {
@@ -64,7 +63,7 @@ internal static class AdminEndpoints
             }
 
             return TriggerAsync(config, dispatcher, job, tag, wait ?? false, request.HttpContext.RequestAborted);
-        }).RequireRateLimiting(TriggerPolicy);
+        }).AddEndpointFilter(limit);
 
         admin.MapGet("/runs/{id:guid}", (Guid id, JobDispatcher dispatcher) =>
             dispatcher.Find(id) is { } run ? Results.Ok(RunBody(run)) : Results.Problem($"no run {id} (unknown, or too old to be remembered)", statusCode: 404));
@@ -74,14 +73,7 @@ internal static class AdminEndpoints
             try
             {
                 var jobs = job is null ? config.Jobs : [config.FindJob(job)];
-                return Results.Ok(jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone).Select(e => new
-                {
-                    job = j.QualifiedName(config),
-                    file = e.Path,
-                    created = e.Created,
-                    sizeBytes = e.SizeBytes,
-                    verified = e.LooksGood,
-                })));
+                return Results.Ok(jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone).Select(e => BackupAnswer.Of(e, j.QualifiedName(config)))));
             }
             catch (ConfigException e)
             {
@@ -125,11 +117,11 @@ internal static class AdminEndpoints
         {
             var file = await run.Outcome.Task.WaitAsync(aborted).ConfigureAwait(false);
             var sidecar = file is null ? null : Sidecar.TryRead(file);
-            return Results.Ok(new { success = true, id = run.Id, file, sizeBytes = sidecar?.SizeBytes, durationMs = sidecar?.DurationMs });
+            return Results.Ok(new TriggerAnswer(true, run.Id, file, sidecar?.SizeBytes, sidecar?.DurationMs));
         }
         catch (Exception e) when (e is not OperationCanceledException || !aborted.IsCancellationRequested)
         {
-            return Results.Json(new { success = false, id = run.Id, error = e is OperationCanceledException ? "cancelled" : e.Message }, statusCode: 500);
+            return Results.Json(new TriggerAnswer(false, run.Id, Error: e is OperationCanceledException ? "cancelled" : e.Message), DaemonJson.Default.TriggerAnswer, statusCode: 500);
         }
     }
 

@@ -31,8 +31,8 @@ internal static partial class Alerts
 
                 if (job.WebhookUrl is { } webhook)
                 {
-                    var body = new { job = job.QualifiedName(config), tag, error = e.Message, at = time.GetUtcNow() };
-                    await SendAsync(logger, job, () => Http.PostAsJsonAsync(webhook, body)).ConfigureAwait(false);
+                    var body = new FailureAlert(job.QualifiedName(config), tag, e.Message, time.GetUtcNow());
+                    await SendAsync(logger, job, () => Http.PostAsJsonAsync(webhook, body, DaemonJson.Default.FailureAlert)).ConfigureAwait(false);
                 }
 
                 throw;

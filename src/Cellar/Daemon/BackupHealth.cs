@@ -13,7 +13,7 @@ internal static class BackupHealth
     private static readonly TimeSpan Slack = TimeSpan.FromHours(2);
     private const double MinFreeShare = 0.10;
 
-    public static object Of(CellarConfig config, TimeProvider time)
+    public static StatusAnswer Of(CellarConfig config, TimeProvider time)
     {
         var now = time.GetUtcNow();
         var statuses = JobStatus.All(config, time);
@@ -44,26 +44,18 @@ internal static class BackupHealth
                 reasons.Add($"backup volume of {root} has {share:P0} free");
             }
 
-            return new { backupRoot = root, freeBytes = drive.AvailableFreeSpace, totalBytes = drive.TotalSize };
+            return new DiskAnswer(root, drive.AvailableFreeSpace, drive.TotalSize);
         }).ToList();
 
-        return new
-        {
-            healthy = reasons.Count == 0,
-            reasons,
-            disks,
-            jobs = statuses.Select(s => new
-            {
-                job = s.Job,
-                type = s.Type.ToString().ToLowerInvariant(),
-                newest = s.Newest is null ? null : new { file = s.Newest.Path, created = s.Newest.Created, sizeBytes = s.Newest.SizeBytes, verified = s.Newest.LooksGood },
-                ageSeconds = s.NewestAge?.TotalSeconds,
-                count = s.Count,
-                totalBytes = s.TotalBytes,
-                nextRun = s.NextRun,
-                lastFailure = s.LastFailure,
-                lastFailureMessage = s.LastFailureMessage,
-            }),
-        };
+        return new StatusAnswer(reasons.Count == 0, reasons, disks, statuses.Select(s => new JobAnswer(
+            s.Job,
+            s.Type.ToString().ToLowerInvariant(),
+            s.Newest is null ? null : BackupAnswer.Of(s.Newest),
+            s.NewestAge?.TotalSeconds,
+            s.Count,
+            s.TotalBytes,
+            s.NextRun,
+            s.LastFailure,
+            s.LastFailureMessage)).ToList());
     }
 }

@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.RateLimiting;
 using Prometheus;
 using Cellar.Core.Configuration;
 using Cellar.Core.Scheduling;
@@ -15,9 +14,6 @@ namespace Cellar.Daemon;
 /// <summary>The daemon as one ASP.NET Core app: scheduler, dispatcher, health and admin endpoints.</summary>
 internal static partial class DaemonApp
 {
-    /// <summary>How many triggers one minute may bring, in total: enough for any app, too few for a runaway loop to fill the disk.</summary>
-    private const int TriggersPerMinute = 60;
-
     public static WebApplication Build(CellarConfig config, TimeProvider time, Action<ILoggingBuilder> logging)
     {
         var token = ApiToken.Load(config);
@@ -50,21 +46,12 @@ internal static partial class DaemonApp
             provider.GetRequiredService<ILogger<JobDispatcher>>()));
         builder.Services.AddHostedService<SchedulerService>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownGrace + TimeSpan.FromSeconds(10));
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DaemonJson.Default));
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
-        builder.Services.AddRateLimiter(limiter =>
-        {
-            limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            limiter.AddFixedWindowLimiter(AdminEndpoints.TriggerPolicy, window =>
-            {
-                window.PermitLimit = TriggersPerMinute;
-                window.Window = TimeSpan.FromMinutes(1);
-                window.QueueLimit = 0;
-            });
-        });
+        builder.Services.AddSingleton<TriggerLimit>();
 
         var app = builder.Build();
-        app.UseRateLimiter();
         HealthEndpoints.Map(app);
         AdminEndpoints.Map(app, token);
         app.MapOpenApi();

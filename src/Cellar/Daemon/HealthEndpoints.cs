@@ -16,7 +16,7 @@ internal static class HealthEndpoints
         app.MapGet("/readyz", (CellarConfig config) =>
         {
             var problems = Problems(config).ToList();
-            return problems.Count == 0 ? Results.Ok(new HealthAnswer(true, [])) : Results.Json(new HealthAnswer(false, problems), statusCode: 503);
+            return problems.Count == 0 ? Results.Ok(new HealthAnswer(true, [])) : Results.Json(new HealthAnswer(false, problems), DaemonJson.Default.HealthAnswer, statusCode: 503);
         });
     }
 

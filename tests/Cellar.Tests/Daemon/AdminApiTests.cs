@@ -125,6 +125,25 @@ public sealed class AdminApiTests
     }
 
     [Fact]
+    public async Task Triggers_beyond_sixty_a_minute_get_429_with_a_retry_hint()
+    {
+        await using var api = await Api.StartAsync(token: Token);
+        using var client = api.Client(Token);
+
+        // Unknown jobs: each trigger spends a permit without starting a run.
+        for (var i = 0; i < 60; i++)
+        {
+            using var counted = await client.PostAsync(new Uri("/api/admin/jobs/nosuch", UriKind.Relative), null, api.Ct);
+            Assert.Equal(HttpStatusCode.NotFound, counted.StatusCode);
+        }
+
+        using var refused = await client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct);
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("60", refused.Headers.GetValues("Retry-After").Single());
+        Assert.False(Directory.Exists(api.Sandbox.DailyFolder), "a refused trigger started a backup");
+    }
+
+    [Fact]
     public async Task Status_turns_unhealthy_when_the_newest_daily_backup_is_too_old()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));

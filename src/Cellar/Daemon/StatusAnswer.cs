@@ -1,0 +1,19 @@
+namespace Cellar.Daemon;
+
+/// <summary>The body of <c>GET /api/admin/backup-status</c>.</summary>
+internal sealed record StatusAnswer(bool Healthy, IReadOnlyList<string> Reasons, IReadOnlyList<DiskAnswer> Disks, IReadOnlyList<JobAnswer> Jobs);
+
+/// <summary>Free space on one backup volume.</summary>
+internal sealed record DiskAnswer(string BackupRoot, long FreeBytes, long TotalBytes);
+
+/// <summary>One job in the status: its newest backup, how many it keeps, when it runs next, how it last failed.</summary>
+internal sealed record JobAnswer(
+    string Job,
+    string Type,
+    BackupAnswer? Newest,
+    double? AgeSeconds,
+    int Count,
+    long TotalBytes,
+    DateTimeOffset? NextRun,
+    DateTimeOffset? LastFailure,
+    string? LastFailureMessage);
