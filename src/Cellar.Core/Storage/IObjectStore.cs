@@ -1,0 +1,44 @@
+namespace Cellar.Core.Storage;
+
+/// <summary>
+/// A place backups are copied to: a folder (<see cref="LocalObjectStore"/>) or an S3-compatible bucket
+/// (<see cref="S3ObjectStore"/>). Keys are relative, '/'-separated and checked by <see cref="ObjectKey"/>; every
+/// backend runs the same conformance tests against this contract.
+/// </summary>
+internal interface IObjectStore
+{
+    /// <summary>Where the store points, for messages (<c>s3://bucket/prefix</c>, a folder path); never a secret.</summary>
+    string Location { get; }
+
+    /// <summary>
+    /// Reads <paramref name="content"/> to its end and stores it under <paramref name="key"/>, replacing an object
+    /// of that key. Atomic: until it returns, readers see the previous object or none, never a part; when it throws,
+    /// the key holds what it held before. Before returning, the backend proves it holds exactly the bytes read
+    /// (S3: every part's MD5 against its ETag, else by reading the object back; a folder: fsync before the rename).
+    /// Idempotent: putting the same bytes again leaves one object.
+    /// </summary>
+    /// <returns>The stored size and the SHA-256 of the bytes read.</returns>
+    Task<PutResult> PutAsync(string key, Stream content, CancellationToken cancellationToken);
+
+    /// <summary>Opens the object for reading; <see cref="ObjectNotFoundException"/> when there is none.</summary>
+    Task<Stream> GetAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>The object's size and time, or null when there is none. One request; no listing.</summary>
+    Task<StoredObject?> StatAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Every object whose key starts with <paramref name="prefix"/> (empty for all), in ordinal key order. Listing
+    /// costs requests (one per 1,000 keys on S3): Cellar lists only where a person asked (list, restore from
+    /// another machine), never on the backup path.
+    /// </summary>
+    IAsyncEnumerable<StoredObject> ListAsync(string prefix, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the object; deleting a key that does not exist is not an error.</summary>
+    Task DeleteAsync(string key, CancellationToken cancellationToken);
+}
+
+/// <summary>One stored object as a listing or a stat shows it.</summary>
+internal sealed record StoredObject(string Key, long SizeBytes, DateTimeOffset LastModified);
+
+/// <summary>What <see cref="IObjectStore.PutAsync"/> stored: its size and the SHA-256 (lowercase hex) of its bytes.</summary>
+internal sealed record PutResult(long SizeBytes, string Sha256);

@@ -1,0 +1,376 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.Runtime.CredentialManagement;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+using Polly.Retry;
+
+namespace Cellar.Core.Storage;
+
+/// <summary>
+/// An S3-compatible bucket as a store (AWS S3, DigitalOcean Spaces, Cloudflare R2, Backblaze B2, MinIO). Content is
+/// streamed in parts of <see cref="S3Options.PartSizeBytes"/> (one request when it fits in one part, else a
+/// multipart upload), each part's MD5 is checked against the ETag the server answers, and every request is retried
+/// with exponential backoff, so an outage shorter than the retry budget costs nothing but time.
+/// </summary>
+internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
+{
+    private readonly S3Options _options;
+    private readonly AmazonS3Client _client;
+    private readonly ResiliencePipeline _retry;
+    private readonly ILogger _logger;
+
+    public S3ObjectStore(S3Options options, ILogger? logger = null, TimeSpan? retryDelay = null)
+    {
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        var config = new AmazonS3Config
+        {
+            ForcePathStyle = options.ForcePathStyle,
+            RequestChecksumCalculation = options.SdkChecksums ? RequestChecksumCalculation.WHEN_SUPPORTED : RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = options.SdkChecksums ? ResponseChecksumValidation.WHEN_SUPPORTED : ResponseChecksumValidation.WHEN_REQUIRED,
+            // Retries are Polly's below: one place that backs off long enough for a restart and logs each attempt.
+            MaxErrorRetry = 0,
+        };
+        if (options.Endpoint is { } endpoint)
+        {
+            config.ServiceURL = endpoint.AbsoluteUri;
+            config.AuthenticationRegion = options.Region;
+        }
+        else
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+        }
+
+        var credentials = Credentials(options);
+        _client = credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
+        _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
+        {
+            MaxRetryAttempts = Math.Max(1, options.Retries),
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = retryDelay ?? TimeSpan.FromSeconds(1),
+            MaxDelay = TimeSpan.FromSeconds(30),
+            UseJitter = true,
+            ShouldHandle = new PredicateBuilder().Handle<Exception>(IsTransient),
+            OnRetry = args =>
+            {
+                LogRetry(_logger, Location, args.AttemptNumber + 1, args.RetryDelay.TotalSeconds, args.Outcome.Exception?.Message);
+                return ValueTask.CompletedTask;
+            },
+        }).Build();
+    }
+
+    public string Location => $"s3://{_options.Bucket}/{_options.Prefix}";
+
+    public async Task<PutResult> PutAsync(string key, Stream content, CancellationToken cancellationToken)
+    {
+        var objectKey = FullKey(key);
+        var buffer = ArrayPool<byte>.Shared.Rent(_options.PartSizeBytes);
+        try
+        {
+            using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var length = await FillAsync(content, buffer, cancellationToken).ConfigureAwait(false);
+            sha256.AppendData(buffer, 0, length);
+            if (length < _options.PartSizeBytes)
+            {
+                var md5 = EtagMd5(buffer.AsSpan(0, length));
+                var response = await Run(key, ct => _client.PutObjectAsync(new PutObjectRequest
+                {
+                    BucketName = _options.Bucket,
+                    Key = objectKey,
+                    InputStream = new MemoryStream(buffer, 0, length, writable: false),
+                    UseChunkEncoding = _options.ChunkedEncoding,
+                    AutoCloseStream = true,
+                }, ct), cancellationToken).ConfigureAwait(false);
+                var result = new PutResult(length, Convert.ToHexStringLower(sha256.GetHashAndReset()));
+                await ConfirmAsync(key, response.ETag, [Convert.ToHexStringLower(md5)], result, cancellationToken).ConfigureAwait(false);
+                return result;
+            }
+
+            return await PutMultipartAsync(key, objectKey, content, buffer, length, sha256, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task<PutResult> PutMultipartAsync(string key, string objectKey, Stream content, byte[] buffer, int length, IncrementalHash sha256, CancellationToken cancellationToken)
+    {
+        var upload = await Run(key, ct => _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var parts = new List<PartETag>();
+            var partMd5s = new List<byte[]>();
+            using var wholeMd5 = EtagMd5();
+            long total = 0;
+            while (length > 0)
+            {
+                var number = parts.Count + 1;
+                var md5 = EtagMd5(buffer.AsSpan(0, length));
+                var partLength = length;
+                var response = await Run(key, ct => _client.UploadPartAsync(new UploadPartRequest
+                {
+                    BucketName = _options.Bucket,
+                    Key = objectKey,
+                    UploadId = upload.UploadId,
+                    PartNumber = number,
+                    InputStream = new MemoryStream(buffer, 0, partLength, writable: false),
+                    UseChunkEncoding = _options.ChunkedEncoding,
+                }, ct), cancellationToken).ConfigureAwait(false);
+                if (!Unquoted(response.ETag).Equals(Convert.ToHexStringLower(md5), StringComparison.OrdinalIgnoreCase) && LooksLikeMd5(response.ETag))
+                {
+                    throw new CellarException($"{Location}{key}: the server's checksum of part {number} ({response.ETag}) is not the MD5 of what was sent");
+                }
+
+                parts.Add(new PartETag(number, response.ETag));
+                partMd5s.Add(md5);
+                wholeMd5.AppendData(buffer, 0, length);
+                total += length;
+                length = await FillAsync(content, buffer, cancellationToken).ConfigureAwait(false);
+                sha256.AppendData(buffer, 0, length);
+            }
+
+            var completed = await Run(key, ct => _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = _options.Bucket,
+                Key = objectKey,
+                UploadId = upload.UploadId,
+                PartETags = parts,
+            }, ct), cancellationToken).ConfigureAwait(false);
+            var result = new PutResult(total, Convert.ToHexStringLower(sha256.GetHashAndReset()));
+            // S3 answers MD5(part MD5s)-N; some compatible servers (s3rver) the MD5 of the whole object.
+            var multipartEtag = Convert.ToHexStringLower(EtagMd5(partMd5s.SelectMany(m => m).ToArray())) + "-" + parts.Count;
+            await ConfirmAsync(key, completed.ETag, [multipartEtag, Convert.ToHexStringLower(wholeMd5.GetHashAndReset())], result, cancellationToken).ConfigureAwait(false);
+            return result;
+        }
+        catch
+        {
+            // Parts of an abandoned upload are billed until aborted (and a bucket lifecycle rule is the backstop).
+            try
+            {
+                using var abort = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+                await _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _options.Bucket, Key = objectKey, UploadId = upload.UploadId }, abort.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException or OperationCanceledException)
+            {
+                LogAbortFailed(_logger, Location + key, e.Message);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Proves the server holds exactly what was sent: by the ETag when it is an MD5 (single or multipart form),
+    /// else (servers with other ETags) by reading the object back and hashing it.
+    /// </summary>
+    private async Task ConfirmAsync(string key, string etag, string[] expectedEtags, PutResult sent, CancellationToken cancellationToken)
+    {
+        if (LooksLikeMd5(etag))
+        {
+            if (!expectedEtags.Contains(Unquoted(etag), StringComparer.OrdinalIgnoreCase))
+            {
+                throw new CellarException($"{Location}{key}: the server's checksum {etag} does not match what was sent ({string.Join(" or ", expectedEtags)})");
+            }
+
+            return;
+        }
+
+        await using var stored = await GetAsync(key, cancellationToken).ConfigureAwait(false);
+        using var sha256 = SHA256.Create();
+        var hash = Convert.ToHexStringLower(await sha256.ComputeHashAsync(stored, cancellationToken).ConfigureAwait(false));
+        if (hash != sent.Sha256)
+        {
+            throw new CellarException($"{Location}{key}: the object read back does not match what was sent");
+        }
+    }
+
+    public async Task<Stream> GetAsync(string key, CancellationToken cancellationToken)
+    {
+        var objectKey = FullKey(key);
+        try
+        {
+            var response = await Run(key, ct => _client.GetObjectAsync(new GetObjectRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken).ConfigureAwait(false);
+            return new ResponseStream(response);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new ObjectNotFoundException(Location, key);
+        }
+    }
+
+    public async Task<StoredObject?> StatAsync(string key, CancellationToken cancellationToken)
+    {
+        var objectKey = FullKey(key);
+        try
+        {
+            var head = await Run(key, ct => _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken).ConfigureAwait(false);
+            return new StoredObject(key, head.ContentLength, head.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime()) : DateTimeOffset.MinValue);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async IAsyncEnumerable<StoredObject> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ObjectKey.CheckPrefix(prefix);
+        string? continuation = null;
+        do
+        {
+            var page = await Run(prefix, ct => _client.ListObjectsV2Async(new ListObjectsV2Request
+            {
+                BucketName = _options.Bucket,
+                Prefix = _options.Prefix + prefix,
+                ContinuationToken = continuation,
+            }, ct), cancellationToken).ConfigureAwait(false);
+            foreach (var item in page.S3Objects ?? [])
+            {
+                yield return new StoredObject(item.Key[_options.Prefix.Length..], item.Size ?? 0, item.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime()) : DateTimeOffset.MinValue);
+            }
+
+            continuation = page.IsTruncated == true ? page.NextContinuationToken : null;
+        }
+        while (continuation is not null);
+    }
+
+    public async Task DeleteAsync(string key, CancellationToken cancellationToken)
+    {
+        var objectKey = FullKey(key);
+        await Run(key, ct => _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken).ConfigureAwait(false);
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    private string FullKey(string key) => _options.Prefix + ObjectKey.Check(key);
+
+    /// <summary>Runs one request under the retry policy; a final failure becomes one line naming the object.</summary>
+    private async Task<T> Run<T>(string key, Func<CancellationToken, Task<T>> request, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _retry.ExecuteAsync(async ct => await request(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        {
+            throw new CellarException($"{Location}{key}: {Describe(e)}", e);
+        }
+    }
+
+    private static string Describe(Exception e) => e switch
+    {
+        AmazonServiceException { ErrorCode: { Length: > 0 } code } s => $"{code} ({(int)s.StatusCode}): {s.Message}",
+        _ when e.InnerException is { } inner => $"{e.Message} ({inner.Message})",
+        _ => e.Message,
+    };
+
+    /// <summary>Network errors, timeouts, throttling and 5xx are worth another try; 4xx (bad credentials, no bucket) are not.</summary>
+    private static bool IsTransient(Exception e) => e switch
+    {
+        AmazonServiceException s when s.StatusCode is >= HttpStatusCode.InternalServerError or HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout => true,
+        AmazonServiceException s when s.ErrorCode is "SlowDown" or "RequestTimeout" or "RequestTimeTooSkewed" => true,
+        HttpRequestException or IOException or SocketException or TimeoutException => true,
+        TaskCanceledException t => t.InnerException is TimeoutException,
+        _ => e.InnerException is { } inner && IsTransient(inner),
+    };
+
+    private static async Task<int> FillAsync(Stream content, byte[] buffer, CancellationToken cancellationToken) =>
+        await content.ReadAtLeastAsync(buffer.AsMemory(0, buffer.Length), buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>MD5 only because S3's ETags are MD5: it checks the transfer; SHA-256 identifies the content.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "S3's ETag protocol, not a security use.")]
+    private static byte[] EtagMd5(ReadOnlySpan<byte> bytes) => MD5.HashData(bytes);
+
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "S3's ETag protocol, not a security use.")]
+    private static IncrementalHash EtagMd5() => IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+
+    private static string Unquoted(string? etag) => (etag ?? "").Trim('"');
+
+    private static bool LooksLikeMd5(string? etag)
+    {
+        var bare = Unquoted(etag);
+        var dash = bare.IndexOf('-', StringComparison.Ordinal);
+        var hex = dash < 0 ? bare : bare[..dash];
+        return hex.Length == 32 && hex.All(char.IsAsciiHexDigit) && (dash < 0 || bare[(dash + 1)..].All(char.IsAsciiDigit));
+    }
+
+    private static AWSCredentials? Credentials(S3Options options)
+    {
+        if (options.CredentialsFile is not { } path)
+        {
+            return null;
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new ConfigException($"credentials file {path} does not exist");
+        }
+
+        var file = new SharedCredentialsFile(path);
+        return file.TryGetProfile(options.Profile, out var profile) && AWSCredentialsFactory.TryGetAWSCredentials(profile, file, out var credentials)
+            ? credentials
+            : throw new ConfigException($"credentials file {path}: no usable profile '{options.Profile}' (aws_access_key_id and aws_secret_access_key)");
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Location}: attempt {Attempt} in {DelaySeconds:0.0} s after: {Error}")]
+    private static partial void LogRetry(ILogger logger, string location, int attempt, double delaySeconds, string? error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Object}: could not abort the unfinished multipart upload ({Error}); a bucket lifecycle rule for incomplete uploads removes it")]
+    private static partial void LogAbortFailed(ILogger logger, string @object, string error);
+
+    /// <summary>The object's body; disposing it releases the response and its connection.</summary>
+    private sealed class ResponseStream(GetObjectResponse response) : Stream
+    {
+        private readonly Stream _body = response.ResponseStream;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => response.ContentLength;
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => _body.Read(buffer, offset, count);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _body.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _body.ReadAsync(buffer, offset, count, cancellationToken);
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                response.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+}
