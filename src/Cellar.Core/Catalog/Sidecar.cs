@@ -94,6 +94,12 @@ public sealed record Sidecar
     /// <summary>The Cellar version that wrote it.</summary>
     public required string CellarVersion { get; init; }
 
+    /// <summary>
+    /// On an offsite copy's sidecar only: the copy is encrypted (docs/encryption-format.md), with this key and to
+    /// this size and hash. Everything above still describes the plain backup the copy decrypts to.
+    /// </summary>
+    public EncryptedCopy? Encryption { get; init; }
+
     /// <summary>Path of the sidecar for <paramref name="backupPath"/>.</summary>
     public static string PathFor(string backupPath) => backupPath + Suffix;
 
@@ -140,6 +146,9 @@ public sealed record Sidecar
     /// <summary>Writes the sidecar of <paramref name="backupPath"/> atomically (temp, fsync, rename); never replaces one.</summary>
     public void Write(string backupPath) => DurableJson.Write(PathFor(backupPath), this, SidecarJson.Default.Sidecar, replace: false);
 }
+
+/// <summary>How an offsite copy was encrypted: the key's public id, the format, and the encrypted object's size and SHA-256.</summary>
+public sealed record EncryptedCopy(string Format, string KeyId, long SizeBytes, string Sha256);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(Sidecar))]

@@ -19,6 +19,9 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
     /// <summary>A file holding the admin API's bearer token (else <c>$CELLAR_API_TOKEN</c>).</summary>
     public string? ApiTokenFile { get; init; }
 
+    /// <summary>The key offsite copies are encrypted with (else <c>$CELLAR_ENCRYPTION_KEY</c>, else none).</summary>
+    public string? EncryptionKeyFile { get; init; }
+
     /// <summary>When the daemon re-runs the restore drill on stored backups (default Sundays 04:00); null for never.</summary>
     public Cronos.CronExpression? VerifySchedule { get; init; } = Cronos.CronExpression.Parse("0 4 * * 0");
 
@@ -33,6 +36,11 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
 
     /// <summary>All jobs of all databases.</summary>
     public IEnumerable<JobConfig> Jobs => Databases.SelectMany(d => d.Jobs);
+
+    /// <summary>Finds an offsite destination by name (the same name in several databases is one destination).</summary>
+    internal OffsiteDestination FindDestination(string name) =>
+        Databases.SelectMany(d => d.Offsite).FirstOrDefault(o => o.Name == name)
+        ?? throw new ConfigException($"no offsite destination '{name}' (destinations: {string.Join(", ", Databases.SelectMany(d => d.Offsite).Select(o => o.Name).Distinct().DefaultIfEmpty("none configured"))})");
 
     /// <summary>
     /// Finds a job by its name, or by <c>database/job</c> when several databases have a job of that name.
@@ -60,4 +68,7 @@ public sealed record DatabaseConfig(string Name, string Path, string BackupRoot)
 {
     /// <summary>The jobs of this database.</summary>
     public IReadOnlyList<JobConfig> Jobs { get; internal set; } = [];
+
+    /// <summary>Where this database's verified backups are copied to.</summary>
+    internal IReadOnlyList<OffsiteDestination> Offsite { get; set; } = [];
 }

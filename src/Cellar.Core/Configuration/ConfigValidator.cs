@@ -26,11 +26,12 @@ internal static partial class ConfigValidator
         var logDir = AbsolutePath(settings.LogDir ?? SeedDefaults.LogDir, "logDir", Error);
         var zone = ParseZone(settings.TimeZone, Error);
         var entries = settings.Databases is { Count: > 0 } list
-            ? list.Select((d, i) => (Key: $"databases:{i}", d.Name, d.Path, BackupRoot: d.BackupRoot ?? settings.BackupRoot, d.Jobs))
-            : [(Key: "", Name: (string?)null, Path: settings.Database, settings.BackupRoot, settings.Jobs)];
+            ? list.Select((d, i) => (Key: $"databases:{i}", d.Name, d.Path, BackupRoot: d.BackupRoot ?? settings.BackupRoot, d.Jobs, Offsite: d.Offsite ?? settings.Offsite))
+            : [(Key: "", Name: (string?)null, Path: settings.Database, settings.BackupRoot, settings.Jobs, settings.Offsite)];
+        var keyConfigured = settings.EncryptionKeyFile is not null || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(OffsiteValidator.KeyVariable));
 
         var databases = new List<DatabaseConfig>();
-        foreach (var (key, name, path, backupRoot, jobs) in entries)
+        foreach (var (key, name, path, backupRoot, jobs, offsite) in entries)
         {
             string K(string leaf) => key.Length == 0 ? leaf : $"{key}:{leaf}";
             var dbPath = AbsolutePath(path ?? (key.Length == 0 ? SeedDefaults.Database : null), K(key.Length == 0 ? "database" : "path"), Error);
@@ -47,6 +48,7 @@ internal static partial class ConfigValidator
 
             var database = new DatabaseConfig(dbName, dbPath, AbsolutePath(backupRoot ?? SeedDefaults.BackupRoot, K("backupRoot"), Error));
             database.Jobs = (jobs ?? []).Select(j => ValidateJob(j.Key, j.Value, database, K($"jobs:{j.Key}"), Error)).ToList();
+            database.Offsite = OffsiteValidator.Validate(offsite, K("offsite"), database.Jobs, keyConfigured, Error);
             databases.Add(database);
         }
 
@@ -107,6 +109,7 @@ internal static partial class ConfigValidator
             Nice = settings.Nice ?? config.Nice,
             Listen = listen ?? config.Listen,
             ApiTokenFile = settings.ApiTokenFile is null ? null : AbsolutePath(settings.ApiTokenFile, "apiTokenFile", Error),
+            EncryptionKeyFile = settings.EncryptionKeyFile is null ? null : AbsolutePath(settings.EncryptionKeyFile, "encryptionKeyFile", Error),
             ShutdownGrace = settings.ShutdownGraceSeconds is { } grace ? TimeSpan.FromSeconds(grace) : config.ShutdownGrace,
         };
     }
@@ -340,4 +343,7 @@ internal static partial class ConfigValidator
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
+
+    /// <summary>True for a valid database, job or destination name: lowercase letters, digits, '-' or '_'.</summary>
+    public static bool IsName(string name) => NamePattern().IsMatch(name);
 }

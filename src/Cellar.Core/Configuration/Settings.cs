@@ -29,6 +29,10 @@ internal sealed class CellarSettings
     public Dictionary<string, JobSettings>? Jobs { get; set; }
 
     public List<DatabaseSettings>? Databases { get; set; }
+
+    public string? EncryptionKeyFile { get; set; }
+
+    public Dictionary<string, OffsiteSettings>? Offsite { get; set; }
 }
 
 /// <summary>One entry of the <c>databases</c> list.</summary>
@@ -41,6 +45,46 @@ internal sealed class DatabaseSettings
     public string? BackupRoot { get; set; }
 
     public Dictionary<string, JobSettings>? Jobs { get; set; }
+
+    public Dictionary<string, OffsiteSettings>? Offsite { get; set; }
+}
+
+/// <summary>One destination under <c>offsite</c>: an S3-compatible bucket or a folder.</summary>
+internal sealed class OffsiteSettings
+{
+    public string? Type { get; set; }
+
+    public string? Bucket { get; set; }
+
+    public string? Prefix { get; set; }
+
+    public string? Endpoint { get; set; }
+
+    public string? Region { get; set; }
+
+    public bool? ForcePathStyle { get; set; }
+
+    public string? CredentialsFile { get; set; }
+
+    public string? Profile { get; set; }
+
+    public bool? SdkChecksums { get; set; }
+
+    public bool? ChunkedEncoding { get; set; }
+
+    public int? PartSizeMiB { get; set; }
+
+    public int? Retries { get; set; }
+
+    public string? Path { get; set; }
+
+    public bool? Encrypt { get; set; }
+
+    public string? Retention { get; set; }
+
+    public Dictionary<string, int>? KeepDays { get; set; }
+
+    public List<string>? Jobs { get; set; }
 }
 
 /// <summary>One job under <c>jobs</c>.</summary>

@@ -18,6 +18,7 @@ internal static class UnknownKeys
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(CellarSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(DatabaseSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(JobSettings))]
+    [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(OffsiteSettings))]
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Every settings type is kept by the DynamicDependency attributes above.")]
     public static void Check(IConfiguration section, Type type, string source)
     {

@@ -1,5 +1,6 @@
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
+using Cellar.Core.Offsite;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Retention;
@@ -10,11 +11,21 @@ public sealed partial class Pruner(TimeProvider time, ILogger<Pruner> logger)
     /// <summary>Prunes <paramref name="job"/>; with <paramref name="dryRun"/> only reports what it would delete.</summary>
     public PruneResult Prune(JobConfig job, TimeZoneInfo zone, bool dryRun)
     {
-        var plan = RetentionPlan.For(BackupCatalog.List(job, zone), time.GetUtcNow(), job.KeepDays, job.KeepAtLeast);
+        var now = time.GetUtcNow();
+        var plan = RetentionPlan.For(BackupCatalog.List(job, zone), now, job.KeepDays, job.KeepAtLeast);
         var deleted = new List<BackupEntry>();
+        var held = new List<BackupEntry>();
         var failures = new List<string>();
         foreach (var entry in plan.Delete)
         {
+            // A backup whose offsite copy is not confirmed yet may be the only copy there will ever be.
+            if (job.Database.Offsite.Count > 0 && OffsiteSync.Unconfirmed(job, entry, zone, now) is { Count: > 0 } waiting)
+            {
+                held.Add(entry);
+                LogHeld(logger, job.Name, entry.Path, string.Join(", ", waiting));
+                continue;
+            }
+
             if (dryRun)
             {
                 deleted.Add(entry);
@@ -35,11 +46,14 @@ public sealed partial class Pruner(TimeProvider time, ILogger<Pruner> logger)
             }
         }
 
-        return new PruneResult(job.Name, plan.Keep, deleted, failures, dryRun);
+        return new PruneResult(job.Name, [.. plan.Keep, .. held], deleted, failures, dryRun);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "prune {Job}: deleted {Path} (created {Created:u})")]
     private static partial void LogDeleted(ILogger logger, string job, string path, DateTimeOffset created);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "prune {Job}: kept {Path} past its keepDays: its copy at {Destinations} is not confirmed yet")]
+    private static partial void LogHeld(ILogger logger, string job, string path, string destinations);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "prune {Job}: could not delete {Path}: {Error}")]
     private static partial void LogDeleteFailed(ILogger logger, string job, string path, string error);

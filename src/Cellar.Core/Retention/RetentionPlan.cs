@@ -13,23 +13,31 @@ public sealed record RetentionPlan(IReadOnlyList<BackupEntry> Keep, IReadOnlyLis
     /// <summary>Plans retention for <paramref name="entries"/> at <paramref name="now"/>.</summary>
     public static RetentionPlan For(IReadOnlyList<BackupEntry> entries, DateTimeOffset now, int keepDays, int keepAtLeast)
     {
-        var cutoff = now - TimeSpan.FromDays(keepDays);
-        var newestFirst = entries.OrderByDescending(e => e.Created).ToList();
+        var (keep, delete) = Split(entries, e => e.Created, e => e.LooksGood, now, keepDays, keepAtLeast);
+        return new RetentionPlan(keep, delete);
+    }
 
-        // Prefer backups known to be good; if too few are, protect the newest others too rather than none.
-        var protectedOnes = newestFirst.Where(e => e.LooksGood).Take(keepAtLeast).ToHashSet();
-        foreach (var entry in newestFirst.Where(e => !e.LooksGood))
+    /// <summary>The same rule for any kind of copy (local files, offsite objects): what to keep and what to delete, newest first.</summary>
+    internal static (List<T> Keep, List<T> Delete) Split<T>(IReadOnlyList<T> items, Func<T, DateTimeOffset> created, Func<T, bool> good, DateTimeOffset now, int keepDays, int keepAtLeast)
+        where T : notnull
+    {
+        var cutoff = now - TimeSpan.FromDays(keepDays);
+        var newestFirst = items.OrderByDescending(created).ToList();
+
+        // Prefer copies known to be good; if too few are, protect the newest others too rather than none.
+        var protectedOnes = newestFirst.Where(good).Take(keepAtLeast).ToHashSet();
+        foreach (var item in newestFirst.Where(i => !good(i)))
         {
             if (protectedOnes.Count >= keepAtLeast)
             {
                 break;
             }
 
-            protectedOnes.Add(entry);
+            protectedOnes.Add(item);
         }
 
-        var keep = newestFirst.Where(e => e.Created >= cutoff || protectedOnes.Contains(e)).ToList();
-        var delete = newestFirst.Where(e => !keep.Contains(e)).ToList();
-        return new RetentionPlan(keep, delete);
+        var keep = newestFirst.Where(i => created(i) >= cutoff || protectedOnes.Contains(i)).ToList();
+        var delete = newestFirst.Where(i => !keep.Contains(i)).ToList();
+        return (keep, delete);
     }
 }

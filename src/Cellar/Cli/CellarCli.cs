@@ -37,6 +37,7 @@ internal static class CellarCli
             StatusCommand.Create(),
             DemoCommand.Create(),
             ServeCommand.Create(),
+            SyncCommand.Create(),
         };
 
         var parsed = root.Parse(args);

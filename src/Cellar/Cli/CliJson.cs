@@ -6,4 +6,5 @@ namespace Cellar.Cli;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(IEnumerable<ListItem>))]
 [JsonSerializable(typeof(IEnumerable<StatusItem>))]
+[JsonSerializable(typeof(IEnumerable<RemoteListItem>))]
 internal sealed partial class CliJson : JsonSerializerContext;

@@ -8,7 +8,9 @@ namespace Cellar.Cli;
 
 /// <summary>
 /// <c>cellar restore (FILE | --latest JOB | --at TIME [--job JOB]) --to PATH [--force]</c> for snapshots, and
-/// <c>[--tables a,b] [--no-safety-copy]</c> for table dumps, which replace tables inside the live database.
+/// <c>[--tables a,b] [--no-safety-copy]</c> for table dumps, which replace tables inside the live database. With
+/// <c>--from DEST</c> the backup (FILE is then its object key) comes from an offsite destination: downloaded beside
+/// the target, decrypted, checked against its sidecar, then restored by the same path as a local backup.
 /// </summary>
 internal static class RestoreCommand
 {
@@ -22,9 +24,10 @@ internal static class RestoreCommand
         var force = new Option<bool>("--force") { Description = "Snapshots: replace an existing file (kept as PATH.pre-restore-YYYYMMDD-HHMMSS)" };
         var tables = new Option<string?>("--tables") { Description = "Table dumps: restore only these tables (comma-separated; default: every dumped table)" };
         var noSafetyCopy = new Option<bool>("--no-safety-copy") { Description = "Table dumps: do not copy the target to PATH.pre-restore-YYYYMMDD-HHMMSS first" };
+        var from = new Option<string?>("--from") { Description = "Restore from this offsite destination (FILE is then an object key, as `cellar list --from` shows)" };
         var command = new Command("restore", "Verify a backup and restore it: a snapshot atomically as a whole file, a table dump table by table in one transaction")
         {
-            file, latest, at, job, to, force, tables, noSafetyCopy,
+            file, latest, at, job, to, force, tables, noSafetyCopy, from,
         };
         command.SetAction(CellarCli.Action(async (parse, context, cancellationToken) =>
         {
@@ -34,37 +37,74 @@ internal static class RestoreCommand
                 throw new ConfigException("say which backup: a FILE, --latest JOB or --at TIME (exactly one)");
             }
 
+            if (parse.GetValue(from) is { } destination)
+            {
+                var target = Path.GetFullPath(parse.GetValue(to)!);
+                var download = Path.Combine(Path.GetDirectoryName(target)!, $".cellar-download-{Guid.NewGuid():N}");
+                try
+                {
+                    var local = await DownloadAsync(context, destination, parse, file, latest, at, job, download, cancellationToken).ConfigureAwait(false);
+                    return await RestoreAsync(parse, context, local, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    if (Directory.Exists(download))
+                    {
+                        Directory.Delete(download, recursive: true);
+                    }
+                }
+            }
+
             var backup = parse.GetValue(file) is { } path ? Path.GetFullPath(path)
                 : parse.GetValue(latest) is { } latestJob ? BackupSelector.Latest(context.Config, latestJob).Path
                 : BackupSelector.At(context.Config, parse.GetValue(at)!, parse.GetValue(job)).Path;
-            if (IsDump(backup))
-            {
-                return await RestoreTablesAsync(context, backup, parse.GetValue(to)!, parse.GetValue(tables), !parse.GetValue(noSafetyCopy), cancellationToken).ConfigureAwait(false);
-            }
-
-            if (parse.GetValue(tables) is not null || parse.GetValue(noSafetyCopy))
-            {
-                throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; {backup} is a database snapshot");
-            }
-
-            var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>());
-            var result = await ProgressDisplay.RunAsync(progress =>
-                service.RestoreAsync(backup, parse.GetValue(to)!, parse.GetValue(force), progress, cancellationToken)).ConfigureAwait(false);
-            Console.Error.WriteLine($"restored {backup} (taken {result.Sidecar.Created:u}, verified)");
-            if (result.SavedPrevious is { } saved)
-            {
-                Console.Error.WriteLine($"previous database kept as {saved}");
-            }
-
-            foreach (var companion in result.SavedCompanions)
-            {
-                Console.Error.WriteLine($"moved aside {companion} (it must never be replayed into the restored file)");
-            }
-
-            Console.WriteLine(result.Target);
-            return 0;
+            return await RestoreAsync(parse, context, backup, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
         }));
         return command;
+    }
+
+    private static async Task<string> DownloadAsync(
+        CliContext context, string destination, ParseResult parse, Argument<string?> file, Option<string?> latest, Option<string?> at, Option<string?> job, string folder, CancellationToken cancellationToken)
+    {
+        using var remote = RemoteTarget.Open(context, destination);
+        var key = parse.GetValue(file)
+            ?? await remote.Backups.SelectAsync(
+                RemoteTarget.PrefixOf(context.Config.FindJob(parse.GetValue(latest) ?? parse.GetValue(job) ?? throw new ConfigException("with --from and --at, say which job's backups: --job JOB"))),
+                parse.GetValue(at) is { } time ? BackupSelector.ParseTime(time, context.Config.TimeZone) : null,
+                cancellationToken).ConfigureAwait(false);
+        Console.Error.WriteLine($"downloading {remote.Destination.Location}{key}");
+        return await remote.Backups.DownloadAsync(key, folder, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<int> RestoreAsync(
+        ParseResult parse, CliContext context, string backup, Option<string> to, Option<bool> force, Option<string?> tables, Option<bool> noSafetyCopy, CancellationToken cancellationToken)
+    {
+        if (IsDump(backup))
+        {
+            return await RestoreTablesAsync(context, backup, parse.GetValue(to)!, parse.GetValue(tables), !parse.GetValue(noSafetyCopy), cancellationToken).ConfigureAwait(false);
+        }
+
+        if (parse.GetValue(tables) is not null || parse.GetValue(noSafetyCopy))
+        {
+            throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; {backup} is a database snapshot");
+        }
+
+        var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>());
+        var result = await ProgressDisplay.RunAsync(progress =>
+            service.RestoreAsync(backup, parse.GetValue(to)!, parse.GetValue(force), progress, cancellationToken)).ConfigureAwait(false);
+        Console.Error.WriteLine($"restored {backup} (taken {result.Sidecar.Created:u}, verified)");
+        if (result.SavedPrevious is { } saved)
+        {
+            Console.Error.WriteLine($"previous database kept as {saved}");
+        }
+
+        foreach (var companion in result.SavedCompanions)
+        {
+            Console.Error.WriteLine($"moved aside {companion} (it must never be replayed into the restored file)");
+        }
+
+        Console.WriteLine(result.Target);
+        return 0;
     }
 
     private static async Task<int> RestoreTablesAsync(CliContext context, string backup, string to, string? tables, bool safetyCopy, CancellationToken cancellationToken)

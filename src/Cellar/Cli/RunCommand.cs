@@ -3,6 +3,8 @@ using Cellar.Core;
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
 using Cellar.Core.Logs;
+using Cellar.Core.Offsite;
+using Microsoft.Extensions.Logging;
 using Cellar.Core.Retention;
 
 namespace Cellar.Cli;
@@ -37,7 +39,7 @@ internal static class RunCommand
                     Console.WriteLine(archive);
                 }
 
-                return 0;
+                return await OffsiteAsync(context, parse.GetValue(job)!, cancellationToken).ConfigureAwait(false);
             }
 
             var result = await ProgressDisplay.RunAsync(progress =>
@@ -49,9 +51,25 @@ internal static class RunCommand
                 + (s.WritersHeldOffMs is { } held ? $", writers held off {held} ms (rollback journal)" : ""));
             ReportPrune(result.Prune);
             Console.WriteLine(result.Path);
-            return 0;
+            return await OffsiteAsync(context, parse.GetValue(job)!, cancellationToken).ConfigureAwait(false);
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Copies the database's new backups to its offsite destinations. The backup is safe on disk either way; a
+    /// failed upload stays queued for <c>cellar sync</c> and the exit code (1) says so.
+    /// </summary>
+    private static async Task<int> OffsiteAsync(CliContext context, string jobName, CancellationToken cancellationToken)
+    {
+        var database = context.Config.FindJob(jobName).Database;
+        if (database.Offsite.Count == 0)
+        {
+            return 0;
+        }
+
+        var sync = new OffsiteSync(context.Config, context.Time, context.Loggers.CreateLogger<OffsiteSync>());
+        return SyncCommand.Report(await sync.RunAsync(database, null, repair: false, cancellationToken).ConfigureAwait(false));
     }
 
     private static string Describe(LogOutcome log) => log.Status switch

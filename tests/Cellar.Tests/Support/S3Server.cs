@@ -28,6 +28,9 @@ internal sealed class S3Server : IAsyncDisposable
 
     public Uri Endpoint => new($"http://127.0.0.1:{Port}");
 
+    /// <summary>Where the server keeps its buckets (one folder each).</summary>
+    public string DataFolder => _data.Combine("data");
+
     /// <summary>A credentials file for the server, in the AWS format Cellar reads.</summary>
     public string CredentialsFile { get; private set; } = "";
 

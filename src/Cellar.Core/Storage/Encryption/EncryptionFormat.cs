@@ -13,6 +13,9 @@ internal static class EncryptionFormat
     /// <summary>The format version this code writes and reads.</summary>
     public const byte Version = 1;
 
+    /// <summary>The format's name, as sidecars record it.</summary>
+    public const string Name = "cellar-enc-v1";
+
     /// <summary>Header length: magic 8, version 1, chunk exponent 1, key id 8, salt 32.</summary>
     public const int HeaderLength = 50;
 

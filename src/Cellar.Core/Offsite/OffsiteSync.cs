@@ -1,0 +1,186 @@
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+using Cellar.Core.IO;
+using Cellar.Core.Retention;
+using Cellar.Core.Storage;
+using Cellar.Core.Storage.Encryption;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Core.Offsite;
+
+/// <summary>
+/// Brings every destination up to date: uploads the verified local backups it does not hold yet (newest first),
+/// optionally re-checks what it should hold (<c>repair</c>), then applies its retention. One pass per destination
+/// runs at a time across processes (a lock beside the ledgers), so the daemon and <c>cellar sync</c> never upload
+/// the same backup twice.
+/// </summary>
+internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time, ILogger logger, Func<OffsiteDestination, IObjectStore>? open = null)
+{
+    private readonly Lazy<EncryptionKey?> _key = new(() => OffsiteKey.Load(config));
+
+    /// <summary>
+    /// Syncs every destination (or those of one database, or the one named); a failing destination does not stop
+    /// the others.
+    /// </summary>
+    public async Task<IReadOnlyList<SyncReport>> RunAsync(DatabaseConfig? database, string? only, bool repair, CancellationToken cancellationToken)
+    {
+        var targets = config.Databases.Where(d => database is null || d == database).SelectMany(d => d.Offsite.Select(o => (Database: d, Destination: o)))
+            .Where(t => only is null || t.Destination.Name == only).ToList();
+        if (only is not null)
+        {
+            config.FindDestination(only);
+        }
+
+        var reports = new List<SyncReport>();
+        foreach (var (db, destination) in targets)
+        {
+            reports.Add(await SyncAsync(db, destination, repair, cancellationToken).ConfigureAwait(false));
+        }
+
+        return reports;
+    }
+
+    /// <summary>What each destination still lacks: how many backups and since when (the offsite lag).</summary>
+    public IReadOnlyList<OffsiteLag> Lag() =>
+        config.Databases.SelectMany(d => d.Offsite.Select(o =>
+        {
+            var pending = Pending(d, o, OffsiteLedger.Load(d, o), config.TimeZone, time.GetUtcNow()).ToList();
+            return new OffsiteLag(d.Name, o.Name, pending.Count, pending.Count == 0 ? null : pending.Min(p => p.Backup.Created));
+        })).ToList();
+
+    /// <summary>
+    /// The destinations that should hold <paramref name="backup"/> and do not yet: local retention keeps it until
+    /// this is empty, so no backup is deleted while its offsite copy is unconfirmed.
+    /// </summary>
+    public static IReadOnlyList<string> Unconfirmed(JobConfig job, BackupEntry backup, TimeZoneInfo zone, DateTimeOffset now) =>
+        job.Database.Offsite.Where(o => Pending(job.Database, o, OffsiteLedger.Load(job.Database, o), zone, now).Any(p => p.Backup.Path == backup.Path))
+            .Select(o => o.Name).ToList();
+
+    private async Task<SyncReport> SyncAsync(DatabaseConfig database, OffsiteDestination destination, bool repair, CancellationToken cancellationToken)
+    {
+        var folder = OffsiteLedger.FolderOf(database);
+        SecureFiles.EnsureFolder(folder);
+        using var folderLock = await FolderLock.AcquireAsync(folder, time, cancellationToken).ConfigureAwait(false);
+        var store = open is null ? OffsiteStores.Open(destination, logger) : open(destination);
+        try
+        {
+            var ledger = OffsiteLedger.Load(database, destination);
+            var report = new SyncReport(database.Name, destination.Name);
+            try
+            {
+                if (repair)
+                {
+                    await RepairAsync(store, ledger, destination, report, cancellationToken).ConfigureAwait(false);
+                }
+
+                var copier = new OffsiteCopier(store, destination, destination.Encrypt ? _key.Value : null, time);
+                foreach (var (job, backup) in Pending(database, destination, ledger, config.TimeZone, time.GetUtcNow()).OrderByDescending(p => p.Backup.Created).ToList())
+                {
+                    var entry = await copier.CopyAsync(job, backup, cancellationToken).ConfigureAwait(false);
+                    ledger.Confirm(entry);
+                    report.Uploaded.Add(entry);
+                    LogUploaded(logger, destination.Name, entry.Key, entry.SizeBytes);
+                }
+
+                if (destination.Prune)
+                {
+                    await PruneAsync(store, ledger, database, destination, report, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (CellarException e)
+            {
+                // The rest waits for the next pass: an outage would only fail every other upload the same way.
+                report.Error = e.Message;
+                LogFailed(logger, destination.Name, e.Message);
+            }
+
+            return report;
+        }
+        finally
+        {
+            (store as IDisposable)?.Dispose();
+        }
+    }
+
+    private async Task RepairAsync(IObjectStore store, OffsiteLedger ledger, OffsiteDestination destination, SyncReport report, CancellationToken cancellationToken)
+    {
+        foreach (var entry in ledger.Entries.ToList())
+        {
+            var found = await store.StatAsync(entry.Key, cancellationToken).ConfigureAwait(false);
+            var sidecar = await store.StatAsync(OffsiteCopier.SidecarKeyFor(entry.Key), cancellationToken).ConfigureAwait(false);
+            if (found?.SizeBytes == entry.SizeBytes && sidecar is not null)
+            {
+                continue;
+            }
+
+            // Forgotten, it is pending again and goes up in this pass if the local backup is still there.
+            ledger.Forget(entry.Key);
+            report.Repaired.Add(entry.Key);
+            LogRepair(logger, destination.Name, entry.Key, found is null ? "missing" : $"{found.SizeBytes} bytes instead of {entry.SizeBytes}", File.Exists(entry.LocalPath));
+        }
+    }
+
+    private async Task PruneAsync(IObjectStore store, OffsiteLedger ledger, DatabaseConfig database, OffsiteDestination destination, SyncReport report, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        foreach (var job in database.Jobs.Where(destination.Takes))
+        {
+            var copies = ledger.Entries.Where(e => e.Job == job.Name).ToList();
+            var (_, delete) = RetentionPlan.Split(copies, e => e.Created, _ => true, now, destination.KeepDaysFor(job), job.KeepAtLeast);
+            foreach (var entry in delete)
+            {
+                await store.DeleteAsync(entry.Key, cancellationToken).ConfigureAwait(false);
+                await store.DeleteAsync(OffsiteCopier.SidecarKeyFor(entry.Key), cancellationToken).ConfigureAwait(false);
+                ledger.Forget(entry.Key);
+                report.Deleted.Add(entry.Key);
+                LogDeleted(logger, destination.Name, entry.Key, entry.Created);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Verified local backups the destination should hold and does not: those within its keepDays for their job,
+    /// and in any case the newest keepAtLeast (so a destination always gets the latest backup of every job).
+    /// </summary>
+    private static IEnumerable<(JobConfig Job, BackupEntry Backup)> Pending(DatabaseConfig database, OffsiteDestination destination, OffsiteLedger ledger, TimeZoneInfo zone, DateTimeOffset now)
+    {
+        var confirmed = ledger.Entries.Select(e => e.LocalPath).ToHashSet(StringComparer.Ordinal);
+        foreach (var job in database.Jobs.Where(destination.Takes))
+        {
+            var good = BackupCatalog.List(job, zone).Where(b => b.LooksGood).ToList();
+            var (wanted, _) = RetentionPlan.Split(good, b => b.Created, _ => true, now, destination.KeepDaysFor(job), job.KeepAtLeast);
+            foreach (var backup in wanted.Where(b => !confirmed.Contains(b.Path)))
+            {
+                yield return (job, backup);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "offsite {Destination}: uploaded and confirmed {Key} ({Bytes} bytes)")]
+    private static partial void LogUploaded(ILogger logger, string destination, string key, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "offsite {Destination}: {Error}; what is left stays queued for the next pass")]
+    private static partial void LogFailed(ILogger logger, string destination, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "offsite {Destination}: {Key} is {Problem}; re-uploading (local copy present: {LocalPresent})")]
+    private static partial void LogRepair(ILogger logger, string destination, string key, string problem, bool localPresent);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "offsite {Destination}: deleted {Key} (created {Created:u}) by retention")]
+    private static partial void LogDeleted(ILogger logger, string destination, string key, DateTimeOffset created);
+}
+
+/// <summary>What one pass did at one destination.</summary>
+internal sealed record SyncReport(string Database, string Destination)
+{
+    public List<OffsiteEntry> Uploaded { get; } = [];
+
+    public List<string> Deleted { get; } = [];
+
+    public List<string> Repaired { get; } = [];
+
+    /// <summary>Why the pass stopped early, if it did.</summary>
+    public string? Error { get; set; }
+}
+
+/// <summary>How far a destination is behind: backups not yet confirmed there, and the oldest one's creation time.</summary>
+internal sealed record OffsiteLag(string Database, string Destination, int Pending, DateTimeOffset? OldestPending);

@@ -1,0 +1,182 @@
+using System.Text.Json;
+using Cellar.Core.Configuration;
+using Cellar.Core.Retention;
+using Cellar.Tests.Cli;
+using Cellar.Tests.Support;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace Cellar.Tests.Offsite;
+
+public sealed class OffsiteTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_backup_goes_up_encrypted_and_restore_from_brings_it_back_verified()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(2 << 20);
+        var local = await sandbox.Cli.BackupAsync();
+
+        var list = await sandbox.Cli.CellarAsync("list", "--from", "spaces", "--json");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        var listed = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Single();
+        var key = listed.GetProperty("key").GetString()!;
+        Assert.Equal($"portfolio/daily/{Path.GetFileName(local)}.enc", key);
+        Assert.True(listed.GetProperty("hasSidecar").GetBoolean());
+
+        // What the bucket holds is the encrypted format, not the backup.
+        using var store = sandbox.Store();
+        await using (var raw = await store.GetAsync(key, Ct))
+        {
+            var head = new byte[8];
+            await raw.ReadExactlyAsync(head, Ct);
+            Assert.Equal("CELLARE1"u8.ToArray(), head);
+        }
+
+        var target = sandbox.Cli.Combine("restored", "portfolio.sqlite");
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        var restore = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", "--latest", "daily", "--to", target);
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        Assert.Equal(await CountAsync(sandbox.Cli.Database, "comments"), await CountAsync(target, "comments"));
+        Assert.DoesNotContain(Directory.GetFileSystemEntries(Path.GetDirectoryName(target)!), e => Path.GetFileName(e).StartsWith(".cellar-download", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_wrong_key_a_flipped_bit_and_a_truncated_object_each_fail_the_restore_and_create_nothing()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
+        var local = await sandbox.Cli.BackupAsync();
+        var key = $"portfolio/daily/{Path.GetFileName(local)}.enc";
+        using var store = sandbox.Store();
+        var original = await ReadAsync(store, key);
+        var folder = Directory.CreateDirectory(sandbox.Cli.Combine("restored")).FullName;
+        var target = Path.Combine(folder, "portfolio.sqlite");
+
+        var otherKey = sandbox.Cli.Combine("other.key");
+        OffsiteSandbox.WriteKey(otherKey);
+        sandbox.Configure(keyFile: otherKey);
+        var wrongKey = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
+        AssertFailed(wrongKey, "encrypted with key");
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+        sandbox.Configure();
+
+        var flipped = original.ToArray();
+        flipped[flipped.Length / 2] ^= 0x10;
+        await store.PutAsync(key, new MemoryStream(flipped), Ct);
+        var corrupted = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
+        AssertFailed(corrupted, "authentication");
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+
+        await store.PutAsync(key, new MemoryStream(original[..(original.Length / 2)]), Ct);
+        var truncated = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
+        AssertFailed(truncated, "");
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+
+        await store.PutAsync(key, new MemoryStream(original), Ct);
+        var intact = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
+        Assert.True(intact.ExitCode == 0, intact.ToString());
+    }
+
+    [Fact]
+    public async Task An_outage_during_the_upload_is_ridden_out_and_the_copy_is_confirmed_once()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(24 << 20, d => d["retries"] = 8);
+        var run = sandbox.Cli.CellarAsync("run", "daily");
+
+        // Down as soon as the first part has arrived, back three seconds later: the retries span the gap.
+        var data = Path.Combine(sandbox.Server.DataFolder, S3Server.Bucket);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!Directory.Exists(data) || !Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories).Any())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "the upload never started");
+            await Task.Delay(20, Ct);
+        }
+
+        await sandbox.Server.StopAsync();
+        await Task.Delay(3000, Ct);
+        await sandbox.Server.RestartAsync(Ct);
+
+        var result = await run;
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("1 uploaded", result.Stderr, StringComparison.Ordinal);
+        var listed = await ListFromAsync(sandbox);
+        Assert.Single(listed);
+
+        // A second pass finds nothing missing and uploads nothing.
+        var again = await sandbox.Cli.CellarAsync("sync", "--repair");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("0 uploaded", again.Stderr, StringComparison.Ordinal);
+        Assert.Single(await ListFromAsync(sandbox));
+    }
+
+    [Fact]
+    public async Task Local_retention_keeps_a_backup_until_its_offsite_copy_is_confirmed()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20, d => d["keepDays"] = new System.Text.Json.Nodes.JsonObject { ["daily"] = 90 });
+        await sandbox.Server.StopAsync();
+        var backups = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            var run = await sandbox.Cli.CellarAsync("run", "daily");
+            Assert.Equal(1, run.ExitCode);
+            Assert.Contains("stays queued", run.Stderr, StringComparison.Ordinal);
+            backups.Add(run.Stdout.Trim().Split('\n')[^1]);
+            await Task.Delay(1100, Ct);
+        }
+
+        var config = ConfigLoader.Load(sandbox.Cli.ConfigPath);
+        var job = config.FindJob("daily");
+        var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddDays(40));
+        var pruner = new Pruner(clock, NullLogger<Pruner>.Instance);
+
+        // 40 days on, local keepDays (30) would drop the oldest; its offsite copy (kept 90 days) is not there yet.
+        var held = pruner.Prune(job, config.TimeZone, dryRun: false);
+        Assert.Empty(held.Deleted);
+        Assert.All(backups, b => Assert.True(File.Exists(b)));
+
+        await sandbox.Server.RestartAsync(Ct);
+        var sync = await sandbox.Cli.CellarAsync("sync");
+        Assert.True(sync.ExitCode == 0, sync.ToString());
+        Assert.Contains("4 uploaded", sync.Stderr, StringComparison.Ordinal);
+
+        var pruned = pruner.Prune(job, config.TimeZone, dryRun: false);
+        Assert.Equal([backups[0]], pruned.Deleted.Select(d => d.Path));
+        Assert.Equal(4, (await ListFromAsync(sandbox)).Count);
+    }
+
+    /// <summary>Exit 1 and the error as the last stderr line (after the "downloading" line).</summary>
+    private static void AssertFailed(CellarRun run, string mention)
+    {
+        Assert.True(run.ExitCode == 1, run.ToString());
+        Assert.StartsWith("cellar: ", run.StderrLines[^1], StringComparison.Ordinal);
+        Assert.Contains(mention, run.StderrLines[^1], StringComparison.OrdinalIgnoreCase);
+        TestContext.Current.TestOutputHelper?.WriteLine(run.StderrLines[^1]);
+    }
+
+    private static async Task<List<string>> ListFromAsync(OffsiteSandbox sandbox)
+    {
+        var list = await sandbox.Cli.CellarAsync("list", "--from", "spaces", "--json");
+        Assert.True(list.ExitCode == 0, list.ToString());
+        return JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Select(e => e.GetProperty("key").GetString()!).ToList();
+    }
+
+    private static async Task<byte[]> ReadAsync(Core.Storage.IObjectStore store, string key)
+    {
+        await using var stream = await store.GetAsync(key, Ct);
+        using var copy = new MemoryStream();
+        await stream.CopyToAsync(copy, Ct);
+        return copy.ToArray();
+    }
+
+    private static async Task<long> CountAsync(string database, string table)
+    {
+        await using var connection = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*) FROM \"{table}\"";
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
+}
