@@ -70,6 +70,11 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
 
     public string Location => $"s3://{_options.Bucket}/{_options.Prefix}";
 
+    /// <summary>HTTP requests sent so far, retries included (what a provider bills), for the docs and the bench.</summary>
+    public long Requests => Interlocked.Read(ref _requests);
+
+    private long _requests;
+
     public async Task<PutResult> PutAsync(string key, Stream content, CancellationToken cancellationToken)
     {
         var objectKey = FullKey(key);
@@ -259,7 +264,13 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
     {
         try
         {
-            return await _retry.ExecuteAsync(async ct => await request(ct).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            return await _retry.ExecuteAsync(
+                async ct =>
+                {
+                    Interlocked.Increment(ref _requests);
+                    return await request(ct).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
