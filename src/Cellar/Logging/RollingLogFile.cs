@@ -51,14 +51,23 @@ internal sealed class RollingLogFile(string path, TimeProvider time) : IDisposab
     {
         var folder = Path.GetDirectoryName(path)!;
         FileStream? guard = null;
-        try
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (guard is null)
         {
-            // FileShare.None takes an exclusive flock on Linux: one roller at a time across processes.
-            guard = new FileStream(Path.Combine(folder, ".cellar-logs.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException)
-        {
-            return; // someone else is rolling right now; the next line will see the fresh file
+            try
+            {
+                // FileShare.None takes an exclusive flock on Linux: one roller at a time across processes.
+                guard = new FileStream(Path.Combine(folder, ".cellar-logs.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (waited.Elapsed < TimeSpan.FromSeconds(2))
+            {
+                // Someone else is rolling: wait for the fresh file rather than keep filling the full one.
+                Thread.Sleep(1);
+            }
+            catch (IOException)
+            {
+                return; // a roller stuck for 2 s: the line goes to the current file, a log line is never dropped
+            }
         }
 
         using (guard)
