@@ -1,4 +1,5 @@
 using Cellar.Core.Configuration;
+using Cellar.Core.Offsite;
 using Cellar.Core.Status;
 
 namespace Cellar.Daemon;
@@ -6,12 +7,15 @@ namespace Cellar.Daemon;
 /// <summary>
 /// <c>GET /api/admin/backup-status</c>: every job's status and an overall <c>healthy</c> flag with the reasons when
 /// it is false: a scheduled backup job whose newest backup is older than its period plus two hours, a last run
-/// that failed, or a backup volume with less than 10% free.
+/// that failed, a backup volume with less than 10% free, or a backup not confirmed offsite for 6 hours.
 /// </summary>
 internal static class BackupHealth
 {
     private static readonly TimeSpan Slack = TimeSpan.FromHours(2);
     private const double MinFreeShare = 0.10;
+
+    /// <summary>A backup still not offsite after this long means uploads are failing, not merely queued.</summary>
+    private static readonly TimeSpan OffsiteSlack = TimeSpan.FromHours(6);
 
     public static StatusAnswer Of(CellarConfig config, TimeProvider time)
     {
@@ -47,6 +51,17 @@ internal static class BackupHealth
             return new DiskAnswer(root, drive.AvailableFreeSpace, drive.TotalSize);
         }).ToList();
 
+        var offsite = new OffsiteSync(config, time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Lag().Select(lag =>
+        {
+            var age = now - lag.OldestPending;
+            if (age > OffsiteSlack)
+            {
+                reasons.Add($"offsite {lag.Destination} ({lag.Database}): {lag.Pending} backup(s) not confirmed, the oldest for {age.Value.TotalHours:0.#} h");
+            }
+
+            return new OffsiteAnswer(lag.Database, lag.Destination, lag.Pending, age?.TotalSeconds);
+        }).ToList();
+
         return new StatusAnswer(reasons.Count == 0, reasons, disks, statuses.Select(s => new JobAnswer(
             s.Job,
             s.Type.ToString().ToLowerInvariant(),
@@ -56,6 +71,6 @@ internal static class BackupHealth
             s.TotalBytes,
             s.NextRun,
             s.LastFailure,
-            s.LastFailureMessage)).ToList());
+            s.LastFailureMessage)).ToList(), offsite);
     }
 }

@@ -39,12 +39,15 @@ internal static partial class DaemonApp
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(time);
+        builder.Services.AddSingleton<OffsiteWorker>();
         builder.Services.AddSingleton(provider => new JobDispatcher(
-            Alerts.Sent(config, time, provider.GetRequiredService<ILoggerFactory>().CreateLogger("Cellar.Alerts"),
-                JobMetrics.Counted(config, time, SchedulerService.Runner(config, time, provider.GetRequiredService<ILoggerFactory>()))),
+            provider.GetRequiredService<OffsiteWorker>().Kicking(
+                Alerts.Sent(config, time, provider.GetRequiredService<ILoggerFactory>().CreateLogger("Cellar.Alerts"),
+                    JobMetrics.Counted(config, time, SchedulerService.Runner(config, time, provider.GetRequiredService<ILoggerFactory>())))),
             config.MaxParallelDatabases,
             provider.GetRequiredService<ILogger<JobDispatcher>>()));
         builder.Services.AddHostedService<SchedulerService>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<OffsiteWorker>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownGrace + TimeSpan.FromSeconds(10));
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DaemonJson.Default));
         builder.Services.AddProblemDetails();

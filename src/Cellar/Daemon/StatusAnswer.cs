@@ -1,7 +1,10 @@
 namespace Cellar.Daemon;
 
 /// <summary>The body of <c>GET /api/admin/backup-status</c>.</summary>
-internal sealed record StatusAnswer(bool Healthy, IReadOnlyList<string> Reasons, IReadOnlyList<DiskAnswer> Disks, IReadOnlyList<JobAnswer> Jobs);
+internal sealed record StatusAnswer(bool Healthy, IReadOnlyList<string> Reasons, IReadOnlyList<DiskAnswer> Disks, IReadOnlyList<JobAnswer> Jobs, IReadOnlyList<OffsiteAnswer> Offsite);
+
+/// <summary>How far one offsite destination is behind: backups not yet confirmed there, and the oldest one's age.</summary>
+internal sealed record OffsiteAnswer(string Database, string Destination, int Pending, double? OldestPendingAgeSeconds);
 
 /// <summary>Free space on one backup volume.</summary>
 internal sealed record DiskAnswer(string BackupRoot, long FreeBytes, long TotalBytes);

@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
+using Cellar.Core.Storage;
 using Cellar.Tests.Support;
 using Xunit;
 
@@ -141,6 +142,62 @@ public sealed class AdminApiTests
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.Equal("60", refused.Headers.GetValues("Retry-After").Single());
         Assert.False(Directory.Exists(api.Sandbox.DailyFolder), "a refused trigger started a backup");
+    }
+
+    [Fact]
+    public async Task A_triggered_backup_goes_offsite_in_the_background_and_status_and_metrics_show_the_lag()
+    {
+        await using var server = await S3Server.StartAsync(TestContext.Current.CancellationToken);
+        var keyFile = Path.Combine(Path.GetTempPath(), $"cellar-key-{Guid.NewGuid():N}");
+        Offsite.OffsiteSandbox.WriteKey(keyFile);
+        try
+        {
+            await using var api = await Api.StartAsync(token: Token, configure: config =>
+            {
+                config["encryptionKeyFile"] = keyFile;
+                config["offsite"] = new JsonObject
+                {
+                    ["spaces"] = new JsonObject
+                    {
+                        ["bucket"] = S3Server.Bucket,
+                        ["endpoint"] = server.Endpoint.AbsoluteUri,
+                        ["forcePathStyle"] = true,
+                        ["credentialsFile"] = server.CredentialsFile,
+                    },
+                };
+            });
+            using var client = api.Client(Token);
+            using var triggered = await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct);
+            Assert.Equal(HttpStatusCode.OK, triggered.StatusCode);
+
+            using var store = new S3ObjectStore(server.Options());
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            JsonNode offsite;
+            do
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), "the backup was not confirmed offsite");
+                await Task.Delay(100, api.Ct);
+                offsite = JsonNode.Parse(await client.GetStringAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct))!["offsite"]![0]!;
+            }
+            while (offsite["pending"]!.GetValue<int>() != 0);
+
+            Assert.Equal("spaces", offsite["destination"]!.GetValue<string>());
+            var listed = new List<string>();
+            await foreach (var item in store.ListAsync("", api.Ct))
+            {
+                listed.Add(item.Key);
+            }
+
+            Assert.Equal(2, listed.Count);
+            Assert.Contains(listed, k => k.EndsWith(".sqlite.gz.enc", StringComparison.Ordinal));
+            var metrics = await client.GetStringAsync(new Uri("/metrics", UriKind.Relative), api.Ct);
+            Assert.Contains("cellar_offsite_pending_backups{database=\"portfolio\",destination=\"spaces\"} 0", metrics, StringComparison.Ordinal);
+            Assert.Contains("cellar_offsite_lag_seconds{database=\"portfolio\",destination=\"spaces\"} 0", metrics, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(keyFile);
+        }
     }
 
     [Fact]
