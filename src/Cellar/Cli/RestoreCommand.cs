@@ -43,8 +43,8 @@ internal static class RestoreCommand
                 var download = Path.Combine(Path.GetDirectoryName(target)!, $".cellar-download-{Guid.NewGuid():N}");
                 try
                 {
-                    var local = await DownloadAsync(context, destination, parse, file, latest, at, job, download, cancellationToken).ConfigureAwait(false);
-                    return await RestoreAsync(parse, context, local, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
+                    var (local, shown) = await DownloadAsync(context, destination, parse, file, latest, at, job, download, cancellationToken).ConfigureAwait(false);
+                    return await RestoreAsync(parse, context, local, shown, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -58,12 +58,13 @@ internal static class RestoreCommand
             var backup = parse.GetValue(file) is { } path ? Path.GetFullPath(path)
                 : parse.GetValue(latest) is { } latestJob ? BackupSelector.Latest(context.Config, latestJob).Path
                 : BackupSelector.At(context.Config, parse.GetValue(at)!, parse.GetValue(job)).Path;
-            return await RestoreAsync(parse, context, backup, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
+            return await RestoreAsync(parse, context, backup, backup, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
         }));
         return command;
     }
 
-    private static async Task<string> DownloadAsync(
+    /// <summary>Downloads the chosen backup; returns the local file and how to name it to the operator (where it came from).</summary>
+    private static async Task<(string File, string Shown)> DownloadAsync(
         CliContext context, string destination, ParseResult parse, Argument<string?> file, Option<string?> latest, Option<string?> at, Option<string?> job, string folder, CancellationToken cancellationToken)
     {
         using var remote = RemoteTarget.Open(context, destination);
@@ -72,16 +73,17 @@ internal static class RestoreCommand
                 RemoteTarget.PrefixOf(context.Config.FindJob(parse.GetValue(latest) ?? parse.GetValue(job) ?? throw new ConfigException("with --from and --at, say which job's backups: --job JOB"))),
                 parse.GetValue(at) is { } time ? BackupSelector.ParseTime(time, context.Config.TimeZone) : null,
                 cancellationToken).ConfigureAwait(false);
-        Console.Error.WriteLine($"downloading {remote.Destination.Location}{key}");
-        return await remote.Backups.DownloadAsync(key, folder, cancellationToken).ConfigureAwait(false);
+        var shown = remote.Destination.Location + key;
+        Console.Error.WriteLine($"downloading {shown}");
+        return (await remote.Backups.DownloadAsync(key, folder, cancellationToken).ConfigureAwait(false), shown);
     }
 
     private static async Task<int> RestoreAsync(
-        ParseResult parse, CliContext context, string backup, Option<string> to, Option<bool> force, Option<string?> tables, Option<bool> noSafetyCopy, CancellationToken cancellationToken)
+        ParseResult parse, CliContext context, string backup, string shown, Option<string> to, Option<bool> force, Option<string?> tables, Option<bool> noSafetyCopy, CancellationToken cancellationToken)
     {
         if (IsDump(backup))
         {
-            return await RestoreTablesAsync(context, backup, parse.GetValue(to)!, parse.GetValue(tables), !parse.GetValue(noSafetyCopy), cancellationToken).ConfigureAwait(false);
+            return await RestoreTablesAsync(context, backup, shown, parse.GetValue(to)!, parse.GetValue(tables), !parse.GetValue(noSafetyCopy), cancellationToken).ConfigureAwait(false);
         }
 
         if (parse.GetValue(tables) is not null || parse.GetValue(noSafetyCopy))
@@ -92,7 +94,7 @@ internal static class RestoreCommand
         var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>());
         var result = await ProgressDisplay.RunAsync(progress =>
             service.RestoreAsync(backup, parse.GetValue(to)!, parse.GetValue(force), progress, cancellationToken)).ConfigureAwait(false);
-        Console.Error.WriteLine($"restored {backup} (taken {result.Sidecar.Created:u}, verified)");
+        Console.Error.WriteLine($"restored {shown} (taken {result.Sidecar.Created:u}, verified)");
         if (result.SavedPrevious is { } saved)
         {
             Console.Error.WriteLine($"previous database kept as {saved}");
@@ -107,13 +109,13 @@ internal static class RestoreCommand
         return 0;
     }
 
-    private static async Task<int> RestoreTablesAsync(CliContext context, string backup, string to, string? tables, bool safetyCopy, CancellationToken cancellationToken)
+    private static async Task<int> RestoreTablesAsync(CliContext context, string backup, string shown, string to, string? tables, bool safetyCopy, CancellationToken cancellationToken)
     {
         var names = tables?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         var service = new TableRestore(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<TableRestore>());
         var result = await ProgressDisplay.RunAsync(progress =>
             service.RestoreAsync(backup, to, names, safetyCopy, progress, cancellationToken)).ConfigureAwait(false);
-        Console.Error.WriteLine($"restored {string.Join(", ", result.RowCounts.Select(c => $"{c.Key} ({c.Value} rows)"))} from {backup} (taken {result.Sidecar.Created:u}, verified)");
+        Console.Error.WriteLine($"restored {string.Join(", ", result.RowCounts.Select(c => $"{c.Key} ({c.Value} rows)"))} from {shown} (taken {result.Sidecar.Created:u}, verified)");
         if (result.SafetyCopy is { } saved)
         {
             Console.Error.WriteLine($"the database before the restore is kept as {saved}");
