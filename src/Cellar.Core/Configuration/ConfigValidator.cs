@@ -28,7 +28,9 @@ internal static partial class ConfigValidator
         var entries = settings.Databases is { Count: > 0 } list
             ? list.Select((d, i) => (Key: $"databases:{i}", d.Name, d.Path, BackupRoot: d.BackupRoot ?? settings.BackupRoot, d.Jobs, Offsite: d.Offsite ?? settings.Offsite))
             : [(Key: "", Name: (string?)null, Path: settings.Database, settings.BackupRoot, settings.Jobs, settings.Offsite)];
-        var keyConfigured = settings.EncryptionKeyFile is not null || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(OffsiteValidator.KeyVariable));
+        // From the file only, never the environment: whether a copy is encrypted must not depend on the shell a
+        // command happens to run in. With the key in CELLAR_ENCRYPTION_KEY, destinations say "encrypt": true.
+        var keyConfigured = settings.EncryptionKeyFile is not null;
 
         var databases = new List<DatabaseConfig>();
         foreach (var (key, name, path, backupRoot, jobs, offsite) in entries)

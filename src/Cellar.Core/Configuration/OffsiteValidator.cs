@@ -8,6 +8,11 @@ internal static class OffsiteValidator
     /// <summary>The environment variable an encryption key may come from instead of <c>encryptionKeyFile</c>.</summary>
     public const string KeyVariable = "CELLAR_ENCRYPTION_KEY";
 
+    /// <summary>
+    /// Turns the settings into destinations. <c>encrypt</c> defaults to true when <c>encryptionKeyFile</c> is set;
+    /// with the key in <see cref="KeyVariable"/> it must be said, and a process without the key then fails loudly
+    /// instead of uploading plain copies.
+    /// </summary>
     public static IReadOnlyList<OffsiteDestination> Validate(
         Dictionary<string, OffsiteSettings>? destinations, string key, IReadOnlyList<JobConfig> jobs, bool keyConfigured, Func<string, string, ConfigException> error)
     {
@@ -32,10 +37,6 @@ internal static class OffsiteValidator
                 KeepDays = Checked(settings.KeepDays, $"{k}:keepDays", jobs, error),
                 Jobs = settings.Jobs is null ? null : settings.Jobs.Select(job => jobs.Any(j => j.Name == job) ? job : throw error($"{k}:jobs", $"no job '{job}' in this database")).ToHashSet(),
             };
-            if (destination.Encrypt && !keyConfigured)
-            {
-                throw error($"{k}:encrypt", $"no key: set encryptionKeyFile, or {KeyVariable} in the environment");
-            }
 
             result.Add((settings.Type ?? "s3").ToLowerInvariant() switch
             {

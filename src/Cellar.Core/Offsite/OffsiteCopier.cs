@@ -32,22 +32,26 @@ internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination desti
         var cipherKey = destination.Encrypt ? OffsiteKey.Require(key, destination) : null;
         var objectKey = KeyFor(job, backup.Name, cipherKey is not null);
 
+        // Checked before anything is sent: a rotten local file must never replace a good copy already there.
+        await RequireIntactAsync(backup.Path, sidecar, cancellationToken).ConfigureAwait(false);
+
         PutResult put;
         await using (var file = new FileStream(backup.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true))
         await using (var plain = new HashingStream(file, leaveOpen: true))
         await using (Stream body = cipherKey is null ? plain : new EncryptingStream(plain, cipherKey, leaveOpen: true))
         {
-            put = await store.PutAsync(objectKey, body, cancellationToken).ConfigureAwait(false);
+            var length = cipherKey is null ? sidecar.SizeBytes : EncryptionFormat.EncryptedLength(sidecar.SizeBytes);
+            put = await store.PutAsync(objectKey, body, length, cancellationToken).ConfigureAwait(false);
             if (plain.BytesHashed != sidecar.SizeBytes || plain.HexHash() != sidecar.Sha256)
             {
-                await store.DeleteAsync(objectKey, cancellationToken).ConfigureAwait(false);
-                throw new CellarException($"{backup.Path} no longer matches the checksum in its sidecar; it was not copied to {destination.Name} (run `cellar verify`)");
+                // Changed while it was read: not confirmed, so it stays pending and the next pass checks it first.
+                throw new CellarException($"{backup.Path} changed while it was uploaded to {destination.Name}; not counted as offsite (run `cellar verify`)");
             }
         }
 
         var remote = sidecar with { Encryption = cipherKey is null ? null : new EncryptedCopy(EncryptionFormat.Name, cipherKey.IdHex, put.SizeBytes, put.Sha256) };
         var sidecarKey = SidecarKeyFor(objectKey);
-        await store.PutAsync(sidecarKey, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(remote, SidecarJson.Default.Sidecar)), cancellationToken).ConfigureAwait(false);
+        await store.PutAsync(sidecarKey, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(remote, SidecarJson.Default.Sidecar)), null, cancellationToken).ConfigureAwait(false);
 
         // The puts proved the bytes; these stats prove both objects are visible under their keys now.
         var stored = await store.StatAsync(objectKey, cancellationToken).ConfigureAwait(false);
@@ -56,6 +60,17 @@ internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination desti
             throw new CellarException($"{destination.Location}{objectKey}: not found with its sidecar after the upload; it is not counted as offsite");
         }
 
-        return new OffsiteEntry(objectKey, job.Name, backup.Path, sidecar.Created, put.SizeBytes, put.Sha256, cipherKey?.IdHex, time.GetUtcNow());
+        return new OffsiteEntry(objectKey, job.Name, backup.Path, sidecar.Sha256, sidecar.Created, put.SizeBytes, put.Sha256, cipherKey?.IdHex, time.GetUtcNow());
+    }
+
+    private static async Task RequireIntactAsync(string path, Sidecar sidecar, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, useAsync: true);
+        using var sha256 = System.Security.Cryptography.SHA256.Create();
+        var hash = Convert.ToHexStringLower(await sha256.ComputeHashAsync(file, cancellationToken).ConfigureAwait(false));
+        if (file.Length != sidecar.SizeBytes || hash != sidecar.Sha256)
+        {
+            throw new CellarException($"{path} no longer matches the checksum in its sidecar; it is not copied offsite (run `cellar verify`)");
+        }
     }
 }

@@ -6,8 +6,8 @@ using Cellar.Core.IO;
 namespace Cellar.Core.Offsite;
 
 /// <summary>
-/// What one destination holds of one database, as confirmed by Cellar itself: a JSON file per destination in
-/// <c>BACKUP_ROOT/.cellar-offsite/</c>, replaced atomically on each change. The daemon never needs to list the
+/// What one destination holds of one database, as confirmed by Cellar itself: a JSON file per database and
+/// destination in <c>BACKUP_ROOT/.cellar-offsite/</c> (databases may share a backup root), replaced atomically. The daemon never needs to list the
 /// bucket: a local backup without an entry here is pending (that is the upload queue, and it survives restarts
 /// and outages because it is derived from the backups on disk), one with an entry is offsite.
 /// </summary>
@@ -31,7 +31,7 @@ internal sealed class OffsiteLedger
     /// <summary>Reads the ledger of <paramref name="destination"/> (empty when there is none yet).</summary>
     public static OffsiteLedger Load(DatabaseConfig database, OffsiteDestination destination)
     {
-        var path = Path.Combine(FolderOf(database), destination.Name + ".json");
+        var path = Path.Combine(FolderOf(database), $"{database.Name}.{destination.Name}.json");
         if (!File.Exists(path))
         {
             return new OffsiteLedger(path, []);
@@ -47,9 +47,6 @@ internal sealed class OffsiteLedger
             throw new CellarException($"offsite ledger {path} is not valid ({e.Message}); move it away and run `cellar sync` to rebuild it from the destination", e);
         }
     }
-
-    /// <summary>The entry of the copy of local backup <paramref name="localPath"/>, if confirmed.</summary>
-    public OffsiteEntry? Find(string localPath) => _entries.Values.FirstOrDefault(e => e.LocalPath == localPath);
 
     /// <summary>Records a confirmed copy and saves.</summary>
     public void Confirm(OffsiteEntry entry)
@@ -79,10 +76,12 @@ internal sealed class OffsiteLedger
 }
 
 /// <summary>
-/// One confirmed offsite copy: the object key, the job and local backup it copies, when that backup was made, and
-/// the stored object's size and SHA-256 (of the encrypted bytes when <see cref="KeyId"/> is set).
+/// One confirmed offsite copy: the object key, the job and local backup it copies (its path and SHA-256: a file
+/// made again under the same name is another backup), when that backup was made, and the stored object's size and
+/// SHA-256 (of the encrypted bytes when <see cref="KeyId"/> is set).
 /// </summary>
-internal sealed record OffsiteEntry(string Key, string Job, string LocalPath, DateTimeOffset Created, long SizeBytes, string Sha256, string? KeyId, DateTimeOffset ConfirmedAt);
+internal sealed record OffsiteEntry(
+    string Key, string Job, string LocalPath, string BackupSha256, DateTimeOffset Created, long SizeBytes, string Sha256, string? KeyId, DateTimeOffset ConfirmedAt);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(OffsiteLedger.LedgerFile))]

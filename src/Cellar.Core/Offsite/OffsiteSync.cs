@@ -58,52 +58,58 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
 
     private async Task<SyncReport> SyncAsync(DatabaseConfig database, OffsiteDestination destination, bool repair, CancellationToken cancellationToken)
     {
-        var folder = OffsiteLedger.FolderOf(database);
-        SecureFiles.EnsureFolder(folder);
-        using var folderLock = await FolderLock.AcquireAsync(folder, time, cancellationToken).ConfigureAwait(false);
-        var store = open is null ? OffsiteStores.Open(destination, logger) : open(destination);
+        var report = new SyncReport(database.Name, destination.Name);
+        IObjectStore? store = null;
         try
         {
+            var folder = OffsiteLedger.FolderOf(database);
+            SecureFiles.EnsureFolder(folder);
+            using var folderLock = await FolderLock.AcquireAsync(folder, time, cancellationToken).ConfigureAwait(false);
+            store = open is null ? OffsiteStores.Open(destination, logger) : open(destination);
             var ledger = OffsiteLedger.Load(database, destination);
-            var report = new SyncReport(database.Name, destination.Name);
-            try
+            if (repair)
             {
-                if (repair)
-                {
-                    await RepairAsync(store, ledger, destination, report, cancellationToken).ConfigureAwait(false);
-                }
-
-                var copier = new OffsiteCopier(store, destination, destination.Encrypt ? _key.Value : null, time);
-                foreach (var (job, backup) in Pending(database, destination, ledger, config.TimeZone, time.GetUtcNow()).OrderByDescending(p => p.Backup.Created).ToList())
-                {
-                    var entry = await copier.CopyAsync(job, backup, cancellationToken).ConfigureAwait(false);
-                    ledger.Confirm(entry);
-                    report.Uploaded.Add(entry);
-                    LogUploaded(logger, destination.Name, entry.Key, entry.SizeBytes);
-                }
-
-                if (destination.Prune)
-                {
-                    await PruneAsync(store, ledger, database, destination, report, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            catch (CellarException e)
-            {
-                // The rest waits for the next pass: an outage would only fail every other upload the same way.
-                report.Error = e.Message;
-                LogFailed(logger, destination.Name, e.Message);
+                await RepairAsync(store, ledger, destination, report, cancellationToken).ConfigureAwait(false);
             }
 
-            return report;
+            var copier = new OffsiteCopier(store, destination, destination.Encrypt ? _key.Value : null, time);
+            foreach (var (job, backup) in Pending(database, destination, ledger, config.TimeZone, time.GetUtcNow()).OrderByDescending(p => p.Backup.Created).ToList())
+            {
+                var entry = await copier.CopyAsync(job, backup, cancellationToken).ConfigureAwait(false);
+                ledger.Confirm(entry);
+                report.Uploaded.Add(entry);
+                LogUploaded(logger, destination.Name, entry.Key, entry.SizeBytes);
+            }
+
+            if (destination.Prune)
+            {
+                await PruneAsync(store, ledger, database, destination, report, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The rest waits for the next pass (an outage would only fail every other upload the same way), and
+            // the other destinations go on.
+            report.Error = e.Message;
+            LogFailed(logger, destination.Name, e.Message);
         }
         finally
         {
             (store as IDisposable)?.Dispose();
         }
+
+        return report;
     }
 
     private async Task RepairAsync(IObjectStore store, OffsiteLedger ledger, OffsiteDestination destination, SyncReport report, CancellationToken cancellationToken)
     {
+        // One listing request first: a wrong bucket or prefix must fail here, not make every copy look missing.
+        await using (var probe = store.ListAsync("", cancellationToken).GetAsyncEnumerator(cancellationToken))
+        {
+            await probe.MoveNextAsync().ConfigureAwait(false);
+        }
+
+        var lost = new List<string>();
         foreach (var entry in ledger.Entries.ToList())
         {
             var found = await store.StatAsync(entry.Key, cancellationToken).ConfigureAwait(false);
@@ -113,10 +119,23 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
                 continue;
             }
 
-            // Forgotten, it is pending again and goes up in this pass if the local backup is still there.
+            var problem = found is null ? "missing" : sidecar is null ? "without its sidecar" : $"{found.SizeBytes} bytes instead of {entry.SizeBytes}";
+            if (!File.Exists(entry.LocalPath))
+            {
+                // Nothing to upload it from: keep the entry (retention still expires it) and say so.
+                lost.Add($"{entry.Key} is {problem} and its local backup is gone");
+                continue;
+            }
+
+            // Forgotten, it is pending again and goes up in this pass.
             ledger.Forget(entry.Key);
             report.Repaired.Add(entry.Key);
-            LogRepair(logger, destination.Name, entry.Key, found is null ? "missing" : $"{found.SizeBytes} bytes instead of {entry.SizeBytes}", File.Exists(entry.LocalPath));
+            LogRepair(logger, destination.Name, entry.Key, problem);
+        }
+
+        if (lost.Count > 0)
+        {
+            throw new CellarException($"{lost.Count} copies cannot be repaired: {string.Join("; ", lost)}");
         }
     }
 
@@ -144,12 +163,12 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
     /// </summary>
     private static IEnumerable<(JobConfig Job, BackupEntry Backup)> Pending(DatabaseConfig database, OffsiteDestination destination, OffsiteLedger ledger, TimeZoneInfo zone, DateTimeOffset now)
     {
-        var confirmed = ledger.Entries.Select(e => e.LocalPath).ToHashSet(StringComparer.Ordinal);
+        var confirmed = ledger.Entries.Select(e => (e.LocalPath, e.BackupSha256)).ToHashSet();
         foreach (var job in database.Jobs.Where(destination.Takes))
         {
             var good = BackupCatalog.List(job, zone).Where(b => b.LooksGood).ToList();
             var (wanted, _) = RetentionPlan.Split(good, b => b.Created, _ => true, now, destination.KeepDaysFor(job), job.KeepAtLeast);
-            foreach (var backup in wanted.Where(b => !confirmed.Contains(b.Path)))
+            foreach (var backup in wanted.Where(b => !confirmed.Contains((b.Path, b.Sidecar!.Sha256))))
             {
                 yield return (job, backup);
             }
@@ -162,8 +181,8 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
     [LoggerMessage(Level = LogLevel.Warning, Message = "offsite {Destination}: {Error}; what is left stays queued for the next pass")]
     private static partial void LogFailed(ILogger logger, string destination, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "offsite {Destination}: {Key} is {Problem}; re-uploading (local copy present: {LocalPresent})")]
-    private static partial void LogRepair(ILogger logger, string destination, string key, string problem, bool localPresent);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "offsite {Destination}: {Key} is {Problem}; uploading it again")]
+    private static partial void LogRepair(ILogger logger, string destination, string key, string problem);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "offsite {Destination}: deleted {Key} (created {Created:u}) by retention")]
     private static partial void LogDeleted(ILogger logger, string destination, string key, DateTimeOffset created);

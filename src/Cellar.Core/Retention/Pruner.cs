@@ -19,7 +19,7 @@ public sealed partial class Pruner(TimeProvider time, ILogger<Pruner> logger)
         foreach (var entry in plan.Delete)
         {
             // A backup whose offsite copy is not confirmed yet may be the only copy there will ever be.
-            if (job.Database.Offsite.Count > 0 && OffsiteSync.Unconfirmed(job, entry, zone, now) is { Count: > 0 } waiting)
+            if (job.Database.Offsite.Count > 0 && Unconfirmed(job, entry, zone, now) is { Count: > 0 } waiting)
             {
                 held.Add(entry);
                 LogHeld(logger, job.Name, entry.Path, string.Join(", ", waiting));
@@ -51,6 +51,19 @@ public sealed partial class Pruner(TimeProvider time, ILogger<Pruner> logger)
 
     [LoggerMessage(Level = LogLevel.Information, Message = "prune {Job}: deleted {Path} (created {Created:u})")]
     private static partial void LogDeleted(ILogger logger, string job, string path, DateTimeOffset created);
+
+    /// <summary>The destinations still waiting for <paramref name="entry"/>; all of them when a ledger cannot be read.</summary>
+    private static IReadOnlyList<string> Unconfirmed(JobConfig job, BackupEntry entry, TimeZoneInfo zone, DateTimeOffset now)
+    {
+        try
+        {
+            return OffsiteSync.Unconfirmed(job, entry, zone, now);
+        }
+        catch (CellarException e)
+        {
+            return [.. job.Database.Offsite.Select(o => $"{o.Name} (unknown: {e.Message})")];
+        }
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "prune {Job}: kept {Path} past its keepDays: its copy at {Destinations} is not confirmed yet")]
     private static partial void LogHeld(ILogger logger, string job, string path, string destinations);

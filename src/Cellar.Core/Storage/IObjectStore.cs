@@ -15,10 +15,15 @@ internal interface IObjectStore
     /// of that key. Atomic: until it returns, readers see the previous object or none, never a part; when it throws,
     /// the key holds what it held before. Before returning, the backend proves it holds exactly the bytes read
     /// (S3: every part's MD5 against its ETag, else by reading the object back; a folder: fsync before the rename).
-    /// Idempotent: putting the same bytes again leaves one object.
+    /// Idempotent: putting the same bytes again leaves one object. When it throws after the server accepted the
+    /// bytes (the proof failed), the key may hold them: the caller must not count the copy.
     /// </summary>
+    /// <param name="key">Where to store it.</param>
+    /// <param name="content">The bytes, read once to the end.</param>
+    /// <param name="length">The length when known: S3 sizes its parts by it (at most 10,000 parts per object).</param>
+    /// <param name="cancellationToken">Cancels the upload (a multipart upload is aborted).</param>
     /// <returns>The stored size and the SHA-256 of the bytes read.</returns>
-    Task<PutResult> PutAsync(string key, Stream content, CancellationToken cancellationToken);
+    Task<PutResult> PutAsync(string key, Stream content, long? length, CancellationToken cancellationToken);
 
     /// <summary>Opens the object for reading; <see cref="ObjectNotFoundException"/> when there is none.</summary>
     Task<Stream> GetAsync(string key, CancellationToken cancellationToken);

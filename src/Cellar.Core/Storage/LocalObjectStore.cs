@@ -16,9 +16,15 @@ internal sealed class LocalObjectStore : IObjectStore
 
     public string Location => Root;
 
-    public async Task<PutResult> PutAsync(string key, Stream content, CancellationToken cancellationToken)
+    public async Task<PutResult> PutAsync(string key, Stream content, long? length, CancellationToken cancellationToken)
     {
         var path = PathOf(key);
+        if (!Directory.Exists(Root))
+        {
+            // Created by hand, never by Cellar: an unmounted NAS must not turn into copies on the local disk.
+            throw new CellarException($"offsite folder {Root} does not exist (not mounted?); create it to use it");
+        }
+
         var folder = Path.GetDirectoryName(path)!;
         SecureFiles.EnsureFolder(folder);
         using var temp = TempFile.For(folder, Path.GetFileName(path));

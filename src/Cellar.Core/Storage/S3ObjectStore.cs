@@ -39,6 +39,9 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
             ResponseChecksumValidation = options.SdkChecksums ? ResponseChecksumValidation.WHEN_SUPPORTED : ResponseChecksumValidation.WHEN_REQUIRED,
             // Retries are Polly's below: one place that backs off long enough for a restart and logs each attempt.
             MaxErrorRetry = 0,
+            // The SDK's default is ~25 days: a connection that stalls must fail (and be retried) instead of holding
+            // the offsite pass, and the backups it protects from pruning, forever. Room for a part at 64 KiB/s.
+            Timeout = TimeSpan.FromSeconds(Math.Max(300, 2.0 * options.PartSizeBytes / 65536)),
         };
         if (options.Endpoint is { } endpoint)
         {
@@ -75,32 +78,33 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
 
     private long _requests;
 
-    public async Task<PutResult> PutAsync(string key, Stream content, CancellationToken cancellationToken)
+    public async Task<PutResult> PutAsync(string key, Stream content, long? length, CancellationToken cancellationToken)
     {
         var objectKey = FullKey(key);
-        var buffer = ArrayPool<byte>.Shared.Rent(_options.PartSizeBytes);
+        var partSize = PartSize(length);
+        var buffer = ArrayPool<byte>.Shared.Rent(partSize);
         try
         {
             using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var length = await FillAsync(content, buffer, cancellationToken).ConfigureAwait(false);
-            sha256.AppendData(buffer, 0, length);
-            if (length < _options.PartSizeBytes)
+            var filled = await FillAsync(content, buffer, partSize, cancellationToken).ConfigureAwait(false);
+            sha256.AppendData(buffer, 0, filled);
+            if (filled < partSize)
             {
-                var md5 = EtagMd5(buffer.AsSpan(0, length));
+                var md5 = EtagMd5(buffer.AsSpan(0, filled));
                 var response = await Run(key, ct => _client.PutObjectAsync(new PutObjectRequest
                 {
                     BucketName = _options.Bucket,
                     Key = objectKey,
-                    InputStream = new MemoryStream(buffer, 0, length, writable: false),
+                    InputStream = new MemoryStream(buffer, 0, filled, writable: false),
                     UseChunkEncoding = _options.ChunkedEncoding,
                     AutoCloseStream = true,
                 }, ct), cancellationToken).ConfigureAwait(false);
-                var result = new PutResult(length, Convert.ToHexStringLower(sha256.GetHashAndReset()));
-                await ConfirmAsync(key, response.ETag, [Convert.ToHexStringLower(md5)], result, cancellationToken).ConfigureAwait(false);
+                var result = new PutResult(filled, Convert.ToHexStringLower(sha256.GetHashAndReset()));
+                await ConfirmAsync(key, response.ETag, [Convert.ToHexStringLower(md5)], trustEtag: true, result, cancellationToken).ConfigureAwait(false);
                 return result;
             }
 
-            return await PutMultipartAsync(key, objectKey, content, buffer, length, sha256, cancellationToken).ConfigureAwait(false);
+            return await PutMultipartAsync(key, objectKey, content, buffer, partSize, filled, sha256, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -108,8 +112,10 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
         }
     }
 
-    private async Task<PutResult> PutMultipartAsync(string key, string objectKey, Stream content, byte[] buffer, int length, IncrementalHash sha256, CancellationToken cancellationToken)
+    private async Task<PutResult> PutMultipartAsync(string key, string objectKey, Stream content, byte[] buffer, int partSize, int length, IncrementalHash sha256, CancellationToken cancellationToken)
     {
+        var completed = false;
+        var trustEtags = true;
         var upload = await Run(key, ct => _client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken).ConfigureAwait(false);
         try
         {
@@ -131,33 +137,33 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
                     InputStream = new MemoryStream(buffer, 0, partLength, writable: false),
                     UseChunkEncoding = _options.ChunkedEncoding,
                 }, ct), cancellationToken).ConfigureAwait(false);
-                if (!Unquoted(response.ETag).Equals(Convert.ToHexStringLower(md5), StringComparison.OrdinalIgnoreCase) && LooksLikeMd5(response.ETag))
-                {
-                    throw new CellarException($"{Location}{key}: the server's checksum of part {number} ({response.ETag}) is not the MD5 of what was sent");
-                }
+                // A part's ETag is its MD5 on S3 and most compatible servers, not with SSE-KMS or SSE-C: then the
+                // whole object is read back at the end instead.
+                trustEtags &= Unquoted(response.ETag).Equals(Convert.ToHexStringLower(md5), StringComparison.OrdinalIgnoreCase);
 
                 parts.Add(new PartETag(number, response.ETag));
                 partMd5s.Add(md5);
                 wholeMd5.AppendData(buffer, 0, length);
                 total += length;
-                length = await FillAsync(content, buffer, cancellationToken).ConfigureAwait(false);
+                length = await FillAsync(content, buffer, partSize, cancellationToken).ConfigureAwait(false);
                 sha256.AppendData(buffer, 0, length);
             }
 
-            var completed = await Run(key, ct => _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            var answer = await Run(key, ct => _client.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
             {
                 BucketName = _options.Bucket,
                 Key = objectKey,
                 UploadId = upload.UploadId,
                 PartETags = parts,
             }, ct), cancellationToken).ConfigureAwait(false);
+            completed = true;
             var result = new PutResult(total, Convert.ToHexStringLower(sha256.GetHashAndReset()));
             // S3 answers MD5(part MD5s)-N; some compatible servers (s3rver) the MD5 of the whole object.
             var multipartEtag = Convert.ToHexStringLower(EtagMd5(partMd5s.SelectMany(m => m).ToArray())) + "-" + parts.Count;
-            await ConfirmAsync(key, completed.ETag, [multipartEtag, Convert.ToHexStringLower(wholeMd5.GetHashAndReset())], result, cancellationToken).ConfigureAwait(false);
+            await ConfirmAsync(key, answer.ETag, [multipartEtag, Convert.ToHexStringLower(wholeMd5.GetHashAndReset())], trustEtags, result, cancellationToken).ConfigureAwait(false);
             return result;
         }
-        catch
+        catch when (!completed)
         {
             // Parts of an abandoned upload are billed until aborted (and a bucket lifecycle rule is the backstop).
             try
@@ -175,18 +181,13 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
     }
 
     /// <summary>
-    /// Proves the server holds exactly what was sent: by the ETag when it is an MD5 (single or multipart form),
-    /// else (servers with other ETags) by reading the object back and hashing it.
+    /// Proves the server holds exactly what was sent: by the ETag when it is the MD5 of what was sent (single or
+    /// multipart form), else (encrypted buckets, servers with other ETags) by reading the object back and hashing it.
     /// </summary>
-    private async Task ConfirmAsync(string key, string etag, string[] expectedEtags, PutResult sent, CancellationToken cancellationToken)
+    private async Task ConfirmAsync(string key, string etag, string[] expectedEtags, bool trustEtag, PutResult sent, CancellationToken cancellationToken)
     {
-        if (LooksLikeMd5(etag))
+        if (trustEtag && expectedEtags.Contains(Unquoted(etag), StringComparer.OrdinalIgnoreCase))
         {
-            if (!expectedEtags.Contains(Unquoted(etag), StringComparer.OrdinalIgnoreCase))
-            {
-                throw new CellarException($"{Location}{key}: the server's checksum {etag} does not match what was sent ({string.Join(" or ", expectedEtags)})");
-            }
-
             return;
         }
 
@@ -195,7 +196,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
         var hash = Convert.ToHexStringLower(await sha256.ComputeHashAsync(stored, cancellationToken).ConfigureAwait(false));
         if (hash != sent.Sha256)
         {
-            throw new CellarException($"{Location}{key}: the object read back does not match what was sent");
+            throw new CellarException($"{Location}{key}: the server's checksum {etag} does not match what was sent, and the object read back differs too");
         }
     }
 
@@ -204,7 +205,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
         var objectKey = FullKey(key);
         try
         {
-            var response = await Run(key, ct => _client.GetObjectAsync(new GetObjectRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken).ConfigureAwait(false);
+            var response = await Run(key, ct => _client.GetObjectAsync(new GetObjectRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken, notFoundPassesThrough: true).ConfigureAwait(false);
             return new ResponseStream(response);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
@@ -218,7 +219,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
         var objectKey = FullKey(key);
         try
         {
-            var head = await Run(key, ct => _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken).ConfigureAwait(false);
+            var head = await Run(key, ct => _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken, notFoundPassesThrough: true).ConfigureAwait(false);
             return new StoredObject(key, head.ContentLength, head.LastModified is { } modified ? new DateTimeOffset(modified.ToUniversalTime()) : DateTimeOffset.MinValue);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
@@ -259,8 +260,11 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
 
     private string FullKey(string key) => _options.Prefix + ObjectKey.Check(key);
 
-    /// <summary>Runs one request under the retry policy; a final failure becomes one line naming the object.</summary>
-    private async Task<T> Run<T>(string key, Func<CancellationToken, Task<T>> request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one request under the retry policy; a final failure becomes one line naming the object, except a 404
+    /// for a missing key where the caller asks for it (a missing bucket is always an error).
+    /// </summary>
+    private async Task<T> Run<T>(string key, Func<CancellationToken, Task<T>> request, CancellationToken cancellationToken, bool notFoundPassesThrough = false)
     {
         try
         {
@@ -272,11 +276,11 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
                 },
                 cancellationToken).ConfigureAwait(false);
         }
-        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        catch (AmazonS3Exception e) when (notFoundPassesThrough && e.StatusCode == HttpStatusCode.NotFound && e.ErrorCode != "NoSuchBucket")
         {
             throw;
         }
-        catch (Exception e) when (e is AmazonServiceException or AmazonClientException or HttpRequestException or IOException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             throw new CellarException($"{Location}{key}: {Describe(e)}", e);
         }
@@ -299,8 +303,16 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
         _ => e.InnerException is { } inner && IsTransient(inner),
     };
 
-    private static async Task<int> FillAsync(Stream content, byte[] buffer, CancellationToken cancellationToken) =>
-        await content.ReadAtLeastAsync(buffer.AsMemory(0, buffer.Length), buffer.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+    private static async Task<int> FillAsync(Stream content, byte[] buffer, int size, CancellationToken cancellationToken) =>
+        await content.ReadAtLeastAsync(buffer.AsMemory(0, size), size, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>The configured part size, or more when the object would need over 9,000 parts (S3 allows 10,000).</summary>
+    private int PartSize(long? length)
+    {
+        const long MiB = 1 << 20;
+        var needed = length is { } total ? ((total / 9000) + MiB) / MiB * MiB : 0;
+        return (int)Math.Min(Math.Max(_options.PartSizeBytes, needed), 1L << 30);
+    }
 
     /// <summary>MD5 only because S3's ETags are MD5: it checks the transfer; SHA-256 identifies the content.</summary>
     [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "S3's ETag protocol, not a security use.")]

@@ -65,17 +65,17 @@ public sealed class OffsiteTests
 
         var flipped = original.ToArray();
         flipped[flipped.Length / 2] ^= 0x10;
-        await store.PutAsync(key, new MemoryStream(flipped), Ct);
+        await store.PutAsync(key, new MemoryStream(flipped), null, Ct);
         var corrupted = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
         AssertFailed(corrupted, "authentication");
         Assert.Empty(Directory.GetFileSystemEntries(folder));
 
-        await store.PutAsync(key, new MemoryStream(original[..(original.Length / 2)]), Ct);
+        await store.PutAsync(key, new MemoryStream(original[..(original.Length / 2)]), null, Ct);
         var truncated = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
         AssertFailed(truncated, "");
         Assert.Empty(Directory.GetFileSystemEntries(folder));
 
-        await store.PutAsync(key, new MemoryStream(original), Ct);
+        await store.PutAsync(key, new MemoryStream(original), null, Ct);
         var intact = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
         Assert.True(intact.ExitCode == 0, intact.ToString());
     }
@@ -145,6 +145,72 @@ public sealed class OffsiteTests
         var pruned = pruner.Prune(job, config.TimeZone, dryRun: false);
         Assert.Equal([backups[0]], pruned.Deleted.Select(d => d.Path));
         Assert.Equal(4, (await ListFromAsync(sandbox)).Count);
+    }
+
+    [Fact]
+    public async Task A_local_backup_that_rotted_never_replaces_its_good_offsite_copy()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
+        var local = await sandbox.Cli.BackupAsync();
+        var key = $"portfolio/daily/{Path.GetFileName(local)}.enc";
+        using var store = sandbox.Store();
+        var good = await ReadAsync(store, key);
+
+        // The ledger lost (moved away, a new disk) and the local file rotted at the same size: sync must refuse.
+        foreach (var ledger in Directory.GetFiles(Path.Combine(sandbox.Cli.BackupRoot, ".cellar-offsite"), "*.json"))
+        {
+            File.Delete(ledger);
+        }
+
+        var bytes = await File.ReadAllBytesAsync(local, Ct);
+        bytes[bytes.Length / 2] ^= 0xff;
+        await File.WriteAllBytesAsync(local, bytes, Ct);
+        var sync = await sandbox.Cli.CellarAsync("sync");
+
+        Assert.Equal(1, sync.ExitCode);
+        Assert.Contains("no longer matches the checksum", sync.Stderr, StringComparison.Ordinal);
+        Assert.Equal(good, await ReadAsync(store, key));
+    }
+
+    [Fact]
+    public async Task Two_databases_sharing_a_backup_root_and_a_destination_each_keep_their_copies()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
+        var blog = sandbox.Cli.Combine("data", "blog.sqlite");
+        File.Copy(sandbox.Cli.Database, blog);
+        var config = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(sandbox.Cli.ConfigPath, Ct))!.AsObject();
+        static System.Text.Json.Nodes.JsonObject Daily(string folder) => new()
+        {
+            ["type"] = "snapshot",
+            ["folder"] = folder,
+            ["fileName"] = "db-{yyyy}-{MM}-{dd}.sqlite",
+            ["keepAtLeast"] = 1,
+        };
+        var multi = new System.Text.Json.Nodes.JsonObject
+        {
+            ["backupRoot"] = sandbox.Cli.BackupRoot,
+            ["logDir"] = sandbox.Cli.LogDir,
+            ["encryptionKeyFile"] = sandbox.KeyFile,
+            ["offsite"] = config["offsite"]!.DeepClone(),
+            ["databases"] = new System.Text.Json.Nodes.JsonArray(
+                new System.Text.Json.Nodes.JsonObject { ["name"] = "shop", ["path"] = sandbox.Cli.Database, ["jobs"] = new System.Text.Json.Nodes.JsonObject { ["daily"] = Daily("shop-daily") } },
+                new System.Text.Json.Nodes.JsonObject { ["name"] = "blog", ["path"] = blog, ["jobs"] = new System.Text.Json.Nodes.JsonObject { ["daily"] = Daily("blog-daily") } }),
+        };
+        await File.WriteAllTextAsync(sandbox.Cli.ConfigPath, multi.ToJsonString(), Ct);
+
+        foreach (var job in new[] { "blog/daily", "shop/daily", "shop/daily" })
+        {
+            var run = await sandbox.Cli.CellarAsync("run", job);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            await Task.Delay(1100, Ct);
+        }
+
+        var again = await sandbox.Cli.CellarAsync("sync");
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.DoesNotContain(" 1 uploaded", again.Stderr, StringComparison.Ordinal);
+        var listed = await ListFromAsync(sandbox);
+        Assert.Single(listed, k => k.StartsWith("blog/daily/", StringComparison.Ordinal));
+        Assert.Equal(2, listed.Count(k => k.StartsWith("shop/daily/", StringComparison.Ordinal)));
     }
 
     /// <summary>Exit 1 and the error as the last stderr line (after the "downloading" line).</summary>

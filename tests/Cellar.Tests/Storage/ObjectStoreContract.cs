@@ -42,7 +42,7 @@ public abstract class ObjectStoreContract : IAsyncLifetime
     {
         var bytes = RandomNumberGenerator.GetBytes(size);
 
-        var put = await Store.PutAsync("daily/backup.sqlite.gz", new MemoryStream(bytes), Ct);
+        var put = await Store.PutAsync("daily/backup.sqlite.gz", new MemoryStream(bytes), null, Ct);
 
         Assert.Equal(size, put.SizeBytes);
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes)), put.Sha256);
@@ -53,9 +53,9 @@ public abstract class ObjectStoreContract : IAsyncLifetime
     [Fact]
     public async Task A_second_put_replaces_the_object_and_a_repeated_one_changes_nothing()
     {
-        await Store.PutAsync("k/one", new MemoryStream("first"u8.ToArray()), Ct);
-        await Store.PutAsync("k/one", new MemoryStream("second"u8.ToArray()), Ct);
-        await Store.PutAsync("k/one", new MemoryStream("second"u8.ToArray()), Ct);
+        await Store.PutAsync("k/one", new MemoryStream("first"u8.ToArray()), null, Ct);
+        await Store.PutAsync("k/one", new MemoryStream("second"u8.ToArray()), null, Ct);
+        await Store.PutAsync("k/one", new MemoryStream("second"u8.ToArray()), null, Ct);
 
         Assert.Equal("second"u8.ToArray(), await ReadAsync("k/one"));
         Assert.Single(await ListAsync("k/"));
@@ -64,9 +64,9 @@ public abstract class ObjectStoreContract : IAsyncLifetime
     [Fact]
     public async Task A_put_that_fails_midway_leaves_the_previous_object_and_nothing_else()
     {
-        await Store.PutAsync("k/one", new MemoryStream("before"u8.ToArray()), Ct);
+        await Store.PutAsync("k/one", new MemoryStream("before"u8.ToArray()), null, Ct);
 
-        await Assert.ThrowsAsync<IOException>(() => Store.PutAsync("k/one", new FailingStream(3 * PartSize / 2), Ct));
+        await Assert.ThrowsAsync<IOException>(() => Store.PutAsync("k/one", new FailingStream(3 * PartSize / 2), null, Ct));
 
         Assert.Equal("before"u8.ToArray(), await ReadAsync("k/one"));
         Assert.Equal(["k/one"], (await ListAsync("")).Select(o => o.Key));
@@ -79,7 +79,7 @@ public abstract class ObjectStoreContract : IAsyncLifetime
         Assert.Null(await Store.StatAsync("no/such", Ct));
         await Store.DeleteAsync("no/such", Ct);
 
-        await Store.PutAsync("yes/here", new MemoryStream([1, 2, 3]), Ct);
+        await Store.PutAsync("yes/here", new MemoryStream([1, 2, 3]), null, Ct);
         await Store.DeleteAsync("yes/here", Ct);
         await Store.DeleteAsync("yes/here", Ct);
         Assert.Null(await Store.StatAsync("yes/here", Ct));
@@ -90,7 +90,7 @@ public abstract class ObjectStoreContract : IAsyncLifetime
     {
         foreach (var key in new[] { "db/daily/b.gz", "db/daily/a.gz", "db/daily/a.gz.json", "db/social/c.sql.gz", "dbx/daily/z.gz" })
         {
-            await Store.PutAsync(key, new MemoryStream([7]), Ct);
+            await Store.PutAsync(key, new MemoryStream([7]), null, Ct);
         }
 
         Assert.Equal(["db/daily/a.gz", "db/daily/a.gz.json", "db/daily/b.gz"], (await ListAsync("db/daily/")).Select(o => o.Key));
@@ -109,7 +109,7 @@ public abstract class ObjectStoreContract : IAsyncLifetime
     [InlineData("")]
     public async Task Hostile_keys_are_refused_before_anything_is_stored(string key)
     {
-        await Assert.ThrowsAsync<ArgumentException>(() => Store.PutAsync(key, new MemoryStream([1]), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => Store.PutAsync(key, new MemoryStream([1]), null, Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => Store.GetAsync(key, Ct));
         Assert.Empty(await ListAsync(""));
     }
@@ -178,7 +178,8 @@ public sealed class LocalObjectStoreTests : ObjectStoreContract
 {
     private readonly TempFolder _folder = new();
 
-    private protected override Task<IObjectStore> CreateAsync() => Task.FromResult<IObjectStore>(new LocalObjectStore(_folder.Combine("store")));
+    private protected override Task<IObjectStore> CreateAsync() =>
+        Task.FromResult<IObjectStore>(new LocalObjectStore(Directory.CreateDirectory(_folder.Combine("store")).FullName));
 
     private protected override ValueTask DisposeBackendAsync()
     {
@@ -187,9 +188,20 @@ public sealed class LocalObjectStoreTests : ObjectStoreContract
     }
 
     [Fact]
+    public async Task A_missing_root_is_an_unmounted_disk_and_nothing_is_written_in_its_place()
+    {
+        var unmounted = new LocalObjectStore(_folder.Combine("mnt", "nas"));
+
+        var error = await Assert.ThrowsAsync<Core.CellarException>(() => unmounted.PutAsync("daily/a.gz", new MemoryStream([1]), null, Ct));
+
+        Assert.Contains("not mounted", error.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_folder.Combine("mnt")));
+    }
+
+    [Fact]
     public async Task Objects_are_owner_only_files_and_temp_files_are_never_listed()
     {
-        await Store.PutAsync("daily/a.gz", new MemoryStream([1, 2]), Ct);
+        await Store.PutAsync("daily/a.gz", new MemoryStream([1, 2]), null, Ct);
         await File.WriteAllBytesAsync(_folder.Combine("store", "daily", ".a.gz.cellar-tmp-0123abcd"), [9], Ct);
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_folder.Combine("store", "daily", "a.gz")));
@@ -220,8 +232,8 @@ public sealed class S3ObjectStoreTests : ObjectStoreContract
     public async Task A_store_sees_only_its_prefix()
     {
         using var other = new S3ObjectStore(_server!.Options("elsewhere/"));
-        await other.PutAsync("daily/a.gz", new MemoryStream([1]), Ct);
-        await Store.PutAsync("daily/b.gz", new MemoryStream([2]), Ct);
+        await other.PutAsync("daily/a.gz", new MemoryStream([1]), null, Ct);
+        await Store.PutAsync("daily/b.gz", new MemoryStream([2]), null, Ct);
 
         Assert.Equal(["daily/b.gz"], (await ListAsync("")).Select(o => o.Key));
         Assert.Null(await Store.StatAsync("daily/a.gz", Ct));
@@ -237,7 +249,7 @@ public sealed class S3ObjectStoreTests : ObjectStoreContract
         // check) or it understands it; what it may never do is keep a wrong object silently.
         try
         {
-            var put = await chunked.PutAsync("a", new MemoryStream(bytes), Ct);
+            var put = await chunked.PutAsync("a", new MemoryStream(bytes), null, Ct);
             Assert.Equal(bytes.Length, (await chunked.StatAsync("a", Ct))!.SizeBytes);
             Assert.Equal(bytes.Length, put.SizeBytes);
         }
@@ -246,7 +258,7 @@ public sealed class S3ObjectStoreTests : ObjectStoreContract
             Assert.Contains("does not match", e.Message, StringComparison.Ordinal);
         }
 
-        await Store.PutAsync("a", new MemoryStream(bytes), Ct);
+        await Store.PutAsync("a", new MemoryStream(bytes), null, Ct);
         Assert.Equal(bytes.Length, (await Store.StatAsync("a", Ct))!.SizeBytes);
     }
 }
