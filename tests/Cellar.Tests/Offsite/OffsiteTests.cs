@@ -45,6 +45,28 @@ public sealed class OffsiteTests
     }
 
     [Fact]
+    public async Task A_200_MB_database_goes_up_multipart_and_comes_back_byte_identical_decrypted_verified_and_restored()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(200L << 20, d => d.Remove("partSizeMiB"));
+        var local = await sandbox.Cli.BackupAsync();
+        var localBytes = new FileInfo(local).Length;
+        Assert.True(localBytes > 2 * (16 << 20), $"the backup ({localBytes} bytes) must need several 16 MiB parts");
+
+        // Byte-identical: the downloaded, decrypted file is the local backup, hash for hash.
+        using var store = sandbox.Store();
+        var key = $"portfolio/daily/{Path.GetFileName(local)}.enc";
+        Assert.Equal(Core.Storage.Encryption.EncryptionFormat.EncryptedLength(localBytes), (await store.StatAsync(key, Ct))!.SizeBytes);
+        var folder = sandbox.Cli.Combine("download");
+        var downloaded = await new Core.Offsite.RemoteBackups(store, Core.Storage.Encryption.EncryptionKey.FromFile(sandbox.KeyFile)).DownloadAsync(key, folder, Ct);
+        Assert.Equal(CliSandbox.HashOf(local), CliSandbox.HashOf(downloaded));
+
+        var target = sandbox.Cli.Combine("restored.sqlite");
+        var restore = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", "--latest", "daily", "--to", target);
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        Assert.Equal(await CountAsync(sandbox.Cli.Database, "comments"), await CountAsync(target, "comments"));
+    }
+
+    [Fact]
     public async Task A_wrong_key_a_flipped_bit_and_a_truncated_object_each_fail_the_restore_and_create_nothing()
     {
         await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
