@@ -19,7 +19,7 @@ internal sealed record BenchOptions(
         "usage: dotnet run -c Release --project bench/Cellar.Bench -- [--sizes 50,1024 (MiB)] [--out docs/BENCHMARKS.md] "
         + "[--work-dir /var/tmp] [--runs N (default 3 up to 100 MiB, else 1)] [--writer-seconds 10] [--backup-timeout 40] "
         + "[--busy-size MIB (default: the largest size; 0 = skip the busy scenario)] "
-        + "[--suite backups|dumps|logs|daemon (dumps, logs, daemon: only that comparison, spliced into its section of the report; for logs the sizes are log sizes)]";
+        + "[--suite backups|dumps|logs|daemon|offsite (dumps, logs, daemon, offsite: only that comparison, spliced into its section of the report; for logs the sizes are log sizes)]";
 
     /// <summary>The command that produced the report, as a reader would retype it.</summary>
     public string CommandLine =>
@@ -110,11 +110,11 @@ internal sealed record BenchOptions(
 
                     busySize = b;
                     break;
-                case "--suite" when value is "backups" or "dumps" or "logs" or "daemon":
+                case "--suite" when value is "backups" or "dumps" or "logs" or "daemon" or "offsite":
                     suite = value;
                     break;
                 case "--suite":
-                    error = $"--suite must be backups, dumps, logs or daemon, not '{value}'";
+                    error = $"--suite must be backups, dumps, logs, daemon or offsite, not '{value}'";
                     return false;
                 default:
                     error = $"unknown option '{name}'";

@@ -124,20 +124,13 @@ internal sealed class DaemonBench(string build, string[] command)
 /// <summary>The daemon's footprint, as one build of Cellar shows it.</summary>
 internal sealed record DaemonResult(string Build, TimeSpan Idle, long PeakRssBytes, double CpuShare, int DbMiB, double TriggerP50Ms, double TriggerP99Ms, double TriggerMaxMs)
 {
-    public static string ToMarkdown(IReadOnlyList<DaemonResult> results, BenchOptions options, Machine machine, DateTimeOffset started) => string.Join('\n',
-        "## Daemon footprint",
-        "",
-        $"`cellar serve` idle (the scheduler waiting for 02:00) for {results[0].Idle.TotalSeconds:0} s, sampled every 0.5 s from /proc; then a backup of a ~{results[0].DbMiB} MiB database triggered over the API while 50 more triggers (gallery backups, 100 ms apart) are sent: the time each takes to be answered `202 Accepted`. Targets: under 60 MB RSS and 0.1% CPU idle; trigger p99 under 20 ms. The native AOT binary is what `dotnet publish` and the Docker image ship; the JIT build is `dotnet run`'s. Produced by:",
-        "",
-        "```",
-        options.CommandLine,
-        "```",
-        "",
-        FormattableString.Invariant($"Machine: {machine.Cores} cores, {machine.Cpu}; started {started:yyyy-MM-dd HH:mm} UTC."),
-        "",
+    public static string ToMarkdown(IReadOnlyList<DaemonResult> results, BenchOptions options, Machine machine, DateTimeOffset started) => Report.Section(
+        "Daemon footprint",
+        $"`cellar serve` idle (the scheduler waiting for 02:00) for {results[0].Idle.TotalSeconds:0} s, sampled every 0.5 s from /proc; then a backup of a ~{results[0].DbMiB} MiB database triggered over the API while 50 more triggers (gallery backups, 100 ms apart) are sent: the time each takes to be answered `202 Accepted`. Targets: under 60 MB RSS and 0.1% CPU idle; trigger p99 under 20 ms. The native AOT binary is what `dotnet publish` and the Docker image ship; the JIT build is `dotnet run`'s.",
+        options,
+        machine,
+        started,
         "| build | idle peak RSS | idle CPU | trigger p50 | trigger p99 | trigger max |",
-        "|---|---|---|---|---|---|",
-        string.Join('\n', results.Select(r => FormattableString.Invariant(
-            $"| {r.Build} | {Report.MiB(r.PeakRssBytes)} | {r.CpuShare * 100:0.000}% | {r.TriggerP50Ms:0.0} ms | {r.TriggerP99Ms:0.0} ms | {r.TriggerMaxMs:0.0} ms |"))),
-        "");
+        results.Select(r => FormattableString.Invariant(
+            $"| {r.Build} | {Report.MiB(r.PeakRssBytes)} | {r.CpuShare * 100:0.000}% | {r.TriggerP50Ms:0.0} ms | {r.TriggerP99Ms:0.0} ms | {r.TriggerMaxMs:0.0} ms |")));
 }

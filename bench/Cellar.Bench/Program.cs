@@ -51,6 +51,23 @@ var started = TimeProvider.System.GetUtcNow();
 var total = Stopwatch.StartNew();
 Console.WriteLine($"load average before: {loadBefore}");
 
+if (options.Suite == "offsite")
+{
+    List<OffsiteResult> offsite;
+    try
+    {
+        offsite = await new OffsiteBench(repo, cellarDll).RunAsync(workDir, options.SizesMiB);
+    }
+    finally
+    {
+        Directory.Delete(workDir, recursive: true);
+    }
+
+    await ReportFile.SpliceAsync(options.OutPath, "offsite", OffsiteResult.ToMarkdown(offsite, options, machine, started));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the offsite section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+    return 0;
+}
+
 if (options.Suite == "daemon")
 {
     var results = new List<DaemonResult>();

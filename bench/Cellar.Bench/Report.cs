@@ -24,6 +24,25 @@ internal sealed class Report(
 
     public static string MiB(long bytes) => Invariant($"{bytes / 1048576.0:0.0} MiB");
 
+    /// <summary>A one-table section of its own (daemon, offsite): title, what was measured, the command, the machine, the table.</summary>
+    public static string Section(string title, string what, BenchOptions options, Machine machine, DateTimeOffset started, string header, IEnumerable<string> rows) => string.Join('\n',
+        [
+            $"## {title}",
+            "",
+            what + " Produced by:",
+            "",
+            "```",
+            options.CommandLine,
+            "```",
+            "",
+            Invariant($"Machine: {machine.Cores} cores, {machine.Cpu}; started {started:yyyy-MM-dd HH:mm} UTC."),
+            "",
+            header,
+            string.Concat(Enumerable.Repeat("|---", header.Count(c => c == '|') - 1)) + "|",
+            .. rows,
+            "",
+        ]);
+
     public string ToMarkdown()
     {
         Intro();

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Cellar.Core.IO;
 
 namespace Cellar.Core.Logs;
 
@@ -6,7 +7,7 @@ namespace Cellar.Core.Logs;
 /// The bytes of a log on their way into an archive: hashed and counted, with NUL bytes left out (a log never
 /// holds them; they are the hole a writer without O_APPEND leaves after a rotation) and counted separately.
 /// </summary>
-internal sealed class LogText(Stream inner) : Stream
+internal sealed class LogText(Stream inner) : ReadOnlyStream
 {
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
@@ -21,14 +22,6 @@ internal sealed class LogText(Stream inner) : Stream
 
     /// <summary>Lowercase hex SHA-256 of the bytes passed on so far.</summary>
     public string HexHash() => Convert.ToHexStringLower(_hash.GetCurrentHash());
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
 
     public override long Position { get => Bytes; set => throw new NotSupportedException(); }
 
@@ -51,16 +44,6 @@ internal sealed class LogText(Stream inner) : Stream
             }
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

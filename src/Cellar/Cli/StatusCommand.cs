@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Text.Json;
 using Cellar.Core.Configuration;
 using Cellar.Core.Status;
+using Cellar.Core.Offsite;
+using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 
 namespace Cellar.Cli;
@@ -23,6 +25,7 @@ internal static class StatusCommand
             else
             {
                 Print(statuses, context.Config);
+                PrintOffsite(context.Config, context.Time);
             }
 
             return Task.FromResult(0);
@@ -53,6 +56,18 @@ internal static class StatusCommand
             {
                 Output.Console.WriteLine($"{s.Job}: {note}", Style.Plain);
             }
+        }
+    }
+
+    /// <summary>One line per offsite destination: what it still lacks (from the ledgers; no request is sent).</summary>
+    private static void PrintOffsite(CellarConfig config, TimeProvider time)
+    {
+        var now = time.GetUtcNow();
+        foreach (var lag in new OffsiteSync(config, time, NullLogger.Instance).Lag())
+        {
+            Output.Console.WriteLine(lag.OldestPending is { } oldest
+                ? $"offsite {lag.Destination} ({lag.Database}): {lag.Pending} backup(s) not confirmed yet, the oldest is {Output.Age(now - oldest)} old (cellar sync)"
+                : $"offsite {lag.Destination} ({lag.Database}): up to date", Style.Plain);
         }
     }
 }

@@ -491,34 +491,14 @@ public sealed class EncryptionTests : IDisposable
     }
 
     /// <summary>A source that hands out at most a random few bytes per read, as pipes and network streams do.</summary>
-    private sealed class Trickle(Stream inner, Random random, int maxRead) : Stream
+    private sealed class Trickle(Stream inner, Random random, int maxRead) : Core.IO.ReadOnlyStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer) => inner.Read(buffer[..Math.Min(buffer.Length, random.Next(1, maxRead + 1))]);
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
             inner.ReadAsync(buffer[..Math.Min(buffer.Length, random.Next(1, maxRead + 1))], cancellationToken);
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

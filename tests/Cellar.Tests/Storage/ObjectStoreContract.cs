@@ -134,19 +134,9 @@ public abstract class ObjectStoreContract : IAsyncLifetime
     }
 
     /// <summary>A source that yields <c>length</c> bytes and then fails, as a disk error during an upload would.</summary>
-    private sealed class FailingStream(int length) : Stream
+    private sealed class FailingStream(int length) : Core.IO.ReadOnlyStream
     {
         private int _left = length;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override int Read(byte[] buffer, int offset, int count)
         {
@@ -160,16 +150,6 @@ public abstract class ObjectStoreContract : IAsyncLifetime
             _left -= n;
             return n;
         }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
+using Cellar.Core.IO;
 
 namespace Cellar.Core.Storage.Encryption;
 
@@ -9,7 +10,7 @@ namespace Cellar.Core.Storage.Encryption;
 /// handed out only after its tag verified and its place in the file (index, final or not) was proven, so a damaged,
 /// cut or extended file ends in a <see cref="DecryptionException"/>, never in plausible garbage.
 /// </summary>
-internal sealed class DecryptingStream(Stream ciphertext, EncryptionKey key, bool leaveOpen = false) : Stream
+internal sealed class DecryptingStream(Stream ciphertext, EncryptionKey key, bool leaveOpen = false) : ReadOnlyStream
 {
     private readonly byte[] _header = new byte[EncryptionFormat.HeaderLength];
     private readonly byte[] _nonce = new byte[EncryptionFormat.NonceLength];
@@ -30,12 +31,6 @@ internal sealed class DecryptingStream(Stream ciphertext, EncryptionKey key, boo
     private bool _disposed;
 
     public override bool CanRead => !_disposed;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
 
     public override long Position { get => _position; set => throw new NotSupportedException(); }
 
@@ -81,16 +76,6 @@ internal sealed class DecryptingStream(Stream ciphertext, EncryptionKey key, boo
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

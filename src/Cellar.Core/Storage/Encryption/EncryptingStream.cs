@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using Cellar.Core.IO;
 
 namespace Cellar.Core.Storage.Encryption;
 
@@ -7,7 +8,7 @@ namespace Cellar.Core.Storage.Encryption;
 /// A read-only stream of the encryption (docs/encryption-format.md) of whatever its source yields from its position
 /// when wrapped, produced one chunk at a time so memory stays at about two chunks whatever the file's size.
 /// </summary>
-internal sealed class EncryptingStream : Stream
+internal sealed class EncryptingStream : ReadOnlyStream
 {
     private readonly Stream _source;
     private readonly bool _leaveOpen;
@@ -49,10 +50,6 @@ internal sealed class EncryptingStream : Stream
 
     public override bool CanRead => !_disposed;
 
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
     /// <summary>The exact encrypted length, known when the source is seekable (it counts from the source's position when wrapped).</summary>
     public override long Length => _length ?? throw new NotSupportedException("the encrypted length is known only for a seekable source");
 
@@ -86,16 +83,6 @@ internal sealed class EncryptingStream : Stream
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
