@@ -169,6 +169,44 @@ public sealed class OffsiteTests
         Assert.Equal(4, (await ListFromAsync(sandbox)).Count);
     }
 
+    [Theory]
+    [InlineData("keep")]
+    [InlineData("none")]
+    public async Task Each_destination_prunes_by_its_own_keepDays_or_never_and_repair_restores_a_lost_copy(string retention)
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20, d =>
+        {
+            d["retention"] = retention;
+            d["keepDays"] = new System.Text.Json.Nodes.JsonObject { ["daily"] = 60 };
+        });
+        for (var i = 0; i < 4; i++)
+        {
+            await sandbox.Cli.BackupAsync();
+            await Task.Delay(1100, Ct);
+        }
+
+        Assert.Equal(4, (await ListFromAsync(sandbox)).Count);
+
+        // Someone deletes a copy in the bucket: repair notices (one HEAD per copy) and uploads it again.
+        using var store = sandbox.Store();
+        var lost = (await ListFromAsync(sandbox))[0];
+        await store.DeleteAsync(lost, Ct);
+        var repair = await sandbox.Cli.CellarAsync("sync", "--repair");
+        Assert.True(repair.ExitCode == 0, repair.ToString());
+        Assert.Contains("1 uploaded", repair.Stderr, StringComparison.Ordinal);
+        Assert.Contains("1 missing or damaged", repair.Stderr, StringComparison.Ordinal);
+        Assert.Contains(lost, await ListFromAsync(sandbox));
+
+        // 61 days on: past the destination's 60 days, all four; keepAtLeast (3) keeps the newest three, unless
+        // the destination leaves deletion to the bucket's lifecycle rules.
+        var config = ConfigLoader.Load(sandbox.Cli.ConfigPath);
+        var later = new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddDays(61));
+        var reports = await new Core.Offsite.OffsiteSync(config, later, NullLogger.Instance).RunAsync(null, null, repair: false, Ct);
+        Assert.Null(reports.Single().Error);
+        Assert.Equal(retention == "keep" ? 3 : 4, (await ListFromAsync(sandbox)).Count);
+        Assert.Equal(retention == "keep" ? 1 : 0, reports.Single().Deleted.Count);
+    }
+
     [Fact]
     public async Task A_local_backup_that_rotted_never_replaces_its_good_offsite_copy()
     {
