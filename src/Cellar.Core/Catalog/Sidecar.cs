@@ -147,8 +147,11 @@ public sealed record Sidecar
     public void Write(string backupPath) => DurableJson.Write(PathFor(backupPath), this, SidecarJson.Default.Sidecar, replace: false);
 }
 
-/// <summary>How an offsite copy was encrypted: the key's public id, the format, and the encrypted object's size and SHA-256.</summary>
-public sealed record EncryptedCopy(string Format, string KeyId, long SizeBytes, string Sha256);
+/// <summary>
+/// How an offsite copy was encrypted: the format, the key's public id, the encrypted object's size and SHA-256, and
+/// the seal (an HMAC under the key) that binds this sidecar to its object.
+/// </summary>
+public sealed record EncryptedCopy(string Format, string KeyId, long SizeBytes, string Sha256, string? Seal = null);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(Sidecar))]

@@ -49,7 +49,11 @@ internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination desti
             }
         }
 
-        var remote = sidecar with { Encryption = cipherKey is null ? null : new EncryptedCopy(EncryptionFormat.Name, cipherKey.IdHex, put.SizeBytes, put.Sha256) };
+        var remote = sidecar with
+        {
+            Encryption = cipherKey is null ? null
+                : new EncryptedCopy(EncryptionFormat.Name, cipherKey.IdHex, put.SizeBytes, put.Sha256, CopySeal.Of(cipherKey, objectKey, sidecar, put.SizeBytes, put.Sha256)),
+        };
         var sidecarKey = SidecarKeyFor(objectKey);
         await store.PutAsync(sidecarKey, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(remote, SidecarJson.Default.Sidecar)), null, cancellationToken).ConfigureAwait(false);
 

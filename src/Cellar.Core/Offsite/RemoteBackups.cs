@@ -81,6 +81,11 @@ internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key)
             throw new ConfigException($"{store.Location}{objectKey} is encrypted (key id {encrypted.KeyId}); set encryptionKeyFile or {Configuration.OffsiteValidator.KeyVariable}");
         }
 
+        if (encrypted is not null)
+        {
+            CopySeal.Check(key!, objectKey, sidecar, store.Location + objectKey);
+        }
+
         var name = Path.GetFileName(OffsiteCopier.SidecarKeyFor(objectKey)[..^Sidecar.Suffix.Length]);
         var target = Path.Combine(folder, name);
         SecureFiles.EnsureFolder(folder);

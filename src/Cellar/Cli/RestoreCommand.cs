@@ -39,20 +39,9 @@ internal static class RestoreCommand
 
             if (parse.GetValue(from) is { } destination)
             {
-                var target = Path.GetFullPath(parse.GetValue(to)!);
-                var download = Path.Combine(Path.GetDirectoryName(target)!, $".cellar-download-{Guid.NewGuid():N}");
-                try
-                {
-                    var (local, shown) = await DownloadAsync(context, destination, parse, file, latest, at, job, download, cancellationToken).ConfigureAwait(false);
-                    return await RestoreAsync(parse, context, local, shown, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    if (Directory.Exists(download))
-                    {
-                        Directory.Delete(download, recursive: true);
-                    }
-                }
+                await using var download = await DownloadFolder.CreateAsync(parse.GetValue(to)!, context.Time, cancellationToken).ConfigureAwait(false);
+                var (local, shown) = await DownloadAsync(context, destination, parse, file, latest, at, job, download.Path, cancellationToken).ConfigureAwait(false);
+                return await RestoreAsync(parse, context, local, shown, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
             }
 
             var backup = parse.GetValue(file) is { } path ? Path.GetFullPath(path)

@@ -98,8 +98,24 @@ public sealed class OffsiteTests
         Assert.Empty(Directory.GetFileSystemEntries(folder));
 
         await store.PutAsync(key, new MemoryStream(original), null, Ct);
+
+        // A genuine object whose sidecar was edited (an older date, so that --latest or --at picks it): the seal fails.
+        var sidecarKey = key[..^".enc".Length] + ".json";
+        var sidecar = System.Text.Json.Nodes.JsonNode.Parse(await ReadAsync(store, sidecarKey))!;
+        var genuine = sidecar.ToJsonString();
+        sidecar["created"] = "2026-01-01T00:00:00+00:00";
+        await store.PutAsync(sidecarKey, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(sidecar.ToJsonString())), null, Ct);
+        var edited = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
+        AssertFailed(edited, "seal");
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+        await store.PutAsync(sidecarKey, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(genuine)), null, Ct);
+
+        // What a killed restore left (a plain copy of the database) is swept by the next one.
+        var stale = Directory.CreateDirectory(Path.Combine(folder, ".cellar-download-0123456789abcdef")).FullName;
+        await File.WriteAllBytesAsync(Path.Combine(stale, "portfolio.sqlite.gz"), [1, 2, 3], Ct);
         var intact = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
         Assert.True(intact.ExitCode == 0, intact.ToString());
+        Assert.False(Directory.Exists(stale));
     }
 
     [Fact]
