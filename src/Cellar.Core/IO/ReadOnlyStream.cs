@@ -2,7 +2,8 @@ namespace Cellar.Core.IO;
 
 /// <summary>
 /// The part every forward-only, read-only stream of Cellar's shares (log text, encryption, a download): no seeking,
-/// no writing, no length unless a subclass knows it. Subclasses implement the reads.
+/// no writing, no length unless a subclass knows it. Subclasses implement <see cref="Read(Span{byte})"/>, which the
+/// array overload leads to, and should implement <see cref="Stream.ReadAsync(Memory{byte}, CancellationToken)"/>.
 /// </summary>
 internal abstract class ReadOnlyStream : Stream
 {
@@ -15,6 +16,11 @@ internal abstract class ReadOnlyStream : Stream
     public override long Length => throw new NotSupportedException();
 
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    // Abstract again: Stream's own version calls the array overload, which leads back here.
+    public abstract override int Read(Span<byte> buffer);
 
     public override void Flush()
     {

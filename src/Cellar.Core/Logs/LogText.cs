@@ -25,8 +25,6 @@ internal sealed class LogText(Stream inner) : ReadOnlyStream
 
     public override long Position { get => Bytes; set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         while (true)

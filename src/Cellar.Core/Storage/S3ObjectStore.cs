@@ -363,7 +363,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
 
         public override long Length => response.ContentLength;
 
-        public override int Read(byte[] buffer, int offset, int count) => _body.Read(buffer, offset, count);
+        public override int Read(Span<byte> buffer) => _body.Read(buffer);
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _body.ReadAsync(buffer, cancellationToken);
 

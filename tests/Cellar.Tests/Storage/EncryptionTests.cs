@@ -493,8 +493,6 @@ public sealed class EncryptionTests : IDisposable
     /// <summary>A source that hands out at most a random few bytes per read, as pipes and network streams do.</summary>
     private sealed class Trickle(Stream inner, Random random, int maxRead) : Core.IO.ReadOnlyStream
     {
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer) => inner.Read(buffer[..Math.Min(buffer.Length, random.Next(1, maxRead + 1))]);
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>

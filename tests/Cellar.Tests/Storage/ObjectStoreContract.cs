@@ -138,15 +138,15 @@ public abstract class ObjectStoreContract : IAsyncLifetime
     {
         private int _left = length;
 
-        public override int Read(byte[] buffer, int offset, int count)
+        public override int Read(Span<byte> buffer)
         {
             if (_left == 0)
             {
                 throw new IOException("injected read failure");
             }
 
-            var n = Math.Min(count, _left);
-            buffer.AsSpan(offset, n).Fill(0x5a);
+            var n = Math.Min(buffer.Length, _left);
+            buffer[..n].Fill(0x5a);
             _left -= n;
             return n;
         }

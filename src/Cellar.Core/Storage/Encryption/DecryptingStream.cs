@@ -34,8 +34,6 @@ internal sealed class DecryptingStream(Stream ciphertext, EncryptionKey key, boo
 
     public override long Position { get => _position; set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         ThrowIfUnusable();
