@@ -64,7 +64,7 @@ internal sealed class FolderLock : IDisposable
     /// Only "another process holds the lock" is worth waiting for (EWOULDBLOCK from flock, a sharing violation on
     /// Windows); any other error, such as a read-only or full file system, would never clear and must fail the run.
     /// </summary>
-    private static bool IsHeldByAnother(IOException e) => e.HResult is EWouldBlockLinux or EWouldBlockBsd or SharingViolationWindows;
+    internal static bool IsHeldByAnother(IOException e) => e.HResult is EWouldBlockLinux or EWouldBlockBsd or SharingViolationWindows;
 
     /// <summary>Releases the lock.</summary>
     public void Dispose() => _stream.Dispose();

@@ -40,12 +40,22 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
         return reports;
     }
 
-    /// <summary>What each destination still lacks: how many backups and since when (the offsite lag).</summary>
+    /// <summary>
+    /// What each destination still lacks: how many backups and since when (the offsite lag); a ledger that cannot be
+    /// read is reported as the destination's problem rather than failing every status.
+    /// </summary>
     public IReadOnlyList<OffsiteLag> Lag() =>
         config.Databases.SelectMany(d => d.Offsite.Select(o =>
         {
-            var pending = Pending(d, o, OffsiteLedger.Load(d, o), config.TimeZone, time.GetUtcNow()).ToList();
-            return new OffsiteLag(d.Name, o.Name, pending.Count, pending.Count == 0 ? null : pending.Min(p => p.Backup.Created));
+            try
+            {
+                var pending = Pending(d, o, OffsiteLedger.Load(d, o), config.TimeZone, time.GetUtcNow()).ToList();
+                return new OffsiteLag(d.Name, o.Name, pending.Count, pending.Count == 0 ? null : pending.Min(p => p.Backup.Created));
+            }
+            catch (CellarException e)
+            {
+                return new OffsiteLag(d.Name, o.Name, 0, null) { Problem = e.Message };
+            }
         })).ToList();
 
     /// <summary>
@@ -202,4 +212,8 @@ internal sealed record SyncReport(string Database, string Destination)
 }
 
 /// <summary>How far a destination is behind: backups not yet confirmed there, and the oldest one's creation time.</summary>
-internal sealed record OffsiteLag(string Database, string Destination, int Pending, DateTimeOffset? OldestPending);
+internal sealed record OffsiteLag(string Database, string Destination, int Pending, DateTimeOffset? OldestPending)
+{
+    /// <summary>Why the lag could not be measured, if it could not.</summary>
+    public string? Problem { get; init; }
+}

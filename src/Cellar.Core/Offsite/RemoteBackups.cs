@@ -11,7 +11,13 @@ namespace Cellar.Core.Offsite;
 /// choosing one, and bringing it back as a local backup with its sidecar, decrypted and checked against both
 /// hashes, ready for the same restore path as any local backup.
 /// </summary>
-internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key)
+/// <param name="store">The destination's store.</param>
+/// <param name="key">The encryption key, when one is configured.</param>
+/// <param name="encrypted">
+/// True when the destination encrypts: then a copy without a sealed, encrypted sidecar is refused, or a bucket
+/// writer could slip in a plain "backup" of their own.
+/// </param>
+internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key, bool encrypted)
 {
     /// <summary>Every backup under <paramref name="prefix"/> (<c>DATABASE/JOB/</c> or empty), newest upload first.</summary>
     public async Task<IReadOnlyList<RemoteBackup>> ListAsync(string prefix, CancellationToken cancellationToken)
@@ -40,7 +46,18 @@ internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key)
         (string Key, DateTimeOffset Created)? best = null;
         foreach (var backup in (await ListAsync(prefix, cancellationToken).ConfigureAwait(false)).Where(b => b.HasSidecar))
         {
-            var created = (await SidecarAsync(backup.Object.Key, cancellationToken).ConfigureAwait(false)).Created;
+            var sidecar = await SidecarAsync(backup.Object.Key, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // Chosen by a time only a sealed sidecar vouches for; a copy that fails is never a candidate.
+                Trusted(backup.Object.Key, sidecar);
+            }
+            catch (CellarException)
+            {
+                continue;
+            }
+
+            var created = sidecar.Created;
             if ((at is null || created <= at) && (best is null || created > best.Value.Created))
             {
                 best = (backup.Object.Key, created);
@@ -48,6 +65,28 @@ internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key)
         }
 
         return best?.Key ?? throw new CellarException($"{store.Location}{prefix}: no backup {(at is null ? "" : $"made at or before {at:u} ")}with its sidecar");
+    }
+
+    /// <summary>Throws unless the copy is what this destination writes: sealed and encrypted where it encrypts.</summary>
+    private void Trusted(string objectKey, Sidecar sidecar)
+    {
+        var location = store.Location + objectKey;
+        if (sidecar.Encryption is null)
+        {
+            if (encrypted || objectKey.EndsWith(OffsiteCopier.EncryptedSuffix, StringComparison.Ordinal))
+            {
+                throw new CellarException($"{location}: a plain copy where this destination keeps only encrypted ones; not restored");
+            }
+
+            return;
+        }
+
+        if (key is null)
+        {
+            throw new ConfigException($"{location} is encrypted (key id {sidecar.Encryption.KeyId}); set encryptionKeyFile or {Configuration.OffsiteValidator.KeyVariable}");
+        }
+
+        CopySeal.Check(key, objectKey, sidecar, location);
     }
 
     /// <summary>Reads a backup's sidecar from the destination.</summary>
@@ -75,16 +114,8 @@ internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key)
     public async Task<string> DownloadAsync(string objectKey, string folder, CancellationToken cancellationToken)
     {
         var sidecar = await SidecarAsync(objectKey, cancellationToken).ConfigureAwait(false);
+        Trusted(objectKey, sidecar);
         var encrypted = sidecar.Encryption;
-        if (encrypted is not null && key is null)
-        {
-            throw new ConfigException($"{store.Location}{objectKey} is encrypted (key id {encrypted.KeyId}); set encryptionKeyFile or {Configuration.OffsiteValidator.KeyVariable}");
-        }
-
-        if (encrypted is not null)
-        {
-            CopySeal.Check(key!, objectKey, sidecar, store.Location + objectKey);
-        }
 
         var name = Path.GetFileName(OffsiteCopier.SidecarKeyFor(objectKey)[..^Sidecar.Suffix.Length]);
         var target = Path.Combine(folder, name);

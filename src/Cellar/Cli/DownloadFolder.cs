@@ -1,19 +1,20 @@
-using Cellar.Core;
 using Cellar.Core.IO;
 
 namespace Cellar.Cli;
 
 /// <summary>
 /// The hidden folder beside a restore's target that an offsite copy is downloaded into (same file system, so the
-/// restore's rename stays atomic). It holds a plain copy of the database, so it is locked while in use, removed
-/// afterwards, and any left by a restore that was killed are swept by the next one.
+/// restore's rename stays atomic). It holds a plain copy of the database, so it is removed afterwards, and any left
+/// by a restore that was killed are swept by the next one. Each folder's lock is a sibling file taken before the
+/// folder exists and dropped only after it is gone, so a sweep never removes a folder a running restore uses.
 /// </summary>
-internal sealed class DownloadFolder : IAsyncDisposable
+internal sealed class DownloadFolder : IDisposable
 {
     private const string Prefix = ".cellar-download-";
-    private readonly FolderLock _lock;
+    private const string LockSuffix = ".lock";
+    private readonly FileStream _lock;
 
-    private DownloadFolder(string path, FolderLock folderLock)
+    private DownloadFolder(string path, FileStream folderLock)
     {
         Path = path;
         _lock = folderLock;
@@ -21,39 +22,64 @@ internal sealed class DownloadFolder : IAsyncDisposable
 
     public string Path { get; }
 
-    public static async Task<DownloadFolder> CreateAsync(string target, TimeProvider time, CancellationToken cancellationToken)
+    public static DownloadFolder Create(string target)
     {
         var parent = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(target))!;
-        await SweepAsync(parent, time, cancellationToken).ConfigureAwait(false);
+        Sweep(parent);
         var path = System.IO.Path.Combine(parent, Prefix + Guid.NewGuid().ToString("N"));
+        var folderLock = TryLock(path + LockSuffix) ?? throw new IOException($"cannot lock {path}{LockSuffix}");
         SecureFiles.EnsureFolder(path);
-        return new DownloadFolder(path, await FolderLock.AcquireAsync(path, time, cancellationToken, TimeSpan.Zero).ConfigureAwait(false));
+        return new DownloadFolder(path, folderLock);
     }
 
-    public ValueTask DisposeAsync()
+    public void Dispose()
     {
+        Remove(Path);
         _lock.Dispose();
-        Directory.Delete(Path, recursive: true);
-        return ValueTask.CompletedTask;
     }
 
-    /// <summary>Removes download folders nobody holds: what a killed restore left behind.</summary>
-    private static async Task SweepAsync(string parent, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Removes the folders (and stray locks) nobody holds: what killed restores left behind.</summary>
+    private static void Sweep(string parent)
     {
-        foreach (var stale in Directory.Exists(parent) ? Directory.GetDirectories(parent, Prefix + "*") : [])
+        var names = Directory.Exists(parent) ? Directory.GetFileSystemEntries(parent, Prefix + "*") : [];
+        foreach (var folder in names.Select(n => n.EndsWith(LockSuffix, StringComparison.Ordinal) ? n[..^LockSuffix.Length] : n).Distinct())
         {
-            try
+            using var held = TryLock(folder + LockSuffix);
+            if (held is not null)
             {
-                using (await FolderLock.AcquireAsync(stale, time, cancellationToken, TimeSpan.Zero).ConfigureAwait(false))
-                {
-                }
+                Remove(folder);
+            }
+        }
+    }
 
-                Directory.Delete(stale, recursive: true);
-            }
-            catch (CellarException)
+    /// <summary>Deletes a download folder and its lock file, best effort: what cannot go now goes at the next sweep.</summary>
+    private static void Remove(string folder)
+    {
+        try
+        {
+            if (Directory.Exists(folder))
             {
-                // Another restore is using it right now.
+                Directory.Delete(folder, recursive: true);
             }
+
+            File.Delete(folder + LockSuffix);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    /// <summary>An exclusive lock on <paramref name="path"/>, or null when another restore holds it or it cannot be had.</summary>
+    private static FileStream? TryLock(string path)
+    {
+        try
+        {
+            // FileShare.None takes an exclusive flock on Linux.
+            return new FileStream(path, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None });
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 }

@@ -25,7 +25,7 @@ internal sealed class RemoteTarget : IDisposable
     {
         var destination = context.Config.FindDestination(name);
         var store = OffsiteStores.Open(destination, context.Loggers.CreateLogger<RemoteTarget>());
-        return new RemoteTarget(destination, store, new RemoteBackups(store, OffsiteKey.Load(context.Config)));
+        return new RemoteTarget(destination, store, new RemoteBackups(store, OffsiteKey.Load(context.Config), destination.Encrypt));
     }
 
     /// <summary>The key prefix of a job's copies: <c>DATABASE/JOB/</c>.</summary>

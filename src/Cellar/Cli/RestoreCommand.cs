@@ -39,7 +39,7 @@ internal static class RestoreCommand
 
             if (parse.GetValue(from) is { } destination)
             {
-                await using var download = await DownloadFolder.CreateAsync(parse.GetValue(to)!, context.Time, cancellationToken).ConfigureAwait(false);
+                using var download = DownloadFolder.Create(parse.GetValue(to)!);
                 var (local, shown) = await DownloadAsync(context, destination, parse, file, latest, at, job, download.Path, cancellationToken).ConfigureAwait(false);
                 return await RestoreAsync(parse, context, local, shown, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
             }

@@ -65,7 +65,8 @@ internal static class StatusCommand
         var now = time.GetUtcNow();
         foreach (var lag in new OffsiteSync(config, time, NullLogger.Instance).Lag())
         {
-            Output.Console.WriteLine(lag.OldestPending is { } oldest
+            Output.Console.WriteLine(lag.Problem is { } problem ? $"offsite {lag.Destination} ({lag.Database}): {problem}"
+                : lag.OldestPending is { } oldest
                 ? $"offsite {lag.Destination} ({lag.Database}): {lag.Pending} backup(s) not confirmed yet, the oldest is {Output.Age(now - oldest)} old (cellar sync)"
                 : $"offsite {lag.Destination} ({lag.Database}): up to date", Style.Plain);
         }

@@ -54,7 +54,11 @@ internal static class BackupHealth
         var offsite = new OffsiteSync(config, time, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Lag().Select(lag =>
         {
             var age = now - lag.OldestPending;
-            if (age > OffsiteSlack)
+            if (lag.Problem is { } problem)
+            {
+                reasons.Add($"offsite {lag.Destination} ({lag.Database}): {problem}");
+            }
+            else if (age > OffsiteSlack)
             {
                 reasons.Add($"offsite {lag.Destination} ({lag.Database}): {lag.Pending} backup(s) not confirmed, the oldest for {age.Value.TotalHours:0.#} h");
             }

@@ -18,6 +18,21 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
     private static readonly Gauge Pending = Metrics.CreateGauge("cellar_offsite_pending_backups", "Verified backups not yet confirmed at the destination.", "database", "destination");
     private static readonly Gauge Lag = Metrics.CreateGauge("cellar_offsite_lag_seconds", "Age of the oldest backup not yet confirmed at the destination (0 when none).", "database", "destination");
 
+    // The running workers (tests run many daemons in one process); the gauges are measured at each scrape, so the
+    // lag keeps growing on /metrics even while a pass hangs on a dead connection.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<OffsiteWorker, bool> Running = new();
+    private static readonly Lazy<bool> ScrapeCallback = new(() =>
+    {
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
+        {
+            foreach (var worker in Running.Keys)
+            {
+                worker.Measure();
+            }
+        });
+        return true;
+    });
+
     private readonly SemaphoreSlim _kick = new(0, 1);
 
     /// <summary>Asks for a pass now (after a run); kicks that arrive during a pass are folded into one more pass.</summary>
@@ -50,7 +65,7 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
     {
         var lags = new OffsiteSync(config, time, logger).Lag();
         var now = time.GetUtcNow();
-        foreach (var lag in lags)
+        foreach (var lag in lags.Where(l => l.Problem is null))
         {
             Pending.WithLabels(lag.Database, lag.Destination).Set(lag.Pending);
             Lag.WithLabels(lag.Database, lag.Destination).Set(lag.OldestPending is { } oldest ? (now - oldest).TotalSeconds : 0);
@@ -66,12 +81,27 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
             return;
         }
 
-        var sync = new OffsiteSync(config, time, logger);
+        Running.TryAdd(this, true);
+        _ = ScrapeCallback.Value;
+        try
+        {
+            await PassesAsync(stoppingToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Running.TryRemove(this, out _);
+        }
+    }
+
+    private async Task PassesAsync(CancellationToken stoppingToken)
+    {
         while (!stoppingToken.IsCancellationRequested)
         {
             var failed = true;
             try
             {
+                // A new sync per pass loads the key again: a key file put in place after start is picked up.
+                var sync = new OffsiteSync(config, time, logger);
                 failed = (await sync.RunAsync(null, null, repair: false, stoppingToken).ConfigureAwait(false)).Any(r => r.Error is not null);
                 Measure();
             }

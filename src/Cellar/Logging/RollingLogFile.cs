@@ -59,14 +59,14 @@ internal sealed class RollingLogFile(string path, TimeProvider time) : IDisposab
                 // FileShare.None takes an exclusive flock on Linux: one roller at a time across processes.
                 guard = new FileStream(Path.Combine(folder, ".cellar-logs.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
-            catch (IOException) when (waited.Elapsed < TimeSpan.FromSeconds(2))
+            catch (IOException e) when (FolderLock.IsHeldByAnother(e) && waited.Elapsed < TimeSpan.FromSeconds(2))
             {
                 // Someone else is rolling: wait for the fresh file rather than keep filling the full one.
                 Thread.Sleep(1);
             }
             catch (IOException)
             {
-                return; // a roller stuck for 2 s: the line goes to the current file, a log line is never dropped
+                return; // a roller stuck for 2 s, or no lock file possible (read-only, full): the line goes to the current file, a log line is never dropped
             }
         }
 

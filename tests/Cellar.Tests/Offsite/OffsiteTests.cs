@@ -57,7 +57,7 @@ public sealed class OffsiteTests
         var key = $"portfolio/daily/{Path.GetFileName(local)}.enc";
         Assert.Equal(Core.Storage.Encryption.EncryptionFormat.EncryptedLength(localBytes), (await store.StatAsync(key, Ct))!.SizeBytes);
         var folder = sandbox.Cli.Combine("download");
-        var downloaded = await new Core.Offsite.RemoteBackups(store, Core.Storage.Encryption.EncryptionKey.FromFile(sandbox.KeyFile)).DownloadAsync(key, folder, Ct);
+        var downloaded = await new Core.Offsite.RemoteBackups(store, Core.Storage.Encryption.EncryptionKey.FromFile(sandbox.KeyFile), encrypted: true).DownloadAsync(key, folder, Ct);
         Assert.Equal(CliSandbox.HashOf(local), CliSandbox.HashOf(downloaded));
 
         var target = sandbox.Cli.Combine("restored.sqlite");
@@ -110,7 +110,21 @@ public sealed class OffsiteTests
         Assert.Empty(Directory.GetFileSystemEntries(folder));
         await store.PutAsync(sidecarKey, new MemoryStream(System.Text.Encoding.UTF8.GetBytes(genuine)), null, Ct);
 
-        // What a killed restore left (a plain copy of the database) is swept by the next one.
+        // A plain "backup" planted beside the encrypted ones, dated later so that --latest would pick it: refused by
+        // key, and never a candidate for --latest.
+        var planted = "portfolio/daily/portfolio-2099-01-01.sqlite.gz";
+        await store.PutAsync(planted, File.OpenRead(local), null, Ct);
+        var plantedSidecar = System.Text.Json.Nodes.JsonNode.Parse(genuine)!;
+        plantedSidecar.AsObject().Remove("encryption");
+        plantedSidecar["created"] = "2099-01-01T00:00:00+00:00";
+        await store.PutAsync(planted + ".json", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(plantedSidecar.ToJsonString())), null, Ct);
+        AssertFailed(await sandbox.Cli.CellarAsync("restore", "--from", "spaces", planted, "--to", target), "plain copy");
+        Assert.Empty(Directory.GetFileSystemEntries(folder));
+        var latest = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", "--latest", "daily", "--to", Path.Combine(folder, "latest.sqlite"));
+        Assert.True(latest.ExitCode == 0, latest.ToString());
+        Assert.Contains(key, latest.Stderr, StringComparison.Ordinal);
+
+                // What a killed restore left (a plain copy of the database) is swept by the next one.
         var stale = Directory.CreateDirectory(Path.Combine(folder, ".cellar-download-0123456789abcdef")).FullName;
         await File.WriteAllBytesAsync(Path.Combine(stale, "portfolio.sqlite.gz"), [1, 2, 3], Ct);
         var intact = await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target);
