@@ -59,12 +59,23 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
         })).ToList();
 
     /// <summary>
-    /// The destinations that should hold <paramref name="backup"/> and do not yet: local retention keeps it until
-    /// this is empty, so no backup is deleted while its offsite copy is unconfirmed.
+    /// For each of <paramref name="job"/>'s backups that some destination should hold and does not yet, those
+    /// destinations: local retention keeps such a backup, so none is deleted while its offsite copy is unconfirmed.
+    /// One read of each ledger and of the job's folder, however many backups are pruned.
     /// </summary>
-    public static IReadOnlyList<string> Unconfirmed(JobConfig job, BackupEntry backup, TimeZoneInfo zone, DateTimeOffset now) =>
-        job.Database.Offsite.Where(o => Pending(job.Database, o, OffsiteLedger.Load(job.Database, o), zone, now).Any(p => p.Backup.Path == backup.Path))
-            .Select(o => o.Name).ToList();
+    public static IReadOnlyDictionary<string, List<string>> Unconfirmed(JobConfig job, TimeZoneInfo zone, DateTimeOffset now)
+    {
+        var waiting = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var destination in job.Database.Offsite.Where(o => o.Takes(job)))
+        {
+            foreach (var (_, backup) in Pending(job.Database, destination, OffsiteLedger.Load(job.Database, destination), zone, now, only: job))
+            {
+                (waiting.TryGetValue(backup.Path, out var names) ? names : waiting[backup.Path] = []).Add(destination.Name);
+            }
+        }
+
+        return waiting;
+    }
 
     private async Task<SyncReport> SyncAsync(DatabaseConfig database, OffsiteDestination destination, bool repair, CancellationToken cancellationToken)
     {
@@ -171,10 +182,11 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
     /// Verified local backups the destination should hold and does not: those within its keepDays for their job,
     /// and in any case the newest keepAtLeast (so a destination always gets the latest backup of every job).
     /// </summary>
-    private static IEnumerable<(JobConfig Job, BackupEntry Backup)> Pending(DatabaseConfig database, OffsiteDestination destination, OffsiteLedger ledger, TimeZoneInfo zone, DateTimeOffset now)
+    private static IEnumerable<(JobConfig Job, BackupEntry Backup)> Pending(
+        DatabaseConfig database, OffsiteDestination destination, OffsiteLedger ledger, TimeZoneInfo zone, DateTimeOffset now, JobConfig? only = null)
     {
         var confirmed = ledger.Entries.Select(e => (e.LocalPath, e.BackupSha256)).ToHashSet();
-        foreach (var job in database.Jobs.Where(destination.Takes))
+        foreach (var job in database.Jobs.Where(j => destination.Takes(j) && (only is null || j == only)))
         {
             var good = BackupCatalog.List(job, zone).Where(b => b.LooksGood).ToList();
             var (wanted, _) = RetentionPlan.Split(good, b => b.Created, _ => true, now, destination.KeepDaysFor(job), job.KeepAtLeast);

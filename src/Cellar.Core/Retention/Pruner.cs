@@ -16,10 +16,11 @@ public sealed partial class Pruner(TimeProvider time, ILogger<Pruner> logger)
         var deleted = new List<BackupEntry>();
         var held = new List<BackupEntry>();
         var failures = new List<string>();
+        var unconfirmed = job.Database.Offsite.Count > 0 && plan.Delete.Count > 0 ? Unconfirmed(job, zone, now) : null;
         foreach (var entry in plan.Delete)
         {
             // A backup whose offsite copy is not confirmed yet may be the only copy there will ever be.
-            if (job.Database.Offsite.Count > 0 && Unconfirmed(job, entry, zone, now) is { Count: > 0 } waiting)
+            if (unconfirmed?.Invoke(entry) is { Count: > 0 } waiting)
             {
                 held.Add(entry);
                 LogHeld(logger, job.Name, entry.Path, string.Join(", ", waiting));
@@ -52,16 +53,18 @@ public sealed partial class Pruner(TimeProvider time, ILogger<Pruner> logger)
     [LoggerMessage(Level = LogLevel.Information, Message = "prune {Job}: deleted {Path} (created {Created:u})")]
     private static partial void LogDeleted(ILogger logger, string job, string path, DateTimeOffset created);
 
-    /// <summary>The destinations still waiting for <paramref name="entry"/>; all of them when a ledger cannot be read.</summary>
-    private static IReadOnlyList<string> Unconfirmed(JobConfig job, BackupEntry entry, TimeZoneInfo zone, DateTimeOffset now)
+    /// <summary>The destinations still waiting for a backup; all of them, for every backup, when a ledger cannot be read.</summary>
+    private static Func<BackupEntry, IReadOnlyList<string>> Unconfirmed(JobConfig job, TimeZoneInfo zone, DateTimeOffset now)
     {
         try
         {
-            return OffsiteSync.Unconfirmed(job, entry, zone, now);
+            var waiting = OffsiteSync.Unconfirmed(job, zone, now);
+            return entry => waiting.TryGetValue(entry.Path, out var names) ? names : [];
         }
         catch (CellarException e)
         {
-            return [.. job.Database.Offsite.Select(o => $"{o.Name} (unknown: {e.Message})")];
+            IReadOnlyList<string> all = [.. job.Database.Offsite.Select(o => $"{o.Name} (unknown: {e.Message})")];
+            return _ => all;
         }
     }
 

@@ -61,7 +61,7 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
         };
 
     /// <summary>Refreshes the lag gauges (from the backups on disk and the ledgers; no request to any destination).</summary>
-    public IReadOnlyList<OffsiteLag> Measure()
+    public void Measure()
     {
         var lags = new OffsiteSync(config, time, logger).Lag();
         var now = time.GetUtcNow();
@@ -70,8 +70,6 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
             Pending.WithLabels(lag.Database, lag.Destination).Set(lag.Pending);
             Lag.WithLabels(lag.Database, lag.Destination).Set(lag.OldestPending is { } oldest ? (now - oldest).TotalSeconds : 0);
         }
-
-        return lags;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -103,7 +101,6 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
                 // A new sync per pass loads the key again: a key file put in place after start is picked up.
                 var sync = new OffsiteSync(config, time, logger);
                 failed = (await sync.RunAsync(null, null, repair: false, stoppingToken).ConfigureAwait(false)).Any(r => r.Error is not null);
-                Measure();
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
