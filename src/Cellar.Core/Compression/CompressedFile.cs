@@ -12,7 +12,7 @@ internal static class CompressedFile
         await using var hashing = new HashingStream(new SteadySyncStream(file), leaveOpen: true);
         await ParallelCompressor.CompressAsync(input, hashing, codec, bytesRead, cancellationToken).ConfigureAwait(false);
         await hashing.FlushAsync(cancellationToken).ConfigureAwait(false);
-        file.Flush(flushToDisk: true);
+        Fsync.File(file);
         return (hashing.HexHash(), hashing.BytesHashed);
     }
 

@@ -13,7 +13,7 @@ internal static class DurableJson
         using (var stream = SecureFiles.CreateNew(temp.Path, 4096))
         {
             JsonSerializer.Serialize(stream, value, type);
-            stream.Flush(flushToDisk: true);
+            Fsync.File(stream);
         }
 
         temp.Commit(path, replace);

@@ -54,7 +54,7 @@ internal sealed class SteadySyncStream(FileStream file) : Stream
         _unsynced += count;
         if (_unsynced >= Interval)
         {
-            file.Flush(flushToDisk: true);
+            Fsync.File(file);
             _unsynced = 0;
         }
     }

@@ -46,7 +46,16 @@ internal sealed partial class TempFile : IDisposable
     {
         File.Move(Path, finalPath, overwrite: replace);
         _committed = true;
-        DirectorySync.Fsync(Folder);
+        try
+        {
+            Fsync.Directory(Folder);
+        }
+        catch (SyncFailedException) when (!replace)
+        {
+            // The new name may not survive a power loss: it must not outlive the failed operation either.
+            File.Delete(finalPath);
+            throw;
+        }
     }
 
     /// <summary>Deletes the temp file (and SQLite companions) unless it was committed.</summary>

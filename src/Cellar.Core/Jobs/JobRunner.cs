@@ -128,7 +128,15 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     {
         var message = Describe(e, job);
         LogFailed(_logger, job.Name, message);
-        JobState.Record(job.Folder, time.GetUtcNow(), message);
+        try
+        {
+            JobState.Record(job.Folder, time.GetUtcNow(), message);
+        }
+        catch (SyncFailedException)
+        {
+            // The disk failed the record too; the run's own error is the one to report.
+        }
+
         return new CellarException(message, e);
     }
 

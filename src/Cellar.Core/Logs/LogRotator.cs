@@ -283,7 +283,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             var buffer = new byte[1 << 20];
             var last = (byte)'\n';
             position = CopyUpToEnd(handle, copy, buffer, position, ref last);
-            copy.Flush(flushToDisk: true);
+            Fsync.File(copy);
             var probe = (int)Math.Min(ProbeBytes, position - from);
             var copyInode = Stat(temp.Path).Inode;
             (state with { Truncate = new PendingTruncate(copyInode, from, probe, HashAt(handle, from, probe)) }).Save(job.Folder);
@@ -311,7 +311,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
                 copy.Write("\n"u8);
             }
 
-            copy.Flush(flushToDisk: true);
+            Fsync.File(copy);
         }
 
         new LogState { Path = path, Inode = state.Inode }.Save(job.Folder);
@@ -413,7 +413,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
 
         File.Delete(rotated);
         LogState.Delete(job.Folder, rotated);
-        DirectorySync.Fsync(Path.GetDirectoryName(path)!);
+        Fsync.Directory(Path.GetDirectoryName(path)!);
         return outcome;
     }
 

@@ -138,7 +138,7 @@ internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key, bool
                 }
 
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-                file.Flush(flushToDisk: true);
+                Fsync.File(file);
                 if (written.BytesHashed != sidecar.SizeBytes || written.HexHash() != sidecar.Sha256)
                 {
                     throw new CellarException($"{store.Location}{objectKey}: the downloaded backup does not match its sidecar ({written.BytesHashed} bytes, expected {sidecar.SizeBytes}); the copy is damaged");

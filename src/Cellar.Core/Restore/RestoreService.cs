@@ -108,7 +108,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         }
 
         // The temp name is gone now; disposing `expanded` deletes nothing of the restored file.
-        DirectorySync.Fsync(folder);
+        Fsync.Directory(folder);
         var savedPrevious = exists ? saved : null;
         LogRestored(logger, backupPath, target, savedPrevious ?? "none");
         if (savedCompanions.Count > 0)
@@ -244,7 +244,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             {
                 created = true;
                 source.CopyTo(copy, 1 << 20);
-                copy.Flush(flushToDisk: true);
+                Fsync.File(copy);
             }
 
             if (!OperatingSystem.IsWindows())
@@ -252,7 +252,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
                 File.SetUnixFileMode(saved, File.GetUnixFileMode(target) & PermissionBits);
             }
         }
-        catch (Exception e) when (created && e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (created && e is IOException or UnauthorizedAccessException or SyncFailedException)
         {
             try
             {

@@ -35,7 +35,7 @@ internal sealed class LocalObjectStore : IObjectStore
             await using var hashing = new HashingStream(file, leaveOpen: true);
             await content.CopyToAsync(hashing, 1 << 20, cancellationToken).ConfigureAwait(false);
             await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-            file.Flush(flushToDisk: true);
+            Fsync.File(file);
             sha256 = hashing.HexHash();
             size = hashing.BytesHashed;
         }
@@ -91,7 +91,7 @@ internal sealed class LocalObjectStore : IObjectStore
         if (File.Exists(path))
         {
             File.Delete(path);
-            DirectorySync.Fsync(Path.GetDirectoryName(path)!);
+            Fsync.Directory(Path.GetDirectoryName(path)!);
         }
 
         return Task.CompletedTask;

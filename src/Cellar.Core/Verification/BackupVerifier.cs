@@ -201,7 +201,7 @@ public static class BackupVerifier
 
             try
             {
-                output.Flush(flushToDisk: true);
+                Fsync.File(output);
             }
             catch (IOException e)
             {
