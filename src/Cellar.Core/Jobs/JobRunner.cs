@@ -87,16 +87,87 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             T result;
             try
             {
+                SettleInterrupted(job);
                 Sweep(job);
+                JobState.MarkRunning(job.Folder, time.GetUtcNow(), Environment.ProcessId);
                 result = await work().ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (OperationCanceledException)
+            {
+                ClearRunning(job);
+                throw;
+            }
+            catch (Exception e)
             {
                 throw Failed(e, job);
             }
 
             JobState.Record(job.Folder, time.GetUtcNow(), failure: null, notes?.Invoke(result));
             return result;
+        }
+    }
+
+    /// <summary>
+    /// What the daemon does for every job as it starts: a run it was killed in (SIGKILL, OOM, power loss) is recorded
+    /// as failed and what it left is swept, before anything is scheduled. A folder another process is working in is
+    /// left to that process.
+    /// </summary>
+    public async Task RecoverAsync(CancellationToken cancellationToken)
+    {
+        foreach (var job in config.Jobs.Where(j => Directory.Exists(j.Folder)))
+        {
+            FolderLock folderLock;
+            try
+            {
+                folderLock = await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, TimeSpan.Zero).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException)
+            {
+                LogRecoverySkipped(_logger, job.Name, e.Message);
+                continue;
+            }
+
+            using (folderLock)
+            {
+                try
+                {
+                    SettleInterrupted(job);
+                    Sweep(job);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or CellarException)
+                {
+                    LogRecoverySkipped(_logger, job.Name, e.Message);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A run mark found by a run that holds the folder's lock belongs to a run that died without recording anything:
+    /// it becomes that run's failure, so status, health and backup.log tell of it instead of forgetting it.
+    /// </summary>
+    private void SettleInterrupted(JobConfig job)
+    {
+        if (JobState.Read(job.Folder).Running is not { } mark)
+        {
+            return;
+        }
+
+        var message = $"interrupted: the run started at {mark.Started:yyyy-MM-dd HH:mm:ss}Z by pid {mark.Pid} never finished (the process was killed or the machine stopped)";
+        LogFailed(_logger, job.Name, message);
+        JobState.Record(job.Folder, mark.Started, message);
+    }
+
+    /// <summary>A run stopped cleanly (cancelled) has nothing to record; its mark goes, quietly, whatever the disk says.</summary>
+    private void ClearRunning(JobConfig job)
+    {
+        try
+        {
+            JobState.ClearRunning(job.Folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CellarException)
+        {
+            LogSweepFailed(_logger, job.Name, job.Folder, e.Message);
         }
     }
 
@@ -201,6 +272,9 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: backup kept, but pruning failed: {Error}")]
     private static partial void LogPruneFailed(ILogger logger, string job, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: not checked for what a killed run left: {Error}")]
+    private static partial void LogRecoverySkipped(ILogger logger, string job, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: removed leftover {Path}")]
     private static partial void LogSwept(ILogger logger, string job, string path);

@@ -48,16 +48,23 @@ internal static class CellarCli
             return 2;
         }
 
-        // The daemon stops on SIGTERM through its host, after a grace period of its own; System.CommandLine's handler
-        // would end the process after 2 s.
-        var invocation = new InvocationConfiguration();
-        if (parsed.CommandResult.Command.Name == "serve")
+        // Signals are Cellar's own (Interruption): System.CommandLine's handler would end the process 2 s after SIGTERM,
+        // whatever was half-written, and the daemon stops through its host after a grace period of its own.
+        using var interruption = new Interruption();
+        Interrupted = interruption;
+        var invocation = new InvocationConfiguration { ProcessTerminationTimeout = null };
+        var code = await parsed.InvokeAsync(invocation, interruption.Token).ConfigureAwait(false);
+        if (interruption.Signal is { } signal && parsed.CommandResult.Command.Name == "serve")
         {
-            invocation.ProcessTerminationTimeout = null;
+            // The daemon's normal end: it stopped cleanly, a running job was given its grace period.
+            await Console.Error.WriteLineAsync($"cellar: stopped on {signal}").ConfigureAwait(false);
         }
 
-        return await parsed.InvokeAsync(invocation).ConfigureAwait(false);
+        return code;
     }
+
+    /// <summary>The signals of this invocation; a command stopped by one fails with the signal's exit code.</summary>
+    private static Interruption? Interrupted { get; set; }
 
     /// <summary>Wraps a command body with config loading and the error-to-exit-code mapping.</summary>
     public static Func<ParseResult, CancellationToken, Task<int>> Action(Func<ParseResult, CliContext, CancellationToken, Task<int>> body) =>
@@ -78,7 +85,7 @@ internal static class CellarCli
     /// <summary>Prints the one-line error for <paramref name="e"/> and returns its exit code.</summary>
     public static int Fail(Exception e, bool verbose)
     {
-        var (message, code) = e switch
+        var (message, code) = Interrupted?.Signal is { } signal ? ($"interrupted by {signal}; stopped and removed what it was writing", Interrupted.ExitCode) : e switch
         {
             CellarException c => (c.Message, c.ExitCode),
             OperationCanceledException => ("cancelled", 130),

@@ -35,7 +35,7 @@ internal static class ServeCommand
                 Console.WriteLine($"cellar: listening on {address}");
             }
 
-            await app.WaitForShutdownAsync(CancellationToken.None).ConfigureAwait(false);
+            await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
             return 0;
         }));
         return command;

@@ -32,10 +32,15 @@ internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispat
         };
     }
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.WhenAll(
-        new JobScheduler(config, dispatcher, time, loggers.CreateLogger<JobScheduler>()).RunAsync(stoppingToken),
-        WatchLogSizesAsync(stoppingToken),
-        VerifyOnScheduleAsync(stoppingToken));
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // A run this daemon (or a CLI run) was killed in is recorded as failed, and its leftovers go, before any run.
+        await new JobRunner(config, time, loggers).RecoverAsync(stoppingToken).ConfigureAwait(false);
+        await Task.WhenAll(
+            new JobScheduler(config, dispatcher, time, loggers.CreateLogger<JobScheduler>()).RunAsync(stoppingToken),
+            WatchLogSizesAsync(stoppingToken),
+            VerifyOnScheduleAsync(stoppingToken)).ConfigureAwait(false);
+    }
 
     /// <summary>The built-in verification schedule (weekly by default): the restore drill on stored backups, newest first, within a budget.</summary>
     private async Task VerifyOnScheduleAsync(CancellationToken stoppingToken)

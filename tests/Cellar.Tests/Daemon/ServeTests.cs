@@ -57,7 +57,7 @@ public sealed class ServeTests
         Assert.True(verify.ExitCode == 0, verify.ToString());
     }
 
-    private static async Task<string> ListeningAddressAsync(Process daemon, CancellationToken ct)
+    internal static async Task<string> ListeningAddressAsync(Process daemon, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+using Cellar.Tests.Support;
+using Xunit;
+
+namespace Cellar.Tests.Cli;
+
+/// <summary>
+/// <c>run</c>, <c>restore</c> and <c>verify</c> stopped by a signal (systemd's stop, Ctrl+C, a closed terminal, a file
+/// size limit) in the middle of writing a database-sized temp file: it is removed, one line says what happened, and the
+/// exit code is the shell's for that signal.
+/// </summary>
+public sealed class SignalTests
+{
+    private const long DatabaseBytes = 40L << 20;
+
+    public static TheoryData<string, int> Signals => new() { { "TERM", 15 }, { "INT", 2 }, { "HUP", 1 }, { "XFSZ", 25 } };
+
+    [Theory]
+    [MemberData(nameof(Signals))]
+    public async Task A_backup_stopped_by_a_signal_removes_its_temp_files_and_says_one_line(string signal, int number)
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+
+        var run = await SignalledAsync(sandbox.DailyFolder, signal, ["--config", sandbox.ConfigPath, "run", "daily"]);
+
+        AssertStoppedBy(run, signal, number);
+        CliSandbox.AssertNoTempFiles(sandbox.DailyFolder);
+        Assert.DoesNotContain(Directory.EnumerateFiles(sandbox.DailyFolder), f => !Path.GetFileName(f).StartsWith('.'));
+    }
+
+    [Theory]
+    [MemberData(nameof(Signals))]
+    public async Task A_restore_stopped_by_a_signal_leaves_the_target_folder_as_it_was(string signal, int number)
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        await sandbox.BackupAsync();
+        var folder = sandbox.Combine("app");
+        Directory.CreateDirectory(folder);
+
+        var run = await SignalledAsync(folder, signal, ["--config", sandbox.ConfigPath, "restore", "--latest", "daily", "--to", Path.Combine(folder, "portfolio.sqlite")]);
+
+        AssertStoppedBy(run, signal, number);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(folder));
+    }
+
+    [Theory]
+    [MemberData(nameof(Signals))]
+    public async Task A_verification_stopped_by_a_signal_removes_its_expanded_copy(string signal, int number)
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var backup = await sandbox.BackupAsync();
+
+        var run = await SignalledAsync(sandbox.DailyFolder, signal, ["--config", sandbox.ConfigPath, "verify", backup]);
+
+        AssertStoppedBy(run, signal, number);
+        CliSandbox.AssertNoTempFiles(sandbox.DailyFolder);
+    }
+
+    private static void AssertStoppedBy(CellarRun run, string signal, int number)
+    {
+        TestContext.Current.TestOutputHelper?.WriteLine(run.ToString());
+        Assert.True(run.ExitCode == 128 + number, $"expected exit {128 + number}: {run}");
+        var line = Assert.Single(run.StderrLines);
+        Assert.StartsWith($"cellar: interrupted by SIG{signal}", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Starts cellar, waits until a temp file of its appears in <paramref name="watched"/>, then sends the signal.</summary>
+    private static async Task<CellarRun> SignalledAsync(string watched, string signal, string[] args)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var process = CellarProcess.Start(args);
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        var waited = Stopwatch.StartNew();
+        while (CliSandbox.TempFiles(watched).Count == 0)
+        {
+            if (process.HasExited)
+            {
+                Assert.Fail($"cellar finished before writing a temp file in {watched}: {await stderr}");
+            }
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "no temp file appeared within 60 s");
+            await Task.Delay(5, ct);
+        }
+
+        await Process.Start("kill", [$"-{signal}", process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExitAsync(ct);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return new CellarRun(process.ExitCode, await stdout, await stderr);
+    }
+}
