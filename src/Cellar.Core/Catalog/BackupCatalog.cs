@@ -22,6 +22,14 @@ public static class BackupCatalog
         }
     }
 
+    /// <summary>The job whose backup <paramref name="path"/> is (its folder, a name of its pattern), or null.</summary>
+    public static JobConfig? JobOf(CellarConfig config, string path)
+    {
+        var full = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(full);
+        return config.Jobs.FirstOrDefault(j => j.Folder == folder && j.FileName.TryMatch(Path.GetFileName(full), out _, out _));
+    }
+
     /// <summary>The job's backups, newest first.</summary>
     public static IReadOnlyList<BackupEntry> List(JobConfig job, TimeZoneInfo zone)
     {
@@ -31,6 +39,7 @@ public static class BackupCatalog
         }
 
         var entries = new List<BackupEntry>();
+        var checks = CheckLedger.Read(job.Folder);
         foreach (var file in new DirectoryInfo(job.Folder).EnumerateFiles())
         {
             if (!job.FileName.TryMatch(file.Name, out var local, out _))
@@ -65,7 +74,8 @@ public static class BackupCatalog
             }
 
             var created = sidecar?.Created ?? new DateTimeOffset(local, zone.GetUtcOffset(local));
-            entries.Add(new BackupEntry(file.FullName, created, size, sidecar, problem));
+            var check = checks.GetValueOrDefault(file.Name);
+            entries.Add(new BackupEntry(file.FullName, created, size, sidecar, problem) { LastCheck = check?.Sha256 == sidecar?.Sha256 ? check : null });
         }
 
         return entries.OrderByDescending(e => e.Created).ThenByDescending(e => e.Name, StringComparer.Ordinal).ToList();

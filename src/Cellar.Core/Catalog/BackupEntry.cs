@@ -11,9 +11,21 @@ public sealed record BackupEntry(string Path, DateTimeOffset Created, long SizeB
     /// <summary>The file name.</summary>
     public string Name => System.IO.Path.GetFileName(Path);
 
+    /// <summary>The last check of the stored file since it was written (<see cref="CheckLedger"/>), if any.</summary>
+    public CheckRecord? LastCheck { get; init; }
+
     /// <summary>
-    /// Passed its restore drill when written and still has the size it had then. Cheap (no re-hash): retention
-    /// uses it to decide which backups are worth protecting.
+    /// Passed its restore drill when written, still has the size it had then, and no later check found it bad. Cheap
+    /// (no re-hash): restore selection and retention use it to decide which backups are worth having.
     /// </summary>
-    public bool LooksGood => Sidecar is { Verified: true } s && s.SizeBytes == SizeBytes;
+    public bool LooksGood => Problem is null;
+
+    /// <summary>Why the backup is not good, in one line; null when it is.</summary>
+    public string? Problem =>
+        SidecarProblem
+        ?? (Sidecar is not { } s ? "sidecar missing"
+            : !s.Verified ? "not verified when written"
+            : s.SizeBytes != SizeBytes ? $"size is {SizeBytes} bytes, the sidecar says {s.SizeBytes}"
+            : LastCheck is { Ok: false } check ? $"failed verification at {check.At:yyyy-MM-dd HH:mm}Z: {check.Problem}"
+            : null);
 }

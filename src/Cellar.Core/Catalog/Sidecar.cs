@@ -119,8 +119,17 @@ public sealed record Sidecar
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"sidecar {path} is not valid: {e.Message}", e);
+            throw new InvalidDataException($"sidecar {path} is not valid JSON for a sidecar{(e.LineNumber is { } line ? $" (line {line + 1})" : "")}: {Brief(e.Message)}", e);
         }
+    }
+
+    /// <summary>The first sentence of a JSON error, without the JSON path and the 0-based position it repeats.</summary>
+    private static string Brief(string message)
+    {
+        var line = message.ReplaceLineEndings(" ");
+        var cut = line.IndexOf(" Path:", StringComparison.Ordinal);
+        var first = (cut >= 0 ? line[..cut] : line).Trim();
+        return first.Length > 160 ? first[..160] + "…" : first;
     }
 
     /// <summary>

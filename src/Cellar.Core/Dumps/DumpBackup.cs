@@ -56,6 +56,7 @@ internal sealed class DumpBackup(TimeProvider time)
             TagSlug = slug,
             Created = source.Taken,
             SourcePath = job.Database.Path,
+            SourceBytes = outcome.TextBytes, // the SQL's length: a check stops decompressing there
             JournalMode = source.JournalMode,
             RowCounts = new SortedDictionary<string, long>(outcome.Dumped, StringComparer.Ordinal),
             Sha256 = outcome.StoredSha,

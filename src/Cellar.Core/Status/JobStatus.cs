@@ -17,6 +17,9 @@ public sealed record JobStatus(
     string? LastFailureMessage,
     IReadOnlyList<string> LastRunNotes)
 {
+    /// <summary>Backups a check found bad since they were written (bit rot, tampering): never restored or counted as kept.</summary>
+    public IReadOnlyList<BackupEntry> FailedVerification { get; init; } = [];
+
     /// <summary>The status of every job in <paramref name="config"/> at the current time.</summary>
     public static IReadOnlyList<JobStatus> All(CellarConfig config, TimeProvider time)
     {
@@ -29,7 +32,10 @@ public sealed record JobStatus(
             var next = job.Schedule?.GetNextOccurrence(now, config.TimeZone);
             return new JobStatus(
                 job.QualifiedName(config), job.Type, job.ScheduleText, next, newest, newest is null ? null : now - newest.Created,
-                entries.Count, entries.Sum(e => e.SizeBytes), state.LastFailure, state.LastFailureMessage, state.LastRunNotes ?? []);
+                entries.Count, entries.Sum(e => e.SizeBytes), state.LastFailure, state.LastFailureMessage, state.LastRunNotes ?? [])
+            {
+                FailedVerification = entries.Where(e => e.LastCheck is { Ok: false }).ToList(),
+            };
         }).ToList();
     }
 }

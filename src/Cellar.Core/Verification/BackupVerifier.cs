@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Cellar.Core.Catalog;
 using Cellar.Core.Compression;
+using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Snapshots;
 
@@ -14,15 +15,30 @@ namespace Cellar.Core.Verification;
 public static class BackupVerifier
 {
     /// <summary>
-    /// Checks a stored backup; the result lists every problem found (empty when sound). It takes the folder's
-    /// lock, so a concurrent run's sweep never removes the file being checked.
+    /// Checks a stored backup; the result lists every problem found (empty when sound). A backup of
+    /// <paramref name="job"/> is checked under its folder's lock (so a concurrent run's sweep never removes the file
+    /// being checked), expanded beside it, and the outcome is recorded in the folder's <see cref="CheckLedger"/>. Any
+    /// other file is checked where it lies, without a lock and with the expanded copy in the temp folder: Cellar
+    /// creates files only in backup folders.
     /// </summary>
-    public static async Task<VerificationResult> VerifyAsync(string backupPath, TimeProvider time, IProgress<double>? progress, CancellationToken cancellationToken)
+    public static async Task<VerificationResult> VerifyAsync(string backupPath, JobConfig? job, TimeProvider time, IProgress<double>? progress, CancellationToken cancellationToken)
     {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(backupPath))!;
-        using var folderLock = await TryLockAsync(folder, time, cancellationToken).ConfigureAwait(false);
-        using var expanded = TempFile.For(WritableFolder(folder), Path.GetFileName(backupPath), "verify");
-        return await ExpandAndCheckAsync(backupPath, expanded.Path, progress, cancellationToken).ConfigureAwait(false);
+        if (job is null)
+        {
+            using var loose = TempFile.For(Path.GetTempPath(), Path.GetFileName(backupPath), "verify");
+            return await ExpandAndCheckAsync(backupPath, loose.Path, progress, cancellationToken).ConfigureAwait(false);
+        }
+
+        using var folderLock = await TryLockAsync(job.Folder, time, cancellationToken).ConfigureAwait(false);
+        var writable = folderLock is not null && IsWritable(job.Folder);
+        using var expanded = TempFile.For(writable ? job.Folder : Path.GetTempPath(), Path.GetFileName(backupPath), "verify");
+        var result = await ExpandAndCheckAsync(backupPath, expanded.Path, progress, cancellationToken).ConfigureAwait(false);
+        if (writable && File.Exists(backupPath))
+        {
+            CheckLedger.Record(backupPath, new CheckRecord(time.GetUtcNow(), result.Ok, result.Ok ? null : result.Problems[0], result.Sidecar?.Sha256));
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -70,11 +86,11 @@ public static class BackupVerifier
         string sha;
         try
         {
-            sha = await ExpandAsync(backupPath, expandedPath, Codec.ForFileName(backupPath), size, progress, cancellationToken).ConfigureAwait(false);
+            sha = await ExpandAsync(backupPath, expandedPath, Codec.ForFileName(backupPath), sidecar, progress, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)
         {
-            return VerificationResult.Failed(backupPath, $"cannot be decompressed: {e.Message}", sidecar);
+            return Undecodable(backupPath, sidecar, e);
         }
 
         if (!string.Equals(sha, sidecar.Sha256, StringComparison.OrdinalIgnoreCase))
@@ -101,11 +117,11 @@ public static class BackupVerifier
         (string Sha, IReadOnlyDictionary<string, long> Counts) loaded;
         try
         {
-            loaded = await Task.Run(() => DumpLoad.Into(backupPath, scratchPath, Codec.ForFileName(backupPath), progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+            loaded = await Task.Run(() => DumpLoad.Into(backupPath, scratchPath, Codec.ForFileName(backupPath), ExpandedLimit(sidecar), progress, cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
         {
-            return VerificationResult.Failed(backupPath, $"does not load: {e.Message}", sidecar);
+            return Undecodable(backupPath, sidecar, e, "does not load");
         }
         catch (IOException e)
         {
@@ -131,7 +147,7 @@ public static class BackupVerifier
         try
         {
             // The decompressor disposes the hashing stream with itself: the hash is taken before.
-            using var text = Codec.ForFileName(backupPath).OpenRead(hashing);
+            using var text = new BoundedStream(Codec.ForFileName(backupPath).OpenRead(hashing), ExpandedLimit(sidecar), "its sidecar records");
             var buffer = new byte[1 << 20];
             int read;
             while ((read = text.Read(buffer)) > 0)
@@ -146,7 +162,7 @@ public static class BackupVerifier
         }
         catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)
         {
-            return VerificationResult.Failed(backupPath, $"cannot be decompressed: {e.Message}", sidecar);
+            return Undecodable(backupPath, sidecar, e);
         }
 
         if (!string.Equals(sha, sidecar.Sha256, StringComparison.OrdinalIgnoreCase))
@@ -160,15 +176,44 @@ public static class BackupVerifier
             : VerificationResult.Failed(backupPath, $"holds {bytes} bytes in {lines} lines, the sidecar says {sidecar.SourceBytes} in {expectedLines}", sidecar);
     }
 
+    /// <summary>
+    /// A stored file that cannot be decompressed or loaded. Said as "checksum mismatch" when its bytes are not the ones
+    /// written (the usual cause: bit rot, truncation, tampering), which a decompressor's own message never makes clear.
+    /// </summary>
+    private static VerificationResult Undecodable(string backupPath, Sidecar sidecar, Exception e, string what = "cannot be decompressed")
+    {
+        string sha;
+        try
+        {
+            using var file = new FileStream(backupPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+            sha = Convert.ToHexStringLower(SHA256.HashData(file));
+        }
+        catch (IOException)
+        {
+            return VerificationResult.Failed(backupPath, $"{what}: {e.Message}", sidecar);
+        }
+
+        return string.Equals(sha, sidecar.Sha256, StringComparison.OrdinalIgnoreCase)
+            ? VerificationResult.Failed(backupPath, $"{what}: {e.Message}", sidecar)
+            : ChecksumMismatch(backupPath, sha, sidecar);
+    }
+
+    /// <summary>
+    /// The most a stored file may expand to: what its sidecar records. Dump sidecars written before they recorded it
+    /// get deflate's largest possible ratio (1032:1), far above any real dump's.
+    /// </summary>
+    internal static long ExpandedLimit(Sidecar sidecar) => sidecar.SourceBytes > 0 || !sidecar.IsDump ? sidecar.SourceBytes : (sidecar.SizeBytes * 1032) + (1 << 20);
+
     private static VerificationResult ChecksumMismatch(string backupPath, string sha, Sidecar sidecar) =>
         VerificationResult.Failed(backupPath, $"checksum mismatch: sha256 {sha[..12]}…, the sidecar says {sidecar.Sha256[..Math.Min(12, sidecar.Sha256.Length)]}…", sidecar);
 
     /// <summary>Decompresses while hashing the compressed bytes, so the file is read once.</summary>
-    private static async Task<string> ExpandAsync(string backupPath, string expandedPath, Codec codec, long size, IProgress<double>? progress, CancellationToken cancellationToken)
+    private static async Task<string> ExpandAsync(string backupPath, string expandedPath, Codec codec, Sidecar sidecar, IProgress<double>? progress, CancellationToken cancellationToken)
     {
+        var size = sidecar.SizeBytes;
         await using var file = new FileStream(backupPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
         var hashing = new HashingStream(file, leaveOpen: true);
-        await using var decompressed = codec.OpenRead(hashing);
+        await using var decompressed = new BoundedStream(codec.OpenRead(hashing), ExpandedLimit(sidecar), "its sidecar records");
         // Where the copy goes is this machine's problem (a full or read-only disk), not the backup's: those errors
         // are reported as such, never as a bad backup.
         FileStream output;
@@ -230,19 +275,20 @@ public static class BackupVerifier
         }
     }
 
-    private static CellarException CannotWrite(string path, Exception e) => new($"cannot write the decompressed copy {path}: {e.Message}", e);
-
-    private static string WritableFolder(string folder)
+    /// <summary>Whether files can be created in <paramref name="folder"/> (a backup folder on a read-only mount cannot take the expanded copy or a record).</summary>
+    private static bool IsWritable(string folder)
     {
         try
         {
             using var probe = TempFile.For(folder, "probe");
             File.WriteAllBytes(probe.Path, []);
-            return folder;
+            return true;
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
-            return Path.GetTempPath();
+            return false;
         }
     }
+
+    private static CellarException CannotWrite(string path, Exception e) => new($"cannot write the decompressed copy {path}: {e.Message}", e);
 }

@@ -14,15 +14,16 @@ namespace Cellar.Core.Verification;
 internal static class DumpLoad
 {
     /// <summary>
-    /// Loads the stored dump <paramref name="storedPath"/> into the new file <paramref name="scratchPath"/>. A bad dump
-    /// throws <see cref="InvalidDataException"/> (or the codec's error); a problem of this machine (full disk) <see cref="IOException"/>.
+    /// Loads the stored dump <paramref name="storedPath"/> into the new file <paramref name="scratchPath"/>, stopping
+    /// once more than <paramref name="limit"/> bytes of SQL come out. A bad dump throws <see cref="InvalidDataException"/>
+    /// (or the codec's error); a problem of this machine (full disk) <see cref="IOException"/>.
     /// </summary>
-    public static (string Sha, IReadOnlyDictionary<string, long> Counts) Into(string storedPath, string scratchPath, Codec codec, IProgress<double>? progress, CancellationToken cancellationToken)
+    public static (string Sha, IReadOnlyDictionary<string, long> Counts) Into(string storedPath, string scratchPath, Codec codec, long limit, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         using var file = new FileStream(storedPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
         var size = file.Length;
         using var hashing = new HashingStream(file, leaveOpen: true);
-        using (var script = codec.OpenRead(hashing))
+        using (var script = new BoundedStream(codec.OpenRead(hashing), limit, "its sidecar records"))
         {
             using var scratch = OpenScratch(scratchPath);
             var read = progress is null ? null : new InlineProgress<long>(_ => progress.Report(size == 0 ? 1 : (double)hashing.BytesHashed / size));

@@ -15,10 +15,11 @@ public static partial class VerifySweep
     public static async Task<SweepResult> RunAsync(CellarConfig config, TimeProvider time, TimeSpan budget, ILogger logger, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        var backups = config.Jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone)).OrderByDescending(e => e.Created).ToList();
+        var backups = config.Jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone).Select(e => (Job: j, Entry: e)))
+            .OrderByDescending(b => b.Entry.Created).ToList();
         var bad = new List<VerificationResult>();
         var checkedCount = 0;
-        foreach (var backup in backups)
+        foreach (var (job, backup) in backups)
         {
             // The first backup is always checked, even with no budget left: the newest is the one a restore needs.
             if (checkedCount > 0 && time.GetElapsedTime(started) >= budget)
@@ -26,7 +27,7 @@ public static partial class VerifySweep
                 break;
             }
 
-            var result = await BackupVerifier.VerifyAsync(backup.Path, time, null, cancellationToken).ConfigureAwait(false);
+            var result = await BackupVerifier.VerifyAsync(backup.Path, job, time, null, cancellationToken).ConfigureAwait(false);
             checkedCount++;
             if (!result.Ok)
             {

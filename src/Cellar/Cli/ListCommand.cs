@@ -25,7 +25,7 @@ internal static class ListCommand
             var rows = jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone).Select(e => (Job: j.QualifiedName(context.Config), Entry: e))).ToList();
             if (parse.GetValue(json))
             {
-                var items = rows.Select(r => new ListItem(r.Job, r.Entry.Path, r.Entry.Created, r.Entry.SizeBytes, r.Entry.LooksGood, r.Entry.Sidecar?.Tag, r.Entry.SidecarProblem));
+                var items = rows.Select(r => new ListItem(r.Job, r.Entry.Path, r.Entry.Created, r.Entry.SizeBytes, r.Entry.LooksGood, r.Entry.Sidecar?.Tag, r.Entry.Problem));
                 Console.WriteLine(JsonSerializer.Serialize(items, CliJson.Default.IEnumerableListItem));
                 return Task.FromResult(0);
             }
@@ -37,7 +37,7 @@ internal static class ListCommand
                     Markup.Escape(jobName),
                     Output.Time(entry.Created, context.Config.TimeZone),
                     Output.Bytes(entry.SizeBytes),
-                    entry.LooksGood ? "yes" : Markup.Escape(entry.SidecarProblem ?? "no"),
+                    entry.Problem is { } problem ? $"[red]no[/]: {Markup.Escape(problem)}" : "yes",
                     Markup.Escape(entry.Path));
             }
 

@@ -50,6 +50,14 @@ internal static class StatusCommand
         }
 
         Output.Console.Write(table);
+        foreach (var s in statuses)
+        {
+            foreach (var bad in s.FailedVerification)
+            {
+                Output.Console.WriteLine($"{s.Job}: {bad.Name} {bad.Problem}", Style.Plain);
+            }
+        }
+
         foreach (var s in statuses.Where(s => s.LastRunNotes.Count > 0))
         {
             foreach (var note in s.LastRunNotes)
@@ -76,9 +84,11 @@ internal static class StatusCommand
 /// <summary>One job in <c>cellar status --json</c>.</summary>
 internal sealed record StatusItem(
     string Job, string Type, string? Schedule, DateTimeOffset? NextRun, string? Newest, DateTimeOffset? NewestCreated, double? NewestAgeSeconds,
-    bool NewestVerified, int Count, long TotalBytes, DateTimeOffset? LastFailure, string? LastFailureMessage, IReadOnlyList<string> LastRunNotes)
+    bool NewestVerified, int Count, long TotalBytes, DateTimeOffset? LastFailure, string? LastFailureMessage, IReadOnlyList<string> LastRunNotes,
+    IReadOnlyList<string> FailedVerification)
 {
     public static StatusItem From(JobStatus s) => new(
         s.Job, s.Type.ToString().ToLowerInvariant(), s.Schedule, s.NextRun, s.Newest?.Path, s.Newest?.Created, s.NewestAge?.TotalSeconds,
-        s.Newest?.LooksGood ?? false, s.Count, s.TotalBytes, s.LastFailure, s.LastFailureMessage, s.LastRunNotes);
+        s.Newest?.LooksGood ?? false, s.Count, s.TotalBytes, s.LastFailure, s.LastFailureMessage, s.LastRunNotes,
+        [.. s.FailedVerification.Select(b => $"{b.Path}: {b.Problem}")]);
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Cellar.Core;
 using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
 
@@ -22,13 +23,14 @@ internal static class VerifyCommand
             }
 
             var paths = parse.GetValue(file) is { } one
-                ? [Path.GetFullPath(one)]
-                : context.Config.Jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone)).Select(e => e.Path).ToList();
+                ? [(Path: Path.GetFullPath(one), Job: BackupCatalog.JobOf(context.Config, one))]
+                : context.Config.Jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone).Select(e => (e.Path, Job: (JobConfig?)j))).ToList();
             var bad = 0;
-            foreach (var path in paths)
+            foreach (var (path, owner) in paths)
             {
                 var result = await ProgressDisplay.RunAsync(progress => BackupVerifier.VerifyAsync(
                     path,
+                    owner,
                     context.Time,
                     progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress(Path.GetFileName(path), f))),
                     cancellationToken)).ConfigureAwait(false);

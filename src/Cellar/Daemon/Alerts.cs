@@ -24,17 +24,7 @@ internal static partial class Alerts
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (job.HeartbeatUrl is { } failUrl)
-                {
-                    await SendAsync(logger, job, () => Http.GetAsync(new Uri(failUrl.AbsoluteUri.TrimEnd('/') + "/fail"))).ConfigureAwait(false);
-                }
-
-                if (job.WebhookUrl is { } webhook)
-                {
-                    var body = new FailureAlert(job.QualifiedName(config), tag, e.Message, time.GetUtcNow());
-                    await SendAsync(logger, job, () => Http.PostAsJsonAsync(webhook, body, DaemonJson.Default.FailureAlert)).ConfigureAwait(false);
-                }
-
+                await FailedAsync(config, time, logger, job, tag, e.Message).ConfigureAwait(false);
                 throw;
             }
 
@@ -45,6 +35,24 @@ internal static partial class Alerts
 
             return file;
         };
+
+    /// <summary>
+    /// Tells of a job's failure: its heartbeat's <c>/fail</c> and its webhook. Also for a stored backup that a later
+    /// check found bad, which no run reports.
+    /// </summary>
+    public static async Task FailedAsync(CellarConfig config, TimeProvider time, ILogger logger, JobConfig job, string? tag, string error)
+    {
+        if (job.HeartbeatUrl is { } failUrl)
+        {
+            await SendAsync(logger, job, () => Http.GetAsync(new Uri(failUrl.AbsoluteUri.TrimEnd('/') + "/fail"))).ConfigureAwait(false);
+        }
+
+        if (job.WebhookUrl is { } webhook)
+        {
+            var body = new FailureAlert(job.QualifiedName(config), tag, error, time.GetUtcNow());
+            await SendAsync(logger, job, () => Http.PostAsJsonAsync(webhook, body, DaemonJson.Default.FailureAlert)).ConfigureAwait(false);
+        }
+    }
 
     private static async Task SendAsync(ILogger logger, JobConfig job, Func<Task<HttpResponseMessage>> send)
     {

@@ -7,7 +7,8 @@ namespace Cellar.Daemon;
 /// <summary>
 /// <c>GET /api/admin/backup-status</c>: every job's status and an overall <c>healthy</c> flag with the reasons when
 /// it is false: a scheduled backup job whose newest backup is older than its period plus two hours, a last run
-/// that failed, a backup volume with less than 10% free, or a backup not confirmed offsite for 6 hours.
+/// that failed, a stored backup that failed a check, a backup volume with less than 10% free, or a backup not
+/// confirmed offsite for 6 hours.
 /// </summary>
 internal static class BackupHealth
 {
@@ -27,6 +28,11 @@ internal static class BackupHealth
             if (status.LastFailure is { } failed && (status.Newest is null || failed > status.Newest.Created))
             {
                 reasons.Add($"job {status.Job}: last run failed: {status.LastFailureMessage}");
+            }
+
+            foreach (var bad in status.FailedVerification)
+            {
+                reasons.Add($"job {status.Job}: backup {bad.Name} {bad.Problem}");
             }
 
             if (job.Type != JobType.Rotate && job.Schedule?.GetNextOccurrence(now, config.TimeZone) is { } next

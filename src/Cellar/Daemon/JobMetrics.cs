@@ -1,3 +1,4 @@
+using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Prometheus;
 
@@ -15,6 +16,7 @@ internal static class JobMetrics
     private static readonly Counter Runs = Metrics.CreateCounter("cellar_job_runs_total", "Runs of the job, successful or not.", "job");
     private static readonly Counter Failures = Metrics.CreateCounter("cellar_job_failures_total", "Failed runs of the job.", "job");
     private static readonly Gauge DiskFree = Metrics.CreateGauge("cellar_backup_disk_free_bytes", "Free bytes on the volume of a backup root.", "backup_root");
+    private static readonly Gauge FailedChecks = Metrics.CreateGauge("cellar_backups_failed_verification", "Stored backups of the job that a check found bad since they were written.", "job");
 
     /// <summary>Wraps the dispatcher's run function so every run is counted.</summary>
     public static Func<JobConfig, string?, CancellationToken, Task<string?>> Counted(CellarConfig config, TimeProvider time, Func<JobConfig, string?, CancellationToken, Task<string?>> run) =>
@@ -42,15 +44,16 @@ internal static class JobMetrics
             }
         };
 
-    // Every daemon app built in this process (tests build many) adds its roots here; one callback serves them all.
+    // Every daemon app built in this process (tests build many) adds its roots and jobs here; one callback serves them all.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> WatchedRoots = new(StringComparer.Ordinal);
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> WatchedJobs = new(StringComparer.Ordinal);
     private static readonly Lazy<bool> Callback = new(() =>
     {
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(RefreshDisks);
+        Metrics.DefaultRegistry.AddBeforeCollectCallback(Refresh);
         return true;
     });
 
-    /// <summary>Refreshes the disk gauges of <paramref name="config"/>'s backup roots just before each scrape.</summary>
+    /// <summary>Refreshes the gauges of <paramref name="config"/>'s backup roots and job folders just before each scrape.</summary>
     public static void WatchDisks(CellarConfig config)
     {
         foreach (var root in config.Databases.Select(d => d.BackupRoot))
@@ -58,11 +61,22 @@ internal static class JobMetrics
             WatchedRoots.TryAdd(root, true);
         }
 
+        foreach (var job in config.Jobs)
+        {
+            WatchedJobs.TryAdd(job.Folder, job.QualifiedName(config));
+        }
+
         _ = Callback.Value;
     }
 
-    private static void RefreshDisks()
+    private static void Refresh()
     {
+        // One small file per job folder: the ledger of checks, counting the bad backups that are still there.
+        foreach (var (folder, job) in WatchedJobs)
+        {
+            FailedChecks.WithLabels(job).Set(CheckLedger.Read(folder).Count(r => !r.Value.Ok && File.Exists(Path.Combine(folder, r.Key))));
+        }
+
         foreach (var root in WatchedRoots.Keys)
         {
             try

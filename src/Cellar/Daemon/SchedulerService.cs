@@ -1,3 +1,4 @@
+using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
 using Cellar.Core.Logs;
@@ -57,7 +58,14 @@ internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispat
             {
                 var wait = next - time.GetUtcNow();
                 await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, time, stoppingToken).ConfigureAwait(false);
-                await VerifySweep.RunAsync(config, time, config.VerifyBudget, logger, stoppingToken).ConfigureAwait(false);
+                var sweep = await VerifySweep.RunAsync(config, time, config.VerifyBudget, logger, stoppingToken).ConfigureAwait(false);
+                foreach (var bad in sweep.Bad)
+                {
+                    if (BackupCatalog.JobOf(config, bad.Path) is { } job)
+                    {
+                        await Alerts.FailedAsync(config, time, logger, job, null, $"backup {Path.GetFileName(bad.Path)} failed verification: {bad.Problems[0]}").ConfigureAwait(false);
+                    }
+                }
             }
         }
         catch (OperationCanceledException)

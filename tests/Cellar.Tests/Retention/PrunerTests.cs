@@ -132,6 +132,23 @@ public sealed class PrunerTests : IDisposable
     }
 
     [Fact]
+    public void A_backup_a_later_check_found_bad_never_counts_toward_keepAtLeast()
+    {
+        var recent = AddRecentBackups();
+        var old = AddBackup(Now.AddDays(-40));
+        foreach (var rotten in recent.Skip(1))
+        {
+            CheckLedger.Record(rotten, new CheckRecord(Now, Ok: false, "checksum mismatch", Sidecar.TryRead(rotten)!.Sha256));
+        }
+
+        var result = Prune();
+
+        // Only two good backups are left (the newest and the old one): keepAtLeast 3 keeps the old one.
+        Assert.DoesNotContain(old, result.Deleted.Select(e => e.Path));
+        Assert.True(File.Exists(old));
+    }
+
+    [Fact]
     public void The_time_in_the_sidecar_wins_over_the_date_in_the_name()
     {
         // Named 2026-10-27 (midnight: 30 days 30 minutes ago) but made at 01:30 (29 days 23 hours ago).
