@@ -5,7 +5,7 @@ namespace Cellar.Tests.Cli;
 
 /// <summary>
 /// Cellar's own records (<c>backup.log</c>, <c>maintenance.log</c> in <c>logDir</c>) are kept even when the folder is
-/// missing, and what cannot be recorded is said.
+/// missing, and what cannot be recorded is said; <c>cellar verify</c> records its results there too.
 /// </summary>
 public sealed class OwnLogTests
 {
@@ -47,6 +47,30 @@ public sealed class OwnLogTests
         Assert.True(said.Count == 1, $"expected one line about the log folder: {run}");
         Assert.StartsWith("cellar: cannot write Cellar's log", said[0], StringComparison.Ordinal);
         Assert.All(expired, path => Assert.False(File.Exists(path)));
+    }
+
+    [Fact]
+    public async Task Verify_records_each_file_with_its_result_and_the_summary_in_maintenance_log()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var good = await sandbox.BackupAsync();
+        var bad = await sandbox.BackupAsync();
+        using (var stream = new FileStream(bad, FileMode.Open, FileAccess.ReadWrite))
+        {
+            stream.Position = stream.Length / 2;
+            var value = stream.ReadByte();
+            stream.Position = stream.Length / 2;
+            stream.WriteByte((byte)(value ^ 0xFF));
+        }
+
+        var run = await sandbox.CellarAsync("verify");
+
+        Assert.True(run.ExitCode == 1, run.ToString());
+        var log = File.ReadAllLines(Path.Combine(sandbox.LogDir, "maintenance.log"));
+        Assert.Single(log, l => l.Contains(" info  verify: " + good + " ok", StringComparison.Ordinal));
+        var badLine = Assert.Single(log, l => l.Contains(" error verify: " + bad + " is bad: ", StringComparison.Ordinal));
+        Assert.Contains(run.StderrLines.Single(l => l.StartsWith("BAD ", StringComparison.Ordinal)).Split(": ", 2)[1], badLine, StringComparison.Ordinal);
+        Assert.Single(log, l => l.EndsWith(" info  verify: 1 ok, 1 bad", StringComparison.Ordinal));
     }
 
     /// <summary>
