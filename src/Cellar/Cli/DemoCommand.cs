@@ -93,7 +93,7 @@ internal static class DemoCommand
         }
 
         StatusCommand.Print(JobStatus.All(context.Config, context.Time), context.Config);
-        Console.WriteLine($"Try: dotnet run --project src/Cellar -- --config {configPath} list");
+        Console.WriteLine($"Try: {SelfInvocation.Current()} --config {SelfInvocation.Quoted(configPath)} list");
         return bad == 0 ? 0 : 1;
     }
 
