@@ -134,12 +134,13 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         using var live = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1);
         state = Recover(state, live.SafeFileHandle);
         string? warning = null;
-        var size = live.Length;
-        if (size < state.Archived)
+        if (state.HeadReplaced(live.SafeFileHandle))
         {
-            warning = $"{path} shrank below what was already archived (something else truncated it); archived from its start";
-            state = state with { Archived = 0 };
+            warning = HeadReplacedWarning(path, state.Archived);
+            state = state.NothingArchived();
         }
+
+        var size = live.Length;
 
         if (size == state.Archived)
         {
@@ -196,8 +197,9 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
 
         var before = state;
-        var archive = await ArchiveAsync(job, path, new FileRegionStream(handle, state.Archived, cut), final => (before with { Archive = new PendingArchive(final, cut) }).Save(job.Folder), cancellationToken).ConfigureAwait(false);
-        state = state with { Archived = cut };
+        var head = ArchivedHead.Of(handle, 0, cut);
+        var archive = await ArchiveAsync(job, path, new FileRegionStream(handle, state.Archived, cut), final => (before with { Archive = new PendingArchive(final, cut, head) }).Save(job.Folder), cancellationToken).ConfigureAwait(false);
+        state = state with { Archived = cut, Head = head };
         state.Save(job.Folder);
 
         // Keep at least one byte after the cut, so a crash right here can tell "collapsed" from "not yet" by the head.
@@ -213,7 +215,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
 
         var probe = (int)Math.Min(ProbeBytes, size - bytes);
-        var pending = new PendingCollapse(bytes, cut, probe, HashAt(handle, 0, probe), HashAt(handle, bytes, probe));
+        var pending = new PendingCollapse(bytes, cut, probe, HashAt(handle, 0, probe), HashAt(handle, bytes, probe), ArchivedHead.Of(handle, bytes, cut));
         if (pending.HeadBefore == pending.HeadAfter)
         {
             // Repeating content would make a crash here undecidable: leave the cut to the next rotation.
@@ -221,9 +223,8 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
 
         (state with { Pending = pending }).Save(job.Folder);
-        if (NativeMethods.Fallocate((int)handle.DangerousGetHandle(), NativeMethods.FallocFlCollapseRange, 0, bytes) != 0)
+        if (HeadCut.Collapse(handle, bytes) is var errno && errno != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
             (state with { CollapseUnsupported = errno is EInval or ENotSupported }).Save(job.Folder);
             return archive with
             {
@@ -231,7 +232,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             };
         }
 
-        (state with { Archived = cut - bytes }).Save(job.Folder);
+        (state with { Archived = cut - bytes, Head = pending.Retained }).Save(job.Folder);
         return archive with { Method = RotationMethod.Collapse };
     }
 
@@ -241,7 +242,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         var like = Stat(path);
 
         // The renamed file keeps its inode and what of it is archived; its state is saved before the rename.
-        new LogState { Path = rotated, Inode = like.Inode, Archived = state.Archived }.Save(job.Folder);
+        new LogState { Path = rotated, Inode = like.Inode, Archived = state.Archived, Head = state.Head }.Save(job.Folder);
         File.Move(path, rotated);
         try
         {
@@ -369,7 +370,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
         else
         {
-            state = state with { Archived = 0, Truncate = null };
+            state = state.NothingArchived() with { Truncate = null };
         }
 
         state.Save(job.Folder);
@@ -393,20 +394,30 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
 
         LogOutcome outcome;
         long end;
+        ArchivedHead? head;
         using (var file = new FileStream(rotated, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
         {
+            // An app that never reopened keeps writing here, and may empty this file as well when it restarts.
+            string? warning = null;
+            if (state.HeadReplaced(file.SafeFileHandle))
+            {
+                warning = HeadReplacedWarning(rotated, state.Archived);
+                state = state.NothingArchived();
+            }
+
             end = file.Length;
-            var from = Math.Min(state.Archived, end);
+            head = ArchivedHead.Of(file.SafeFileHandle, 0, end);
             var before = state;
-            outcome = end > from
-                ? await ArchiveAsync(job, path, new FileRegionStream(file.SafeFileHandle, from, end), final => (before with { Archive = new PendingArchive(final, end) }).Save(job.Folder), cancellationToken).ConfigureAwait(false) with { Method = method }
+            outcome = end > state.Archived
+                ? await ArchiveAsync(job, path, new FileRegionStream(file.SafeFileHandle, state.Archived, end), final => (before with { Archive = new PendingArchive(final, end, head) }).Save(job.Folder), cancellationToken).ConfigureAwait(false) with { Method = method }
                 : new LogOutcome(path, LogStatus.Empty, method);
+            outcome = outcome with { Warning = Join(warning, outcome.Warning) };
         }
 
         var stillWritten = LogWriters.Find(rotated);
         if (stillWritten.Count > 0 || new FileInfo(rotated).Length != end)
         {
-            (state with { Archived = end }).Save(job.Folder);
+            (state with { Archived = end, Head = head }).Save(job.Folder);
             var who = stillWritten.Count > 0 ? $"pid {stillWritten[0].Pid} ({stillWritten[0].Name})" : "the app";
             return outcome with { Warning = Join(outcome.Warning, $"{who} still writes to {rotated}: it has not reopened {path}; what it adds there is archived by the next run") };
         }
@@ -485,10 +496,14 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             return state;
         }
 
+        // The state saved with the pending collapse already holds the probe of the uncut head; a head that matches
+        // neither hash was emptied by someone else since, which that probe then shows.
         var size = RandomAccess.GetLength(handle);
         var collapsed = size < pending.ArchivedBefore
             || (HashAt(handle, 0, pending.ProbeLength) is var head && head == pending.HeadAfter && head != pending.HeadBefore);
-        return state with { Archived = collapsed ? pending.ArchivedBefore - pending.Bytes : pending.ArchivedBefore, Pending = null };
+        return collapsed
+            ? state with { Archived = pending.ArchivedBefore - pending.Bytes, Head = pending.Retained, Pending = null }
+            : state with { Archived = pending.ArchivedBefore, Pending = null };
     }
 
     /// <summary>The offset just past the last line break in [<paramref name="from"/>, <paramref name="to"/>), or <paramref name="from"/> when there is none.</summary>
@@ -615,6 +630,9 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             LogWarning(logger, outcome.LogPath, warning);
         }
     }
+
+    private static string HeadReplacedWarning(string path, long archived) => string.Create(CultureInfo.InvariantCulture,
+        $"{path} no longer starts with the {archived} bytes already archived: something else emptied it since the last rotation (': > file', or an app opening it with O_TRUNC); archived from its start");
 
     private static string? Join(string? a, string? b) => a is null ? b : b is null ? a : $"{a}; {b}";
 

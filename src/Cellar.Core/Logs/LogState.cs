@@ -3,14 +3,15 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Cellar.Core.IO;
+using Microsoft.Win32.SafeHandles;
 
 namespace Cellar.Core.Logs;
 
 /// <summary>
 /// What Cellar knows about one live log between rotations, kept in the job's folder: which file (inode) it
 /// rotated, how many bytes at the head of that file are already in archives (a collapse removes whole
-/// filesystem blocks, so up to one block of archived lines can stay at the head), and a collapse in flight, so
-/// a crash between archiving and collapsing neither loses nor repeats a line.
+/// filesystem blocks, so up to one block of archived lines can stay at the head) with a probe of them, and a
+/// collapse in flight, so a crash between archiving and collapsing neither loses nor repeats a line.
 /// </summary>
 internal sealed record LogState
 {
@@ -22,6 +23,12 @@ internal sealed record LogState
 
     /// <summary>Bytes at the head of the live file that are already in an archive.</summary>
     public long Archived { get; init; }
+
+    /// <summary>
+    /// A probe of those <see cref="Archived"/> bytes, to recognise a file someone else emptied and filled again since;
+    /// null when nothing is archived, or in a state written by a version without probes (then the head is trusted).
+    /// </summary>
+    public ArchivedHead? Head { get; init; }
 
     /// <summary>Set when cutting failed on this file's filesystem: later rotations use a fallback.</summary>
     public bool CollapseUnsupported { get; init; }
@@ -40,8 +47,18 @@ internal sealed record LogState
     /// before that (the sidecar alone is swept as an orphan) they are not.
     /// </summary>
     public LogState Settled() => Archive is { } archive
-        ? this with { Archived = File.Exists(archive.Path) ? archive.End : Archived, Archive = null }
+        ? (File.Exists(archive.Path) ? this with { Archived = archive.End, Head = archive.Head } : this) with { Archive = null }
         : this;
+
+    /// <summary>
+    /// True when the file no longer starts with the bytes this state says are archived: it is shorter, or its head does
+    /// not match the probe (emptied by someone else and written again). Without a probe only the length can tell.
+    /// </summary>
+    public bool HeadReplaced(SafeFileHandle handle) =>
+        Archived > 0 && (RandomAccess.GetLength(handle) < Archived || (Head is { } head && !head.Matches(handle, Archived)));
+
+    /// <summary>This state with nothing of the file archived.</summary>
+    public LogState NothingArchived() => this with { Archived = 0, Head = null };
 
     /// <summary>Forgets the state of <paramref name="logPath"/> (a renamed log that has been archived and deleted).</summary>
     public static void Delete(string folder, string logPath) => File.Delete(FileFor(folder, logPath));
@@ -79,10 +96,11 @@ internal sealed record LogState
 /// <param name="ProbeLength">How many head bytes the two hashes cover.</param>
 /// <param name="HeadBefore">SHA-256 of the file's first bytes before the collapse.</param>
 /// <param name="HeadAfter">SHA-256 of the bytes that become the head after it.</param>
-internal sealed record PendingCollapse(long Bytes, long ArchivedBefore, int ProbeLength, string HeadBefore, string HeadAfter);
+/// <param name="Retained">The probe of the archived bytes that stay at the head after it (null: none stay, or an older version).</param>
+internal sealed record PendingCollapse(long Bytes, long ArchivedBefore, int ProbeLength, string HeadBefore, string HeadAfter, ArchivedHead? Retained = null);
 
-/// <summary>An archive being published: its final name, and the end of the bytes of the log it holds.</summary>
-internal sealed record PendingArchive(string Path, long End);
+/// <summary>An archive being published: its final name, the end of the bytes of the log it holds, and the probe of those bytes.</summary>
+internal sealed record PendingArchive(string Path, long End, ArchivedHead? Head = null);
 
 /// <summary>A copy of the log (inode <paramref name="CopyInode"/>) made from <paramref name="From"/>, whose truncate may not have happened; the live file's head at <paramref name="From"/> tells.</summary>
 internal sealed record PendingTruncate(ulong CopyInode, long From, int ProbeLength, string Head);

@@ -14,7 +14,7 @@ internal sealed class CliContext : IDisposable
         CpuPriority.Lower(config.Nice);
         Loggers = LoggerFactory.Create(logging =>
         {
-            logging.AddProvider(new FileLoggerProvider(config.LogDir, Time));
+            logging.AddProvider(new FileLoggerProvider(config.LogDir, Time, problem => Console.Error.WriteLine($"cellar: {problem}")));
             if (verbose)
             {
                 logging.AddSimpleConsole(o => o.SingleLine = true);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Demo;
@@ -11,10 +12,15 @@ namespace Cellar.Cli;
 
 /// <summary>
 /// <c>cellar demo [DIR]</c>: a realistic sample portfolio database and app log, a config pointing at them,
-/// every job that this version can run executed once and verified, and the status table.
+/// every job that this version can run executed once and verified, and the status table. DIR must be new, empty,
+/// or a demo made before (it holds <see cref="Marker"/>): the demo writes <c>cellar.json</c> and more there, which
+/// must never replace someone's files.
 /// </summary>
 internal static class DemoCommand
 {
+    /// <summary>The file that marks a folder as made by <c>cellar demo</c>, so running the demo again may reuse it.</summary>
+    public const string Marker = ".cellar-demo";
+
     private const long DatabaseBytes = 40L << 20;
 
     public static Command Create()
@@ -37,6 +43,7 @@ internal static class DemoCommand
 
     private static async Task<int> RunAsync(string root, bool verbose, CancellationToken cancellationToken)
     {
+        Claim(root);
         var database = Path.Combine(root, "data", "portfolio.sqlite");
         var logs = Path.Combine(root, "logs");
         Directory.CreateDirectory(Path.GetDirectoryName(database)!);
@@ -86,8 +93,24 @@ internal static class DemoCommand
         }
 
         StatusCommand.Print(JobStatus.All(context.Config, context.Time), context.Config);
-        Console.WriteLine($"Try: dotnet run --project src/Cellar -- --config {configPath} list");
+        Console.WriteLine($"Try: {SelfInvocation.Current()} --config {SelfInvocation.Quoted(configPath)} list");
         return bad == 0 ? 0 : 1;
+    }
+
+    /// <summary>Makes <paramref name="root"/> the demo's folder, refusing (before touching anything) one that holds files the demo did not make.</summary>
+    private static void Claim(string root)
+    {
+        var marker = Path.Combine(root, Marker);
+        if (File.Exists(root) || (Directory.Exists(root) && !File.Exists(marker) && Directory.EnumerateFileSystemEntries(root).Any()))
+        {
+            throw new ConfigException($"{root} is not a new or empty folder, nor a demo made before: the demo writes cellar.json and more there; give a new folder (cellar demo DIR)");
+        }
+
+        Directory.CreateDirectory(root);
+        if (!File.Exists(marker))
+        {
+            File.WriteAllText(marker, "Made by `cellar demo`: running the demo again reuses this folder and rewrites its cellar.json.\n");
+        }
     }
 
     /// <summary>The seed's setup (the same defaults Cellar runs with when there is no config), pointed at the demo folder.</summary>

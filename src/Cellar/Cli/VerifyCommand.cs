@@ -4,11 +4,15 @@ using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
+using Microsoft.Extensions.Logging;
 
 namespace Cellar.Cli;
 
-/// <summary><c>cellar verify [FILE | --all]</c>: re-run the restore drill on stored backups; exit 1 naming each bad file.</summary>
-internal static class VerifyCommand
+/// <summary>
+/// <c>cellar verify [FILE | --all]</c>: re-run the restore drill on stored backups; exit 1 naming each bad file. Each
+/// result and the summary also go to <c>maintenance.log</c>, beside the daemon's scheduled checks.
+/// </summary>
+internal static partial class VerifyCommand
 {
     public static Command Create()
     {
@@ -25,6 +29,7 @@ internal static class VerifyCommand
             var paths = parse.GetValue(file) is { } one
                 ? [(Path: Path.GetFullPath(one), Job: BackupCatalog.JobOf(context.Config, one))]
                 : context.Config.Jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone).Select(e => (e.Path, Job: (JobConfig?)j))).ToList();
+            var log = context.Loggers.CreateLogger("Cellar.Maintenance.Verify");
             var bad = 0;
             foreach (var (path, owner) in paths)
             {
@@ -37,17 +42,30 @@ internal static class VerifyCommand
                 if (result.Ok)
                 {
                     Console.WriteLine($"ok   {path}");
+                    LogOk(log, path);
                 }
                 else
                 {
                     bad++;
-                    Console.Error.WriteLine($"BAD  {path}: {string.Join("; ", result.Problems)}");
+                    var problems = string.Join("; ", result.Problems);
+                    Console.Error.WriteLine($"BAD  {path}: {problems}");
+                    LogBad(log, path, problems);
                 }
             }
 
             Console.Error.WriteLine(paths.Count == 0 ? "no backups to verify" : $"{paths.Count - bad} ok, {bad} bad");
+            LogSummary(log, paths.Count - bad, bad);
             return bad == 0 ? 0 : 1;
         }));
         return command;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "verify: {Path} ok")]
+    private static partial void LogOk(ILogger logger, string path);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "verify: {Path} is bad: {Problems}")]
+    private static partial void LogBad(ILogger logger, string path, string problems);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "verify: {Ok} ok, {Bad} bad")]
+    private static partial void LogSummary(ILogger logger, int ok, int bad);
 }

@@ -7,13 +7,24 @@ namespace Cellar.Logging;
 /// Cellar's own log files, as the seed had them: backup jobs in <c>backup.log</c>, pruning and other upkeep
 /// in <c>maintenance.log</c>. Each event is one line appended with <c>O_APPEND</c> in a single write, so the
 /// daemon and a CLI invocation can log to the same file at once without interleaving inside a line.
-/// Logging never fails a job: a missing or read-only log folder just turns file logging off. The files roll by
-/// size and day, with retention (<see cref="RollingLogFile"/>).
+/// A missing log folder is created (with its parents); one that cannot be created or written is reported once, in
+/// one line, to <paramref name="unavailable"/> (stderr for the CLI, a warning log in the daemon), because a prune
+/// that deletes backups must not go unrecorded in silence. Logging still never fails a job. The files roll by size
+/// and day, with retention (<see cref="RollingLogFile"/>).
 /// </summary>
-internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILoggerProvider
+internal sealed class FileLoggerProvider(string logDir, TimeProvider time, Action<string> unavailable) : ILoggerProvider
 {
-    private readonly Dictionary<string, RollingLogFile?> _files = new(StringComparer.Ordinal);
+    /// <summary>
+    /// The mode of a log folder Cellar creates: <c>logDir</c> is often shared with the app's own log (the seed's
+    /// <c>/app/logs</c> holds <c>backend.log</c>) and Cellar's files in it are owner-only anyway, so the folder is made
+    /// like <c>mkdir -p</c> would, not owner-only like a backup folder.
+    /// </summary>
+    public const UnixFileMode FolderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
+    private readonly Dictionary<string, RollingLogFile> _files = new(StringComparer.Ordinal);
     private readonly Lock _writeLock = new();
+    private bool _reported;
 
     public ILogger CreateLogger(string categoryName) => new FileLogger(this, FileFor(categoryName));
 
@@ -23,7 +34,7 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILo
         {
             foreach (var file in _files.Values)
             {
-                file?.Dispose();
+                file.Dispose();
             }
         }
     }
@@ -44,26 +55,49 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time) : ILo
         }
 
         var bytes = Encoding.UTF8.GetBytes(line.Append('\n').ToString());
+        string? problem = null;
         lock (_writeLock)
         {
-            if (!_files.TryGetValue(file, out var target))
-            {
-                target = _files[file] = Open(file);
-            }
-
             try
             {
-                target?.Append(bytes);
+                if (!_files.TryGetValue(file, out var target))
+                {
+                    // Until the folder can be made, every line tries again: a mount that comes up late still gets the rest.
+                    CreateFolder();
+                    target = _files[file] = new RollingLogFile(Path.Combine(logDir, file), time);
+                }
+
+                target.Append(bytes);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 // A full disk or a read-only folder must not turn a successful backup into a failure because its
-                // log line did not fit.
+                // log line did not fit; it is said once, outside the lock, since the daemon's report is itself a log line.
+                if (!_reported)
+                {
+                    _reported = true;
+                    problem = $"cannot write Cellar's log {Path.Combine(logDir, file)}: {e.Message.ReplaceLineEndings(" ")}; its entries are not recorded";
+                }
             }
+        }
+
+        if (problem is not null)
+        {
+            unavailable(problem);
         }
     }
 
-    private RollingLogFile? Open(string file) => Directory.Exists(logDir) ? new RollingLogFile(Path.Combine(logDir, file), time) : null;
+    private void CreateFolder()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(logDir);
+        }
+        else
+        {
+            Directory.CreateDirectory(logDir, FolderMode);
+        }
+    }
 
     private static string LevelName(LogLevel level) => level switch
     {

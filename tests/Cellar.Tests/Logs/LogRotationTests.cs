@@ -17,6 +17,7 @@ namespace Cellar.Tests.Logs;
 /// archives followed by the live file (past what its state says is already archived) hold every number exactly
 /// once, in order, with no NUL byte.
 /// </summary>
+[Collection(LogJobs.Collection)]
 public sealed class LogRotationTests : IDisposable
 {
     private const int Rotations = 20;
@@ -49,7 +50,7 @@ public sealed class LogRotationTests : IDisposable
 
         Assert.True(rate > 10_000, $"the writer managed only {rate:0} lines/s");
         Assert.All(methods, m => Assert.Equal(RotationMethod.Collapse, m));
-        AssertEveryLineOnce(config.FindJob("logs"), log, lines);
+        LogJobs.AssertEveryLineOnce(config.FindJob("logs"), log, lines);
     }
 
     [Fact]
@@ -80,7 +81,7 @@ public sealed class LogRotationTests : IDisposable
 
         var (lines, _) = await writer.StopAsync(ct);
 
-        AssertEveryLineOnce(config.FindJob("logs"), log, lines);
+        LogJobs.AssertEveryLineOnce(config.FindJob("logs"), log, lines);
         Assert.False(File.Exists(log + ".cellar-rotating"));
     }
 
@@ -106,7 +107,7 @@ public sealed class LogRotationTests : IDisposable
         Assert.All(outcomes, o => Assert.Equal(RotationMethod.CopyTruncate, o.Method));
         Assert.All(outcomes, o => Assert.Contains("lost", o.Warning, StringComparison.Ordinal));
         // A line being written at the truncate can be cut short (copytruncate's loss): it stays on a line of its own.
-        var numbers = ArchivedThenLive(config.FindJob("logs"), log).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        var numbers = LogJobs.ArchivedThenLive(config.FindJob("logs"), log).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Where(l => l.Length == 10).Select(long.Parse).ToList();
         Assert.Equal(numbers.Order(), numbers);
         Assert.Equal(numbers.Count, numbers.Distinct().Count());
@@ -151,7 +152,7 @@ public sealed class LogRotationTests : IDisposable
         app.Stop();
 
         Assert.Equal(3, requests);
-        AssertEveryLineOnce(config.FindJob("logs"), log, lines);
+        LogJobs.AssertEveryLineOnce(config.FindJob("logs"), log, lines);
     }
 
     [Fact]
@@ -195,7 +196,7 @@ public sealed class LogRotationTests : IDisposable
 
         var outcome = Assert.Single(result.Logs);
         Assert.Equal(RotationMethod.CopyTruncate, outcome.Method);
-        Assert.Equal("one\ntwo\n", ArchivedThenLive(job, log));
+        Assert.Equal("one\ntwo\n", LogJobs.ArchivedThenLive(job, log));
         Assert.False(File.Exists(log + ".cellar-rotating"));
     }
 
@@ -248,8 +249,8 @@ public sealed class LogRotationTests : IDisposable
         Assert.Equal(LogStatus.Empty, again.Logs[0].Status);
         Assert.Equal(LogStatus.Rotated, second.Logs[0].Status);
         Assert.NotEqual(first.Logs[0].Archive, second.Logs[0].Archive);
-        Assert.Equal("one\ntwo\n", Gunzip(first.Logs[0].Archive!));
-        Assert.Equal("three\n", Gunzip(second.Logs[0].Archive!));
+        Assert.Equal("one\ntwo\n", LogJobs.Gunzip(first.Logs[0].Archive!));
+        Assert.Equal("three\n", LogJobs.Gunzip(second.Logs[0].Archive!));
         Assert.EndsWith("partial", await File.ReadAllTextAsync(log, ct), StringComparison.Ordinal);
         Assert.True(Sidecar.TryRead(second.Logs[0].Archive!)!.IsLog);
     }
@@ -277,81 +278,6 @@ public sealed class LogRotationTests : IDisposable
         Assert.All(strangers, s => Assert.True(File.Exists(s), $"{s} was deleted"));
     }
 
-    /// <summary>Archives (oldest first) then the live file past its archived head: exactly lines 0..n-1.</summary>
-    private static void AssertEveryLineOnce(JobConfig job, string log, long lines)
-    {
-        var all = ArchivedThenLive(job, log);
-        Assert.DoesNotContain('\0', all);
-        var numbers = all.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(lines, numbers.Length);
-        for (var i = 0; i < numbers.Length; i++)
-        {
-            if (numbers[i] != i.ToString("D10", System.Globalization.CultureInfo.InvariantCulture))
-            {
-                Assert.Fail($"line {i} reads '{numbers[i]}'");
-            }
-        }
-    }
-
-    /// <summary>Every archive of the job (oldest first), then the live file past what its state says is archived.</summary>
-    private static string ArchivedThenLive(JobConfig job, string log)
-    {
-        var text = new StringBuilder();
-        foreach (var archive in Directory.EnumerateFiles(job.Folder, "*.gz").OrderBy(p => Sidecar.TryRead(p)!.Created))
-        {
-            text.Append(Gunzip(archive));
-        }
-
-        var live = File.ReadAllBytes(log);
-        var archived = (int)LogState.Read(job.Folder, log).Archived;
-        Assert.DoesNotContain((byte)0, live);
-        return text.Append(Encoding.ASCII.GetString(live, archived, live.Length - archived)).ToString();
-    }
-
-    private static string Gunzip(string path)
-    {
-        using var file = File.OpenRead(path);
-        using var gzip = new GZipStream(file, CompressionMode.Decompress);
-        using var reader = new StreamReader(gzip, Encoding.ASCII);
-        return reader.ReadToEnd();
-    }
-
-    private CellarConfig WriteConfig(string[] paths, string? pidFile = null, bool tagged = false, int keepAtLeast = 1000, string? reopenUrl = null, long? maxBytes = null)
-    {
-        var job = new JsonObject
-        {
-            ["type"] = "rotate",
-            ["folder"] = "logs-archive",
-            ["fileName"] = tagged ? "{tag}-{yyyy}-{MM}-{dd}.log" : "backend-{yyyy}-{MM}-{dd}.log",
-            ["keepDays"] = 7,
-            ["keepAtLeast"] = keepAtLeast,
-            ["paths"] = new JsonArray([.. paths.Select(p => (JsonNode)p)]),
-        };
-        if (pidFile is not null)
-        {
-            job["pidFile"] = pidFile;
-        }
-
-        if (reopenUrl is not null)
-        {
-            job["reopenUrl"] = reopenUrl;
-        }
-
-        if (maxBytes is not null)
-        {
-            job["maxBytes"] = maxBytes;
-        }
-
-        var settings = new JsonObject
-        {
-            ["database"] = _temp.Combine("app.db"),
-            ["backupRoot"] = _temp.Combine("backups"),
-            ["logDir"] = _temp.Combine("cellar-logs"),
-            ["timeZone"] = "UTC",
-            ["jobs"] = new JsonObject { ["logs"] = job },
-        };
-        var path = _temp.Combine("cellar.json");
-        File.WriteAllText(path, settings.ToJsonString());
-        return ConfigLoader.Load(path);
-    }
+    private CellarConfig WriteConfig(string[] paths, string? pidFile = null, bool tagged = false, int keepAtLeast = 1000, string? reopenUrl = null, long? maxBytes = null) =>
+        LogJobs.WriteConfig(_temp, paths, pidFile, tagged, keepAtLeast, reopenUrl, maxBytes);
 }
