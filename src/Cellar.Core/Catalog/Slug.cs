@@ -28,15 +28,24 @@ public static class Slug
     /// <summary>The longest tag accepted, before slugging.</summary>
     public const int MaxTagLength = 256;
 
+    /// <summary>Why text that is not Unicode is refused, to follow "the tag is" or a field's name.</summary>
+    public const string NotValidText = "not valid text (a lone UTF-16 surrogate, or bytes that are not UTF-8)";
+
     /// <summary>
-    /// Why <paramref name="tag"/> is refused, or null when it is acceptable: too long, control or bidi-format
-    /// characters (a right-to-left override can disguise a name in logs), or nothing left after slugging.
+    /// Why <paramref name="tag"/> is refused, or null when it is acceptable: too long, not valid text (a lone UTF-16
+    /// surrogate, or U+FFFD where a decoder met bytes that are not UTF-8), control or bidi-format characters (a
+    /// right-to-left override can disguise a name in logs), or nothing left after slugging.
     /// </summary>
     public static string? Problem(string tag)
     {
         if (tag.Length > MaxTagLength)
         {
             return $"tag is longer than {MaxTagLength} characters";
+        }
+
+        if (!IsValidText(tag))
+        {
+            return $"tag is {NotValidText}";
         }
 
         if (tag.Any(c => char.IsControl(c) || CharUnicodeInfo.GetUnicodeCategory(c) == UnicodeCategory.Format))
@@ -84,5 +93,18 @@ public static class Slug
         }
 
         return builder.Length > MaxLength ? builder.ToString(0, MaxLength).TrimEnd('-') : builder.ToString();
+    }
+
+    private static bool IsValidText(string text)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '\uFFFD' || (char.IsHighSurrogate(text[i]) ? ++i >= text.Length || !char.IsLowSurrogate(text[i]) : char.IsLowSurrogate(text[i])))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 }
