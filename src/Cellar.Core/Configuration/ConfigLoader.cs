@@ -34,7 +34,7 @@ public static class ConfigLoader
         }
         else
         {
-            builder.AddJsonFile(path, optional: false, reloadOnChange: false);
+            builder.AddJsonStream(ConfigFile.Read(path));
         }
 
         if (environmentOverrides)
@@ -47,20 +47,14 @@ public static class ConfigLoader
         {
             root = builder.Build();
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (FindJsonError(e) is { } json)
         {
-            // The JsonException sits under a FormatException; its own message counts lines from 0, so drop that part.
-            var json = FindJsonError(e);
-            var detail = json is null ? "" : $" at line {json.LineNumber + 1}: {FirstLine(json.Message).Split(" LineNumber:")[0]}";
-            throw new ConfigException($"config {path}: not valid JSON{detail}", e);
+            // Its own message counts lines from 0, so drop that part.
+            throw new ConfigException($"config {path}: not valid JSON at line {json.LineNumber + 1}: {FirstLine(json.Message).Split(" LineNumber:")[0]}", e);
         }
         catch (FormatException e)
         {
             throw new ConfigException($"config {path}: {FirstLine(e.Message)}", e);
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            throw new ConfigException($"config {path} cannot be read: {FirstLine(e.Message)}", e);
         }
 
         UnknownKeys.Check(root, typeof(CellarSettings), path ?? "defaults");
@@ -82,7 +76,9 @@ public static class ConfigLoader
         if (!string.IsNullOrEmpty(named))
         {
             var full = Path.GetFullPath(named);
-            return File.Exists(full) ? full : throw new ConfigException($"config file {full} does not exist");
+            return Directory.Exists(full) ? throw new ConfigException($"config {full} is a folder; give the path of the JSON file in it, e.g. {Path.Combine(full, "cellar.json")}")
+                : File.Exists(full) ? full
+                : throw new ConfigException($"config file {full} does not exist");
         }
 
         foreach (var candidate in searchPaths)
