@@ -57,7 +57,8 @@ public static class ConfigLoader
             throw new ConfigException($"config {path}: {FirstLine(e.Message)}", e);
         }
 
-        UnknownKeys.Check(root, typeof(CellarSettings), path ?? "defaults");
+        var sources = new ConfigSources(root, path);
+        UnknownKeys.Check(root, typeof(CellarSettings), sources);
         CellarSettings settings;
         try
         {
@@ -68,7 +69,7 @@ public static class ConfigLoader
             throw new ConfigException($"config {path ?? "defaults"}: {FirstLine(e.InnerException?.Message ?? e.Message)}", e);
         }
 
-        return ConfigValidator.Validate(settings, path);
+        return ConfigValidator.Validate(settings, path, sources.Error);
     }
 
     private static string? Locate(string? named, IReadOnlyList<string> searchPaths)

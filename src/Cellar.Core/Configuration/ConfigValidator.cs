@@ -12,18 +12,19 @@ internal static partial class ConfigValidator
 {
     private const int MaxKeepDays = 36500;
 
-    public static CellarConfig Validate(CellarSettings settings, string? source)
+    /// <summary>
+    /// The config <paramref name="settings"/> describe, read from <paramref name="source"/> (null for the seed's
+    /// defaults); <paramref name="error"/> makes the one-line error for a key, naming where its value came from.
+    /// </summary>
+    public static CellarConfig Validate(CellarSettings settings, string? source, Func<string, string, ConfigException> error)
     {
-        var where = source ?? "defaults";
-        ConfigException Error(string key, string problem) => new($"config {where}: {key}: {problem}");
-
         if (settings.Databases is { Count: > 0 } && (settings.Database is not null || settings.Jobs is not null))
         {
-            throw Error("databases", "use either 'database' with 'jobs', or a 'databases' list, not both");
+            throw error("databases", "use either 'database' with 'jobs', or a 'databases' list, not both");
         }
 
-        var logDir = AbsolutePath(settings.LogDir ?? SeedDefaults.LogDir, "logDir", Error);
-        var zone = ParseZone(settings.TimeZone, Error);
+        var logDir = AbsolutePath(settings.LogDir ?? SeedDefaults.LogDir, "logDir", error);
+        var zone = ParseZone(settings.TimeZone, error);
         var entries = settings.Databases is { Count: > 0 } list
             ? list.Select((d, i) => (Key: $"databases:{i}", d.Name, d.Path, BackupRoot: d.BackupRoot ?? settings.BackupRoot, d.Jobs, Offsite: d.Offsite ?? settings.Offsite))
             : [(Key: "", Name: (string?)null, Path: settings.Database, settings.BackupRoot, settings.Jobs, settings.Offsite)];
@@ -35,21 +36,21 @@ internal static partial class ConfigValidator
         foreach (var (key, name, path, backupRoot, jobs, offsite) in entries)
         {
             string K(string leaf) => key.Length == 0 ? leaf : $"{key}:{leaf}";
-            var dbPath = AbsolutePath(path ?? (key.Length == 0 ? SeedDefaults.Database : null), K(key.Length == 0 ? "database" : "path"), Error);
+            var dbPath = AbsolutePath(path ?? (key.Length == 0 ? SeedDefaults.Database : null), K(key.Length == 0 ? "database" : "path"), error);
             var dbName = name ?? Path.GetFileNameWithoutExtension(dbPath);
             if (!NamePattern().IsMatch(dbName))
             {
-                throw Error(K("name"), $"'{dbName}' must be lowercase letters, digits, '-' or '_'");
+                throw error(K("name"), $"'{dbName}' must be lowercase letters, digits, '-' or '_'");
             }
 
             if (databases.Any(d => d.Name == dbName))
             {
-                throw Error(K("name"), $"another database is already named '{dbName}'");
+                throw error(K("name"), $"another database is already named '{dbName}'");
             }
 
-            var database = new DatabaseConfig(dbName, dbPath, AbsolutePath(backupRoot ?? SeedDefaults.BackupRoot, K("backupRoot"), Error));
-            database.Jobs = (jobs ?? []).Select(j => ValidateJob(j.Key, j.Value, database, K($"jobs:{j.Key}"), Error)).ToList();
-            database.Offsite = OffsiteValidator.Validate(offsite, K("offsite"), database.Jobs, keyConfigured, Error);
+            var database = new DatabaseConfig(dbName, dbPath, AbsolutePath(backupRoot ?? SeedDefaults.BackupRoot, K("backupRoot"), error));
+            database.Jobs = (jobs ?? []).Select(j => ValidateJob(j.Key, j.Value, database, K($"jobs:{j.Key}"), error)).ToList();
+            database.Offsite = OffsiteValidator.Validate(offsite, K("offsite"), database.Jobs, keyConfigured, error);
             databases.Add(database);
         }
 
@@ -61,7 +62,7 @@ internal static partial class ConfigValidator
                 var key = databases.Count > 1 || settings.Databases is { Count: > 0 } ? $"databases:{databases.IndexOf(db)}:jobs:{job.Name}" : $"jobs:{job.Name}";
                 if (!byFolder.TryAdd(job.Folder, key))
                 {
-                    throw Error($"{key}:folder", $"{job.Folder} is already the folder of {byFolder[job.Folder]}; each job needs its own folder");
+                    throw error($"{key}:folder", $"{job.Folder} is already the folder of {byFolder[job.Folder]}; each job needs its own folder");
                 }
             }
         }
@@ -74,30 +75,30 @@ internal static partial class ConfigValidator
             {
                 if (!byLog.TryAdd(path, job.Name))
                 {
-                    throw Error($"jobs:{job.Name}:paths", $"{path} is already rotated by job '{byLog[path]}'; each log needs one rotate job");
+                    throw error($"jobs:{job.Name}:paths", $"{path} is already rotated by job '{byLog[path]}'; each log needs one rotate job");
                 }
             }
         }
 
         if (settings.Nice is < 0 or > 19)
         {
-            throw Error("nice", "must be 0 (run at normal priority) to 19");
+            throw error("nice", "must be 0 (run at normal priority) to 19");
         }
 
         Uri? listen = null;
         if (settings.Listen is not null && (!Uri.TryCreate(settings.Listen, UriKind.Absolute, out listen) || listen.Scheme != "http" || listen.AbsolutePath != "/"))
         {
-            throw Error("listen", $"'{settings.Listen}' is not an http://HOST:PORT address");
+            throw error("listen", $"'{settings.Listen}' is not an http://HOST:PORT address");
         }
 
         if (settings.ShutdownGraceSeconds is < 0 or > 3600)
         {
-            throw Error("shutdownGraceSeconds", "must be 0..3600");
+            throw error("shutdownGraceSeconds", "must be 0..3600");
         }
 
         if (settings.VerifyBudgetMinutes is < 1 or > 10080)
         {
-            throw Error("verifyBudgetMinutes", "must be 1..10080 (a week)");
+            throw error("verifyBudgetMinutes", "must be 1..10080 (a week)");
         }
 
         var config = new CellarConfig(databases, logDir, zone, source);
@@ -105,12 +106,12 @@ internal static partial class ConfigValidator
         {
             VerifySchedule = settings.VerifySchedule is null ? config.VerifySchedule
                 : settings.VerifySchedule.Trim() == "off" ? null
-                : ParseSchedule(settings.VerifySchedule, "verifySchedule", Error),
+                : ParseSchedule(settings.VerifySchedule, "verifySchedule", error),
             VerifyBudget = settings.VerifyBudgetMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : config.VerifyBudget,
             Nice = settings.Nice ?? config.Nice,
             Listen = listen ?? config.Listen,
-            ApiTokenFile = settings.ApiTokenFile is null ? null : AbsolutePath(settings.ApiTokenFile, "apiTokenFile", Error),
-            EncryptionKeyFile = settings.EncryptionKeyFile is null ? null : AbsolutePath(settings.EncryptionKeyFile, "encryptionKeyFile", Error),
+            ApiTokenFile = settings.ApiTokenFile is null ? null : AbsolutePath(settings.ApiTokenFile, "apiTokenFile", error),
+            EncryptionKeyFile = settings.EncryptionKeyFile is null ? null : AbsolutePath(settings.EncryptionKeyFile, "encryptionKeyFile", error),
             ShutdownGrace = settings.ShutdownGraceSeconds is { } grace ? TimeSpan.FromSeconds(grace) : config.ShutdownGrace,
         };
     }
