@@ -11,6 +11,10 @@ namespace Cellar.Core.Configuration;
 internal static partial class ConfigValidator
 {
     private const int MaxKeepDays = 36500;
+    private const int MaxNameLength = 64;
+
+    /// <summary>The name of a database whose file name has no letter or digit a name may hold ("Ωμέγα.db").</summary>
+    private const string FallbackDatabaseName = "database";
 
     /// <summary>
     /// The config <paramref name="settings"/> describe, read from <paramref name="source"/> (null for the seed's
@@ -37,7 +41,7 @@ internal static partial class ConfigValidator
         {
             string K(string leaf) => key.Length == 0 ? leaf : $"{key}:{leaf}";
             var dbPath = AbsolutePath(path ?? (key.Length == 0 ? SeedDefaults.Database : null), K(key.Length == 0 ? "database" : "path"), error);
-            var dbName = name ?? Path.GetFileNameWithoutExtension(dbPath);
+            var dbName = name ?? DerivedName(dbPath);
             if (!NamePattern().IsMatch(dbName))
             {
                 throw error(K("name"), $"'{dbName}' must be lowercase letters, digits, '-' or '_'");
@@ -45,7 +49,9 @@ internal static partial class ConfigValidator
 
             if (databases.Any(d => d.Name == dbName))
             {
-                throw error(K("name"), $"another database is already named '{dbName}'");
+                throw error(K("name"), name is null
+                    ? $"'{dbName}' (from the file name {Path.GetFileName(dbPath)}) is already another database's name; set 'name' in this entry"
+                    : $"another database is already named '{dbName}'");
             }
 
             var database = new DatabaseConfig(dbName, dbPath, AbsolutePath(backupRoot ?? SeedDefaults.BackupRoot, K("backupRoot"), error));
@@ -305,6 +311,24 @@ internal static partial class ConfigValidator
         }
     }
 
+    /// <summary>
+    /// A database's name when the config gives none: its file name without the extension, kept as it is when that
+    /// is a valid name (so existing setups keep theirs), else lowercased with every other character turned into '-'
+    /// ("My App.db" is "my-app", "my.app.db" is "my-app").
+    /// </summary>
+    private static string DerivedName(string path)
+    {
+        var stem = Path.GetFileNameWithoutExtension(path);
+        if (NamePattern().IsMatch(stem))
+        {
+            return stem;
+        }
+
+        var name = Dashes().Replace(NotInName().Replace(stem.ToLowerInvariant(), "-"), "-").Trim('-', '_');
+        name = name.Length > MaxNameLength ? name[..MaxNameLength].TrimEnd('-', '_') : name;
+        return name.Length > 0 ? name : FallbackDatabaseName;
+    }
+
     private static TimeZoneInfo ParseZone(string? name, Func<string, string, ConfigException> error)
     {
         if (string.IsNullOrWhiteSpace(name))
@@ -339,6 +363,12 @@ internal static partial class ConfigValidator
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,63}$", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex("[^a-z0-9_-]", RegexOptions.CultureInvariant)]
+    private static partial Regex NotInName();
+
+    [GeneratedRegex("-{2,}", RegexOptions.CultureInvariant)]
+    private static partial Regex Dashes();
 
     /// <summary>True for a valid database, job or destination name: lowercase letters, digits, '-' or '_'.</summary>
     public static bool IsName(string name) => NamePattern().IsMatch(name);

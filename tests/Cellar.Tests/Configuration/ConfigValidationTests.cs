@@ -279,4 +279,57 @@ public sealed class ConfigValidationTests : IDisposable
 
         AssertRefused(json, "timeZone");
     }
+
+    [Theory]
+    [InlineData("Portfolio.sqlite", "portfolio")]
+    [InlineData("my.app.db", "my-app")]
+    [InlineData("App Data.db", "app-data")]
+    [InlineData("--Weird__Name!!.db", "weird__name")]
+    [InlineData("portfolio.sqlite", "portfolio")]
+    [InlineData("app_data--v2.db", "app_data--v2")]
+    [InlineData("Ωμέγα.db", "database")]
+    [InlineData(".db", "database")]
+    public void A_database_file_name_that_is_no_valid_name_gives_a_derived_one(string fileName, string expected)
+    {
+        var config = Load(ShortForm(DailyJob(), database: _temp.Combine("data", fileName)));
+
+        Assert.Equal(expected, Assert.Single(config.Databases).Name);
+    }
+
+    [Fact]
+    public void Two_databases_deriving_the_same_name_are_refused_with_the_advice_to_set_name()
+    {
+        var json = $$"""
+            {
+              "logDir": "{{LogDir}}",
+              "backupRoot": "{{BackupRoot}}",
+              "databases": [
+                { "path": "{{_temp.Combine("a", "Shop.db")}}", "jobs": { "daily": { "type": "snapshot", "folder": "a" } } },
+                { "path": "{{_temp.Combine("b", "shop.sqlite")}}", "jobs": { "daily": { "type": "snapshot", "folder": "b" } } }
+              ]
+            }
+            """;
+
+        var error = AssertRefused(json, "databases:1:name");
+
+        Assert.Contains("'shop'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("set 'name'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("My App")]
+    [InlineData("Shop")]
+    [InlineData("-shop")]
+    public void An_explicit_database_name_is_still_validated_strictly(string name)
+    {
+        var json = $$"""
+            {
+              "logDir": "{{LogDir}}",
+              "backupRoot": "{{BackupRoot}}",
+              "databases": [ { "name": "{{name}}", "path": "{{Database}}", "jobs": { "daily": { "type": "snapshot" } } } ]
+            }
+            """;
+
+        AssertRefused(json, "databases:0:name");
+    }
 }
