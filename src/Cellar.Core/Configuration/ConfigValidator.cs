@@ -16,6 +16,8 @@ internal static partial class ConfigValidator
     /// <summary>The name of a database whose file name has no letter or digit a name may hold ("Ωμέγα.db").</summary>
     private const string FallbackDatabaseName = "database";
 
+    private static readonly DateTime CronReference = new(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+
     /// <summary>
     /// The config <paramref name="settings"/> describe, read from <paramref name="source"/> (null for the seed's
     /// defaults); <paramref name="error"/> makes the one-line error for a key, naming where its value came from.
@@ -301,14 +303,21 @@ internal static partial class ConfigValidator
         }
 
         var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+        CronExpression expression;
         try
         {
-            return CronExpression.Parse(text.Trim(), fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
+            expression = CronExpression.Parse(text.Trim(), fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
         }
         catch (CronFormatException e)
         {
             throw error(key, $"'{text}' is not a valid cron expression ({e.Message.Split('\n')[0].TrimEnd('.')})");
         }
+
+        // Cron accepts dates no calendar has ("0 0 30 2 *"), and such a job would silently never run. Any instant will
+        // do as the start of the search (the validator has no clock): the calendar repeats, leap days included.
+        return expression.GetNextOccurrence(CronReference, TimeZoneInfo.Utc) is null
+            ? throw error(key, $"'{text}' never fires: no month has that day (a job on it would never run)")
+            : expression;
     }
 
     /// <summary>

@@ -332,4 +332,31 @@ public sealed class ConfigValidationTests : IDisposable
 
         AssertRefused(json, "databases:0:name");
     }
+
+    [Theory]
+    [InlineData("0 0 30 2 *")]
+    [InlineData("0 0 31 4 *")]
+    [InlineData("0 0 0 31 11 *")]
+    public void A_schedule_that_can_never_fire_is_refused_naming_the_key(string schedule)
+    {
+        var error = AssertRefused(ShortForm($$"""{ "daily": { "type": "snapshot", "schedule": "{{schedule}}" } }"""), "jobs:daily:schedule");
+
+        Assert.Contains("never", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_verify_schedule_that_can_never_fire_is_refused_naming_the_key()
+    {
+        var json = ShortForm(DailyJob()).Replace("\"timeZone\"", "\"verifySchedule\": \"0 4 30 2 *\", \"timeZone\"", StringComparison.Ordinal);
+
+        AssertRefused(json, "verifySchedule");
+    }
+
+    [Fact]
+    public void A_leap_day_schedule_fires_and_is_accepted()
+    {
+        var job = Assert.Single(Load(ShortForm("""{ "daily": { "type": "snapshot", "schedule": "0 0 29 2 *" } }""")).Jobs);
+
+        Assert.NotNull(job.Schedule);
+    }
 }
