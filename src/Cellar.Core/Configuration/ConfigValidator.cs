@@ -34,6 +34,12 @@ internal static partial class ConfigValidator
         var entries = settings.Databases is { Count: > 0 } list
             ? list.Select((d, i) => (Key: $"databases:{i}", d.Name, d.Path, BackupRoot: d.BackupRoot ?? settings.BackupRoot, d.Jobs, Offsite: d.Offsite ?? settings.Offsite))
             : [(Key: "", Name: (string?)null, Path: settings.Database, settings.BackupRoot, settings.Jobs, settings.Offsite)];
+        // "{}" would run nothing and say nothing; a config is written to run jobs.
+        if (entries.All(e => e.Jobs is not { Count: > 0 }))
+        {
+            throw error("jobs", "no jobs are defined, so nothing would ever be backed up; add a 'jobs' object (see README, Configuration), or remove the config file to use the seed's setup");
+        }
+
         // From the file only, never the environment: whether a copy is encrypted must not depend on the shell a
         // command happens to run in. With the key in CELLAR_ENCRYPTION_KEY, destinations say "encrypt": true.
         var keyConfigured = settings.EncryptionKeyFile is not null;

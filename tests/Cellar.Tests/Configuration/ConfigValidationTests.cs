@@ -359,4 +359,17 @@ public sealed class ConfigValidationTests : IDisposable
 
         Assert.NotNull(job.Schedule);
     }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("{ \"jobs\": {} }")]
+    [InlineData("{ \"database\": \"/app/data/portfolio.sqlite\", \"backupRoot\": \"/app/backups\" }")]
+    [InlineData("{ \"databases\": [ { \"name\": \"shop\", \"path\": \"/app/data/shop.db\" } ] }")]
+    public void A_config_that_defines_no_jobs_is_refused_saying_how_to_fix_it(string json)
+    {
+        var error = AssertRefused(json, "jobs");
+
+        Assert.Contains("no jobs", error.Message, StringComparison.Ordinal);
+        Assert.Contains("remove", error.Message, StringComparison.Ordinal);
+    }
 }
