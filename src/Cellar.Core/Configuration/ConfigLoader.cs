@@ -34,7 +34,7 @@ public static class ConfigLoader
         }
         else
         {
-            builder.AddJsonFile(path, optional: false, reloadOnChange: false);
+            builder.AddJsonStream(ConfigFile.Read(path));
         }
 
         if (environmentOverrides)
@@ -47,23 +47,18 @@ public static class ConfigLoader
         {
             root = builder.Build();
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (FindJsonError(e) is { } json)
         {
-            // The JsonException sits under a FormatException; its own message counts lines from 0, so drop that part.
-            var json = FindJsonError(e);
-            var detail = json is null ? "" : $" at line {json.LineNumber + 1}: {FirstLine(json.Message).Split(" LineNumber:")[0]}";
-            throw new ConfigException($"config {path}: not valid JSON{detail}", e);
+            // Its own message counts lines from 0, so drop that part.
+            throw new ConfigException($"config {path}: not valid JSON at line {json.LineNumber + 1}: {FirstLine(json.Message).Split(" LineNumber:")[0]}", e);
         }
         catch (FormatException e)
         {
             throw new ConfigException($"config {path}: {FirstLine(e.Message)}", e);
         }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            throw new ConfigException($"config {path} cannot be read: {FirstLine(e.Message)}", e);
-        }
 
-        UnknownKeys.Check(root, typeof(CellarSettings), path ?? "defaults");
+        var sources = new ConfigSources(root, path);
+        UnknownKeys.Check(root, typeof(CellarSettings), sources);
         CellarSettings settings;
         try
         {
@@ -74,7 +69,7 @@ public static class ConfigLoader
             throw new ConfigException($"config {path ?? "defaults"}: {FirstLine(e.InnerException?.Message ?? e.Message)}", e);
         }
 
-        return ConfigValidator.Validate(settings, path);
+        return ConfigValidator.Validate(settings, path, sources.Error);
     }
 
     private static string? Locate(string? named, IReadOnlyList<string> searchPaths)
@@ -82,7 +77,9 @@ public static class ConfigLoader
         if (!string.IsNullOrEmpty(named))
         {
             var full = Path.GetFullPath(named);
-            return File.Exists(full) ? full : throw new ConfigException($"config file {full} does not exist");
+            return Directory.Exists(full) ? throw new ConfigException($"config {full} is a folder; give the path of the JSON file in it, e.g. {Path.Combine(full, "cellar.json")}")
+                : File.Exists(full) ? full
+                : throw new ConfigException($"config file {full} does not exist");
         }
 
         foreach (var candidate in searchPaths)

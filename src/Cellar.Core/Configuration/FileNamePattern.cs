@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using Cellar.Core.Catalog;
 
 namespace Cellar.Core.Configuration;
 
@@ -8,12 +9,17 @@ namespace Cellar.Core.Configuration;
 /// A backup file name such as <c>portfolio-{yyyy}-{MM}-{dd}.sqlite</c>: rendered when a backup is made and
 /// matched when backups are listed, so a file is recognised as Cellar's by its name alone even when its
 /// sidecar is gone. Tokens: <c>{yyyy} {MM} {dd} {HH} {mm} {ss}</c> (local time in the configured zone) and
-/// <c>{tag}</c> (a slug). When a name is already taken, <c>-HHmmss</c> and then <c>-N</c> go right after the
+/// <c>{tag}</c> (a <see cref="Slug"/>, in any script). When a name is already taken, <c>-HHmmss</c> and then <c>-N</c> go right after the
 /// last token (<c>portfolio-2026-11-26-140501.sqlite.gz</c>), so a second run never overwrites a backup.
 /// </summary>
 public sealed partial class FileNamePattern
 {
     private const char CollisionMark = '\u0001';
+
+    // What a slug is made of (Slug decides exactly: a match must also be a slug of itself): lowercase and other letters,
+    // marks and digits of any script, or a surrogate pair (letters beyond the BMP, such as CJK extension B). Date
+    // digits are [0-9] only, since \d would also take Arabic-Indic digits that no date is written in.
+    private const string SlugCharacter = @"(?:[\p{Ll}\p{Lm}\p{Lo}\p{Mn}\p{Mc}\p{Nd}]|[\uD800-\uDBFF][\uDC00-\uDFFF])";
     private static readonly string[] Tokens = ["yyyy", "MM", "dd", "HH", "mm", "ss", "tag"];
     private readonly Regex _regex;
     private readonly int _tokenEnd;
@@ -68,7 +74,7 @@ public sealed partial class FileNamePattern
                 throw new FormatException($"'{pattern}' uses {{{token}}} twice");
             }
 
-            regex.Append(token == "tag" ? "(?<tag>[a-z0-9]+(?:-[a-z0-9]+)*?)" : $"(?<{token}>\\d{{{token.Length}}})");
+            regex.Append(token == "tag" ? $"(?<tag>{SlugCharacter}+(?:-{SlugCharacter}+)*?)" : $"(?<{token}>[0-9]{{{token.Length}}})");
             regex.Append(CollisionMark);
             rest = rest[(open + close + 1)..];
         }
@@ -81,7 +87,7 @@ public sealed partial class FileNamePattern
         // Only the last token is followed by the optional collision suffix.
         var text = regex.Append(Regex.Escape(extension)).Append('$').ToString();
         var last = text.LastIndexOf(CollisionMark);
-        text = text.Remove(last, 1).Insert(last, @"(?:-(?<sfx>\d{6})(?:-(?<n>\d+))?)?").Replace(CollisionMark.ToString(), "", StringComparison.Ordinal);
+        text = text.Remove(last, 1).Insert(last, @"(?:-(?<sfx>[0-9]{6})(?:-(?<n>[0-9]+))?)?").Replace(CollisionMark.ToString(), "", StringComparison.Ordinal);
         var tokenEnd = pattern.LastIndexOf('}') + 1;
         return new FileNamePattern(pattern, extension, new Regex(text, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture), tokenEnd);
     }
@@ -120,6 +126,12 @@ public sealed partial class FileNamePattern
             return false;
         }
 
+        var slug = match.Groups["tag"].Success ? match.Groups["tag"].Value : null;
+        if (slug is not null && Slug.From(slug) != slug)
+        {
+            return false; // letters no slug holds (uppercase, emoji): a stranger's file
+        }
+
         int Part(string name) => match.Groups[name].Success ? int.Parse(match.Groups[name].ValueSpan, CultureInfo.InvariantCulture) : 0;
         var sfx = match.Groups["sfx"];
         var (hour, minute, second) = sfx.Success && !match.Groups["HH"].Success
@@ -134,7 +146,7 @@ public sealed partial class FileNamePattern
             return false; // Looks like ours but is no real date (portfolio-2026-13-45): a stranger's file.
         }
 
-        tag = match.Groups["tag"].Success ? match.Groups["tag"].Value : null;
+        tag = slug;
         return true;
     }
 }

@@ -9,6 +9,9 @@ public sealed record JobConfig
     /// <summary>The job's name, e.g. <c>daily</c>.</summary>
     public required string Name { get; init; }
 
+    /// <summary>Where it is in the config (<c>jobs:social</c>, <c>databases:1:jobs:social</c>), for messages that point into the file.</summary>
+    public string Key { get => field ?? $"jobs:{Name}"; init; }
+
     /// <summary>What it does.</summary>
     public required JobType Type { get; init; }
 

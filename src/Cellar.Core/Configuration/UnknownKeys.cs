@@ -20,15 +20,15 @@ internal static class UnknownKeys
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(JobSettings))]
     [DynamicDependency(DynamicallyAccessedMemberTypes.PublicProperties, typeof(OffsiteSettings))]
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Every settings type is kept by the DynamicDependency attributes above.")]
-    public static void Check(IConfiguration section, Type type, string source)
+    public static void Check(IConfiguration section, Type type, ConfigSources sources)
     {
         foreach (var child in section.GetChildren())
         {
-            CheckValue(child, PropertyType(type, child, source), source);
+            CheckValue(child, PropertyType(type, child, sources), sources);
         }
     }
 
-    private static void CheckValue(IConfigurationSection section, Type type, string source)
+    private static void CheckValue(IConfigurationSection section, Type type, ConfigSources sources)
     {
         if (type == typeof(string))
         {
@@ -38,12 +38,13 @@ internal static class UnknownKeys
         if (type.IsValueType)
         {
             // The binder drops a whole dictionary or list entry whose value does not convert ("keepDays": "sixty"
-            // made the job vanish without a word), so values are checked here, where the key can be named.
-            var whole = type == typeof(int) ? int.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
-                : type != typeof(long) || long.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
-            if (section.Value is null ? section.GetChildren().Any() : !whole)
+            // made the job vanish without a word), or fails without naming the key, so values are checked here.
+            var valid = type == typeof(int) ? int.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+                : type == typeof(long) ? long.TryParse(section.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+                : type != typeof(bool) || bool.TryParse(section.Value, out _);
+            if (section.Value is null ? section.GetChildren().Any() : !valid)
             {
-                throw new ConfigException($"config {source}: {section.Path}: '{section.Value ?? "{...}"}' is not a whole number");
+                throw sources.Error(section.Path, $"'{section.Value ?? "{...}"}' is not {(type == typeof(bool) ? "true or false" : "a whole number")}");
             }
 
             return;
@@ -53,7 +54,7 @@ internal static class UnknownKeys
         {
             foreach (var entry in section.GetChildren())
             {
-                CheckValue(entry, type.GetGenericArguments()[1], source);
+                CheckValue(entry, type.GetGenericArguments()[1], sources);
             }
 
             return;
@@ -63,21 +64,21 @@ internal static class UnknownKeys
         {
             foreach (var item in section.GetChildren())
             {
-                CheckValue(item, type.GetGenericArguments()[0], source);
+                CheckValue(item, type.GetGenericArguments()[0], sources);
             }
 
             return;
         }
 
-        Check(section, type, source);
+        Check(section, type, sources);
     }
 
     [UnconditionalSuppressMessage("Trimming", "IL2070", Justification = "Every settings type is kept by the DynamicDependency attributes on Check.")]
-    private static Type PropertyType(Type type, IConfigurationSection child, string source)
+    private static Type PropertyType(Type type, IConfigurationSection child, ConfigSources sources)
     {
         var property = type.GetProperty(child.Key, BindingFlags.Public | BindingFlags.Instance | BindingFlags.IgnoreCase);
         return property?.PropertyType is { } t
             ? Nullable.GetUnderlyingType(t) ?? t
-            : throw new ConfigException($"config {source}: unknown key '{child.Path}'");
+            : throw sources.Unknown(child.Path);
     }
 }

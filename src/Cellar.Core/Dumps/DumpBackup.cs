@@ -33,7 +33,18 @@ internal sealed class DumpBackup(TimeProvider time)
         var codec = Codec.For(job.Compression, job.CompressionLevel);
         using var stored = TempFile.For(job.Folder, name);
         using var scratch = TempFile.For(job.Folder, name, "verify");
-        var tables = TableSelection.Resolve(connection, job.Tables, job.Database.Path);
+        IReadOnlyList<string> tables;
+        try
+        {
+            tables = TableSelection.Resolve(connection, job.Tables, job.Database.Path);
+        }
+        catch (TableSelectionException e)
+        {
+            // A schema that drifted since the config was written (a renamed table) fails this job's run, naming the
+            // entry to fix; the config itself stays valid, so every other job and command goes on.
+            throw new CellarException($"{job.Key}:tables:{e.Index}: {e.Message}", e);
+        }
+
         var outcome = await DumpAsync(connection, tables, stored.Path, scratch.Path, codec, SnapshotBackup.Stage(progress, "dump"), cancellationToken).ConfigureAwait(false);
 
         // End the read transaction (and drop a rollback-journal copy) before reading the stored file back.

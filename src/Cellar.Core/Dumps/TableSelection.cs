@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Cellar.Core.Snapshots;
 using Microsoft.Data.Sqlite;
 
 namespace Cellar.Core.Dumps;
@@ -63,34 +62,6 @@ internal static class TableSelection
 
         var set = chosen.ToHashSet(StringComparer.Ordinal);
         return all.Where(t => set.Contains(t.Name)).Select(t => t.Name).ToList();
-    }
-
-    /// <summary>Checks a job's list against its database when that database can be read now; silent when it cannot.</summary>
-    public static void CheckIfReachable(string databasePath, IReadOnlyList<string> patterns)
-    {
-        SqliteConnection connection;
-        try
-        {
-            SqliteFiles.RequireDatabase(databasePath, "database");
-            connection = SqliteFiles.OpenLive(databasePath, readOnly: true);
-        }
-        catch (Exception e) when (e is CellarException or SqliteException)
-        {
-            return;
-        }
-
-        using (connection)
-        {
-            try
-            {
-                connection.Execute("PRAGMA busy_timeout=2000");
-                Resolve(connection, patterns, databasePath);
-            }
-            catch (SqliteException)
-            {
-                // Locked or damaged: the run will say so with the real error.
-            }
-        }
     }
 
     private static bool IsGlob(string pattern) => pattern.AsSpan().IndexOfAny('*', '?') >= 0;

@@ -57,7 +57,7 @@ internal static class AdminEndpoints
 
         admin.MapPost("/jobs/{job}", (string job, string? tag, HttpRequest request, CellarConfig config, JobDispatcher dispatcher, bool? wait) =>
         {
-            if (tag is not null && TagProblem(tag) is { } problem)
+            if (tag is not null && (QueryText.IsText(request, "tag") ? TagProblem(tag) : $"the tag is {Slug.NotValidText}") is { } problem)
             {
                 return Task.FromResult(Results.Problem(problem, statusCode: 400, title: "bad tag"));
             }
@@ -146,7 +146,17 @@ internal static class AdminEndpoints
                 return (null, "the body must be {\"galleryName\": \"...\"}");
             }
 
-            var name = value.GetString()!;
+            string name;
+            try
+            {
+                name = value.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                // GetString refuses an escaped lone surrogate ("\ud800") and bytes that are not UTF-8: the caller's text.
+                return (null, $"galleryName is {Slug.NotValidText}");
+            }
+
             return (name, TagProblem(name));
         }
         catch (JsonException)

@@ -8,8 +8,8 @@ using Xunit;
 namespace Cellar.Tests.Catalog;
 
 /// <summary>
-/// Caller-supplied tags reach file names only as slugs: <c>[a-z0-9-]</c>, at most 64 characters, never a path
-/// or a shell fragment; tags that could mislead a reader are refused outright.
+/// Caller-supplied tags reach file names only as slugs: lowercase letters and digits joined by '-', at most 64 bytes,
+/// never a path or a shell fragment; tags that could mislead a reader are refused outright.
 /// </summary>
 public sealed partial class SlugTests
 {

@@ -279,4 +279,97 @@ public sealed class ConfigValidationTests : IDisposable
 
         AssertRefused(json, "timeZone");
     }
+
+    [Theory]
+    [InlineData("Portfolio.sqlite", "portfolio")]
+    [InlineData("my.app.db", "my-app")]
+    [InlineData("App Data.db", "app-data")]
+    [InlineData("--Weird__Name!!.db", "weird__name")]
+    [InlineData("portfolio.sqlite", "portfolio")]
+    [InlineData("app_data--v2.db", "app_data--v2")]
+    [InlineData("Ωμέγα.db", "database")]
+    [InlineData(".db", "database")]
+    public void A_database_file_name_that_is_no_valid_name_gives_a_derived_one(string fileName, string expected)
+    {
+        var config = Load(ShortForm(DailyJob(), database: _temp.Combine("data", fileName)));
+
+        Assert.Equal(expected, Assert.Single(config.Databases).Name);
+    }
+
+    [Fact]
+    public void Two_databases_deriving_the_same_name_are_refused_with_the_advice_to_set_name()
+    {
+        var json = $$"""
+            {
+              "logDir": "{{LogDir}}",
+              "backupRoot": "{{BackupRoot}}",
+              "databases": [
+                { "path": "{{_temp.Combine("a", "Shop.db")}}", "jobs": { "daily": { "type": "snapshot", "folder": "a" } } },
+                { "path": "{{_temp.Combine("b", "shop.sqlite")}}", "jobs": { "daily": { "type": "snapshot", "folder": "b" } } }
+              ]
+            }
+            """;
+
+        var error = AssertRefused(json, "databases:1:name");
+
+        Assert.Contains("'shop'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("set 'name'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("My App")]
+    [InlineData("Shop")]
+    [InlineData("-shop")]
+    public void An_explicit_database_name_is_still_validated_strictly(string name)
+    {
+        var json = $$"""
+            {
+              "logDir": "{{LogDir}}",
+              "backupRoot": "{{BackupRoot}}",
+              "databases": [ { "name": "{{name}}", "path": "{{Database}}", "jobs": { "daily": { "type": "snapshot" } } } ]
+            }
+            """;
+
+        AssertRefused(json, "databases:0:name");
+    }
+
+    [Theory]
+    [InlineData("0 0 30 2 *")]
+    [InlineData("0 0 31 4 *")]
+    [InlineData("0 0 0 31 11 *")]
+    public void A_schedule_that_can_never_fire_is_refused_naming_the_key(string schedule)
+    {
+        var error = AssertRefused(ShortForm($$"""{ "daily": { "type": "snapshot", "schedule": "{{schedule}}" } }"""), "jobs:daily:schedule");
+
+        Assert.Contains("never", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_verify_schedule_that_can_never_fire_is_refused_naming_the_key()
+    {
+        var json = ShortForm(DailyJob()).Replace("\"timeZone\"", "\"verifySchedule\": \"0 4 30 2 *\", \"timeZone\"", StringComparison.Ordinal);
+
+        AssertRefused(json, "verifySchedule");
+    }
+
+    [Fact]
+    public void A_leap_day_schedule_fires_and_is_accepted()
+    {
+        var job = Assert.Single(Load(ShortForm("""{ "daily": { "type": "snapshot", "schedule": "0 0 29 2 *" } }""")).Jobs);
+
+        Assert.NotNull(job.Schedule);
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("{ \"jobs\": {} }")]
+    [InlineData("{ \"database\": \"/app/data/portfolio.sqlite\", \"backupRoot\": \"/app/backups\" }")]
+    [InlineData("{ \"databases\": [ { \"name\": \"shop\", \"path\": \"/app/data/shop.db\" } ] }")]
+    public void A_config_that_defines_no_jobs_is_refused_saying_how_to_fix_it(string json)
+    {
+        var error = AssertRefused(json, "jobs");
+
+        Assert.Contains("no jobs", error.Message, StringComparison.Ordinal);
+        Assert.Contains("remove", error.Message, StringComparison.Ordinal);
+    }
 }
