@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace Cellar.Core.IO;
 
 /// <summary>
-/// The libc file calls a restore needs and .NET does not expose: hard links, owner and group (stat/chown),
-/// the effective user, and canonical paths. Linux only where a struct layout is involved (x86_64, aarch64);
-/// elsewhere the answers are "unknown" and callers carry on without them.
+/// The libc file calls a restore needs and .NET does not expose: hard links, owner, group, type and identity of a
+/// file (stat/chown), the effective user, and canonical paths. Linux only where a struct layout is involved
+/// (x86_64, aarch64); elsewhere the answers are "unknown" and callers carry on without them.
 /// </summary>
 internal static partial class UnixFiles
 {
@@ -13,8 +13,15 @@ internal static partial class UnixFiles
     public const int ENoent = 2;
     public const int EExist = 17;
 
-    /// <summary>Owner, group and permission bits of a file, its inode and its filesystem's block size.</summary>
-    public readonly record struct FileStat(uint Uid, uint Gid, uint Mode, ulong Inode, long BlockSize);
+    /// <summary>Owner, group, type and permission bits of a file, its identity (device and inode) and its filesystem's block size.</summary>
+    public readonly record struct FileStat(uint Uid, uint Gid, uint Mode, ulong Inode, long BlockSize, ulong Device)
+    {
+        /// <summary>The file itself, whichever name (hard link, bind mount, /proc/PID/fd link) it is reached by.</summary>
+        public FileId Id => new(Device, Inode);
+    }
+
+    /// <summary>What tells one file from every other on the machine: st_dev and st_ino.</summary>
+    public readonly record struct FileId(ulong Device, ulong Inode);
 
     /// <summary>True when this process runs with effective user id 0.</summary>
     public static bool IsRoot => !OperatingSystem.IsWindows() && GetEuid() == 0;
@@ -33,7 +40,10 @@ internal static partial class UnixFiles
         return LinkNative(existingPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
-    /// <summary>Owner, group, mode, inode and block size of <paramref name="path"/> (following symlinks), or null where that cannot be read.</summary>
+    /// <summary>
+    /// Owner, group, mode, device, inode and block size of <paramref name="path"/> (following symlinks, so a
+    /// <c>/proc/PID/fd/N</c> link gives the open file), or null where that cannot be read.
+    /// </summary>
     public static unsafe FileStat? Stat(string path)
     {
         if (!OperatingSystem.IsLinux())
@@ -69,9 +79,9 @@ internal static partial class UnixFiles
             return null;
         }
 
-        // st_ino follows the 8-byte st_dev, and st_blksize sits at byte 56, in both layouts.
+        // The 8-byte st_dev comes first and st_ino follows it, and st_blksize sits at byte 56, in both layouts.
         var blockSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? *(long*)(buffer + 56) : *(int*)(buffer + 56);
-        return new FileStat(*(uint*)(buffer + uidAt), *(uint*)(buffer + gidAt), *(uint*)(buffer + modeAt), *(ulong*)(buffer + 8), blockSize);
+        return new FileStat(*(uint*)(buffer + uidAt), *(uint*)(buffer + gidAt), *(uint*)(buffer + modeAt), *(ulong*)(buffer + 8), blockSize, *(ulong*)buffer);
     }
 
     /// <summary>Sets owner and group of <paramref name="path"/>; returns 0 or the errno.</summary>
