@@ -13,11 +13,30 @@ internal static partial class UnixFiles
     public const int ENoent = 2;
     public const int EExist = 17;
 
+    private const uint FileTypeMask = 0xF000; // S_IFMT
+    private const uint RegularFileType = 0x8000; // S_IFREG
+
     /// <summary>Owner, group, type and permission bits of a file, its identity (device and inode) and its filesystem's block size.</summary>
     public readonly record struct FileStat(uint Uid, uint Gid, uint Mode, ulong Inode, long BlockSize, ulong Device)
     {
         /// <summary>The file itself, whichever name (hard link, bind mount, /proc/PID/fd link) it is reached by.</summary>
         public FileId Id => new(Device, Inode);
+
+        /// <summary>True for a regular file: not a folder, FIFO, socket or device node.</summary>
+        public bool IsRegularFile => (Mode & FileTypeMask) == RegularFileType;
+
+        /// <summary>The file type in words, for messages ("a FIFO", "a character device").</summary>
+        public string TypeName => (Mode & FileTypeMask) switch
+        {
+            RegularFileType => "a regular file",
+            0x4000 => "a folder",
+            0xA000 => "a symbolic link",
+            0x1000 => "a FIFO (named pipe)",
+            0x2000 => "a character device",
+            0x6000 => "a block device",
+            0xC000 => "a socket",
+            _ => "a special file",
+        };
     }
 
     /// <summary>What tells one file from every other on the machine: st_dev and st_ino.</summary>

@@ -23,17 +23,8 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
     /// <summary>Restores <paramref name="tables"/> (null: every dumped table) from <paramref name="backupPath"/> into <paramref name="targetPath"/>.</summary>
     public async Task<TableRestoreResult> RestoreAsync(string backupPath, string targetPath, IReadOnlyList<string>? tables, bool safetyCopy, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
-        var target = Path.GetFullPath(targetPath);
+        var target = RestoreTarget.Check(targetPath);
         var folder = Path.GetDirectoryName(target)!;
-        if (!Directory.Exists(folder))
-        {
-            throw new CellarException($"cannot restore to {target}: folder {folder} does not exist");
-        }
-
-        if (Directory.Exists(target))
-        {
-            throw new ConfigException($"cannot restore to {target}: it is a folder; name the database file");
-        }
 
         using var scratch = TempFile.For(folder, Path.GetFileName(target), "restore");
         var stage = progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress("verify", f)));
@@ -50,7 +41,7 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
         }
 
         var chosen = Choose(scratch.Path, tables, backupPath);
-        var exists = File.Exists(target);
+        var exists = RestoreTarget.Exists(target);
         if (exists)
         {
             SqliteFiles.RequireDatabase(target, "target database");

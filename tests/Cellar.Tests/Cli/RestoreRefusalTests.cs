@@ -6,12 +6,32 @@ using Xunit;
 namespace Cellar.Tests.Cli;
 
 /// <summary>
-/// <c>cellar restore</c> refuses what would destroy data, with one line and nothing touched: a database an app writes
-/// through another name.
+/// <c>cellar restore</c> refuses what would destroy data, with one line and nothing touched: a target that is not a
+/// regular file, a database an app writes through another name.
 /// </summary>
 public sealed class RestoreRefusalTests
 {
     private const long DatabaseBytes = 3 << 20;
+
+    [Theory]
+    [InlineData("fifo", "daily")]
+    [InlineData("fifo", "social")]
+    [InlineData("character device", "daily")]
+    [InlineData("character device", "social")]
+    public async Task Restore_onto_a_fifo_or_a_device_node_is_refused_even_with_force_and_leaves_it_in_place(string kind, string job)
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes, withSocial: true);
+        var backup = await sandbox.BackupAsync(job);
+        var target = sandbox.Combine("app.sqlite");
+        var before = await MakeNodeAsync(kind, target);
+
+        var run = await sandbox.CellarAsync("restore", backup, "--to", target, "--force");
+
+        CliSandbox.AssertOneLineError(run, 2, "not a regular file", kind);
+        Assert.Equal(before, await DescribeAsync(target));
+        Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
+        CliSandbox.AssertNoTempFiles(sandbox.Root);
+    }
 
     [Fact]
     public async Task Restore_over_a_database_an_app_writes_through_a_hard_link_is_refused_naming_the_app()
@@ -38,5 +58,34 @@ public sealed class RestoreRefusalTests
         Assert.True(stats.Commits > 0);
         using var app = CliSandbox.Open(target);
         Assert.Equal(stats.LastN, CliSandbox.Scalar(app, "SELECT max(n) FROM parent"));
+    }
+
+    /// <summary>
+    /// Makes a FIFO (mkfifo) or a character device (mknod, root only; numbers 1:3 as /dev/null's, but in the test's
+    /// folder, never the machine's /dev) at <paramref name="path"/>; returns what <see cref="DescribeAsync"/> says of it.
+    /// </summary>
+    private static async Task<string> MakeNodeAsync(string kind, string path)
+    {
+        if (kind == "fifo")
+        {
+            var (exit, output) = await CliSandbox.ExecAsync("mkfifo", path);
+            Assert.True(exit == 0, output);
+        }
+        else
+        {
+            Assert.SkipUnless(UnixFiles.IsRoot, "only root can make a device node (mknod)");
+            var (exit, output) = await CliSandbox.ExecAsync("mknod", path, "c", "1", "3");
+            Assert.SkipWhen(exit != 0, $"mknod is not allowed here: {output}");
+        }
+
+        return await DescribeAsync(path);
+    }
+
+    /// <summary>File type, device numbers and inode as stat(1) shows them.</summary>
+    private static async Task<string> DescribeAsync(string path)
+    {
+        var (exit, output) = await CliSandbox.ExecAsync("stat", "-c", "%F %t:%T %i", path);
+        Assert.True(exit == 0, output);
+        return output;
     }
 }
