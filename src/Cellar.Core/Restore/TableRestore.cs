@@ -20,9 +20,17 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
 {
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Restores <paramref name="tables"/> (null: every dumped table) from <paramref name="backupPath"/> into <paramref name="targetPath"/>.</summary>
+    /// <summary>
+    /// Restores <paramref name="tables"/> (null: every dumped table) from <paramref name="backupPath"/> into
+    /// <paramref name="targetPath"/>. An empty list is a usage error, never "every table".
+    /// </summary>
     public async Task<TableRestoreResult> RestoreAsync(string backupPath, string targetPath, IReadOnlyList<string>? tables, bool safetyCopy, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
+        if (tables is { Count: 0 })
+        {
+            throw new ConfigException("no table chosen: name the tables to restore, or leave the choice out to restore every dumped table");
+        }
+
         var target = RestoreTarget.Check(targetPath);
         var folder = Path.GetDirectoryName(target)!;
 
@@ -76,7 +84,7 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
     {
         using var connection = SqliteFiles.OpenImmutable(scratchPath);
         var dumped = TableSelection.Resolve(connection, ["*"], backupPath);
-        if (requested is null || requested.Count == 0)
+        if (requested is null)
         {
             return [.. dumped];
         }

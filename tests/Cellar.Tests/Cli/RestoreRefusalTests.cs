@@ -6,12 +6,38 @@ using Xunit;
 namespace Cellar.Tests.Cli;
 
 /// <summary>
-/// <c>cellar restore</c> refuses what would destroy data, with one line and nothing touched: a target that is not a
-/// regular file, a database an app writes through another name.
+/// <c>cellar restore</c> refuses what would destroy data, with one line and nothing touched: a table choice that names
+/// no table, a target that is not a regular file, a database an app writes through another name.
 /// </summary>
 public sealed class RestoreRefusalTests
 {
     private const long DatabaseBytes = 3 << 20;
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(",")]
+    [InlineData(" ")]
+    [InlineData(" , ")]
+    public async Task Restore_with_a_table_choice_that_names_no_table_is_a_usage_error_and_touches_nothing(string tables)
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes, withSocial: true);
+        var dump = await sandbox.BackupAsync("social");
+
+        // The app has changed since the dump; a restore of every dumped table would undo that.
+        using (var app = CliSandbox.Open(sandbox.Database, readOnly: false))
+        {
+            CliSandbox.Scalar(app, "DELETE FROM comments");
+        }
+
+        var before = CliSandbox.HashOf(sandbox.Database);
+
+        var run = await sandbox.CellarAsync("restore", dump, "--to", sandbox.Database, "--tables", tables);
+
+        CliSandbox.AssertOneLineError(run, 2, "--tables", "names no table");
+        Assert.Equal(before, CliSandbox.HashOf(sandbox.Database));
+        Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "portfolio.sqlite.pre-restore-*", SearchOption.AllDirectories));
+        CliSandbox.AssertNoTempFiles(sandbox.Root);
+    }
 
     [Theory]
     [InlineData("fifo", "daily")]
