@@ -61,7 +61,7 @@ internal static class RestoreCommand
         var key = parse.GetValue(file)
             ?? await remote.Backups.SelectAsync(
                 RemoteTarget.PrefixOf(context.Config.FindJob(parse.GetValue(latest) ?? parse.GetValue(job) ?? throw new ConfigException("with --from and --at, say which job's backups: --job JOB"))),
-                parse.GetValue(at) is { } time ? BackupSelector.ParseTime(time, context.Config.TimeZone) : null,
+                parse.GetValue(at) is { } time ? BackupSelector.LastInstantOf(time, context.Config.TimeZone) : null,
                 cancellationToken).ConfigureAwait(false);
         var shown = remote.Destination.Location + key;
         Console.Error.WriteLine($"downloading {shown}");
