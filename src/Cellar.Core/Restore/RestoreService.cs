@@ -20,6 +20,9 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
     private static readonly string[] CompanionSuffixes = ["-wal", "-shm", "-journal"];
     private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF; // 0777: no setuid, setgid or sticky bits.
 
+    /// <summary>Told once, in a line to show, when this restore has to wait for another restore into the same folder.</summary>
+    public Action<string>? OnWaiting { get; init; }
+
     /// <summary>Restores <paramref name="backupPath"/> to <paramref name="targetPath"/>.</summary>
     public async Task<RestoreResult> RestoreAsync(string backupPath, string targetPath, bool force, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
@@ -37,6 +40,8 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             throw RefuseReplacing(target);
         }
 
+        // Held until the swap is done: the sweep below must never meet the temp file of a restore still running.
+        using var exclusive = await RestoreLock.AcquireAsync(folder, time, OnWaiting, logger, cancellationToken).ConfigureAwait(false);
         var warnedUninspectable = false;
         RefuseIfWritten(target, ref warnedUninspectable);
         SweepLeftovers(folder, name);

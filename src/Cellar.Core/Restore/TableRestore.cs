@@ -20,6 +20,9 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
 {
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Told once, in a line to show, when this restore has to wait for another restore into the same folder.</summary>
+    public Action<string>? OnWaiting { get; init; }
+
     /// <summary>
     /// Restores <paramref name="tables"/> (null: every dumped table) from <paramref name="backupPath"/> into
     /// <paramref name="targetPath"/>. An empty list is a usage error, never "every table".
@@ -34,6 +37,8 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
         var target = RestoreTarget.Check(targetPath);
         var folder = Path.GetDirectoryName(target)!;
 
+        // Held to the end: two restores at once would pick the same safety-copy name.
+        using var exclusive = await RestoreLock.AcquireAsync(folder, time, OnWaiting, logger, cancellationToken).ConfigureAwait(false);
         using var scratch = TempFile.For(folder, Path.GetFileName(target), "restore");
         var stage = progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress("verify", f)));
         var check = await BackupVerifier.ExpandAndCheckAsync(backupPath, scratch.Path, stage, cancellationToken).ConfigureAwait(false);
