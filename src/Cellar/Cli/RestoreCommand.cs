@@ -18,7 +18,7 @@ internal static class RestoreCommand
     {
         var file = new Argument<string?>("file") { Description = "The backup to restore", Arity = ArgumentArity.ZeroOrOne };
         var latest = new Option<string?>("--latest") { Description = "Restore the newest verified backup of this job" };
-        var at = new Option<string?>("--at") { Description = "Restore the newest backup made at or before this time (ISO 8601; local time in the configured zone unless it has an offset)" };
+        var at = new Option<string?>("--at") { Description = "Restore the newest backup made at or before this time (ISO 8601, e.g. as `cellar list` shows it; a time to the second, minute or a date alone covers all of it; local time in the configured zone unless it has an offset)" };
         var job = new Option<string?>("--job") { Description = "With --at: only this job's backups" };
         var to = new Option<string>("--to") { Description = "The database file to write", Required = true };
         var force = new Option<bool>("--force") { Description = "Snapshots: replace an existing file (kept as PATH.pre-restore-YYYYMMDD-HHMMSS)" };
