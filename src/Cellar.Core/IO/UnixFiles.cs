@@ -1,20 +1,51 @@
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 
 namespace Cellar.Core.IO;
 
 /// <summary>
-/// The libc file calls a restore needs and .NET does not expose: hard links, owner and group (stat/chown),
-/// the effective user, and canonical paths. Linux only where a struct layout is involved (x86_64, aarch64);
-/// elsewhere the answers are "unknown" and callers carry on without them.
+/// The libc file calls a restore needs and .NET does not expose: hard links, owner, group, type and identity of a
+/// file (stat/chown), locks on folders (flock), the effective user, and canonical paths. Linux only where a struct
+/// layout is involved (x86_64, aarch64); elsewhere the answers are "unknown" and callers carry on without them.
 /// </summary>
 internal static partial class UnixFiles
 {
     public const int EPerm = 1;
     public const int ENoent = 2;
     public const int EExist = 17;
+    private const int EWouldBlockLinux = 11;
+    private const int EWouldBlockBsd = 35;
 
-    /// <summary>Owner, group and permission bits of a file, its inode and its filesystem's block size.</summary>
-    public readonly record struct FileStat(uint Uid, uint Gid, uint Mode, ulong Inode, long BlockSize);
+    private const uint FileTypeMask = 0xF000; // S_IFMT
+    private const uint RegularFileType = 0x8000; // S_IFREG
+    private const int LockExclusive = 2; // LOCK_EX
+    private const int LockNonBlocking = 4; // LOCK_NB
+
+    /// <summary>Owner, group, type and permission bits of a file, its identity (device and inode) and its filesystem's block size.</summary>
+    public readonly record struct FileStat(uint Uid, uint Gid, uint Mode, ulong Inode, long BlockSize, ulong Device)
+    {
+        /// <summary>The file itself, whichever name (hard link, bind mount, /proc/PID/fd link) it is reached by.</summary>
+        public FileId Id => new(Device, Inode);
+
+        /// <summary>True for a regular file: not a folder, FIFO, socket or device node.</summary>
+        public bool IsRegularFile => (Mode & FileTypeMask) == RegularFileType;
+
+        /// <summary>The file type in words, for messages ("a FIFO", "a character device").</summary>
+        public string TypeName => (Mode & FileTypeMask) switch
+        {
+            RegularFileType => "a regular file",
+            0x4000 => "a folder",
+            0xA000 => "a symbolic link",
+            0x1000 => "a FIFO (named pipe)",
+            0x2000 => "a character device",
+            0x6000 => "a block device",
+            0xC000 => "a socket",
+            _ => "a special file",
+        };
+    }
+
+    /// <summary>What tells one file from every other on the machine: st_dev and st_ino.</summary>
+    public readonly record struct FileId(ulong Device, ulong Inode);
 
     /// <summary>True when this process runs with effective user id 0.</summary>
     public static bool IsRoot => !OperatingSystem.IsWindows() && GetEuid() == 0;
@@ -33,7 +64,10 @@ internal static partial class UnixFiles
         return LinkNative(existingPath, newPath) == 0 ? 0 : Marshal.GetLastPInvokeError();
     }
 
-    /// <summary>Owner, group, mode, inode and block size of <paramref name="path"/> (following symlinks), or null where that cannot be read.</summary>
+    /// <summary>
+    /// Owner, group, mode, device, inode and block size of <paramref name="path"/> (following symlinks, so a
+    /// <c>/proc/PID/fd/N</c> link gives the open file), or null where that cannot be read.
+    /// </summary>
     public static unsafe FileStat? Stat(string path)
     {
         if (!OperatingSystem.IsLinux())
@@ -69,10 +103,45 @@ internal static partial class UnixFiles
             return null;
         }
 
-        // st_ino follows the 8-byte st_dev, and st_blksize sits at byte 56, in both layouts.
+        // The 8-byte st_dev comes first and st_ino follows it, and st_blksize sits at byte 56, in both layouts.
         var blockSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? *(long*)(buffer + 56) : *(int*)(buffer + 56);
-        return new FileStat(*(uint*)(buffer + uidAt), *(uint*)(buffer + gidAt), *(uint*)(buffer + modeAt), *(ulong*)(buffer + 8), blockSize);
+        return new FileStat(*(uint*)(buffer + uidAt), *(uint*)(buffer + gidAt), *(uint*)(buffer + modeAt), *(ulong*)(buffer + 8), blockSize, *(ulong*)buffer);
     }
+
+    /// <summary>
+    /// Opens <paramref name="folder"/> read-only as a folder (O_RDONLY|O_DIRECTORY|O_CLOEXEC), which creates nothing
+    /// in it, and tries once to take an exclusive flock(2) on it. Returns 0 with the open folder in
+    /// <paramref name="handle"/> (closing it drops the lock), EWOULDBLOCK while another descriptor holds the lock, or
+    /// another errno where the folder cannot be opened or locked (some network file systems).
+    /// </summary>
+    public static int TryLockFolder(string folder, out SafeFileHandle? handle)
+    {
+        handle = null;
+        if (OperatingSystem.IsWindows())
+        {
+            return EPerm;
+        }
+
+        var fd = NativeMethods.Open(folder, NativeMethods.ORdonly | NativeMethods.ODirectory | NativeMethods.OCloexec);
+        if (fd < 0)
+        {
+            return Marshal.GetLastPInvokeError();
+        }
+
+        var opened = new SafeFileHandle(fd, ownsHandle: true);
+        if (FlockNative(fd, LockExclusive | LockNonBlocking) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            opened.Dispose();
+            return errno;
+        }
+
+        handle = opened;
+        return 0;
+    }
+
+    /// <summary>True for the errno <see cref="TryLockFolder"/> returns while another descriptor holds the lock.</summary>
+    public static bool IsHeldByAnother(int errno) => errno is EWouldBlockLinux or EWouldBlockBsd;
 
     /// <summary>Sets owner and group of <paramref name="path"/>; returns 0 or the errno.</summary>
     public static int Chown(string path, uint uid, uint gid)
@@ -123,6 +192,9 @@ internal static partial class UnixFiles
 
     [LibraryImport("libc", EntryPoint = "__xstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static unsafe partial int XStatNative(int version, string path, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int FlockNative(int fd, int operation);
 
     [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int ChownNative(string path, uint uid, uint gid);

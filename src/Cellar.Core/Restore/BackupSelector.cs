@@ -1,11 +1,12 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 
 namespace Cellar.Core.Restore;
 
 /// <summary>Picks the backup a restore means: the newest good one of a job, or the newest made at or before a time.</summary>
-public static class BackupSelector
+public static partial class BackupSelector
 {
     /// <summary>The newest backup of <paramref name="jobName"/> that passed verification when written.</summary>
     public static BackupEntry Latest(CellarConfig config, string jobName)
@@ -18,28 +19,45 @@ public static class BackupSelector
     /// <summary>The newest snapshot made at or before <paramref name="at"/>, of one job or of any snapshot job.</summary>
     public static BackupEntry At(CellarConfig config, string at, string? jobName)
     {
-        var when = ParseTime(at, config.TimeZone);
+        var until = LastInstantOf(at, config.TimeZone);
         var jobs = jobName is null ? config.Jobs.Where(j => j.Type == JobType.Snapshot) : [config.FindJob(jobName)];
         return jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone))
-            .Where(e => e.Created <= when && e.LooksGood)
+            .Where(e => e.Created <= until && e.LooksGood)
             .OrderByDescending(e => e.Created)
             .FirstOrDefault()
-            ?? throw new CellarException($"no verified backup made at or before {when:u}");
+            ?? throw new CellarException($"no verified backup made at or before {at} ({until:yyyy-MM-dd HH:mm:ss.fffffff zzz})");
     }
 
-    /// <summary>Reads an ISO 8601 time; without an offset it is local time in the configured zone.</summary>
-    public static DateTimeOffset ParseTime(string text, TimeZoneInfo zone)
+    /// <summary>
+    /// The last instant an ISO 8601 time stands for, so that "at or before" it means what the operator wrote: a time
+    /// to the second is that whole second (<c>cellar list</c> shows seconds, a backup's time has a fraction), a time to
+    /// the minute the whole minute, a date alone the whole day; a time with a fraction is exact. Without an offset it
+    /// is local time in the configured zone.
+    /// </summary>
+    public static DateTimeOffset LastInstantOf(string text, TimeZoneInfo zone)
     {
-        if (DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces | DateTimeStyles.RoundtripKind, out var parsed))
+        var form = IsoTime().Match(text);
+        if (!form.Success || !DateTime.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AllowWhiteSpaces | DateTimeStyles.RoundtripKind, out var parsed))
         {
-            return parsed.Kind switch
-            {
-                DateTimeKind.Utc => new DateTimeOffset(parsed, TimeSpan.Zero),
-                DateTimeKind.Local => new DateTimeOffset(parsed),
-                _ => new DateTimeOffset(parsed, zone.GetUtcOffset(parsed)),
-            };
+            throw new ConfigException($"'{text}' is not a time; use ISO 8601 such as 2026-11-20T14:00 or 2026-11-20T14:00Z");
         }
 
-        throw new ConfigException($"'{text}' is not a time; use ISO 8601 such as 2026-11-20T14:00 or 2026-11-20T14:00Z");
+        var span = form.Groups["fraction"].Success ? TimeSpan.Zero
+            : form.Groups["second"].Success ? TimeSpan.FromSeconds(1)
+            : form.Groups["minute"].Success ? TimeSpan.FromMinutes(1)
+            : TimeSpan.FromDays(1);
+        var last = span == TimeSpan.Zero ? parsed : parsed + span - TimeSpan.FromTicks(1);
+        return last.Kind switch
+        {
+            DateTimeKind.Utc => new DateTimeOffset(last, TimeSpan.Zero),
+            DateTimeKind.Local => new DateTimeOffset(last),
+
+            // The zone's offset at the end of the span, not its start: a date alone ends after a DST change that day.
+            _ => new DateTimeOffset(last, zone.GetUtcOffset(last)),
+        };
     }
+
+    /// <summary>A date, optionally with a time to the minute, second or a fraction of it, and an offset.</summary>
+    [GeneratedRegex(@"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ](?<minute>[0-9]{2}:[0-9]{2})(?::(?<second>[0-9]{2})(?<fraction>[.,][0-9]+)?)?)?\s*(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?\s*$", RegexOptions.CultureInvariant | RegexOptions.IgnoreCase)]
+    private static partial Regex IsoTime();
 }

@@ -20,33 +20,28 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
     private static readonly string[] CompanionSuffixes = ["-wal", "-shm", "-journal"];
     private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF; // 0777: no setuid, setgid or sticky bits.
 
+    /// <summary>Told once, in a line to show, when this restore has to wait for another restore into the same folder.</summary>
+    public Action<string>? OnWaiting { get; init; }
+
     /// <summary>Restores <paramref name="backupPath"/> to <paramref name="targetPath"/>.</summary>
     public async Task<RestoreResult> RestoreAsync(string backupPath, string targetPath, bool force, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
-        var target = Path.GetFullPath(targetPath);
+        var target = RestoreTarget.Check(targetPath);
         var folder = Path.GetDirectoryName(target)!;
         var name = Path.GetFileName(target);
-        if (!Directory.Exists(folder))
-        {
-            throw new CellarException($"cannot restore to {target}: folder {folder} does not exist");
-        }
-
-        if (Directory.Exists(target))
-        {
-            throw new ConfigException($"cannot restore to {target}: it is a folder; name the database file");
-        }
-
         if (new FileInfo(target).LinkTarget is { } linkTarget)
         {
             // Swapping would replace the link, not the database (and its -wal) it points to.
             throw new ConfigException($"cannot restore to {target}: it is a symbolic link to {linkTarget}; restore to the file it points to");
         }
 
-        if (File.Exists(target) && !force)
+        if (RestoreTarget.Exists(target) && !force)
         {
             throw RefuseReplacing(target);
         }
 
+        // Held until the swap is done: the sweep below must never meet the temp file of a restore still running.
+        using var exclusive = await RestoreLock.AcquireAsync(folder, time, OnWaiting, logger, cancellationToken).ConfigureAwait(false);
         var warnedUninspectable = false;
         RefuseIfWritten(target, ref warnedUninspectable);
         SweepLeftovers(folder, name);
@@ -66,7 +61,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
 
         // Expanding and checking can take minutes: the app may have been started, or have created the file, since.
         cancellationToken.ThrowIfCancellationRequested();
-        var exists = File.Exists(target);
+        var exists = RestoreTarget.Exists(target);
         if (exists && !force)
         {
             throw RefuseReplacing(target);

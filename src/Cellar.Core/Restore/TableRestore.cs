@@ -20,21 +20,25 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
 {
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Restores <paramref name="tables"/> (null: every dumped table) from <paramref name="backupPath"/> into <paramref name="targetPath"/>.</summary>
+    /// <summary>Told once, in a line to show, when this restore has to wait for another restore into the same folder.</summary>
+    public Action<string>? OnWaiting { get; init; }
+
+    /// <summary>
+    /// Restores <paramref name="tables"/> (null: every dumped table) from <paramref name="backupPath"/> into
+    /// <paramref name="targetPath"/>. An empty list is a usage error, never "every table".
+    /// </summary>
     public async Task<TableRestoreResult> RestoreAsync(string backupPath, string targetPath, IReadOnlyList<string>? tables, bool safetyCopy, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
-        var target = Path.GetFullPath(targetPath);
+        if (tables is { Count: 0 })
+        {
+            throw new ConfigException("no table chosen: name the tables to restore, or leave the choice out to restore every dumped table");
+        }
+
+        var target = RestoreTarget.Check(targetPath);
         var folder = Path.GetDirectoryName(target)!;
-        if (!Directory.Exists(folder))
-        {
-            throw new CellarException($"cannot restore to {target}: folder {folder} does not exist");
-        }
 
-        if (Directory.Exists(target))
-        {
-            throw new ConfigException($"cannot restore to {target}: it is a folder; name the database file");
-        }
-
+        // Held to the end: two restores at once would pick the same safety-copy name.
+        using var exclusive = await RestoreLock.AcquireAsync(folder, time, OnWaiting, logger, cancellationToken).ConfigureAwait(false);
         using var scratch = TempFile.For(folder, Path.GetFileName(target), "restore");
         var stage = progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress("verify", f)));
         var check = await BackupVerifier.ExpandAndCheckAsync(backupPath, scratch.Path, stage, cancellationToken).ConfigureAwait(false);
@@ -50,7 +54,7 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
         }
 
         var chosen = Choose(scratch.Path, tables, backupPath);
-        var exists = File.Exists(target);
+        var exists = RestoreTarget.Exists(target);
         if (exists)
         {
             SqliteFiles.RequireDatabase(target, "target database");
@@ -85,7 +89,7 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
     {
         using var connection = SqliteFiles.OpenImmutable(scratchPath);
         var dumped = TableSelection.Resolve(connection, ["*"], backupPath);
-        if (requested is null || requested.Count == 0)
+        if (requested is null)
         {
             return [.. dumped];
         }

@@ -6,8 +6,10 @@ namespace Cellar.Core.Restore;
 /// <summary>
 /// Finds processes that have a database open for writing, the way <c>fuser</c> does: through
 /// <c>/proc/&lt;pid&gt;/fd</c> and the access mode in <c>/proc/&lt;pid&gt;/fdinfo</c>. Replacing a database
-/// under a running app would leave it writing into the old, unlinked file. Processes in another PID
-/// namespace (another container) are invisible here, which the restore runbook says.
+/// under a running app would leave it writing into the old, unlinked file. An existing file is matched by device
+/// and inode, so an app that opened it by another name (a hard link, a bind mount) is found too; paths are compared
+/// only for names that do not exist. Processes in another PID namespace (another container) are invisible here,
+/// which the restore runbook says.
 /// </summary>
 internal static class WriterDetector
 {
@@ -24,20 +26,30 @@ internal static class WriterDetector
     /// <summary><see cref="Find(string)"/> over a given <c>/proc</c>-shaped tree, skipping <paramref name="selfPid"/>.</summary>
     internal static WriterScan Find(string databasePath, string procRoot, int selfPid)
     {
-        var targets = new HashSet<string>(StringComparer.Ordinal);
+        var paths = new HashSet<string>(StringComparer.Ordinal);
+        var files = new HashSet<UnixFiles.FileId>();
         foreach (var name in NamesOf(databasePath))
         {
             foreach (var suffix in new[] { "", "-wal", "-journal" })
             {
+                var path = name + suffix;
+                if (UnixFiles.Stat(path) is { } stat)
+                {
+                    files.Add(stat.Id);
+                }
+                else
+                {
+                    paths.Add(path); // nothing there now, but an app may hold it open under this name
+                }
+
                 // The kernel shows a file unlinked while open (an operator deleted the database under the app) as
                 // "PATH (deleted)"; the app is still writing to it.
-                targets.Add(name + suffix);
-                targets.Add(name + suffix + DeletedSuffix);
+                paths.Add(path + DeletedSuffix);
             }
         }
 
         var found = new List<(int, string)>();
-        var descriptors = OpenDescriptors(targets, procRoot, selfPid, out var uninspectable);
+        var descriptors = OpenDescriptors(paths, files, procRoot, selfPid, out var uninspectable);
         foreach (var (pid, name, flags) in descriptors)
         {
             if ((flags & AccessModeMask) != 0 && !found.Contains((pid, name)))
@@ -54,7 +66,15 @@ internal static class WriterDetector
     /// paths in <c>/proc/PID/fd</c>), with its open flags; <paramref name="uninspectable"/> counts the processes whose
     /// descriptors could not be read.
     /// </summary>
-    internal static List<(int Pid, string Name, int Flags)> OpenDescriptors(IReadOnlySet<string> targets, string procRoot, int selfPid, out int uninspectable)
+    internal static List<(int Pid, string Name, int Flags)> OpenDescriptors(IReadOnlySet<string> targets, string procRoot, int selfPid, out int uninspectable) =>
+        OpenDescriptors(targets, new HashSet<UnixFiles.FileId>(), procRoot, selfPid, out uninspectable);
+
+    /// <summary>
+    /// Every descriptor of another process that points to one of <paramref name="paths"/> (as the kernel shows paths
+    /// in <c>/proc/PID/fd</c>) or to one of <paramref name="files"/> (by device and inode, whatever name it was opened
+    /// by), with its open flags; <paramref name="uninspectable"/> counts the processes whose descriptors could not be read.
+    /// </summary>
+    internal static List<(int Pid, string Name, int Flags)> OpenDescriptors(IReadOnlySet<string> paths, IReadOnlySet<UnixFiles.FileId> files, string procRoot, int selfPid, out int uninspectable)
     {
         var found = new List<(int, string, int)>();
         uninspectable = 0;
@@ -100,7 +120,7 @@ internal static class WriterDetector
                 try
                 {
                     var link = new FileInfo(fd).LinkTarget;
-                    if (link is not null && targets.Contains(link) && FlagsOf(processDir, Path.GetFileName(fd)) is { } flags)
+                    if (link is not null && (paths.Contains(link) || IsOneOf(fd, link, files)) && FlagsOf(processDir, Path.GetFileName(fd)) is { } flags)
                     {
                         found.Add((pid, NameOf(processDir), flags));
                     }
@@ -134,6 +154,13 @@ internal static class WriterDetector
             yield return real;
         }
     }
+
+    /// <summary>
+    /// True when the descriptor is one of <paramref name="files"/>: stat(2) of <c>/proc/PID/fd/N</c> follows the link to
+    /// the open file itself. Pipes, sockets and the like (links such as <c>pipe:[123]</c>) are skipped unexamined.
+    /// </summary>
+    private static bool IsOneOf(string fd, string link, IReadOnlySet<UnixFiles.FileId> files) =>
+        files.Count > 0 && link.StartsWith('/') && UnixFiles.Stat(fd) is { } stat && files.Contains(stat.Id);
 
     private static string NameOf(string processDir)
     {

@@ -18,7 +18,7 @@ internal static class RestoreCommand
     {
         var file = new Argument<string?>("file") { Description = "The backup to restore", Arity = ArgumentArity.ZeroOrOne };
         var latest = new Option<string?>("--latest") { Description = "Restore the newest verified backup of this job" };
-        var at = new Option<string?>("--at") { Description = "Restore the newest backup made at or before this time (ISO 8601; local time in the configured zone unless it has an offset)" };
+        var at = new Option<string?>("--at") { Description = "Restore the newest backup made at or before this time (ISO 8601, e.g. as `cellar list` shows it; a time to the second, minute or a date alone covers all of it; local time in the configured zone unless it has an offset)" };
         var job = new Option<string?>("--job") { Description = "With --at: only this job's backups" };
         var to = new Option<string>("--to") { Description = "The database file to write", Required = true };
         var force = new Option<bool>("--force") { Description = "Snapshots: replace an existing file (kept as PATH.pre-restore-YYYYMMDD-HHMMSS)" };
@@ -37,17 +37,18 @@ internal static class RestoreCommand
                 throw new ConfigException("say which backup: a FILE, --latest JOB or --at TIME (exactly one)");
             }
 
+            var tableNames = TableNames(parse.GetValue(tables));
             if (parse.GetValue(from) is { } destination)
             {
                 using var download = DownloadFolder.Create(parse.GetValue(to)!);
                 var (local, shown) = await DownloadAsync(context, destination, parse, file, latest, at, job, download.Path, cancellationToken).ConfigureAwait(false);
-                return await RestoreAsync(parse, context, local, shown, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
+                return await RestoreAsync(parse, context, local, shown, to, force, tableNames, noSafetyCopy, cancellationToken).ConfigureAwait(false);
             }
 
             var backup = parse.GetValue(file) is { } path ? Path.GetFullPath(path)
                 : parse.GetValue(latest) is { } latestJob ? BackupSelector.Latest(context.Config, latestJob).Path
                 : BackupSelector.At(context.Config, parse.GetValue(at)!, parse.GetValue(job)).Path;
-            return await RestoreAsync(parse, context, backup, backup, to, force, tables, noSafetyCopy, cancellationToken).ConfigureAwait(false);
+            return await RestoreAsync(parse, context, backup, backup, to, force, tableNames, noSafetyCopy, cancellationToken).ConfigureAwait(false);
         }));
         return command;
     }
@@ -60,7 +61,7 @@ internal static class RestoreCommand
         var key = parse.GetValue(file)
             ?? await remote.Backups.SelectAsync(
                 RemoteTarget.PrefixOf(context.Config.FindJob(parse.GetValue(latest) ?? parse.GetValue(job) ?? throw new ConfigException("with --from and --at, say which job's backups: --job JOB"))),
-                parse.GetValue(at) is { } time ? BackupSelector.ParseTime(time, context.Config.TimeZone) : null,
+                parse.GetValue(at) is { } time ? BackupSelector.LastInstantOf(time, context.Config.TimeZone) : null,
                 cancellationToken).ConfigureAwait(false);
         var shown = remote.Destination.Location + key;
         Console.Error.WriteLine($"downloading {shown}");
@@ -68,19 +69,19 @@ internal static class RestoreCommand
     }
 
     private static async Task<int> RestoreAsync(
-        ParseResult parse, CliContext context, string backup, string shown, Option<string> to, Option<bool> force, Option<string?> tables, Option<bool> noSafetyCopy, CancellationToken cancellationToken)
+        ParseResult parse, CliContext context, string backup, string shown, Option<string> to, Option<bool> force, string[]? tables, Option<bool> noSafetyCopy, CancellationToken cancellationToken)
     {
         if (IsDump(backup))
         {
-            return await RestoreTablesAsync(context, backup, shown, parse.GetValue(to)!, parse.GetValue(tables), !parse.GetValue(noSafetyCopy), cancellationToken).ConfigureAwait(false);
+            return await RestoreTablesAsync(context, backup, shown, parse.GetValue(to)!, tables, !parse.GetValue(noSafetyCopy), cancellationToken).ConfigureAwait(false);
         }
 
-        if (parse.GetValue(tables) is not null || parse.GetValue(noSafetyCopy))
+        if (tables is not null || parse.GetValue(noSafetyCopy))
         {
             throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; {backup} is a database snapshot");
         }
 
-        var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>());
+        var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>()) { OnWaiting = Console.Error.WriteLine };
         var result = await ProgressDisplay.RunAsync(progress =>
             service.RestoreAsync(backup, parse.GetValue(to)!, parse.GetValue(force), progress, cancellationToken)).ConfigureAwait(false);
         Console.Error.WriteLine($"restored {shown} (taken {result.Sidecar.Created:u}, verified)");
@@ -98,12 +99,11 @@ internal static class RestoreCommand
         return 0;
     }
 
-    private static async Task<int> RestoreTablesAsync(CliContext context, string backup, string shown, string to, string? tables, bool safetyCopy, CancellationToken cancellationToken)
+    private static async Task<int> RestoreTablesAsync(CliContext context, string backup, string shown, string to, string[]? tables, bool safetyCopy, CancellationToken cancellationToken)
     {
-        var names = tables?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        var service = new TableRestore(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<TableRestore>());
+        var service = new TableRestore(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<TableRestore>()) { OnWaiting = Console.Error.WriteLine };
         var result = await ProgressDisplay.RunAsync(progress =>
-            service.RestoreAsync(backup, to, names, safetyCopy, progress, cancellationToken)).ConfigureAwait(false);
+            service.RestoreAsync(backup, to, tables, safetyCopy, progress, cancellationToken)).ConfigureAwait(false);
         Console.Error.WriteLine($"restored {string.Join(", ", result.RowCounts.Select(c => $"{c.Key} ({c.Value} rows)"))} from {shown} (taken {result.Sidecar.Created:u}, verified)");
         if (result.SafetyCopy is { } saved)
         {
@@ -117,6 +117,23 @@ internal static class RestoreCommand
 
         Console.WriteLine(result.Target);
         return 0;
+    }
+
+    /// <summary>
+    /// The tables <c>--tables</c> names, or null without the option (every dumped table). A value that names none
+    /// (<c>""</c>, <c>","</c>, <c>" "</c>) is a usage error: read as "every table" it would overwrite tables the
+    /// operator never meant to touch.
+    /// </summary>
+    private static string[]? TableNames(string? option)
+    {
+        if (option is null)
+        {
+            return null;
+        }
+
+        var names = option.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return names.Length > 0 ? names
+            : throw new ConfigException($"--tables \"{option}\" names no table; list them comma-separated (--tables comments,likes), or leave --tables out to restore every dumped table");
     }
 
     /// <summary>A table dump by its sidecar, or by its name when the sidecar is unreadable (verification then says why).</summary>

@@ -37,6 +37,35 @@ public sealed class UnixFilesTests : IDisposable
     }
 
     [Fact]
+    public async Task Stat_reads_the_device_and_inode_stat_1_reports_and_a_hard_link_shares_them()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "stat is read on Linux only");
+        var file = _temp.Combine("app.sqlite");
+        await File.WriteAllTextAsync(file, "data", TestContext.Current.CancellationToken);
+        Assert.Equal(0, UnixFiles.Link(file, _temp.Combine("linked.sqlite")));
+
+        var stat = Assert.IsType<UnixFiles.FileStat>(UnixFiles.Stat(file));
+
+        var (exit, output) = await CliSandbox.ExecAsync("stat", "-c", "%d %i", file);
+        Assert.True(exit == 0, output);
+        Assert.Equal(output, $"{stat.Device} {stat.Inode}");
+        Assert.Equal(stat.Id, UnixFiles.Stat(_temp.Combine("linked.sqlite"))?.Id);
+        Assert.True(stat.IsRegularFile);
+    }
+
+    [Fact]
+    public async Task Stat_tells_a_fifo_and_a_folder_from_a_regular_file()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "stat is read on Linux only");
+        var fifo = _temp.Combine("pipe");
+        var (exit, output) = await CliSandbox.ExecAsync("mkfifo", fifo);
+        Assert.True(exit == 0, output);
+
+        Assert.Equal((false, "a FIFO (named pipe)"), UnixFiles.Stat(fifo) is { } f ? (f.IsRegularFile, f.TypeName) : default);
+        Assert.Equal((false, "a folder"), UnixFiles.Stat(_temp.Path) is { } d ? (d.IsRegularFile, d.TypeName) : default);
+    }
+
+    [Fact]
     public void Stat_of_a_missing_file_is_null()
     {
         Assert.Null(UnixFiles.Stat(_temp.Combine("missing")));

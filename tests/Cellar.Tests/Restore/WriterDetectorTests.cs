@@ -67,6 +67,26 @@ public sealed class WriterDetectorTests : IDisposable
     }
 
     [Fact]
+    public void A_writer_that_opened_the_database_by_another_name_is_found_by_device_and_inode()
+    {
+        var database = _temp.Combine("app.sqlite");
+        var other = _temp.Combine("other.sqlite");
+        File.WriteAllText(database, "");
+        File.WriteAllText(other, "");
+        Directory.CreateDirectory(_temp.Combine("mounted"));
+        var link = _temp.Combine("mounted", "app.sqlite");
+        Assert.Equal(0, UnixFiles.Link(database, link));
+        var proc = _temp.Combine("proc");
+        AddProcess(proc, 100, "app", (3, link, ReadWrite));
+        AddProcess(proc, 200, "reader", (3, link, ReadOnly));
+        AddProcess(proc, 300, "other", (3, other, ReadWrite), (4, "pipe:[1234]", ReadWrite));
+
+        var scan = WriterDetector.Find(database, proc, selfPid: -1);
+
+        Assert.Equal([(100, "app")], scan.Writers);
+    }
+
+    [Fact]
     public void Processes_whose_descriptors_cannot_be_read_are_counted()
     {
         Assert.SkipWhen(UnixFiles.IsRoot, "root reads every process's descriptors; the case needs an unprivileged user");

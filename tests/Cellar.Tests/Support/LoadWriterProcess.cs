@@ -41,6 +41,9 @@ internal sealed class LoadWriterProcess : IAsyncDisposable
     /// <summary>The database the writer commits to.</summary>
     public string DbPath { get; }
 
+    /// <summary>The writer's process id, as a writer check should name it.</summary>
+    public int Pid => _process.Id;
+
     /// <summary>Path of the LoadWriter assembly the tests run (<c>dotnet &lt;this&gt;</c>).</summary>
     public static string AssemblyPath => Path.Combine(AppContext.BaseDirectory, "loadwriter", "Cellar.LoadWriter.dll");
 
