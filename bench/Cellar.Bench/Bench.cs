@@ -200,7 +200,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
         try
         {
             var stopwatch = Stopwatch.StartNew();
-            await SqliteSnapshot.CopyAsync(db, outPath, TimeProvider.System, null, CancellationToken.None).ConfigureAwait(false);
+            await SqliteSnapshot.CopyAsync(db, outPath, TimeProvider.System, null, null, CancellationToken.None).ConfigureAwait(false);
             stopwatch.Stop();
             return new Sample(stopwatch.Elapsed.TotalSeconds, new FileInfo(outPath).Length);
         }

@@ -7,6 +7,7 @@ using Cellar.Core.Jobs;
 using Cellar.Core.Snapshots;
 using Cellar.Core.Verification;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Dumps;
 
@@ -15,7 +16,7 @@ namespace Cellar.Core.Dumps;
 /// compressor into a temp file, fsynced, then proven by loading it into an empty database and counting
 /// every table, and only then given its final name, exactly like a snapshot backup.
 /// </summary>
-internal sealed class DumpBackup(TimeProvider time)
+internal sealed class DumpBackup(TimeProvider time, ILogger? notices)
 {
     // The SQL text between the dump and the compressor: enough to keep both busy, small enough to stay flat.
     private const long PipeBytes = 8 << 20;
@@ -109,7 +110,7 @@ internal sealed class DumpBackup(TimeProvider time)
         }
 
         live.Dispose();
-        var info = await SqliteSnapshot.CopyAsync(path, copyPath, time, SnapshotBackup.Stage(progress, "snapshot"), cancellationToken).ConfigureAwait(false);
+        var info = await SqliteSnapshot.CopyAsync(path, copyPath, time, SnapshotBackup.Stage(progress, "snapshot"), notices, cancellationToken).ConfigureAwait(false);
         return new Snapshot(SqliteFiles.OpenImmutable(copyPath), info.JournalMode, info.Taken, info.WritersHeldOff);
     }
 

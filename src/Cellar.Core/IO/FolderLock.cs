@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Cellar.Core.IO;
 
 /// <summary>
@@ -23,40 +25,47 @@ internal sealed class FolderLock : IDisposable
     /// </summary>
     public static readonly TimeSpan DefaultWait = TimeSpan.FromMinutes(30);
 
-    /// <summary>Waits for the lock, polling, for at most <paramref name="wait"/> (default <see cref="DefaultWait"/>).</summary>
-    public static async Task<FolderLock> AcquireAsync(string folder, TimeProvider time, CancellationToken cancellationToken, TimeSpan? wait = null)
+    /// <summary>
+    /// Waits for the lock, polling, for at most <paramref name="wait"/> (default <see cref="DefaultWait"/>);
+    /// <paramref name="notices"/> hears what it waits for (which process holds the lock) once it has waited a second.
+    /// </summary>
+    public static Task<FolderLock> AcquireAsync(string folder, TimeProvider time, CancellationToken cancellationToken, TimeSpan? wait = null, ILogger? notices = null)
     {
         var path = Path.Combine(folder, FileName);
-        var deadline = time.GetUtcNow() + (wait ?? DefaultWait);
-        while (true)
+        return Waiting.ForAsync(
+            () => TryTake(path),
+            wait ?? DefaultWait,
+            () => $"another Cellar run ({Holder(path)}) to finish in {folder}",
+            limit => new CellarException($"another Cellar run ({Holder(path)}) has held {path} for more than {limit}; giving up"),
+            time,
+            notices,
+            cancellationToken);
+    }
+
+    /// <summary>The lock, or null while another process holds it.</summary>
+    private static FolderLock? TryTake(string path)
+    {
+        try
         {
-            try
+            // An existing lock file is opened read-only: flock needs no write access, so `cellar verify` still
+            // works in a folder on a read-only mount.
+            var exists = File.Exists(path);
+            var options = new FileStreamOptions
             {
-                // An existing lock file is opened read-only: flock needs no write access, so `cellar verify` still
-                // works in a folder on a read-only mount.
-                var exists = File.Exists(path);
-                var options = new FileStreamOptions
-                {
-                    Mode = exists ? FileMode.Open : FileMode.OpenOrCreate,
-                    Access = exists ? FileAccess.Read : FileAccess.ReadWrite,
-                    Share = FileShare.None,
-                };
-                if (!exists && !OperatingSystem.IsWindows())
-                {
-                    options.UnixCreateMode = SecureFiles.FileMode;
-                }
-
-                return new FolderLock(new FileStream(path, options));
-            }
-            catch (IOException e) when (IsHeldByAnother(e) && File.Exists(path))
+                Mode = exists ? FileMode.Open : FileMode.OpenOrCreate,
+                Access = exists ? FileAccess.Read : FileAccess.ReadWrite,
+                Share = FileShare.None,
+            };
+            if (!exists && !OperatingSystem.IsWindows())
             {
-                if (time.GetUtcNow() >= deadline)
-                {
-                    throw new CellarException($"another Cellar run has held {path} for more than {(wait ?? DefaultWait).TotalMinutes:0.#} min; giving up", e);
-                }
-
-                await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken).ConfigureAwait(false);
+                options.UnixCreateMode = SecureFiles.FileMode;
             }
+
+            return new FolderLock(new FileStream(path, options));
+        }
+        catch (IOException e) when (IsHeldByAnother(e) && File.Exists(path))
+        {
+            return null;
         }
     }
 
@@ -68,4 +77,35 @@ internal sealed class FolderLock : IDisposable
 
     /// <summary>Releases the lock.</summary>
     public void Dispose() => _stream.Dispose();
+
+    /// <summary>
+    /// Who holds the flock on <paramref name="path"/>, from the kernel's table of locks (<c>/proc/locks</c>: "1: FLOCK
+    /// ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF"), as "pid N, NAME"; "pid unknown" where that cannot be read.
+    /// </summary>
+    internal static string Holder(string path)
+    {
+        try
+        {
+            if (UnixFiles.Stat(path) is { } stat && File.Exists("/proc/locks"))
+            {
+                var inode = $":{stat.Inode} ";
+                foreach (var line in File.ReadLines("/proc/locks"))
+                {
+                    var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (fields.Length > 5 && fields[1] == "FLOCK" && (fields[5] + " ").EndsWith(inode, StringComparison.Ordinal)
+                        && int.TryParse(fields[4], System.Globalization.CultureInfo.InvariantCulture, out var pid) && pid > 0)
+                    {
+                        var comm = File.Exists($"/proc/{pid}/comm") ? File.ReadAllText($"/proc/{pid}/comm").Trim() : "?";
+                        return $"pid {pid}, {comm}";
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The holder is a courtesy in a message; the wait goes on without it.
+        }
+
+        return "pid unknown";
+    }
 }

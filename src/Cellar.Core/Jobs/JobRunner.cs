@@ -40,8 +40,8 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
         }
 
         var (path, sidecar) = await UnderLockAsync(job, () => job.Type == JobType.Tables
-            ? new DumpBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken)
-            : new SnapshotBackup(time).RunAsync(job, config.TimeZone, tag, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+            ? new DumpBackup(time, _logger).RunAsync(job, config.TimeZone, tag, progress, cancellationToken)
+            : new SnapshotBackup(time, _logger).RunAsync(job, config.TimeZone, tag, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
         LogSucceeded(_logger, job.Name, path, sidecar.SizeBytes, sidecar.DurationMs);
         if (sidecar.WritersHeldOffMs is { } held)
         {
@@ -214,7 +214,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     private async Task<FolderLock> LockFolderAsync(JobConfig job, CancellationToken cancellationToken)
     {
         SecureFiles.EnsureFolder(job.Folder);
-        return await FolderLock.AcquireAsync(job.Folder, time, cancellationToken).ConfigureAwait(false);
+        return await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, notices: _logger).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -85,7 +85,7 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
         {
             var folder = OffsiteLedger.FolderOf(database);
             SecureFiles.EnsureFolder(folder);
-            using var folderLock = await FolderLock.AcquireAsync(folder, time, cancellationToken).ConfigureAwait(false);
+            using var folderLock = await FolderLock.AcquireAsync(folder, time, cancellationToken, notices: logger).ConfigureAwait(false);
             store = open is null ? OffsiteStores.Open(destination, logger) : open(destination);
             var ledger = OffsiteLedger.Load(database, destination);
             if (repair)

@@ -20,8 +20,6 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
     private static readonly string[] CompanionSuffixes = ["-wal", "-shm", "-journal"];
     private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF; // 0777: no setuid, setgid or sticky bits.
 
-    /// <summary>Told once, in a line to show, when this restore has to wait for another restore into the same folder.</summary>
-    public Action<string>? OnWaiting { get; init; }
 
     /// <summary>Restores <paramref name="backupPath"/> to <paramref name="targetPath"/>.</summary>
     public async Task<RestoreResult> RestoreAsync(string backupPath, string targetPath, bool force, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
@@ -41,7 +39,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         }
 
         // Held until the swap is done: the sweep below must never meet the temp file of a restore still running.
-        using var exclusive = await RestoreLock.AcquireAsync(folder, time, OnWaiting, logger, cancellationToken).ConfigureAwait(false);
+        using var exclusive = await RestoreLock.AcquireAsync(folder, time, logger, cancellationToken).ConfigureAwait(false);
         var warnedUninspectable = false;
         RefuseIfWritten(target, ref warnedUninspectable);
         SweepLeftovers(folder, name);
@@ -102,8 +100,20 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             throw new CellarException($"cannot swap the restored database into {target}: {e.Message}; nothing was changed", e);
         }
 
-        // The temp name is gone now; disposing `expanded` deletes nothing of the restored file.
-        Fsync.Directory(folder);
+        // The temp name is gone now; disposing `expanded` deletes nothing of the restored file. A swap the disk cannot
+        // make durable is undone: the old database (its second name) and its companions go back under their names.
+        try
+        {
+            Fsync.Directory(folder);
+        }
+        catch (SyncFailedException)
+        {
+            Undo(new Stack<Action>([
+                .. savedCompanions.Select<string, Action>(c => () => File.Move(c, target + c[saved.Length..], overwrite: false)),
+                exists ? () => File.Move(saved, target, overwrite: true) : () => File.Delete(target)]));
+            throw;
+        }
+
         var savedPrevious = exists ? saved : null;
         LogRestored(logger, backupPath, target, savedPrevious ?? "none");
         if (savedCompanions.Count > 0)

@@ -20,8 +20,6 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
 {
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Told once, in a line to show, when this restore has to wait for another restore into the same folder.</summary>
-    public Action<string>? OnWaiting { get; init; }
 
     /// <summary>
     /// Restores <paramref name="tables"/> (null: every dumped table) from <paramref name="backupPath"/> into
@@ -38,7 +36,7 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
         var folder = Path.GetDirectoryName(target)!;
 
         // Held to the end: two restores at once would pick the same safety-copy name.
-        using var exclusive = await RestoreLock.AcquireAsync(folder, time, OnWaiting, logger, cancellationToken).ConfigureAwait(false);
+        using var exclusive = await RestoreLock.AcquireAsync(folder, time, logger, cancellationToken).ConfigureAwait(false);
         using var scratch = TempFile.For(folder, Path.GetFileName(target), "restore");
         var stage = progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress("verify", f)));
         var check = await BackupVerifier.ExpandAndCheckAsync(backupPath, scratch.Path, stage, cancellationToken).ConfigureAwait(false);
@@ -66,7 +64,16 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
             var stamp = TimeZoneInfo.ConvertTime(time.GetUtcNow(), zone).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
             saved = RestoreService.FreeSavedName(target, stamp);
             var copying = progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress("safety copy", f)));
-            await SqliteSnapshot.CopyAsync(target, saved, time, copying, cancellationToken).ConfigureAwait(false);
+
+            // Under a temp name until it is whole and on disk: a copy cut short must never pass for the database as it was.
+            using var copy = TempFile.For(folder, Path.GetFileName(saved));
+            await SqliteSnapshot.CopyAsync(target, copy.Path, time, copying, logger, cancellationToken).ConfigureAwait(false);
+            using (var written = new FileStream(copy.Path, FileMode.Open, FileAccess.Read, FileShare.Read))
+            {
+                Fsync.File(written);
+            }
+
+            copy.Commit(saved);
             LogSafetyCopy(logger, target, saved);
         }
 

@@ -6,6 +6,7 @@ using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
+using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Snapshots;
 
@@ -15,7 +16,7 @@ namespace Cellar.Core.Snapshots;
 /// point leaves the old state plus hidden temp files that the next run sweeps, never a file under a
 /// final name that is not a complete, verified backup.
 /// </summary>
-internal sealed class SnapshotBackup(TimeProvider time)
+internal sealed class SnapshotBackup(TimeProvider time, ILogger? notices)
 {
     /// <summary>The version written into sidecars.</summary>
     public static readonly string CellarVersion =
@@ -30,7 +31,7 @@ internal sealed class SnapshotBackup(TimeProvider time)
         // rollback-journal writer keeps the lock: a restore --at must never pick a backup holding later commits.
         using var copy = TempFile.For(job.Folder, job.Name, "db");
         var snapshot = await SqliteSnapshot.CopyAsync(
-            job.Database.Path, copy.Path, time, Stage(progress, "snapshot"), cancellationToken).ConfigureAwait(false);
+            job.Database.Path, copy.Path, time, Stage(progress, "snapshot"), notices, cancellationToken).ConfigureAwait(false);
         var created = snapshot.Taken;
         var finalPath = BackupCatalog.FreePath(job, TimeZoneInfo.ConvertTime(created, zone).DateTime, slug);
         var name = Path.GetFileName(finalPath);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Cellar.Core.IO;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using SQLitePCL;
 
 namespace Cellar.Core.Snapshots;
@@ -19,8 +20,11 @@ internal static class SqliteSnapshot
     private const int PagesPerStep = 8192;
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
 
-    /// <summary>Copies <paramref name="sourcePath"/> into the new file <paramref name="copyPath"/>.</summary>
-    public static async Task<SnapshotInfo> CopyAsync(string sourcePath, string copyPath, TimeProvider time, IProgress<double>? progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies <paramref name="sourcePath"/> into the new file <paramref name="copyPath"/>; <paramref name="notices"/> hears
+    /// when the copy has to wait for a writer's lock.
+    /// </summary>
+    public static async Task<SnapshotInfo> CopyAsync(string sourcePath, string copyPath, TimeProvider time, IProgress<double>? progress, ILogger? notices, CancellationToken cancellationToken)
     {
         SqliteFiles.RequireDatabase(sourcePath, "database");
 
@@ -43,7 +47,7 @@ internal static class SqliteSnapshot
         long pageSize;
         try
         {
-            await PinSnapshotAsync(source, cancellationToken).ConfigureAwait(false);
+            await PinSnapshotAsync(source, sourcePath, notices, cancellationToken).ConfigureAwait(false);
             held.Start();
             taken = time.GetUtcNow();
             journalMode = (string)source.Scalar("PRAGMA journal_mode")!;
@@ -73,19 +77,31 @@ internal static class SqliteSnapshot
     /// microseconds between commits; SQLite's busy handler backs off to 100 ms sleeps and can miss those gaps
     /// for tens of seconds, so poll every millisecond instead, within the same overall busy timeout.
     /// </summary>
-    private static async Task PinSnapshotAsync(SqliteConnection source, CancellationToken cancellationToken)
+    private static async Task PinSnapshotAsync(SqliteConnection source, string path, ILogger? notices, CancellationToken cancellationToken)
     {
         var waited = Stopwatch.StartNew();
+        var told = false;
         source.Execute("PRAGMA busy_timeout=0");
         try
         {
             while (true)
             {
                 var rc = raw.sqlite3_exec(source.Handle, "SELECT count(*) FROM sqlite_schema");
-                if ((rc & 0xFF) != raw.SQLITE_BUSY || waited.Elapsed >= BusyTimeout)
+                if ((rc & 0xFF) != raw.SQLITE_BUSY)
                 {
                     SqliteException.ThrowExceptionForRC(rc, source.Handle);
                     return;
+                }
+
+                if (waited.Elapsed >= BusyTimeout)
+                {
+                    throw new CellarException($"database {path} stayed locked by a writer for {BusyTimeout.TotalSeconds:0} s (a long write transaction?); no snapshot taken");
+                }
+
+                if (!told && notices is not null && waited.Elapsed >= Waiting.Quiet)
+                {
+                    told = true;
+                    Waiting.Notice(notices, $"{path}: a writer holds its lock (rollback journal)", BusyTimeout);
                 }
 
                 await Task.Delay(1, cancellationToken).ConfigureAwait(false);

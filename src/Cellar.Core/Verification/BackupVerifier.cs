@@ -4,6 +4,7 @@ using Cellar.Core.Compression;
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Snapshots;
+using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Verification;
 
@@ -21,7 +22,7 @@ public static class BackupVerifier
     /// other file is checked where it lies, without a lock and with the expanded copy in the temp folder: Cellar
     /// creates files only in backup folders.
     /// </summary>
-    public static async Task<VerificationResult> VerifyAsync(string backupPath, JobConfig? job, TimeProvider time, IProgress<double>? progress, CancellationToken cancellationToken)
+    public static async Task<VerificationResult> VerifyAsync(string backupPath, JobConfig? job, TimeProvider time, IProgress<double>? progress, ILogger? notices, CancellationToken cancellationToken)
     {
         if (job is null)
         {
@@ -29,7 +30,7 @@ public static class BackupVerifier
             return await ExpandAndCheckAsync(backupPath, loose.Path, progress, cancellationToken).ConfigureAwait(false);
         }
 
-        using var folderLock = await TryLockAsync(job.Folder, time, cancellationToken).ConfigureAwait(false);
+        using var folderLock = await TryLockAsync(job.Folder, time, notices, cancellationToken).ConfigureAwait(false);
         var writable = folderLock is not null && IsWritable(job.Folder);
         using var expanded = TempFile.For(writable ? job.Folder : Path.GetTempPath(), Path.GetFileName(backupPath), "verify");
         var result = await ExpandAndCheckAsync(backupPath, expanded.Path, progress, cancellationToken).ConfigureAwait(false);
@@ -263,11 +264,11 @@ public static class BackupVerifier
     }
 
     /// <summary>The folder's lock where it can be had; a read-only folder has no run to race with.</summary>
-    private static async Task<FolderLock?> TryLockAsync(string folder, TimeProvider time, CancellationToken cancellationToken)
+    private static async Task<FolderLock?> TryLockAsync(string folder, TimeProvider time, ILogger? notices, CancellationToken cancellationToken)
     {
         try
         {
-            return await FolderLock.AcquireAsync(folder, time, cancellationToken).ConfigureAwait(false);
+            return await FolderLock.AcquireAsync(folder, time, cancellationToken, notices: notices).ConfigureAwait(false);
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {

@@ -27,7 +27,7 @@ public static partial class VerifySweep
                 break;
             }
 
-            var result = await BackupVerifier.VerifyAsync(backup.Path, job, time, null, cancellationToken).ConfigureAwait(false);
+            var result = await BackupVerifier.VerifyAsync(backup.Path, job, time, null, logger, cancellationToken).ConfigureAwait(false);
             checkedCount++;
             if (!result.Ok)
             {

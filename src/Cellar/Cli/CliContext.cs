@@ -20,6 +20,10 @@ internal sealed class CliContext : IDisposable
                 logging.AddSimpleConsole(o => o.SingleLine = true);
                 logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             }
+            else
+            {
+                logging.AddProvider(new WaitingNoticeProvider());
+            }
         });
     }
 

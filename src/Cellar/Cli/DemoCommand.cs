@@ -87,7 +87,7 @@ internal static class DemoCommand
         var bad = 0;
         foreach (var (job, entry) in context.Config.Jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone).Select(e => (j, e))))
         {
-            var check = await BackupVerifier.VerifyAsync(entry.Path, job, context.Time, null, cancellationToken).ConfigureAwait(false);
+            var check = await BackupVerifier.VerifyAsync(entry.Path, job, context.Time, null, null, cancellationToken).ConfigureAwait(false);
             bad += check.Ok ? 0 : 1;
             Console.Error.WriteLine($"verify {entry.Name}: {(check.Ok ? "ok" : string.Join("; ", check.Problems))}");
         }

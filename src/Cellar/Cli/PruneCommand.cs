@@ -20,7 +20,7 @@ internal static class PruneCommand
             var failures = 0;
             foreach (var j in jobs.Where(j => Directory.Exists(j.Folder)))
             {
-                using var folderLock = await FolderLock.AcquireAsync(j.Folder, context.Time, cancellationToken).ConfigureAwait(false);
+                using var folderLock = await FolderLock.AcquireAsync(j.Folder, context.Time, cancellationToken, notices: context.Loggers.CreateLogger("Cellar.Maintenance")).ConfigureAwait(false);
                 var result = pruner.Prune(j, context.Config.TimeZone, parse.GetValue(dryRun));
                 foreach (var entry in result.Deleted)
                 {

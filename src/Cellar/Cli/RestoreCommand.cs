@@ -81,7 +81,7 @@ internal static class RestoreCommand
             throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; {backup} is a database snapshot");
         }
 
-        var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>()) { OnWaiting = Console.Error.WriteLine };
+        var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>());
         var result = await ProgressDisplay.RunAsync(progress =>
             service.RestoreAsync(backup, parse.GetValue(to)!, parse.GetValue(force), progress, cancellationToken)).ConfigureAwait(false);
         Console.Error.WriteLine($"restored {shown} (taken {result.Sidecar.Created:u}, verified)");
@@ -101,7 +101,7 @@ internal static class RestoreCommand
 
     private static async Task<int> RestoreTablesAsync(CliContext context, string backup, string shown, string to, string[]? tables, bool safetyCopy, CancellationToken cancellationToken)
     {
-        var service = new TableRestore(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<TableRestore>()) { OnWaiting = Console.Error.WriteLine };
+        var service = new TableRestore(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<TableRestore>());
         var result = await ProgressDisplay.RunAsync(progress =>
             service.RestoreAsync(backup, to, tables, safetyCopy, progress, cancellationToken)).ConfigureAwait(false);
         Console.Error.WriteLine($"restored {string.Join(", ", result.RowCounts.Select(c => $"{c.Key} ({c.Value} rows)"))} from {shown} (taken {result.Sidecar.Created:u}, verified)");

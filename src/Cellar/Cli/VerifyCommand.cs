@@ -38,6 +38,7 @@ internal static partial class VerifyCommand
                     owner,
                     context.Time,
                     progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress(Path.GetFileName(path), f))),
+                    log,
                     cancellationToken)).ConfigureAwait(false);
                 if (result.Ok)
                 {

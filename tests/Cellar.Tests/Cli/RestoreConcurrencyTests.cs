@@ -83,9 +83,9 @@ public sealed class RestoreConcurrencyTests
             {
                 line = await restore.StandardError.ReadLineAsync(timeout.Token);
             }
-            while (line is not null && !line.StartsWith("waiting for another restore", StringComparison.Ordinal));
+            while (line is not null && !line.StartsWith("cellar: waiting for another restore", StringComparison.Ordinal));
 
-            Assert.Equal($"waiting for another restore into {sandbox.Root} (up to 30 min)", line);
+            Assert.Equal($"cellar: waiting for another restore into {sandbox.Root} to finish; giving up after 30 min", line);
         }
 
         await Task.Delay(500, ct);

@@ -103,6 +103,46 @@ public sealed class FsyncFaultTests : IDisposable
     }
 
     [Fact]
+    public async Task A_restore_whose_swap_cannot_be_made_durable_puts_the_previous_database_back()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var config = await SetUpAsync(ct);
+        var backup = (await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("daily", null, null, ct)).Path;
+        var folder = _temp.Combine("restored");
+        var target = Path.Combine(folder, "portfolio.sqlite");
+        Directory.CreateDirectory(folder);
+        await File.WriteAllTextAsync(target, "the app's current database", ct);
+        await File.WriteAllTextAsync(target + "-wal", "its write-ahead log", ct);
+        var before = CliSandbox.Fingerprint(folder);
+        FaultInjection.Fsync = path => path == folder ? EIO : 0;
+
+        var service = new RestoreService(TimeProvider.System, TimeZoneInfo.Utc, NullLogger<RestoreService>.Instance);
+        await Assert.ThrowsAsync<SyncFailedException>(() => service.RestoreAsync(backup, target, force: true, null, ct));
+
+        Assert.Equal(before, CliSandbox.Fingerprint(folder));
+        CliSandbox.AssertNoTempFiles(folder);
+    }
+
+    [Fact]
+    public async Task A_table_restore_whose_safety_copy_cannot_be_synced_changes_nothing_and_leaves_no_copy()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var config = await SetUpAsync(ct);
+        var dump = (await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("social", null, null, ct)).Path;
+        var live = config.FindJob("social").Database.Path;
+        var folder = Path.GetDirectoryName(live)!;
+        var before = CliSandbox.HashOf(live);
+        FaultInjection.Fsync = path => Path.GetFileName(path).Contains(".pre-restore-", StringComparison.Ordinal) ? EIO : 0;
+
+        var service = new TableRestore(TimeProvider.System, TimeZoneInfo.Utc, NullLogger<TableRestore>.Instance);
+        await Assert.ThrowsAsync<SyncFailedException>(() => service.RestoreAsync(dump, live, ["comments"], safetyCopy: true, null, ct));
+
+        Assert.Equal(before, CliSandbox.HashOf(live));
+        Assert.Empty(Directory.EnumerateFiles(folder, "*.pre-restore-*"));
+        CliSandbox.AssertNoTempFiles(folder);
+    }
+
+    [Fact]
     public async Task A_failed_fsync_of_the_copy_in_copytruncate_never_truncates_the_live_log()
     {
         var ct = TestContext.Current.CancellationToken;

@@ -174,7 +174,7 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         Assert.True(result.Sidecar.SourceBytes >= PortfolioTemplate.TargetBytes, $"snapshot is only {result.Sidecar.SourceBytes} bytes");
         AssertWritersHeldOffReported(result, journal);
 
-        VerificationResult verification = await BackupVerifier.VerifyAsync(result.Path, null, TimeProvider.System, null, timeout.Token);
+        VerificationResult verification = await BackupVerifier.VerifyAsync(result.Path, null, TimeProvider.System, null, null, timeout.Token);
         Assert.True(verification.Ok, string.Join("; ", verification.Problems));
 
         long k = AssertCommittedPrefix(Gunzip(result.Path));
