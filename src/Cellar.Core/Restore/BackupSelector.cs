@@ -5,27 +5,31 @@ using Cellar.Core.Configuration;
 
 namespace Cellar.Core.Restore;
 
-/// <summary>Picks the backup a restore means: the newest good one of a job, or the newest made at or before a time.</summary>
+/// <summary>
+/// Picks the backup a restore means: the newest good one of a job, or the newest made at or before a time. Each answer
+/// lists the good backups in the order a restore should try them: should the first fail its check on the way in
+/// (rot since it was last looked at), the next one is the state the operator asked for, as near as there is.
+/// </summary>
 public static partial class BackupSelector
 {
-    /// <summary>The newest backup of <paramref name="jobName"/> that passed verification when written.</summary>
-    public static BackupEntry Latest(CellarConfig config, string jobName)
+    /// <summary>The good backups of <paramref name="jobName"/>, newest first; at least one.</summary>
+    public static IReadOnlyList<BackupEntry> Latest(CellarConfig config, string jobName)
     {
         var job = config.FindJob(jobName);
-        return BackupCatalog.List(job, config.TimeZone).FirstOrDefault(e => e.LooksGood)
-            ?? throw new CellarException($"job '{job.Name}' has no verified backup in {job.Folder}");
+        var good = BackupCatalog.List(job, config.TimeZone).Where(e => e.LooksGood).ToList();
+        return good.Count > 0 ? good : throw new CellarException($"job '{job.Name}' has no verified backup in {job.Folder}");
     }
 
-    /// <summary>The newest snapshot made at or before <paramref name="at"/>, of one job or of any snapshot job.</summary>
-    public static BackupEntry At(CellarConfig config, string at, string? jobName)
+    /// <summary>The good backups made at or before <paramref name="at"/>, of one job or of any snapshot job, newest first; at least one.</summary>
+    public static IReadOnlyList<BackupEntry> At(CellarConfig config, string at, string? jobName)
     {
         var until = LastInstantOf(at, config.TimeZone);
         var jobs = jobName is null ? config.Jobs.Where(j => j.Type == JobType.Snapshot) : [config.FindJob(jobName)];
-        return jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone))
+        var good = jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone))
             .Where(e => e.Created <= until && e.LooksGood)
             .OrderByDescending(e => e.Created)
-            .FirstOrDefault()
-            ?? throw new CellarException($"no verified backup made at or before {at} ({until:yyyy-MM-dd HH:mm:ss.fffffff zzz})");
+            .ToList();
+        return good.Count > 0 ? good : throw new CellarException($"no verified backup made at or before {at} ({until:yyyy-MM-dd HH:mm:ss.fffffff zzz})");
     }
 
     /// <summary>

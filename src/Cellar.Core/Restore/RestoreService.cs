@@ -49,7 +49,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         var result = await BackupVerifier.ExpandAndCheckAsync(backupPath, expanded.Path, stage, cancellationToken).ConfigureAwait(false);
         if (!result.Ok)
         {
-            throw new CellarException($"refusing to restore {backupPath}: {result.Problems[0]}");
+            throw new BackupRejectedException(backupPath, result);
         }
 
         if (result.Sidecar is { } sidecar && (sidecar.IsDump || sidecar.IsLog))

@@ -42,7 +42,7 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
         var check = await BackupVerifier.ExpandAndCheckAsync(backupPath, scratch.Path, stage, cancellationToken).ConfigureAwait(false);
         if (!check.Ok)
         {
-            throw new CellarException($"refusing to restore {backupPath}: {check.Problems[0]}");
+            throw new BackupRejectedException(backupPath, check);
         }
 
         var sidecar = check.Sidecar!;

@@ -36,11 +36,24 @@ public static class BackupVerifier
         var result = await ExpandAndCheckAsync(backupPath, expanded.Path, progress, cancellationToken).ConfigureAwait(false);
         if (writable && File.Exists(backupPath))
         {
-            CheckLedger.Record(backupPath, new CheckRecord(time.GetUtcNow(), result.Ok, result.Ok ? null : result.Problems[0], result.Sidecar?.Sha256));
+            CheckLedger.Record(backupPath, RecordOf(result, time));
         }
 
         return result;
     }
+
+    /// <summary>
+    /// Records in the ledger of <paramref name="job"/>'s folder what a check elsewhere (a restore's, on the way in) found
+    /// of <paramref name="backupPath"/>, under the folder's lock.
+    /// </summary>
+    public static async Task RecordAsync(string backupPath, JobConfig job, VerificationResult result, TimeProvider time, ILogger? notices, CancellationToken cancellationToken)
+    {
+        using var folderLock = await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, notices: notices).ConfigureAwait(false);
+        CheckLedger.Record(backupPath, RecordOf(result, time));
+    }
+
+    private static CheckRecord RecordOf(VerificationResult result, TimeProvider time) =>
+        new(time.GetUtcNow(), result.Ok, result.Ok ? null : result.Problems[0], result.Sidecar?.Sha256);
 
     /// <summary>
     /// Checks a stored backup by expanding it into <paramref name="expandedPath"/>, which the caller owns: a

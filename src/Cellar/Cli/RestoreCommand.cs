@@ -2,6 +2,7 @@ using System.CommandLine;
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Restore;
+using Cellar.Core.Verification;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Cli;
@@ -45,12 +46,40 @@ internal static class RestoreCommand
                 return await RestoreAsync(parse, context, local, shown, to, force, tableNames, noSafetyCopy, cancellationToken).ConfigureAwait(false);
             }
 
-            var backup = parse.GetValue(file) is { } path ? Path.GetFullPath(path)
-                : parse.GetValue(latest) is { } latestJob ? BackupSelector.Latest(context.Config, latestJob).Path
-                : BackupSelector.At(context.Config, parse.GetValue(at)!, parse.GetValue(job)).Path;
-            return await RestoreAsync(parse, context, backup, backup, to, force, tableNames, noSafetyCopy, cancellationToken).ConfigureAwait(false);
+            IReadOnlyList<string> candidates = parse.GetValue(file) is { } path ? [Path.GetFullPath(path)]
+                : parse.GetValue(latest) is { } latestJob ? [.. BackupSelector.Latest(context.Config, latestJob).Select(e => e.Path)]
+                : [.. BackupSelector.At(context.Config, parse.GetValue(at)!, parse.GetValue(job)).Select(e => e.Path)];
+            for (var i = 0; ; i++)
+            {
+                try
+                {
+                    return await RestoreAsync(parse, context, candidates[i], candidates[i], to, force, tableNames, noSafetyCopy, cancellationToken).ConfigureAwait(false);
+                }
+                catch (BackupRejectedException rejected)
+                {
+                    // Rotted since it was last checked: remembered, so list, status and the next restore know; with
+                    // --latest or --at the next good backup is the nearest state to what was asked for.
+                    await RecordRejectedAsync(context, candidates[i], rejected, cancellationToken).ConfigureAwait(false);
+                    if (i + 1 == candidates.Count)
+                    {
+                        throw;
+                    }
+
+                    Console.Error.WriteLine($"cellar: warning: {rejected.Message}; it is marked as failed; restoring the one before it, {candidates[i + 1]}");
+                }
+            }
         }));
         return command;
+    }
+
+    /// <summary>Records a backup a restore refused in its job folder's ledger; a backup outside every job folder has none.</summary>
+    private static async Task RecordRejectedAsync(CliContext context, string backup, BackupRejectedException rejected, CancellationToken cancellationToken)
+    {
+        if (BackupCatalog.JobOf(context.Config, backup) is { } owner)
+        {
+            var log = context.Loggers.CreateLogger("Cellar.Maintenance.Verify");
+            await BackupVerifier.RecordAsync(backup, owner, rejected.Result, context.Time, log, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Downloads the chosen backup; returns the local file and how to name it to the operator (where it came from).</summary>

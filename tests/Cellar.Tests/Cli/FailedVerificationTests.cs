@@ -54,6 +54,27 @@ public sealed class FailedVerificationTests
         Assert.Contains(good, at.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Restore_latest_of_a_backup_rotted_since_its_last_check_marks_it_failed_and_restores_the_one_before()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var good = await sandbox.BackupAsync();
+        var rotten = await sandbox.BackupAsync();
+        FlipByte(rotten, new FileInfo(rotten).Length / 2);
+        var target = sandbox.Combine("restored.sqlite");
+
+        var restore = await sandbox.CellarAsync("restore", "--latest", "daily", "--to", target);
+
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        var warning = Assert.Single(restore.StderrLines, l => l.StartsWith("cellar: warning:", StringComparison.Ordinal));
+        Assert.Contains(rotten, warning, StringComparison.Ordinal);
+        Assert.Contains("checksum mismatch", warning, StringComparison.Ordinal);
+        Assert.Contains(good, warning, StringComparison.Ordinal);
+        CliSandbox.AssertHoldsBackup(target, good);
+        var list = await sandbox.CellarAsync("list");
+        Assert.Contains("failed verification", Assert.Single(list.Stdout.Split('\n'), l => l.Contains(rotten, StringComparison.Ordinal)), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("gzip")]
     [InlineData("zstd")]
