@@ -139,6 +139,7 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
 
                 var quoted = SqliteFiles.Quote(name);
                 live.Execute($"DROP TABLE IF EXISTS main.{quoted}");
+                ThrowOnTakenNames(live, name, target);
                 RunSchemaStatement(live, dumped.CreateSql, name);
                 live.Execute($"INSERT INTO main.{quoted} ({dumped.ColumnList}) SELECT {dumped.ColumnList} FROM dump.{quoted} NOT INDEXED");
                 foreach (var dependent in dumped.Dependents)
@@ -176,6 +177,29 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
             }
 
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Index and trigger names are one namespace per database: a table renamed since the dump (a migration) keeps its
+    /// indexes' names, and recreating the dumped table's would fail on them. Said plainly, before anything runs, since
+    /// only the operator can decide what becomes of the other table's index.
+    /// </summary>
+    private static void ThrowOnTakenNames(SqliteConnection live, string table, string target)
+    {
+        using var command = live.CreateCommand();
+        command.CommandText = """
+            SELECT d.type, d.name, m.type, m.tbl_name FROM dump.sqlite_schema d JOIN main.sqlite_schema m ON m.name = d.name
+            WHERE d.tbl_name = $table AND d.type IN ('index', 'trigger') AND d.sql IS NOT NULL LIMIT 1
+            """;
+        command.Parameters.AddWithValue("$table", table);
+        using var reader = command.ExecuteReader();
+        if (reader.Read())
+        {
+            var taken = reader.GetString(2);
+            throw new CellarException(
+                $"cannot restore {table}: its {reader.GetString(0)} {reader.GetString(1)} has the name of {(taken.StartsWith('i') ? "an" : "a")} {taken} of table {reader.GetString(3)} in {target} "
+                + $"(renamed since the dump?); drop or rename that {taken}, then restore again; nothing was changed");
         }
     }
 

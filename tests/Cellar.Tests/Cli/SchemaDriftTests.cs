@@ -54,11 +54,23 @@ public sealed class SchemaDriftTests
         Assert.True(social.ExitCode == 0, social.ToString());
     }
 
+    [Fact]
+    public async Task A_restore_whose_index_name_the_renamed_table_still_holds_is_refused_naming_both_and_changes_nothing()
+    {
+        using var sandbox = await DriftedSandboxAsync(dropIndex: false);
+        var before = CliSandbox.HashOf(sandbox.Database);
+
+        var restore = await sandbox.CellarAsync("restore", "--latest", "social", "--to", sandbox.Database, "--tables", "follows", "--no-safety-copy");
+
+        CliSandbox.AssertOneLineError(restore, 1, "idx_follows_followee_id", "follows_v1", "nothing was changed");
+        Assert.Equal(before, CliSandbox.HashOf(sandbox.Database));
+    }
+
     /// <summary>
     /// A sandbox with daily, social and logs jobs, one backup of each of daily and social, then <c>follows</c> renamed
     /// (its index dropped too, as a migration that replaces the table would).
     /// </summary>
-    private static async Task<CliSandbox> DriftedSandboxAsync()
+    private static async Task<CliSandbox> DriftedSandboxAsync(bool dropIndex = true)
     {
         var sandbox = await CliSandbox.CreateAsync(DatabaseBytes, withSocial: true);
         try
@@ -73,7 +85,7 @@ public sealed class SchemaDriftTests
             using (var connection = CliSandbox.Open(sandbox.Database, readOnly: false))
             {
                 using var command = connection.CreateCommand();
-                command.CommandText = "ALTER TABLE follows RENAME TO follows_v1; DROP INDEX idx_follows_followee_id;";
+                command.CommandText = "ALTER TABLE follows RENAME TO follows_v1;" + (dropIndex ? " DROP INDEX idx_follows_followee_id;" : "");
                 command.ExecuteNonQuery();
             }
 
