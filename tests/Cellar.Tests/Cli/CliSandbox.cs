@@ -183,6 +183,16 @@ internal sealed class CliSandbox : IDisposable
             .Where(f => !Path.GetFileName(f).StartsWith('.'))
             .ToDictionary(f => Path.GetRelativePath(folder, f), HashOf, StringComparer.Ordinal);
 
+    /// <summary>Inverts the byte at <paramref name="offset"/>: bit rot, a bad sector, tampering.</summary>
+    public static void FlipByte(string path, long offset)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        stream.Position = offset;
+        var value = stream.ReadByte();
+        stream.Position = offset;
+        stream.WriteByte((byte)(value ^ 0xFF));
+    }
+
     public static string HashOf(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
 
     /// <summary>Asserts the error contract: the exit code, and exactly one stderr line starting "cellar: ".</summary>

@@ -17,7 +17,7 @@ public sealed class CorruptionTests
         var good = await sandbox.BackupAsync();
         var bad = await sandbox.BackupAsync();
 
-        FlipByte(bad, new FileInfo(bad).Length / 2);
+        CliSandbox.FlipByte(bad, new FileInfo(bad).Length / 2);
         var verifyAll = await sandbox.CellarAsync("verify");
 
         Assert.True(verifyAll.ExitCode == 1, verifyAll.ToString());
@@ -32,7 +32,7 @@ public sealed class CorruptionTests
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
         var backup = await sandbox.BackupAsync();
 
-        FlipByte(backup, new FileInfo(backup).Length / 2);
+        CliSandbox.FlipByte(backup, new FileInfo(backup).Length / 2);
         var run = await sandbox.CellarAsync("verify", backup);
 
         Assert.True(run.ExitCode == 1, run.ToString());
@@ -50,7 +50,7 @@ public sealed class CorruptionTests
         Directory.CreateDirectory(restoreFolder);
         var target = Path.Combine(restoreFolder, "portfolio.sqlite");
 
-        FlipByte(backup, new FileInfo(backup).Length / 2);
+        CliSandbox.FlipByte(backup, new FileInfo(backup).Length / 2);
         var run = await sandbox.CellarAsync("restore", backup, "--to", target);
 
         Assert.True(run.ExitCode != 0, run.ToString());
@@ -109,14 +109,5 @@ public sealed class CorruptionTests
         CliSandbox.AssertOneLineError(run, run.ExitCode, "refus");
         Assert.False(File.Exists(target));
         CliSandbox.AssertNoTempFiles(sandbox.Root);
-    }
-
-    private static void FlipByte(string path, long offset)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = offset;
-        var value = stream.ReadByte();
-        stream.Position = offset;
-        stream.WriteByte((byte)(value ^ 0xFF));
     }
 }

@@ -19,7 +19,7 @@ public sealed class FailedVerificationTests
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
         var good = await sandbox.BackupAsync();
         var rotten = await sandbox.BackupAsync();
-        FlipByte(rotten, new FileInfo(rotten).Length / 2);
+        CliSandbox.FlipByte(rotten, new FileInfo(rotten).Length / 2);
 
         var verify = await sandbox.CellarAsync("verify", rotten);
 
@@ -60,7 +60,7 @@ public sealed class FailedVerificationTests
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
         var good = await sandbox.BackupAsync();
         var rotten = await sandbox.BackupAsync();
-        FlipByte(rotten, new FileInfo(rotten).Length / 2);
+        CliSandbox.FlipByte(rotten, new FileInfo(rotten).Length / 2);
         var target = sandbox.Combine("restored.sqlite");
 
         var restore = await sandbox.CellarAsync("restore", "--latest", "daily", "--to", target);
@@ -84,7 +84,7 @@ public sealed class FailedVerificationTests
         var backup = await sandbox.BackupAsync();
 
         // Early in the stream, where the decompressor trips over it before any hash is compared.
-        FlipByte(backup, 64);
+        CliSandbox.FlipByte(backup, 64);
         var verify = await sandbox.CellarAsync("verify", backup);
 
         Assert.True(verify.ExitCode == 1, verify.ToString());
@@ -150,14 +150,5 @@ public sealed class FailedVerificationTests
         var row = Assert.Single(list.Stdout.Split('\n'), l => l.Contains("sidecar", StringComparison.Ordinal));
         Assert.Contains("line", row, StringComparison.Ordinal);
         Assert.DoesNotContain("Path: $", list.Stdout, StringComparison.Ordinal);
-    }
-
-    private static void FlipByte(string path, long offset)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
-        stream.Position = offset;
-        var value = stream.ReadByte();
-        stream.Position = offset;
-        stream.WriteByte((byte)(value ^ 0xFF));
     }
 }
