@@ -71,10 +71,11 @@ internal static class JobMetrics
 
     private static void Refresh()
     {
-        // One small file per job folder: the ledger of checks, counting the bad backups that are still there.
-        foreach (var (folder, job) in WatchedJobs)
+        // One small file per job folder: the ledger of checks, counting the bad backups that are still there. Summed
+        // per label, since apps built earlier in this process (tests) may have watched another folder under that name.
+        foreach (var job in WatchedJobs.GroupBy(w => w.Value, w => w.Key))
         {
-            FailedChecks.WithLabels(job).Set(CheckLedger.Read(folder).Count(r => !r.Value.Ok && File.Exists(Path.Combine(folder, r.Key))));
+            FailedChecks.WithLabels(job.Key).Set(job.Sum(folder => CheckLedger.Read(folder).Count(r => !r.Value.Ok && File.Exists(Path.Combine(folder, r.Key)))));
         }
 
         foreach (var root in WatchedRoots.Keys)

@@ -241,39 +241,59 @@ public sealed class AdminApiTests
     [Fact]
     public async Task Heartbeats_follow_each_run_and_a_failure_also_reaches_the_webhook()
     {
-        using var receiver = new System.Net.HttpListener();
-        var port = LoopbackPort.Free();
-        receiver.Prefixes.Add($"http://127.0.0.1:{port}/");
-        receiver.Start();
-        var received = System.Threading.Channels.Channel.CreateUnbounded<string>();
-        _ = Task.Run(async () =>
-        {
-            while (receiver.IsListening)
-            {
-                var context = await receiver.GetContextAsync();
-                using var reader = new StreamReader(context.Request.InputStream);
-                await received.Writer.WriteAsync($"{context.Request.HttpMethod} {context.Request.Url!.AbsolutePath} {await reader.ReadToEndAsync()}");
-                context.Response.StatusCode = 200;
-                context.Response.Close();
-            }
-        }, TestContext.Current.CancellationToken);
-
+        using var receiver = AlertReceiver.Start();
         await using var api = await Api.StartAsync(token: Token, configure: config =>
         {
-            config["jobs"]!["daily"]!["heartbeatUrl"] = $"http://127.0.0.1:{port}/ping/daily";
-            config["jobs"]!["daily"]!["webhookUrl"] = $"http://127.0.0.1:{port}/hook";
+            config["jobs"]!["daily"]!["heartbeatUrl"] = $"{receiver.Url}ping/daily";
+            config["jobs"]!["daily"]!["webhookUrl"] = $"{receiver.Url}hook";
         });
         using var client = api.Client(Token);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).StatusCode);
-        Assert.StartsWith("GET /ping/daily ", await received.Reader.ReadAsync(api.Ct), StringComparison.Ordinal);
+        Assert.StartsWith("GET /ping/daily ", await receiver.Received.ReadAsync(api.Ct), StringComparison.Ordinal);
 
         File.Delete(api.Sandbox.Database);
         Assert.Equal(HttpStatusCode.InternalServerError, (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).StatusCode);
-        var alerts = new[] { await received.Reader.ReadAsync(api.Ct), await received.Reader.ReadAsync(api.Ct) };
+        var alerts = new[] { await receiver.Received.ReadAsync(api.Ct), await receiver.Received.ReadAsync(api.Ct) };
 
         Assert.Contains(alerts, a => a.StartsWith("GET /ping/daily/fail", StringComparison.Ordinal));
         Assert.Contains(alerts, a => a.StartsWith("POST /hook", StringComparison.Ordinal) && a.Contains("does not exist", StringComparison.Ordinal));
-        receiver.Stop();
+    }
+
+    [Fact]
+    public async Task A_backup_the_verify_pass_finds_rotten_is_alerted_makes_status_unhealthy_and_is_counted_in_metrics()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+        using var receiver = AlertReceiver.Start();
+        await using var api = await Api.StartAsync(token: Token, clock, config =>
+        {
+            config["jobs"]!["daily"]!["webhookUrl"] = $"{receiver.Url}hook";
+            config["verifySchedule"] = "30 12 * * *";
+        });
+        using var client = api.Client(Token);
+        var answer = JsonNode.Parse(await (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).Content.ReadAsStringAsync(api.Ct))!;
+        var backup = answer["file"]!.GetValue<string>();
+        CliSandbox.FlipByte(backup, new FileInfo(backup).Length / 2);
+
+        // The verify pass waits on the fake clock, from a hosted service that may start after the app is up.
+        string? alert = null;
+        for (var minute = 0; alert is null && minute < 120; minute++)
+        {
+            clock.Advance(TimeSpan.FromMinutes(1));
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(api.Ct);
+            wait.CancelAfter(TimeSpan.FromMilliseconds(100));
+            alert = await receiver.Received.ReadAsync(wait.Token).AsTask().ContinueWith(t => t.IsCompletedSuccessfully ? t.Result : null, TaskScheduler.Default);
+        }
+
+        var status = JsonNode.Parse(await client.GetStringAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct))!;
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
+        var metrics = await anonymous.GetStringAsync(new Uri("/metrics", UriKind.Relative), api.Ct);
+
+        Assert.NotNull(alert);
+        Assert.StartsWith("POST /hook", alert, StringComparison.Ordinal);
+        Assert.Contains("failed verification", alert, StringComparison.Ordinal);
+        Assert.False(status["healthy"]!.GetValue<bool>());
+        Assert.Contains(status["reasons"]!.AsArray(), r => r!.GetValue<string>().Contains("checksum mismatch", StringComparison.Ordinal));
+        Assert.True(metrics.Contains("cellar_backups_failed_verification{job=\"daily\"} 1", StringComparison.Ordinal), metrics);
     }
 
     [Fact]
@@ -313,6 +333,54 @@ public sealed class AdminApiTests
 
     private static IReadOnlyList<string> Files(string root) =>
         Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => !f.Contains("/logs/", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>An HTTP server on loopback standing in for healthchecks.io and a webhook: each request as "METHOD PATH BODY".</summary>
+    private sealed class AlertReceiver : IDisposable
+    {
+        private readonly System.Net.HttpListener _listener = new();
+        private readonly System.Threading.Channels.Channel<string> _received = System.Threading.Channels.Channel.CreateUnbounded<string>();
+
+        private AlertReceiver()
+        {
+            Url = $"http://127.0.0.1:{LoopbackPort.Free()}/";
+            _listener.Prefixes.Add(Url);
+        }
+
+        public string Url { get; }
+
+        public System.Threading.Channels.ChannelReader<string> Received => _received.Reader;
+
+        public static AlertReceiver Start()
+        {
+            var receiver = new AlertReceiver();
+            receiver._listener.Start();
+            _ = Task.Run(receiver.ServeAsync, TestContext.Current.CancellationToken);
+            return receiver;
+        }
+
+        public void Dispose() => _listener.Stop();
+
+        private async Task ServeAsync()
+        {
+            while (_listener.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await _listener.GetContextAsync();
+                }
+                catch (System.Net.HttpListenerException)
+                {
+                    return; // stopped
+                }
+
+                using var reader = new StreamReader(context.Request.InputStream);
+                await _received.Writer.WriteAsync($"{context.Request.HttpMethod} {context.Request.Url!.AbsolutePath} {await reader.ReadToEndAsync()}");
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+            }
+        }
+    }
 
     /// <summary>The daemon app in this process, on a sandbox with a daily and a gallery job.</summary>
     private sealed class Api : IAsyncDisposable
