@@ -22,7 +22,7 @@ public static class CheckLedger
         try
         {
             return File.Exists(path)
-                ? JsonSerializer.Deserialize(File.ReadAllBytes(path), CheckLedgerJson.Default.DictionaryStringCheckRecord) ?? []
+                ? JsonSerializer.Deserialize(SecureFiles.ReadSmall(path), CheckLedgerJson.Default.DictionaryStringCheckRecord) ?? []
                 : new Dictionary<string, CheckRecord>();
         }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)

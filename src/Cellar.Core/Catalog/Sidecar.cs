@@ -114,7 +114,7 @@ public sealed record Sidecar
 
         try
         {
-            return JsonSerializer.Deserialize(File.ReadAllBytes(path), SidecarJson.Default.Sidecar)
+            return JsonSerializer.Deserialize(SecureFiles.ReadSmall(path), SidecarJson.Default.Sidecar)
                 ?? throw new InvalidDataException($"sidecar {path} is empty");
         }
         catch (JsonException e)

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace Cellar.Core.IO;
@@ -14,19 +13,16 @@ internal sealed class AppendOnlyFile : IDisposable
 
     private AppendOnlyFile(SafeFileHandle handle) => _handle = handle;
 
-    /// <summary>Opens (creating, owner-only) <paramref name="path"/> for appending.</summary>
-    public static AppendOnlyFile Open(string path)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return new AppendOnlyFile(File.OpenHandle(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete));
-        }
+    /// <summary>The inode of the file opened (not of whatever its name points to later); 0 where unknown.</summary>
+    public ulong Inode => UnixFiles.FStat(_handle)?.Inode ?? 0;
 
-        var fd = NativeMethods.Open(path, NativeMethods.OWronly | NativeMethods.OCreat | NativeMethods.OAppend | NativeMethods.OCloexec, Convert.ToInt32("600", 8));
-        return fd >= 0
-            ? new AppendOnlyFile(new SafeFileHandle(fd, ownsHandle: true))
-            : throw new IOException($"cannot open {path}: {Marshal.GetLastPInvokeErrorMessage()}");
-    }
+    /// <summary>
+    /// Opens (creating, owner-only) <paramref name="path"/> for appending. A link planted under the name (the log folder
+    /// is often the app's own) fails the open: root would otherwise append to a file of the planter's choosing.
+    /// </summary>
+    public static AppendOnlyFile Open(string path) => OperatingSystem.IsWindows()
+        ? new AppendOnlyFile(File.OpenHandle(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+        : new AppendOnlyFile(UnixFiles.OpenNoFollow(path, NativeMethods.OWronly | NativeMethods.OCreat | NativeMethods.OAppend));
 
     /// <summary>Appends <paramref name="bytes"/> in one write (Linux ignores the offset of writes to O_APPEND files).</summary>
     public void Append(ReadOnlySpan<byte> bytes) => RandomAccess.Write(_handle, bytes, fileOffset: 0);

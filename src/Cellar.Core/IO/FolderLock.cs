@@ -1,12 +1,12 @@
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace Cellar.Core.IO;
 
 /// <summary>
 /// An exclusive advisory lock on a backup folder, shared by the daemon and every CLI invocation, so two
-/// runs never write, prune or sweep the same folder at once. .NET implements <see cref="FileShare.None"/>
-/// with <c>flock(2)</c> on Unix, and the kernel drops the lock when the process dies, so a crash never
-/// leaves the folder locked.
+/// runs never write, prune or sweep the same folder at once: <c>flock(2)</c> on <c>.cellar.lock</c>, which the
+/// kernel drops when the process dies, so a crash never leaves the folder locked.
 /// </summary>
 internal sealed class FolderLock : IDisposable
 {
@@ -14,9 +14,9 @@ internal sealed class FolderLock : IDisposable
     private const int EWouldBlockLinux = 11;
     private const int EWouldBlockBsd = 35;
     private const int SharingViolationWindows = unchecked((int)0x80070020);
-    private readonly FileStream _stream;
+    private readonly SafeFileHandle _handle;
 
-    private FolderLock(FileStream stream) => _stream = stream;
+    private FolderLock(SafeFileHandle handle) => _handle = handle;
 
     /// <summary>
     /// How long a run waits for another to finish with the folder. Long enough for any backup or verification
@@ -45,28 +45,32 @@ internal sealed class FolderLock : IDisposable
     /// <summary>The lock, or null while another process holds it.</summary>
     private static FolderLock? TryTake(string path)
     {
-        try
+        if (OperatingSystem.IsWindows())
         {
-            // An existing lock file is opened read-only: flock needs no write access, so `cellar verify` still
-            // works in a folder on a read-only mount.
-            var exists = File.Exists(path);
-            var options = new FileStreamOptions
+            try
             {
-                Mode = exists ? FileMode.Open : FileMode.OpenOrCreate,
-                Access = exists ? FileAccess.Read : FileAccess.ReadWrite,
-                Share = FileShare.None,
-            };
-            if (!exists && !OperatingSystem.IsWindows())
-            {
-                options.UnixCreateMode = SecureFiles.FileMode;
+                return new FolderLock(File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
             }
+            catch (IOException e) when (IsHeldByAnother(e))
+            {
+                return null;
+            }
+        }
 
-            return new FolderLock(new FileStream(path, options));
-        }
-        catch (IOException e) when (IsHeldByAnother(e) && File.Exists(path))
+        // An existing lock file is opened read-only: flock needs no write access, so `cellar verify` still works in a
+        // folder on a read-only mount. Never through a link planted under the name, which could make root create or
+        // open a file elsewhere.
+        var handle = UnixFiles.LStat(path) is not null
+            ? UnixFiles.OpenNoFollow(path, NativeMethods.ORdonly)
+            : UnixFiles.OpenNoFollow(path, NativeMethods.ORdwr | NativeMethods.OCreat);
+        var errno = UnixFiles.TryLock(handle);
+        if (errno == 0)
         {
-            return null;
+            return new FolderLock(handle);
         }
+
+        handle.Dispose();
+        return UnixFiles.IsHeldByAnother(errno) ? null : throw new IOException($"cannot lock {path}: {UnixFiles.Describe(errno)}", errno);
     }
 
     /// <summary>
@@ -76,7 +80,7 @@ internal sealed class FolderLock : IDisposable
     internal static bool IsHeldByAnother(IOException e) => e.HResult is EWouldBlockLinux or EWouldBlockBsd or SharingViolationWindows;
 
     /// <summary>Releases the lock.</summary>
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _handle.Dispose();
 
     /// <summary>
     /// Who holds the flock on <paramref name="path"/>, from the kernel's table of locks (<c>/proc/locks</c>: "1: FLOCK

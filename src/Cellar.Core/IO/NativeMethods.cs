@@ -6,11 +6,20 @@ namespace Cellar.Core.IO;
 internal static partial class NativeMethods
 {
     public const int ORdonly = 0;
-    public const int ODirectory = 0x10000;
-    public const int OCloexec = 0x80000;
     public const int OWronly = 1;
+    public const int ORdwr = 2;
     public const int OCreat = 0x40;
+    public const int OExcl = 0x80;
     public const int OAppend = 0x400;
+    public const int ONonBlock = 0x800;
+    public const int OCloexec = 0x80000;
+
+    // arm64 keeps the values of 32-bit ARM for these two; x86_64 has the generic ones.
+    private static readonly bool Arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+
+    public static int ODirectory => Arm64 ? 0x4000 : 0x10000;
+
+    public static int ONoFollow => Arm64 ? 0x8000 : 0x20000;
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Open(string path, int flags);

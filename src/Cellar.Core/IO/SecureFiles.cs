@@ -45,4 +45,54 @@ internal static class SecureFiles
 
         return new FileStream(path, options);
     }
+
+    /// <summary>
+    /// Reads a small file Cellar wrote (a sidecar, a state or ledger file) without following a link planted under its
+    /// name, and at most <paramref name="maxBytes"/>: a FIFO or a huge file under that name fails the read instead of
+    /// hanging it or filling memory. <see cref="FileNotFoundException"/> when it does not exist.
+    /// </summary>
+    public static byte[] ReadSmall(string path, int maxBytes = 16 << 20)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return File.ReadAllBytes(path);
+        }
+
+        using var handle = UnixFiles.OpenNoFollow(path, NativeMethods.ORdonly | NativeMethods.ONonBlock);
+        if (UnixFiles.FStat(handle) is { } stat && (!stat.IsRegularFile || stat.Size > maxBytes))
+        {
+            throw new IOException(stat.IsRegularFile ? $"{path} is larger than {maxBytes} bytes; not read" : $"{path} is {stat.TypeName}, not a regular file; not read");
+        }
+
+        var length = RandomAccess.GetLength(handle);
+        var bytes = new byte[length];
+        var read = 0;
+        while (read < length && RandomAccess.Read(handle, bytes.AsSpan(read), read) is var n and > 0)
+        {
+            read += n;
+        }
+
+        return read == length ? bytes : bytes[..read];
+    }
+
+    /// <summary>
+    /// Says once per folder (through <paramref name="warn"/>) when Cellar runs as root in a folder another user can
+    /// write: that user could plant links under the names Cellar uses. Cellar opens every file there without following
+    /// links, so this is a warning, not a refusal; the fix is a folder only root can write (or running as its owner).
+    /// </summary>
+    public static void WarnIfOthersCanWrite(string folder, Action<string> warn)
+    {
+        if (!UnixFiles.IsRoot || !Warned.TryAdd(folder, true) || UnixFiles.Stat(folder) is not { } stat)
+        {
+            return;
+        }
+
+        const uint GroupOrOtherWrite = 0x12; // S_IWGRP | S_IWOTH
+        if (stat.Uid != 0 || (stat.Mode & GroupOrOtherWrite) != 0)
+        {
+            warn($"running as root in {folder}, which {(stat.Uid != 0 ? $"uid {stat.Uid} owns" : "group or others can write")}: files there are opened without following links, but a folder only root can write is safer (or run Cellar as its owner)");
+        }
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> Warned = new(StringComparer.Ordinal);
 }

@@ -13,6 +13,7 @@ internal static partial class UnixFiles
     public const int EPerm = 1;
     public const int ENoent = 2;
     public const int EExist = 17;
+    public const int ELoop = 40;
     private const int EWouldBlockLinux = 11;
     private const int EWouldBlockBsd = 35;
 
@@ -26,6 +27,12 @@ internal static partial class UnixFiles
     {
         /// <summary>The file itself, whichever name (hard link, bind mount, /proc/PID/fd link) it is reached by.</summary>
         public FileId Id => new(Device, Inode);
+
+        /// <summary>How many names (hard links) the file has.</summary>
+        public ulong Links { get; init; }
+
+        /// <summary>Its size in bytes.</summary>
+        public long Size { get; init; }
 
         /// <summary>True for a regular file: not a folder, FIFO, socket or device node.</summary>
         public bool IsRegularFile => (Mode & FileTypeMask) == RegularFileType;
@@ -68,44 +75,114 @@ internal static partial class UnixFiles
     /// Owner, group, mode, device, inode and block size of <paramref name="path"/> (following symlinks, so a
     /// <c>/proc/PID/fd/N</c> link gives the open file), or null where that cannot be read.
     /// </summary>
-    public static unsafe FileStat? Stat(string path)
+    public static FileStat? Stat(string path) => Read(buffer =>
+    {
+        try
+        {
+            return StatNative(path, buffer); // exported since glibc 2.33, and by musl
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return XStatNative(StatVersion, path, buffer); // older glibc
+        }
+    });
+
+    /// <summary>As <see cref="Stat"/>, of the name itself: a symbolic link is described, not followed.</summary>
+    public static FileStat? LStat(string path) => Read(buffer =>
+    {
+        try
+        {
+            return LStatNative(path, buffer);
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return LXStatNative(StatVersion, path, buffer);
+        }
+    });
+
+    /// <summary>
+    /// As <see cref="Stat"/>, of an open file: what was opened, whatever its name has come to point to since. The
+    /// one way to learn about a file in a folder someone else can write without racing them.
+    /// </summary>
+    public static FileStat? FStat(SafeFileHandle handle)
+    {
+        var fd = (int)handle.DangerousGetHandle();
+        return Read(buffer =>
+        {
+            try
+            {
+                return FStatNative(fd, buffer);
+            }
+            catch (EntryPointNotFoundException)
+            {
+                return FXStatNative(StatVersion, fd, buffer);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> with <paramref name="flags"/> plus O_NOFOLLOW and O_CLOEXEC (creating it with
+    /// <paramref name="mode"/> when the flags say O_CREAT): a symbolic link planted under the name fails the open
+    /// instead of redirecting it. Throws <see cref="IOException"/> naming the path; ENOENT as
+    /// <see cref="FileNotFoundException"/>.
+    /// </summary>
+    public static SafeFileHandle OpenNoFollow(string path, int flags, UnixFileMode mode = SecureFiles.FileMode)
+    {
+        var fd = NativeMethods.Open(path, flags | NativeMethods.ONoFollow | NativeMethods.OCloexec, (int)mode);
+        if (fd >= 0)
+        {
+            return new SafeFileHandle(fd, ownsHandle: true);
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        throw errno switch
+        {
+            ENoent => new FileNotFoundException($"{path} does not exist", path),
+            ELoop => new IOException($"{path} is a symbolic link; Cellar does not follow links where others may plant them", ELoop),
+            _ => new IOException($"cannot open {path}: {Describe(errno)}", errno),
+        };
+    }
+
+    /// <summary>Sets owner and group of an open file (fchown); returns 0 or the errno.</summary>
+    public static int FChown(SafeFileHandle handle, uint uid, uint gid) =>
+        FChownNative((int)handle.DangerousGetHandle(), uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary>Tries once to take an exclusive flock(2) on an open file; 0, or EWOULDBLOCK while another holds it, or another errno.</summary>
+    public static int TryLock(SafeFileHandle handle) =>
+        FlockNative((int)handle.DangerousGetHandle(), LockExclusive | LockNonBlocking) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    // struct stat: x86_64 has st_nlink (8 bytes) before st_mode; the generic layout (aarch64) has st_mode first and a
+    // 4-byte st_nlink after it. The 8-byte st_dev comes first and st_ino follows it, st_size sits at byte 48 and
+    // st_blksize at byte 56, in both layouts.
+    private static int StatVersion => RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 1 : 0;
+
+    private static unsafe FileStat? Read(Func<nint, int> call)
     {
         if (!OperatingSystem.IsLinux())
         {
             return null;
         }
 
-        // struct stat: x86_64 has st_nlink (8 bytes) before st_mode; the generic layout (aarch64) has st_mode first.
-        var (modeAt, uidAt, gidAt, statVersion) = RuntimeInformation.ProcessArchitecture switch
-        {
-            Architecture.X64 => (24, 28, 32, 1),
-            Architecture.Arm64 => (16, 24, 28, 0),
-            _ => (-1, -1, -1, -1),
-        };
-        if (modeAt < 0)
+        var x64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
+        if (!x64 && RuntimeInformation.ProcessArchitecture != Architecture.Arm64)
         {
             return null;
         }
 
         var buffer = stackalloc byte[512]; // sizeof(struct stat) is 144 on x86_64, 128 on aarch64.
-        int rc;
-        try
-        {
-            rc = StatNative(path, buffer); // exported since glibc 2.33, and by musl
-        }
-        catch (EntryPointNotFoundException)
-        {
-            rc = XStatNative(statVersion, path, buffer); // older glibc
-        }
-
-        if (rc != 0)
+        if (call((nint)buffer) != 0)
         {
             return null;
         }
 
-        // The 8-byte st_dev comes first and st_ino follows it, and st_blksize sits at byte 56, in both layouts.
-        var blockSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? *(long*)(buffer + 56) : *(int*)(buffer + 56);
-        return new FileStat(*(uint*)(buffer + uidAt), *(uint*)(buffer + gidAt), *(uint*)(buffer + modeAt), *(ulong*)(buffer + 8), blockSize, *(ulong*)buffer);
+        var (modeAt, uidAt, gidAt) = x64 ? (24, 28, 32) : (16, 24, 28);
+        var links = x64 ? *(ulong*)(buffer + 16) : *(uint*)(buffer + 20);
+        var blockSize = x64 ? *(long*)(buffer + 56) : *(int*)(buffer + 56);
+        return new FileStat(*(uint*)(buffer + uidAt), *(uint*)(buffer + gidAt), *(uint*)(buffer + modeAt), *(ulong*)(buffer + 8), blockSize, *(ulong*)buffer)
+        {
+            Links = links,
+            Size = *(long*)(buffer + 48),
+        };
     }
 
     /// <summary>
@@ -129,9 +206,9 @@ internal static partial class UnixFiles
         }
 
         var opened = new SafeFileHandle(fd, ownsHandle: true);
-        if (FlockNative(fd, LockExclusive | LockNonBlocking) != 0)
+        var errno = TryLock(opened);
+        if (errno != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
             opened.Dispose();
             return errno;
         }
@@ -142,17 +219,6 @@ internal static partial class UnixFiles
 
     /// <summary>True for the errno <see cref="TryLockFolder"/> returns while another descriptor holds the lock.</summary>
     public static bool IsHeldByAnother(int errno) => errno is EWouldBlockLinux or EWouldBlockBsd;
-
-    /// <summary>Sets owner and group of <paramref name="path"/>; returns 0 or the errno.</summary>
-    public static int Chown(string path, uint uid, uint gid)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return EPerm;
-        }
-
-        return ChownNative(path, uid, gid) == 0 ? 0 : Marshal.GetLastPInvokeError();
-    }
 
     /// <summary>
     /// The canonical path (realpath(3): symlinks resolved, no <c>.</c> or <c>..</c>) of an existing path, or null
@@ -188,16 +254,28 @@ internal static partial class UnixFiles
     private static partial int LinkNative(string existingPath, string newPath);
 
     [LibraryImport("libc", EntryPoint = "stat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int StatNative(string path, byte* buffer);
+    private static partial int StatNative(string path, nint buffer);
 
     [LibraryImport("libc", EntryPoint = "__xstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static unsafe partial int XStatNative(int version, string path, byte* buffer);
+    private static partial int XStatNative(int version, string path, nint buffer);
 
     [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
     private static partial int FlockNative(int fd, int operation);
 
-    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int ChownNative(string path, uint uid, uint gid);
+    [LibraryImport("libc", EntryPoint = "lstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LStatNative(string path, nint buffer);
+
+    [LibraryImport("libc", EntryPoint = "__lxstat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LXStatNative(int version, string path, nint buffer);
+
+    [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]
+    private static partial int FStatNative(int fd, nint buffer);
+
+    [LibraryImport("libc", EntryPoint = "__fxstat", SetLastError = true)]
+    private static partial int FXStatNative(int version, int fd, nint buffer);
+
+    [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
+    private static partial int FChownNative(int fd, uint uid, uint gid);
 
     [LibraryImport("libc", EntryPoint = "geteuid")]
     private static partial uint GetEuid();

@@ -214,6 +214,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     private async Task<FolderLock> LockFolderAsync(JobConfig job, CancellationToken cancellationToken)
     {
         SecureFiles.EnsureFolder(job.Folder);
+        SecureFiles.WarnIfOthersCanWrite(job.Folder, warning => LogFolderWarning(_logger, job.Name, warning));
         return await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, notices: _logger).ConfigureAwait(false);
     }
 
@@ -272,6 +273,9 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: backup kept, but pruning failed: {Error}")]
     private static partial void LogPruneFailed(ILogger logger, string job, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: {Warning}")]
+    private static partial void LogFolderWarning(ILogger logger, string job, string warning);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: not checked for what a killed run left: {Error}")]
     private static partial void LogRecoverySkipped(ILogger logger, string job, string error);

@@ -120,18 +120,13 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             return outcomes;
         }
 
-        var stat = Stat(path);
-        if ((stat.Mode & 0xF000) != 0x8000)
-        {
-            throw new CellarException($"{path} is not a regular file");
-        }
-
+        using var live = OpenLog(path, FileAccess.ReadWrite);
+        var stat = StatOf(live, path);
         if (state.Inode != stat.Inode)
         {
             state = new LogState { Path = path, Inode = stat.Inode };
         }
 
-        using var live = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete, 1);
         state = Recover(state, live.SafeFileHandle);
         string? warning = null;
         if (state.HeadReplaced(live.SafeFileHandle))
@@ -154,7 +149,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         var outcome = method switch
         {
             RotationMethod.Collapse => await CollapseAsync(job, path, live, state, stat.BlockSize, cancellationToken).ConfigureAwait(false),
-            RotationMethod.Signal => await SignalAsync(job, path, state, writers, cancellationToken).ConfigureAwait(false),
+            RotationMethod.Signal => await SignalAsync(job, path, state, stat, writers, cancellationToken).ConfigureAwait(false),
             _ => await CopyTruncateAsync(job, path, live, state, cancellationToken).ConfigureAwait(false),
         };
         outcomes.Add(outcome with { Warning = Join(warning, outcome.Warning) });
@@ -236,17 +231,17 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         return archive with { Method = RotationMethod.Collapse };
     }
 
-    private async Task<LogOutcome> SignalAsync(JobConfig job, string path, LogState state, IReadOnlyList<LogWriter> writers, CancellationToken cancellationToken)
+    private async Task<LogOutcome> SignalAsync(JobConfig job, string path, LogState state, UnixFiles.FileStat like, IReadOnlyList<LogWriter> writers, CancellationToken cancellationToken)
     {
         var rotated = path + RotatingSuffix;
-        var like = Stat(path);
 
         // The renamed file keeps its inode and what of it is archived; its state is saved before the rename.
         new LogState { Path = rotated, Inode = like.Inode, Archived = state.Archived, Head = state.Head }.Save(job.Folder);
         File.Move(path, rotated);
+        UnixFiles.FileStat fresh;
         try
         {
-            CreateLike(path, like);
+            fresh = CreateLike(path, like);
             await NotifyAsync(job, path, writers, cancellationToken).ConfigureAwait(false);
         }
         catch
@@ -262,7 +257,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             throw;
         }
 
-        new LogState { Path = path, Inode = Stat(path).Inode }.Save(job.Folder);
+        new LogState { Path = path, Inode = fresh.Inode }.Save(job.Folder);
         await WaitForReopenAsync(path, rotated, writers.Count > 0, cancellationToken).ConfigureAwait(false);
         return await ArchiveRotatedAsync(job, path, RotationMethod.Signal, cancellationToken).ConfigureAwait(false);
     }
@@ -286,7 +281,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             position = CopyUpToEnd(handle, copy, buffer, position, ref last);
             Fsync.File(copy);
             var probe = (int)Math.Min(ProbeBytes, position - from);
-            var copyInode = Stat(temp.Path).Inode;
+            var copyInode = StatOf(copy, temp.Path).Inode;
             (state with { Truncate = new PendingTruncate(copyInode, from, probe, HashAt(handle, from, probe)) }).Save(job.Folder);
             new LogState { Path = rotated, Inode = copyInode }.Save(job.Folder);
             temp.Commit(rotated);
@@ -354,13 +349,13 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         var truncated = true;
         if (File.Exists(path))
         {
-            using var live = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            using var live = OpenLog(path, FileAccess.Read);
             truncated = live.Length < pending.From + pending.ProbeLength || HashAt(live.SafeFileHandle, pending.From, pending.ProbeLength) != pending.Head;
         }
 
         if (!truncated)
         {
-            if (File.Exists(rotated) && Stat(rotated).Inode == pending.CopyInode)
+            if (UnixFiles.LStat(rotated) is { } copy && copy.Inode == pending.CopyInode)
             {
                 File.Delete(rotated);
                 LogState.Delete(job.Folder, rotated);
@@ -385,18 +380,19 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
     private async Task<LogOutcome> ArchiveRotatedAsync(JobConfig job, string path, RotationMethod? method, CancellationToken cancellationToken)
     {
         var rotated = path + RotatingSuffix;
-        var stat = Stat(rotated);
-        var state = LogState.Read(job.Folder, rotated).Settled();
-        if (state.Inode != stat.Inode)
-        {
-            state = new LogState { Path = rotated, Inode = stat.Inode };
-        }
-
         LogOutcome outcome;
         long end;
         ArchivedHead? head;
-        using (var file = new FileStream(rotated, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1))
+        LogState state;
+        using (var file = OpenLog(rotated, FileAccess.Read))
         {
+            var stat = StatOf(file, rotated);
+            state = LogState.Read(job.Folder, rotated).Settled();
+            if (state.Inode != stat.Inode)
+            {
+                state = new LogState { Path = rotated, Inode = stat.Inode };
+            }
+
             // An app that never reopened keeps writing here, and may empty this file as well when it restarts.
             string? warning = null;
             if (state.HeadReplaced(file.SafeFileHandle))
@@ -534,23 +530,50 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         return Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan(0, read)));
     }
 
-    private static UnixFiles.FileStat Stat(string path) => UnixFiles.Stat(path) ?? throw new CellarException($"cannot read the status of {path}");
-
-    /// <summary>A new empty file with the owner, group and mode of the one it replaces, so the app can reopen it.</summary>
-    private static void CreateLike(string path, UnixFiles.FileStat like)
+    /// <summary>
+    /// Opens a log without following a link planted under its name: rotation cuts and truncates what it opens, and as
+    /// root in the app's log folder a link swapped in after any check by name could point it at any file.
+    /// </summary>
+    private static FileStream OpenLog(string path, FileAccess access)
     {
-        using (var created = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        if (OperatingSystem.IsWindows())
         {
-            if (!OperatingSystem.IsWindows())
+            return new FileStream(path, FileMode.Open, access, FileShare.ReadWrite | FileShare.Delete, 1);
+        }
+
+        try
+        {
+            return new FileStream(UnixFiles.OpenNoFollow(path, access == FileAccess.Read ? NativeMethods.ORdonly : NativeMethods.ORdwr), access, 1);
+        }
+        catch (IOException e) when (e.HResult == UnixFiles.ELoop)
+        {
+            throw new CellarException($"{path} is a symbolic link; name the log file itself in the job", e);
+        }
+    }
+
+    /// <summary>What was opened (a regular file, or the rotation stops), whatever its name points to by now.</summary>
+    private static UnixFiles.FileStat StatOf(FileStream file, string path) =>
+        UnixFiles.FStat(file.SafeFileHandle) is { } stat
+            ? stat.IsRegularFile ? stat : throw new CellarException($"{path} is {stat.TypeName}, not a regular file")
+            : throw new CellarException($"cannot read the status of {path}");
+
+    /// <summary>
+    /// A new empty file (never an existing name, nor through a link) with the owner, group and mode of the one it
+    /// replaces, set on its descriptor, so the app can reopen it.
+    /// </summary>
+    private static UnixFiles.FileStat CreateLike(string path, UnixFiles.FileStat like)
+    {
+        using var created = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(created.SafeFileHandle, (UnixFileMode)(like.Mode & 0x1FF));
+            if (UnixFiles.IsRoot)
             {
-                File.SetUnixFileMode(created.SafeFileHandle, (UnixFileMode)(like.Mode & 0x1FF));
+                _ = UnixFiles.FChown(created.SafeFileHandle, like.Uid, like.Gid);
             }
         }
 
-        if (UnixFiles.IsRoot)
-        {
-            UnixFiles.Chown(path, like.Uid, like.Gid);
-        }
+        return StatOf(created, path);
     }
 
     /// <summary>Tells the app to reopen its log: the configured signal to the pid in the pid file, or a POST to the URL.</summary>

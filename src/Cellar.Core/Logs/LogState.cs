@@ -73,7 +73,7 @@ internal sealed record LogState
         var file = FileFor(folder, logPath);
         try
         {
-            if (File.Exists(file) && JsonSerializer.Deserialize(File.ReadAllBytes(file), LogStateJson.Default.LogState) is { } state && state.Path == logPath)
+            if (File.Exists(file) && JsonSerializer.Deserialize(SecureFiles.ReadSmall(file), LogStateJson.Default.LogState) is { } state && state.Path == logPath)
             {
                 return state;
             }

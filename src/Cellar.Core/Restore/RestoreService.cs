@@ -4,6 +4,7 @@ using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
 using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace Cellar.Core.Restore;
 
@@ -66,7 +67,12 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         }
 
         RefuseIfWritten(target, ref warnedUninspectable);
-        MatchOwnership(expanded.Path, exists ? target : folder, exists);
+
+        // From here the verified copy is handled through an open descriptor, never by its name: the folder is the app's,
+        // and its user could swap the name for a link to any file between a look and a chown (a root restore once
+        // handed a root-only file to the app's user that way).
+        using var restored = OpenVerified(expanded.Path, result.Expanded, folder);
+        MatchOwnership(restored, expanded.Path, exists ? target : folder, exists);
 
         var stamp = TimeZoneInfo.ConvertTime(time.GetUtcNow(), zone).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         var saved = FreeSavedName(target, stamp);
@@ -92,6 +98,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
 
             // One rename(2): the target names the old database until it names the restored one. With no old file,
             // a file that appeared since the check above is never replaced (the move fails instead).
+            RefuseIfSwapped(restored, expanded.Path, folder);
             File.Move(expanded.Path, target, overwrite: exists);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -101,12 +108,14 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         }
 
         // The temp name is gone now; disposing `expanded` deletes nothing of the restored file. A swap the disk cannot
-        // make durable is undone: the old database (its second name) and its companions go back under their names.
+        // make durable, or that moved something else into place, is undone: the old database (its second name) and its
+        // companions go back under their names.
         try
         {
+            RefuseIfSwapped(restored, target, folder);
             Fsync.Directory(folder);
         }
-        catch (SyncFailedException)
+        catch (CellarException)
         {
             Undo(new Stack<Action>([
                 .. savedCompanions.Select<string, Action>(c => () => File.Move(c, target + c[saved.Length..], overwrite: false)),
@@ -176,19 +185,67 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
     }
 
     /// <summary>
-    /// Gives the restored file the owner, group and mode of the file it replaces, or, with none, the owner and
-    /// group of the folder and mode 0600. Changing the owner takes root; without it a differing owner is a warning.
+    /// Opens the verified copy without following links and makes sure it is the very file the check wrote (device and
+    /// inode as created): a name in the app's folder can have been swapped since.
     /// </summary>
-    private void MatchOwnership(string path, string reference, bool referenceIsFile)
+    private static SafeFileHandle? OpenVerified(string path, UnixFiles.FileId? created, string folder)
     {
         if (OperatingSystem.IsWindows())
+        {
+            return null;
+        }
+
+        SafeFileHandle handle;
+        try
+        {
+            handle = UnixFiles.OpenNoFollow(path, NativeMethods.ORdonly);
+        }
+        catch (IOException e)
+        {
+            throw Swapped(path, folder, e);
+        }
+
+        if (UnixFiles.FStat(handle) is not { IsRegularFile: true } stat || (created is { } id && stat.Id != id))
+        {
+            handle.Dispose();
+            throw Swapped(path, folder);
+        }
+
+        return handle;
+    }
+
+    /// <summary>Throws when <paramref name="name"/> no longer names the verified copy held open in <paramref name="restored"/>.</summary>
+    private static void RefuseIfSwapped(SafeFileHandle? restored, string name, string folder)
+    {
+        if (restored is not null && UnixFiles.FStat(restored)?.Id is { } id && UnixFiles.LStat(name)?.Id != id)
+        {
+            throw Swapped(name, folder);
+        }
+    }
+
+    private static CellarException Swapped(string path, string folder, Exception? inner = null) =>
+        new($"{path} is no longer the verified copy (another process in {folder} replaced it); nothing was restored", inner);
+
+    /// <summary>
+    /// Gives the restored file (through its open descriptor) the owner, group and mode of the file it replaces, or,
+    /// with none, the owner and group of the folder and mode 0600. Changing the owner takes root; without it a
+    /// differing owner is a warning. The file replaced is looked at by its name without following a link: its owner
+    /// and mode are only copied, never changed.
+    /// </summary>
+    private void MatchOwnership(SafeFileHandle? restored, string path, string reference, bool referenceIsFile)
+    {
+        if (restored is null || OperatingSystem.IsWindows())
         {
             return;
         }
 
-        var wanted = UnixFiles.Stat(reference);
-        var current = UnixFiles.Stat(path);
-        if (wanted is { } w && current is { } c)
+        var wanted = referenceIsFile ? UnixFiles.LStat(reference) : UnixFiles.Stat(reference);
+        if (wanted is { } link && referenceIsFile && !link.IsRegularFile)
+        {
+            wanted = null; // swapped for a link or a special file since it was checked: its owner means nothing
+        }
+
+        if (wanted is { } w && UnixFiles.FStat(restored) is { } c)
         {
             if (c.Uid != w.Uid || c.Gid != w.Gid)
             {
@@ -196,7 +253,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
                 {
                     LogOwnerNotChanged(logger, path, c.Uid, c.Gid, w.Uid, w.Gid, reference);
                 }
-                else if (UnixFiles.Chown(path, w.Uid, w.Gid) is var errno and not 0)
+                else if (UnixFiles.FChown(restored, w.Uid, w.Gid) is var errno and not 0)
                 {
                     LogChownFailed(logger, w.Uid, w.Gid, path, UnixFiles.Describe(errno));
                 }
@@ -207,10 +264,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             LogOwnerUnknown(logger, reference);
         }
 
-        var mode = !referenceIsFile ? SecureFiles.FileMode
-            : wanted is { } known ? (UnixFileMode)known.Mode & PermissionBits
-            : File.GetUnixFileMode(reference) & PermissionBits;
-        File.SetUnixFileMode(path, mode);
+        File.SetUnixFileMode(restored, referenceIsFile && wanted is { } known ? (UnixFileMode)known.Mode & PermissionBits : SecureFiles.FileMode);
     }
 
     /// <summary><c>PATH.pre-restore-STAMP</c>, or <c>PATH.pre-restore-STAMP.N</c> when that (or a companion of it) is taken.</summary>
@@ -244,17 +298,28 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         var created = false;
         try
         {
-            using (var source = new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20, FileOptions.SequentialScan))
-            using (var copy = SecureFiles.CreateNew(saved))
+            // Read through a descriptor opened without following links, and the copy's owner and mode set on its own
+            // descriptor from that one's: by name, a swap in between could copy one file and give it another's owner.
+            using var source = OperatingSystem.IsWindows()
+                ? new FileStream(target, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 20, FileOptions.SequentialScan)
+                : new FileStream(UnixFiles.OpenNoFollow(target, NativeMethods.ORdonly), FileAccess.Read, 1 << 20);
+            var owner = UnixFiles.FStat(source.SafeFileHandle);
+            if (owner is { IsRegularFile: false } other)
             {
-                created = true;
-                source.CopyTo(copy, 1 << 20);
-                Fsync.File(copy);
+                throw new IOException($"{target} is {other.TypeName} now, not the database");
             }
 
-            if (!OperatingSystem.IsWindows())
+            using var copy = SecureFiles.CreateNew(saved);
+            created = true;
+            source.CopyTo(copy, 1 << 20);
+            Fsync.File(copy);
+            if (owner is { } o && !OperatingSystem.IsWindows())
             {
-                File.SetUnixFileMode(saved, File.GetUnixFileMode(target) & PermissionBits);
+                File.SetUnixFileMode(copy.SafeFileHandle, (UnixFileMode)o.Mode & PermissionBits);
+                if (UnixFiles.IsRoot)
+                {
+                    _ = UnixFiles.FChown(copy.SafeFileHandle, o.Uid, o.Gid);
+                }
             }
         }
         catch (Exception e) when (created && e is IOException or UnauthorizedAccessException or SyncFailedException)
@@ -269,11 +334,6 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             }
 
             throw;
-        }
-
-        if (UnixFiles.IsRoot && UnixFiles.Stat(target) is { } owner)
-        {
-            _ = UnixFiles.Chown(saved, owner.Uid, owner.Gid);
         }
     }
 

@@ -39,7 +39,7 @@ public sealed record JobState
         try
         {
             var path = Path.Combine(folder, FileName);
-            return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllBytes(path), JobStateJson.Default.JobState) ?? new JobState() : new JobState();
+            return File.Exists(path) ? JsonSerializer.Deserialize(SecureFiles.ReadSmall(path), JobStateJson.Default.JobState) ?? new JobState() : new JobState();
         }
         catch (Exception e) when (e is IOException or JsonException or UnauthorizedAccessException)
         {

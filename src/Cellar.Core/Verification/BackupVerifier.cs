@@ -84,7 +84,7 @@ public static class BackupVerifier
         var size = new FileInfo(backupPath).Length;
         if (size != sidecar.SizeBytes)
         {
-            return VerificationResult.Failed(backupPath, $"size is {size} bytes, the sidecar says {sidecar.SizeBytes} (truncated or replaced)", sidecar);
+            return VerificationResult.Rotten(backupPath, $"size is {size} bytes, the sidecar says {sidecar.SizeBytes} (truncated or replaced)", sidecar);
         }
 
         if (sidecar.IsLog)
@@ -98,9 +98,10 @@ public static class BackupVerifier
         }
 
         string sha;
+        UnixFiles.FileId? expanded;
         try
         {
-            sha = await ExpandAsync(backupPath, expandedPath, Codec.ForFileName(backupPath), sidecar, progress, cancellationToken).ConfigureAwait(false);
+            (sha, expanded) = await ExpandAsync(backupPath, expandedPath, Codec.ForFileName(backupPath), sidecar, progress, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)
         {
@@ -117,7 +118,7 @@ public static class BackupVerifier
             SqliteFiles.RequireDatabase(expandedPath, "decompressed backup");
             var inspection = Inspection.Of(expandedPath, cancellationToken);
             var problems = inspection.Compare(sidecar.RowCounts, sidecar.ForeignKeyViolations).ToList();
-            return new VerificationResult(backupPath, problems, sidecar);
+            return new VerificationResult(backupPath, problems, sidecar) { Expanded = expanded };
         }
         catch (Exception e) when (e is CellarException or Microsoft.Data.Sqlite.SqliteException)
         {
@@ -187,7 +188,7 @@ public static class BackupVerifier
         var expectedLines = sidecar.RowCounts.TryGetValue("lines", out var l) ? l : lines;
         return bytes == sidecar.SourceBytes && lines == expectedLines
             ? new VerificationResult(backupPath, [], sidecar)
-            : VerificationResult.Failed(backupPath, $"holds {bytes} bytes in {lines} lines, the sidecar says {sidecar.SourceBytes} in {expectedLines}", sidecar);
+            : VerificationResult.Rotten(backupPath, $"holds {bytes} bytes in {lines} lines, the sidecar says {sidecar.SourceBytes} in {expectedLines}", sidecar);
     }
 
     /// <summary>
@@ -204,11 +205,11 @@ public static class BackupVerifier
         }
         catch (IOException)
         {
-            return VerificationResult.Failed(backupPath, $"{what}: {e.Message}", sidecar);
+            return VerificationResult.Rotten(backupPath, $"{what}: {e.Message}", sidecar);
         }
 
         return string.Equals(sha, sidecar.Sha256, StringComparison.OrdinalIgnoreCase)
-            ? VerificationResult.Failed(backupPath, $"{what}: {e.Message}", sidecar)
+            ? VerificationResult.Rotten(backupPath, $"{what}: {e.Message}", sidecar)
             : ChecksumMismatch(backupPath, sha, sidecar);
     }
 
@@ -219,10 +220,10 @@ public static class BackupVerifier
     internal static long ExpandedLimit(Sidecar sidecar) => sidecar.SourceBytes > 0 || !sidecar.IsDump ? sidecar.SourceBytes : (sidecar.SizeBytes * 1032) + (1 << 20);
 
     private static VerificationResult ChecksumMismatch(string backupPath, string sha, Sidecar sidecar) =>
-        VerificationResult.Failed(backupPath, $"checksum mismatch: sha256 {sha[..12]}…, the sidecar says {sidecar.Sha256[..Math.Min(12, sidecar.Sha256.Length)]}…", sidecar);
+        VerificationResult.Rotten(backupPath, $"checksum mismatch: sha256 {sha[..12]}…, the sidecar says {sidecar.Sha256[..Math.Min(12, sidecar.Sha256.Length)]}…", sidecar);
 
     /// <summary>Decompresses while hashing the compressed bytes, so the file is read once.</summary>
-    private static async Task<string> ExpandAsync(string backupPath, string expandedPath, Codec codec, Sidecar sidecar, IProgress<double>? progress, CancellationToken cancellationToken)
+    private static async Task<(string Sha, UnixFiles.FileId? Expanded)> ExpandAsync(string backupPath, string expandedPath, Codec codec, Sidecar sidecar, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         var size = sidecar.SizeBytes;
         await using var file = new FileStream(backupPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
@@ -231,9 +232,11 @@ public static class BackupVerifier
         // Where the copy goes is this machine's problem (a full or read-only disk), not the backup's: those errors
         // are reported as such, never as a bad backup.
         FileStream output;
+        UnixFiles.FileId? expanded;
         try
         {
             output = SecureFiles.CreateNew(expandedPath);
+            expanded = UnixFiles.FStat(output.SafeFileHandle)?.Id;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -273,7 +276,7 @@ public static class BackupVerifier
         {
         }
 
-        return hashing.HexHash();
+        return (hashing.HexHash(), expanded);
     }
 
     /// <summary>The folder's lock where it can be had; a read-only folder has no run to race with.</summary>

@@ -1,4 +1,5 @@
 using Cellar.Core.IO;
+using Microsoft.Win32.SafeHandles;
 
 namespace Cellar.Cli;
 
@@ -12,9 +13,9 @@ internal sealed class DownloadFolder : IDisposable
 {
     private const string Prefix = ".cellar-download-";
     private const string LockSuffix = ".lock";
-    private readonly FileStream _lock;
+    private readonly SafeFileHandle _lock;
 
-    private DownloadFolder(string path, FileStream folderLock)
+    private DownloadFolder(string path, SafeFileHandle folderLock)
     {
         Path = path;
         _lock = folderLock;
@@ -70,16 +71,25 @@ internal sealed class DownloadFolder : IDisposable
     }
 
     /// <summary>An exclusive lock on <paramref name="path"/>, or null when another restore holds it or it cannot be had.</summary>
-    private static FileStream? TryLock(string path)
+    private static SafeFileHandle? TryLock(string path)
     {
+        SafeFileHandle handle;
         try
         {
-            // FileShare.None takes an exclusive flock on Linux.
-            return new FileStream(path, new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None });
+            // Beside the app's database, in a folder its user can write: never through a link planted under the name.
+            handle = UnixFiles.OpenNoFollow(path, NativeMethods.ORdwr | NativeMethods.OCreat);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
+
+        if (UnixFiles.TryLock(handle) == 0)
+        {
+            return handle;
+        }
+
+        handle.Dispose();
+        return null;
     }
 }

@@ -55,10 +55,11 @@ internal static class RestoreCommand
                 {
                     return await RestoreAsync(parse, context, candidates[i], candidates[i], to, force, tableNames, noSafetyCopy, cancellationToken).ConfigureAwait(false);
                 }
-                catch (BackupRejectedException rejected)
+                catch (BackupRejectedException rejected) when (rejected.Result.StoredFileBad)
                 {
                     // Rotted since it was last checked: remembered, so list, status and the next restore know; with
-                    // --latest or --at the next good backup is the nearest state to what was asked for.
+                    // --latest or --at the next good backup is the nearest state to what was asked for. (A failure of
+                    // the expanded copy alone says nothing about the backup, and is reported as it is.)
                     await RecordRejectedAsync(context, candidates[i], rejected, cancellationToken).ConfigureAwait(false);
                     if (i + 1 == candidates.Count)
                     {

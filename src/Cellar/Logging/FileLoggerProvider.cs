@@ -1,4 +1,5 @@
 using System.Text;
+using Cellar.Core.IO;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Logging;
@@ -56,6 +57,7 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time, Actio
 
         var bytes = Encoding.UTF8.GetBytes(line.Append('\n').ToString());
         string? problem = null;
+        string? warning = null;
         lock (_writeLock)
         {
             try
@@ -64,6 +66,7 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time, Actio
                 {
                     // Until the folder can be made, every line tries again: a mount that comes up late still gets the rest.
                     CreateFolder();
+                    SecureFiles.WarnIfOthersCanWrite(logDir, w => warning = $"warning: {w}");
                     target = _files[file] = new RollingLogFile(Path.Combine(logDir, file), time);
                 }
 
@@ -81,9 +84,9 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time, Actio
             }
         }
 
-        if (problem is not null)
+        foreach (var notice in new[] { warning, problem }.OfType<string>())
         {
-            unavailable(problem);
+            unavailable(notice);
         }
     }
 

@@ -7,7 +7,7 @@ namespace Cellar.Logging;
 /// One of Cellar's own log files (<c>backup.log</c>, <c>maintenance.log</c>), rolled by whichever process writes
 /// to it: when it passes <see cref="MaxBytes"/> or a new day begins it is renamed to <c>NAME-YYYY-MM-DD[-N].log</c>
 /// and a fresh one started, and rolled files older than <see cref="KeepDays"/> are deleted. The daemon and a CLI run
-/// may write the same file at once: the roll happens under an exclusive lock on <c>.cellar-logs.lock</c>, and a
+/// may write the same file at once: the roll happens under an exclusive flock on <c>.cellar-logs.lock</c>, and a
 /// process whose file was rolled by the other notices (the name now points to another inode) and reopens.
 /// </summary>
 internal sealed class RollingLogFile(string path, TimeProvider time) : IDisposable
@@ -25,7 +25,7 @@ internal sealed class RollingLogFile(string path, TimeProvider time) : IDisposab
     public void Append(ReadOnlySpan<byte> line)
     {
         var now = time.GetUtcNow();
-        if (_file is null || UnixFiles.Stat(path) is not { } current || current.Inode != _inode)
+        if (_file is null || UnixFiles.LStat(path) is not { } current || current.Inode != _inode)
         {
             Reopen();
         }
@@ -50,45 +50,54 @@ internal sealed class RollingLogFile(string path, TimeProvider time) : IDisposab
     private void Roll(DateTimeOffset now)
     {
         var folder = Path.GetDirectoryName(path)!;
-        FileStream? guard = null;
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (guard is null)
+        Microsoft.Win32.SafeHandles.SafeFileHandle guard;
+        try
         {
-            try
-            {
-                // FileShare.None takes an exclusive flock on Linux: one roller at a time across processes.
-                guard = new FileStream(Path.Combine(folder, ".cellar-logs.lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException e) when (FolderLock.IsHeldByAnother(e) && waited.Elapsed < TimeSpan.FromSeconds(2))
-            {
-                // Someone else is rolling: wait for the fresh file rather than keep filling the full one.
-                Thread.Sleep(1);
-            }
-            catch (IOException)
-            {
-                return; // a roller stuck for 2 s, or no lock file possible (read-only, full): the line goes to the current file, a log line is never dropped
-            }
+            // The log folder is often the app's: never through a link planted under the lock's name.
+            guard = UnixFiles.OpenNoFollow(Path.Combine(folder, ".cellar-logs.lock"), NativeMethods.ORdwr | NativeMethods.OCreat);
+        }
+        catch (IOException)
+        {
+            return; // no lock file possible (read-only, full, a link): the line goes to the current file, a log line is never dropped
         }
 
         using (guard)
         {
-            var current = UnixFiles.Stat(path);
-            if (current is { } stat && stat.Inode == _inode && Due(now, 0))
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            int errno;
+            while ((errno = UnixFiles.TryLock(guard)) != 0)
             {
-                var day = new FileInfo(path).LastWriteTimeUtc.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-                File.Move(path, FreeName(day));
-                DeleteOld(now);
+                if (!UnixFiles.IsHeldByAnother(errno) || waited.Elapsed >= TimeSpan.FromSeconds(2))
+                {
+                    return; // a roller stuck for 2 s: the line goes to the current file
+                }
+
+                // Someone else is rolling: wait for the fresh file rather than keep filling the full one.
+                Thread.Sleep(1);
             }
 
-            Reopen();
+            RollLocked(now);
         }
+    }
+
+    private void RollLocked(DateTimeOffset now)
+    {
+        var current = UnixFiles.LStat(path);
+        if (current is { } stat && stat.Inode == _inode && Due(now, 0))
+        {
+            var day = new FileInfo(path).LastWriteTimeUtc.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            File.Move(path, FreeName(day));
+            DeleteOld(now);
+        }
+
+        Reopen();
     }
 
     private void Reopen()
     {
         _file?.Dispose();
         _file = AppendOnlyFile.Open(path);
-        _inode = UnixFiles.Stat(path)?.Inode ?? 0;
+        _inode = _file.Inode;
     }
 
     private string FreeName(string day)

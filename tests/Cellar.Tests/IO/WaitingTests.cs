@@ -23,17 +23,30 @@ public sealed class WaitingTests : IDisposable
         using var sandbox = await CliSandbox.CreateAsync(1 << 20);
         Directory.CreateDirectory(sandbox.DailyFolder);
         var held = await FolderLock.AcquireAsync(sandbox.DailyFolder, TimeProvider.System, ct);
-        var run = sandbox.CellarAsync("run", "daily");
-        await Task.Delay(TimeSpan.FromSeconds(3), ct);
+        using var run = CellarProcess.Start(["--config", sandbox.ConfigPath, "run", "daily"]);
+        run.StandardInput.Close();
+        var stdout = run.StandardOutput.ReadToEndAsync(ct);
+
+        // Held until the run says what it waits for, however long a loaded machine takes to start it.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
+        string? notice;
+        do
+        {
+            notice = await run.StandardError.ReadLineAsync(deadline.Token);
+        }
+        while (notice is not null && !notice.StartsWith("cellar: waiting for", StringComparison.Ordinal));
+
         held.Dispose();
+        var rest = await run.StandardError.ReadToEndAsync(ct);
+        await run.WaitForExitAsync(ct);
 
-        var result = await run;
-
-        Assert.True(result.ExitCode == 0, result.ToString());
-        var notice = Assert.Single(result.StderrLines, l => l.StartsWith("cellar: waiting for", StringComparison.Ordinal));
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {rest}");
+        Assert.NotNull(notice);
         Assert.Contains($"pid {Environment.ProcessId}", notice, StringComparison.Ordinal);
         Assert.Contains(sandbox.DailyFolder, notice, StringComparison.Ordinal);
         Assert.Contains("giving up after 30 min", notice, StringComparison.Ordinal);
+        Assert.NotEmpty(await stdout);
     }
 
     [Fact]

@@ -19,7 +19,8 @@ public sealed class UnixFilesTests : IDisposable
         await File.WriteAllTextAsync(file, "data", TestContext.Current.CancellationToken);
         if (UnixFiles.IsRoot)
         {
-            Assert.Equal(0, UnixFiles.Chown(file, 1234, 2345));
+            using var handle = File.OpenHandle(file);
+            Assert.Equal(0, UnixFiles.FChown(handle, 1234, 2345));
         }
 
         File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
@@ -34,6 +35,25 @@ public sealed class UnixFilesTests : IDisposable
         {
             Assert.Equal("1234:2345:640", output);
         }
+    }
+
+    [Fact]
+    public async Task A_link_is_described_by_lstat_refused_by_open_without_following_and_fstat_tells_the_open_file()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "stat is read on Linux only");
+        var file = _temp.Combine("app.sqlite");
+        var link = _temp.Combine("planted.sqlite");
+        await File.WriteAllTextAsync(file, "data", TestContext.Current.CancellationToken);
+        File.CreateSymbolicLink(link, file);
+
+        var error = Assert.Throws<IOException>(() => UnixFiles.OpenNoFollow(link, 0));
+        using var opened = UnixFiles.OpenNoFollow(file, 0);
+
+        Assert.Equal(UnixFiles.ELoop, error.HResult);
+        Assert.Equal("a symbolic link", UnixFiles.LStat(link)!.Value.TypeName);
+        Assert.Equal(UnixFiles.Stat(link)!.Value.Id, UnixFiles.FStat(opened)!.Value.Id);
+        Assert.Equal(4, UnixFiles.FStat(opened)!.Value.Size);
+        Assert.Equal(1ul, UnixFiles.FStat(opened)!.Value.Links);
     }
 
     [Fact]
