@@ -23,7 +23,7 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
     public string? EncryptionKeyFile { get; init; }
 
     /// <summary>When the daemon re-runs the restore drill on stored backups (default Sundays 04:00); null for never.</summary>
-    public Cronos.CronExpression? VerifySchedule { get; init; } = Cronos.CronExpression.Parse("0 4 * * 0");
+    public CronSchedule? VerifySchedule { get; init; } = CronSchedule.Parse("0 4 * * 0");
 
     /// <summary>How long one scheduled verification may take: backups are checked newest first until it is spent.</summary>
     public TimeSpan VerifyBudget { get; init; } = TimeSpan.FromHours(1);

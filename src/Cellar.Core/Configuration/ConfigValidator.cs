@@ -301,18 +301,17 @@ internal static partial class ConfigValidator
         }
     }
 
-    private static CronExpression? ParseSchedule(string? text, string key, Func<string, string, ConfigException> error)
+    private static CronSchedule? ParseSchedule(string? text, string key, Func<string, string, ConfigException> error)
     {
         if (string.IsNullOrWhiteSpace(text) || text.Trim() is "on-demand" or "manual")
         {
             return null;
         }
 
-        var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
-        CronExpression expression;
+        CronSchedule expression;
         try
         {
-            expression = CronExpression.Parse(text.Trim(), fields == 6 ? CronFormat.IncludeSeconds : CronFormat.Standard);
+            expression = CronSchedule.Parse(text);
         }
         catch (CronFormatException e)
         {

@@ -19,7 +19,7 @@ public sealed record JobConfig
     public required DatabaseConfig Database { get; init; }
 
     /// <summary>When it runs; null for on-demand jobs.</summary>
-    public CronExpression? Schedule { get; init; }
+    public CronSchedule? Schedule { get; init; }
 
     /// <summary>The schedule as written, for display.</summary>
     public string? ScheduleText { get; init; }

@@ -35,8 +35,8 @@ internal sealed class FolderLock : IDisposable
         return Waiting.ForAsync(
             () => TryTake(path),
             wait ?? DefaultWait,
-            () => $"another Cellar run ({Holder(path)}) to finish in {folder}",
-            limit => new CellarException($"another Cellar run ({Holder(path)}) has held {path} for more than {limit}; giving up"),
+            () => $"another Cellar run ({LockHolder.Of(path)}) to finish in {folder}",
+            limit => new CellarException($"another Cellar run ({LockHolder.Of(path)}) has held {path} for more than {limit}; giving up"),
             time,
             notices,
             cancellationToken);
@@ -81,35 +81,4 @@ internal sealed class FolderLock : IDisposable
 
     /// <summary>Releases the lock.</summary>
     public void Dispose() => _handle.Dispose();
-
-    /// <summary>
-    /// Who holds the flock on <paramref name="path"/>, from the kernel's table of locks (<c>/proc/locks</c>: "1: FLOCK
-    /// ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF"), as "pid N, NAME"; "pid unknown" where that cannot be read.
-    /// </summary>
-    internal static string Holder(string path)
-    {
-        try
-        {
-            if (UnixFiles.Stat(path) is { } stat && File.Exists("/proc/locks"))
-            {
-                var inode = $":{stat.Inode} ";
-                foreach (var line in File.ReadLines("/proc/locks"))
-                {
-                    var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                    if (fields.Length > 5 && fields[1] == "FLOCK" && (fields[5] + " ").EndsWith(inode, StringComparison.Ordinal)
-                        && int.TryParse(fields[4], System.Globalization.CultureInfo.InvariantCulture, out var pid) && pid > 0)
-                    {
-                        var comm = File.Exists($"/proc/{pid}/comm") ? File.ReadAllText($"/proc/{pid}/comm").Trim() : "?";
-                        return $"pid {pid}, {comm}";
-                    }
-                }
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            // The holder is a courtesy in a message; the wait goes on without it.
-        }
-
-        return "pid unknown";
-    }
 }

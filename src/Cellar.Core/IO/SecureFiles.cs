@@ -9,7 +9,11 @@ internal static class SecureFiles
     public const UnixFileMode FileMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
     public const UnixFileMode FolderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 
-    /// <summary>Creates the folder (and missing parents) owner-only; an existing folder keeps its mode.</summary>
+    /// <summary>
+    /// Creates the folder and its missing parents, each owner-only, and syncs each new name into its parent, so a
+    /// backup written into a folder created a moment ago does not vanish with the folder at a power loss. An existing
+    /// folder keeps its mode.
+    /// </summary>
     public static void EnsureFolder(string path)
     {
         if (Directory.Exists(path))
@@ -17,13 +21,22 @@ internal static class SecureFiles
             return;
         }
 
+        var parent = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(path)));
+        if (parent is not null)
+        {
+            EnsureFolder(parent);
+        }
+
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(path);
+            return;
         }
-        else
+
+        Directory.CreateDirectory(path, FolderMode);
+        if (parent is not null)
         {
-            Directory.CreateDirectory(path, FolderMode);
+            Fsync.Directory(parent);
         }
     }
 

@@ -61,7 +61,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
         }
 
         var rotator = new LogRotator(time, config.TimeZone, loggers.CreateLogger<LogRotator>());
-        var outcomes = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken, logs => [.. logs.Select(Note)]).ConfigureAwait(false);
+        var outcomes = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken, logs => [.. logs.Select(l => l.Describe())]).ConfigureAwait(false);
         return new RotationResult(outcomes, Prune(job));
     }
 
@@ -77,7 +77,12 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
         {
             folderLock = await LockFolderAsync(job, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            LogCancelled(_logger, job.Name);
+            throw;
+        }
+        catch (Exception e)
         {
             throw Failed(e, job);
         }
@@ -95,6 +100,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             catch (OperationCanceledException)
             {
                 ClearRunning(job);
+                LogCancelled(_logger, job.Name);
                 throw;
             }
             catch (Exception e)
@@ -102,7 +108,17 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
                 throw Failed(e, job);
             }
 
-            JobState.Record(job.Folder, time.GetUtcNow(), failure: null, notes?.Invoke(result));
+            try
+            {
+                JobState.Record(job.Folder, time.GetUtcNow(), failure: null, notes?.Invoke(result));
+            }
+            catch (SyncFailedException e)
+            {
+                // The backup is published, but the disk failed the record of it: a failed run, said as such (and the
+                // run mark goes with the failure's record), never a run taken for killed next time.
+                throw Failed(e, job);
+            }
+
             return result;
         }
     }
@@ -170,16 +186,6 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             LogSweepFailed(_logger, job.Name, job.Folder, e.Message);
         }
     }
-
-    /// <summary>One line for status: what happened to a log, and how.</summary>
-    private static string Note(LogOutcome log) => log.Status switch
-    {
-        LogStatus.Rotated => $"{log.LogPath}: {log.Lines} lines archived, emptied by {log.Method?.ToString().ToLowerInvariant() ?? "nothing yet"}"
-            + (log.Warning is { } warning ? $" (warning: {warning})" : string.Empty),
-        LogStatus.Missing => $"{log.LogPath}: missing",
-        LogStatus.Empty => $"{log.LogPath}: nothing new",
-        _ => $"{log.LogPath}: only an unfinished line",
-    };
 
     /// <summary>The backup is committed by now: a retention problem is reported, never turned into a failed run.</summary>
     private PruneResult? Prune(JobConfig job)
@@ -256,6 +262,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
         IOException io => $"I/O error in {job.Folder}: {io.Message}",
         SqliteException { SqliteErrorCode: 13 } => $"no space left on the device of {job.Folder}; existing backups are untouched",
         SqliteException s => $"database {job.Database.Path}: {s.Message}",
+        _ when FileTooLarge.Is(e) => $"{FileTooLarge.Said}, writing in {job.Folder}; nothing was kept",
         _ => $"{e.GetType().Name}: {e.Message}",
     };
 
@@ -273,6 +280,9 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: backup kept, but pruning failed: {Error}")]
     private static partial void LogPruneFailed(ILogger logger, string job, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: stopped before it finished (cancelled); what it was writing is removed, nothing is kept")]
+    private static partial void LogCancelled(ILogger logger, string job);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: {Warning}")]
     private static partial void LogFolderWarning(ILogger logger, string job, string warning);

@@ -9,7 +9,19 @@ namespace Cellar.Core.Logs;
 /// <param name="Lines">Lines archived.</param>
 /// <param name="LossWindowMicroseconds">copytruncate only: how long the app could write lines that the truncate then lost (the lines themselves cannot be seen).</param>
 /// <param name="Warning">Something the operator should act on (a writer without O_APPEND, NUL bytes left out, a fallback used).</param>
-public sealed record LogOutcome(string LogPath, LogStatus Status, RotationMethod? Method = null, string? Archive = null, long Bytes = 0, long Lines = 0, long? LossWindowMicroseconds = null, string? Warning = null);
+public sealed record LogOutcome(string LogPath, LogStatus Status, RotationMethod? Method = null, string? Archive = null, long Bytes = 0, long Lines = 0, long? LossWindowMicroseconds = null, string? Warning = null)
+{
+    /// <summary>What happened to the log, in one line for people (the CLI, status, the demo).</summary>
+    public string Describe() => Status switch
+    {
+        LogStatus.Rotated => $"{LogPath}: {Lines} lines ({Bytes} bytes) archived"
+            + (Method is { } method ? $", emptied by {method.ToString().ToLowerInvariant()}" : ", left by an earlier rotation")
+            + (Warning is { } warning ? $"; warning: {warning}" : string.Empty),
+        LogStatus.Empty => $"{LogPath}: nothing new since the last rotation; skipped",
+        LogStatus.NoCompleteLine => $"{LogPath}: only an unfinished line; it waits for the next rotation",
+        _ => $"{LogPath}: does not exist; skipped",
+    };
+}
 
 /// <summary>Whether a live log was rotated.</summary>
 public enum LogStatus

@@ -107,7 +107,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         // A rename (signal) or copy (copytruncate) whose archive a crash or a slow app prevented: its lines come first.
         if (File.Exists(rotated))
         {
-            outcomes.Add(await ArchiveRotatedAsync(job, path, File.Exists(path) ? RotationMethod.Signal : null, cancellationToken).ConfigureAwait(false));
+            outcomes.Add(await ArchiveRotatedAsync(job, path, method: null, cancellationToken).ConfigureAwait(false));
         }
 
         if (!File.Exists(path))
@@ -286,6 +286,10 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             new LogState { Path = rotated, Inode = copyInode }.Save(job.Folder);
             temp.Commit(rotated);
 
+            // What came while the bulk was synced goes to disk too, before the live file is cut: at the truncate, only
+            // the last catch-up (microseconds of lines) is not yet on disk, and a failed sync leaves the live log whole.
+            position = CopyUpToEnd(handle, copy, buffer, position, ref last);
+            Fsync.Handle(copy.SafeFileHandle, rotated);
             var clock = Stopwatch.StartNew();
             while (true)
             {
@@ -307,7 +311,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
                 copy.Write("\n"u8);
             }
 
-            Fsync.File(copy);
+            Fsync.Handle(copy.SafeFileHandle, rotated);
         }
 
         new LogState { Path = path, Inode = state.Inode }.Save(job.Folder);

@@ -32,7 +32,7 @@ internal sealed partial class RestoreLock : IDisposable
         Waiting.ForAsync(
             () => TryTake(folder, logger),
             wait ?? DefaultWait,
-            () => $"another restore into {folder} to finish",
+            () => $"another restore into {folder} ({LockHolder.Of(folder)}) to finish",
             limit => new CellarException($"another restore into {folder} has been running for more than {limit}; giving up, nothing was changed"),
             time,
             logger,

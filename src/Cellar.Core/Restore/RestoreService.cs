@@ -18,7 +18,8 @@ namespace Cellar.Core.Restore;
 /// </summary>
 public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone, ILogger<RestoreService> logger)
 {
-    private static readonly string[] CompanionSuffixes = ["-wal", "-shm", "-journal"];
+    /// <summary>The files SQLite keeps beside a database, by the database's name plus these.</summary>
+    internal static readonly string[] CompanionSuffixes = ["-wal", "-shm", "-journal"];
     private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF; // 0777: no setuid, setgid or sticky bits.
 
 

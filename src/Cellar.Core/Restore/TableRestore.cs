@@ -56,30 +56,61 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
         if (exists)
         {
             SqliteFiles.RequireDatabase(target, "target database");
+
+            // The app may keep running through a table restore (its commits wait for the swap), but only by the same
+            // name: through a hard link it keeps its own -wal, and its commits would vanish at the next checkpoint.
+            if (WriterDetector.OpenedByAnotherName(target) is [var (pid, app, openedAs), ..])
+            {
+                throw new CellarException($"{target} is open by process {pid} ({app}) as {openedAs}: SQLite keeps one -wal per name, so its commits would be lost; stop it, or restore to {openedAs}");
+            }
         }
 
+        // A restore that changes nothing leaves nothing behind: no safety copy of a database it did not touch, no empty
+        // database where there was none.
         string? saved = null;
-        if (exists && safetyCopy)
+        List<string> changedSchemas;
+        TimeSpan held;
+        try
         {
-            var stamp = TimeZoneInfo.ConvertTime(time.GetUtcNow(), zone).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
-            saved = RestoreService.FreeSavedName(target, stamp);
-            var copying = progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress("safety copy", f)));
-
-            // Under a temp name until it is whole and on disk: a copy cut short must never pass for the database as it was.
-            using var copy = TempFile.For(folder, Path.GetFileName(saved));
-            await SqliteSnapshot.CopyAsync(target, copy.Path, time, copying, logger, cancellationToken).ConfigureAwait(false);
-            using (var written = new FileStream(copy.Path, FileMode.Open, FileAccess.Read, FileShare.Read))
+            if (exists && safetyCopy)
             {
-                Fsync.File(written);
+                saved = await SafetyCopyAsync(target, progress, cancellationToken).ConfigureAwait(false);
             }
 
-            copy.Commit(saved);
-            LogSafetyCopy(logger, target, saved);
+            var started = time.GetTimestamp();
+            changedSchemas = await Task.Run(() => Swap(target, scratch.Path, chosen, cancellationToken), cancellationToken).ConfigureAwait(false);
+            held = time.GetElapsedTime(started);
+        }
+        catch (Exception e)
+        {
+            var cleanup = saved is null ? [] : new List<string> { saved };
+            // The empty database the swap created, rolled back to nothing; anything more is someone else's by now.
+            if (!exists && new FileInfo(target) is { Exists: true, Length: 0 })
+            {
+                cleanup.Add(target);
+                cleanup.AddRange(RestoreService.CompanionSuffixes.Select(suffix => target + suffix));
+            }
+
+            foreach (var leftover in cleanup)
+            {
+                try
+                {
+                    File.Delete(leftover);
+                }
+                catch (Exception cleanupError) when (cleanupError is IOException or UnauthorizedAccessException)
+                {
+                    LogCleanupFailed(logger, leftover, cleanupError.Message);
+                }
+            }
+
+            if (e is SqliteException sqlite && !cancellationToken.IsCancellationRequested)
+            {
+                throw new CellarException($"restoring {string.Join(", ", chosen)} into {target} failed: {sqlite.Message}; rolled back, nothing was changed", e);
+            }
+
+            throw;
         }
 
-        var started = time.GetTimestamp();
-        var changedSchemas = await Task.Run(() => Swap(target, scratch.Path, chosen, cancellationToken), cancellationToken).ConfigureAwait(false);
-        var held = time.GetElapsedTime(started);
         foreach (var table in changedSchemas)
         {
             LogSchemaChanged(logger, table, target);
@@ -89,6 +120,27 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
         var names = string.Join(", ", chosen);
         LogRestored(logger, names, backupPath, target, (long)held.TotalMilliseconds);
         return new TableRestoreResult(target, counts, saved, changedSchemas, held, sidecar);
+    }
+
+    /// <summary>
+    /// Copies the live database to <c>PATH.pre-restore-STAMP</c>, online like a snapshot, under a temp name until it is
+    /// whole and on disk: a copy cut short must never pass for the database as it was.
+    /// </summary>
+    private async Task<string> SafetyCopyAsync(string target, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
+    {
+        var stamp = TimeZoneInfo.ConvertTime(time.GetUtcNow(), zone).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
+        var saved = RestoreService.FreeSavedName(target, stamp);
+        var copying = progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress("safety copy", f)));
+        using var copy = TempFile.For(Path.GetDirectoryName(target)!, Path.GetFileName(saved));
+        await SqliteSnapshot.CopyAsync(target, copy.Path, time, copying, logger, cancellationToken).ConfigureAwait(false);
+        using (var written = new FileStream(copy.Path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            Fsync.File(written);
+        }
+
+        copy.Commit(saved);
+        LogSafetyCopy(logger, target, saved);
+        return saved;
     }
 
     /// <summary>The dumped tables to restore, in the dump's order; a name the dump lacks is a usage error.</summary>
@@ -272,6 +324,9 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
     private static long? Max(long? a, long? b) => a is null ? b : b is null ? a : Math.Max(a.Value, b.Value);
 
     private static string SqlString(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not remove {Path}, left by a table restore that changed nothing: {Error}")]
+    private static partial void LogCleanupFailed(ILogger logger, string path, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "safety copy of {Target} taken as {Saved}")]
     private static partial void LogSafetyCopy(ILogger logger, string target, string saved);

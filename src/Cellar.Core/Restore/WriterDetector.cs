@@ -50,7 +50,7 @@ internal static class WriterDetector
 
         var found = new List<(int, string)>();
         var descriptors = OpenDescriptors(paths, files, procRoot, selfPid, out var uninspectable);
-        foreach (var (pid, name, flags) in descriptors)
+        foreach (var (pid, name, flags, _) in descriptors)
         {
             if ((flags & AccessModeMask) != 0 && !found.Contains((pid, name)))
             {
@@ -66,17 +66,38 @@ internal static class WriterDetector
     /// paths in <c>/proc/PID/fd</c>), with its open flags; <paramref name="uninspectable"/> counts the processes whose
     /// descriptors could not be read.
     /// </summary>
-    internal static List<(int Pid, string Name, int Flags)> OpenDescriptors(IReadOnlySet<string> targets, string procRoot, int selfPid, out int uninspectable) =>
+    internal static List<(int Pid, string Name, int Flags, string Link)> OpenDescriptors(IReadOnlySet<string> targets, string procRoot, int selfPid, out int uninspectable) =>
         OpenDescriptors(targets, new HashSet<UnixFiles.FileId>(), procRoot, selfPid, out uninspectable);
+
+    /// <summary>
+    /// Processes other than this one that hold the database file open by a name other than <paramref name="databasePath"/>
+    /// (a hard link, another path to a bind mount), with the name they use. SQLite keeps its <c>-wal</c> and
+    /// <c>-shm</c> beside the name a database is opened by, so two names of one file have two logs, and commits made
+    /// through one are lost to the other: a change made live through one name is never safe while the other is open.
+    /// </summary>
+    public static IReadOnlyList<(int Pid, string Name, string OpenedAs)> OpenedByAnotherName(string databasePath)
+    {
+        if (UnixFiles.Stat(databasePath) is not { } stat)
+        {
+            return [];
+        }
+
+        var names = NamesOf(databasePath).ToHashSet(StringComparer.Ordinal);
+        return OpenDescriptors(new HashSet<string>(), new HashSet<UnixFiles.FileId> { stat.Id }, "/proc", Environment.ProcessId, out _)
+            .Where(d => !names.Contains(d.Link) && !names.Contains(d.Link.Replace(DeletedSuffix, "", StringComparison.Ordinal)))
+            .Select(d => (d.Pid, d.Name, d.Link))
+            .Distinct()
+            .ToList();
+    }
 
     /// <summary>
     /// Every descriptor of another process that points to one of <paramref name="paths"/> (as the kernel shows paths
     /// in <c>/proc/PID/fd</c>) or to one of <paramref name="files"/> (by device and inode, whatever name it was opened
     /// by), with its open flags; <paramref name="uninspectable"/> counts the processes whose descriptors could not be read.
     /// </summary>
-    internal static List<(int Pid, string Name, int Flags)> OpenDescriptors(IReadOnlySet<string> paths, IReadOnlySet<UnixFiles.FileId> files, string procRoot, int selfPid, out int uninspectable)
+    internal static List<(int Pid, string Name, int Flags, string Link)> OpenDescriptors(IReadOnlySet<string> paths, IReadOnlySet<UnixFiles.FileId> files, string procRoot, int selfPid, out int uninspectable)
     {
-        var found = new List<(int, string, int)>();
+        var found = new List<(int, string, int, string)>();
         uninspectable = 0;
         if (!Directory.Exists(procRoot))
         {
@@ -122,7 +143,7 @@ internal static class WriterDetector
                     var link = new FileInfo(fd).LinkTarget;
                     if (link is not null && (paths.Contains(link) || IsOneOf(fd, link, files)) && FlagsOf(processDir, Path.GetFileName(fd)) is { } flags)
                     {
-                        found.Add((pid, NameOf(processDir), flags));
+                        found.Add((pid, NameOf(processDir), flags, link));
                     }
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or OverflowException)

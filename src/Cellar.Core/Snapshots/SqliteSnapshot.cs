@@ -101,7 +101,7 @@ internal static class SqliteSnapshot
                 if (!told && notices is not null && waited.Elapsed >= Waiting.Quiet)
                 {
                     told = true;
-                    Waiting.Notice(notices, $"{path}: a writer holds its lock (rollback journal)", BusyTimeout);
+                    Waiting.Notice(notices, $"{path}: a writer ({LockHolder.Of(path)}) holds its lock (rollback journal)", BusyTimeout);
                 }
 
                 await Task.Delay(1, cancellationToken).ConfigureAwait(false);

@@ -40,7 +40,17 @@ internal sealed class LocalObjectStore : IObjectStore
             size = hashing.BytesHashed;
         }
 
-        temp.Commit(path, replace: true);
+        try
+        {
+            temp.Commit(path, replace: true);
+        }
+        catch (SyncFailedException)
+        {
+            // A put that failed leaves no object: it may not be on the disk, and the next pass puts it again.
+            File.Delete(path);
+            throw;
+        }
+
         return new PutResult(size, sha256);
     }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Cellar.Core;
+using Cellar.Core.IO;
 using Microsoft.Data.Sqlite;
 
 namespace Cellar.Cli;
@@ -82,17 +83,22 @@ internal static class CellarCli
             }
         };
 
+    private static (string Message, int Code) Describe(Exception e) => e switch
+    {
+        CellarException c => (c.Message, c.ExitCode),
+        OperationCanceledException => ("cancelled", 130),
+        UnauthorizedAccessException or IOException => (e.Message, 1),
+        SqliteException s => ($"SQLite: {s.Message}", 1),
+        _ when FileTooLarge.Is(e) => ($"{FileTooLarge.Said}; removed what it was writing", 1),
+        _ => ($"unexpected error: {e.GetType().Name}: {e.Message}", 1),
+    };
+
     /// <summary>Prints the one-line error for <paramref name="e"/> and returns its exit code.</summary>
     public static int Fail(Exception e, bool verbose)
     {
-        var (message, code) = Interrupted?.Signal is { } signal ? ($"interrupted by {signal}; stopped and removed what it was writing", Interrupted.ExitCode) : e switch
-        {
-            CellarException c => (c.Message, c.ExitCode),
-            OperationCanceledException => ("cancelled", 130),
-            UnauthorizedAccessException or IOException => (e.Message, 1),
-            SqliteException s => ($"SQLite: {s.Message}", 1),
-            _ => ($"unexpected error: {e.GetType().Name}: {e.Message}", 1),
-        };
+        var (message, code) = Interrupted?.Signal is { } signal
+            ? ($"interrupted by {signal}{(signal == "SIGXFSZ" ? $" ({FileTooLarge.Said})" : "")}; stopped and removed what it was writing", Interrupted.ExitCode)
+            : Describe(e);
         Console.Error.WriteLine($"cellar: {message.ReplaceLineEndings(" ")}");
         if (verbose)
         {

@@ -61,7 +61,12 @@ internal static class DemoCommand
         }
 
         var configPath = Path.Combine(root, "cellar.json");
-        await File.WriteAllTextAsync(configPath, DemoConfig(database, Path.Combine(root, "backups"), logs, backendLog), cancellationToken).ConfigureAwait(false);
+        if (!File.Exists(configPath))
+        {
+            await File.WriteAllTextAsync(configPath, DemoConfig(database, Path.Combine(root, "backups"), logs, backendLog), cancellationToken).ConfigureAwait(false);
+        }
+
+        // A config the user has edited since is theirs: running the demo again uses it as it is.
         Console.Error.WriteLine($"config: {configPath}");
 
         using var context = CliContext.Load(configPath, verbose);
@@ -73,7 +78,7 @@ internal static class DemoCommand
                 var rotation = await runner.RotateAsync(job.Name, cancellationToken).ConfigureAwait(false);
                 foreach (var log in rotation.Logs)
                 {
-                    Console.Error.WriteLine($"{job.Name}: {log.LogPath} -> {log.Archive ?? log.Status.ToString().ToLowerInvariant()} ({log.Lines} lines, emptied by {log.Method?.ToString().ToLowerInvariant() ?? "nothing"})");
+                    Console.Error.WriteLine($"{job.Name}: {log.Describe()}" + (log.Archive is { } archive ? $" -> {archive}" : string.Empty));
                 }
 
                 continue;
@@ -109,7 +114,7 @@ internal static class DemoCommand
         Directory.CreateDirectory(root);
         if (!File.Exists(marker))
         {
-            File.WriteAllText(marker, "Made by `cellar demo`: running the demo again reuses this folder and rewrites its cellar.json.\n");
+            File.WriteAllText(marker, "Made by `cellar demo`: running the demo again reuses this folder and its cellar.json.\n");
         }
     }
 

@@ -30,7 +30,7 @@ internal static class RunCommand
                 var rotation = await runner.RotateAsync(parse.GetValue(job)!, cancellationToken).ConfigureAwait(false);
                 foreach (var log in rotation.Logs)
                 {
-                    Console.Error.WriteLine(Describe(log));
+                    Console.Error.WriteLine(log.Describe());
                 }
 
                 ReportPrune(rotation.Prune);
@@ -71,15 +71,6 @@ internal static class RunCommand
         var sync = new OffsiteSync(context.Config, context.Time, context.Loggers.CreateLogger<OffsiteSync>());
         return SyncCommand.Report(await sync.RunAsync(database, null, repair: false, cancellationToken).ConfigureAwait(false));
     }
-
-    private static string Describe(LogOutcome log) => log.Status switch
-    {
-        LogStatus.Rotated => $"{log.LogPath}: {log.Lines} lines ({Output.Bytes(log.Bytes)}) archived, emptied by {log.Method?.ToString().ToLowerInvariant() ?? "nothing"}"
-            + (log.Warning is { } w ? $"; warning: {w}" : ""),
-        LogStatus.Empty => $"{log.LogPath}: nothing new since the last rotation; skipped",
-        LogStatus.NoCompleteLine => $"{log.LogPath}: only an unfinished line; it waits for the next rotation",
-        _ => $"{log.LogPath}: does not exist; skipped",
-    };
 
     private static void ReportPrune(PruneResult? prune)
     {

@@ -27,7 +27,12 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time, Actio
     private readonly Lock _writeLock = new();
     private bool _reported;
 
-    public ILogger CreateLogger(string categoryName) => new FileLogger(this, FileFor(categoryName));
+    /// <summary>
+    /// Cellar's own events at information and above; the host's (ASP.NET's start-up chatter) only when they are
+    /// warnings or errors: these files are the record of backups and upkeep, not of the web server.
+    /// </summary>
+    public ILogger CreateLogger(string categoryName) =>
+        new FileLogger(this, FileFor(categoryName), categoryName.StartsWith("Cellar", StringComparison.Ordinal) ? LogLevel.Information : LogLevel.Warning);
 
     public void Dispose()
     {
@@ -112,12 +117,12 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time, Actio
         _ => "crit ",
     };
 
-    private sealed class FileLogger(FileLoggerProvider provider, string file) : ILogger
+    private sealed class FileLogger(FileLoggerProvider provider, string file, LogLevel threshold) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= threshold;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {

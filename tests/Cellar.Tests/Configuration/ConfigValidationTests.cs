@@ -94,8 +94,8 @@ public sealed class ConfigValidationTests : IDisposable
         var job = Assert.Single(Load(ShortForm("""{ "daily": { "type": "snapshot", "schedule": "30 0 2 * * *" } }""")).Jobs);
 
         Assert.NotNull(job.Schedule);
-        var next = job.Schedule.GetNextOccurrence(new DateTime(2026, 11, 26, 0, 0, 0, DateTimeKind.Utc));
-        Assert.Equal(new DateTime(2026, 11, 26, 2, 0, 30, DateTimeKind.Utc), next);
+        var next = job.Schedule.GetNextOccurrence(new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero), TimeZoneInfo.Utc);
+        Assert.Equal(new DateTimeOffset(2026, 11, 26, 2, 0, 30, TimeSpan.Zero), next);
     }
 
     [Fact]
@@ -350,6 +350,21 @@ public sealed class ConfigValidationTests : IDisposable
         var json = ShortForm(DailyJob()).Replace("\"timeZone\"", "\"verifySchedule\": \"0 4 30 2 *\", \"timeZone\"", StringComparison.Ordinal);
 
         AssertRefused(json, "verifySchedule");
+    }
+
+    [Theory]
+    [InlineData("0 3 1 * 0", "2026-11-29T03:00:00Z", "2026-12-01T03:00:00Z")] // Sunday the 29th, then Tuesday the 1st
+    [InlineData("0 0 30 2 1", "2027-02-01T00:00:00Z", "2027-02-08T00:00:00Z")] // no February 30th, but February's Mondays
+    [InlineData("0 3 * * 0", "2026-11-29T03:00:00Z", "2026-12-06T03:00:00Z")] // the seed's Sunday dump, unchanged
+    public void A_schedule_with_both_a_day_of_month_and_a_day_of_week_fires_on_either_as_crontab_does(string schedule, string first, string second)
+    {
+        var job = Assert.Single(Load(ShortForm($$"""{ "daily": { "type": "snapshot", "schedule": "{{schedule}}" } }""")).Jobs);
+
+        var next = job.Schedule!.GetNextOccurrence(new DateTimeOffset(2026, 11, 28, 12, 0, 0, TimeSpan.Zero), TimeZoneInfo.Utc)!.Value;
+        var after = job.Schedule.GetNextOccurrence(next, TimeZoneInfo.Utc);
+
+        Assert.Equal(DateTimeOffset.Parse(first, System.Globalization.CultureInfo.InvariantCulture), next);
+        Assert.Equal(DateTimeOffset.Parse(second, System.Globalization.CultureInfo.InvariantCulture), after);
     }
 
     [Fact]

@@ -38,7 +38,7 @@ public sealed class VerifySweepTests
         var text = (await File.ReadAllTextAsync(sandbox.ConfigPath, TestContext.Current.CancellationToken)).Replace("\"timeZone\"", "\"verifySchedule\": \"off\", \"timeZone\"", StringComparison.Ordinal);
         await File.WriteAllTextAsync(sandbox.ConfigPath, text, TestContext.Current.CancellationToken);
 
-        Assert.Equal(DayOfWeek.Sunday, defaults.VerifySchedule!.GetNextOccurrence(new DateTime(2026, 11, 26, 0, 0, 0, DateTimeKind.Utc))!.Value.DayOfWeek);
+        Assert.Equal(DayOfWeek.Sunday, defaults.VerifySchedule!.GetNextOccurrence(new DateTimeOffset(2026, 11, 26, 0, 0, 0, TimeSpan.Zero), TimeZoneInfo.Utc)!.Value.DayOfWeek);
         Assert.Null(ConfigLoader.Load(sandbox.ConfigPath).VerifySchedule);
     }
 }

@@ -189,14 +189,16 @@ public sealed class FsyncFaultTests : IDisposable
         Assert.Empty(FinalNames(job.Folder));
     }
 
-    [Fact]
-    public async Task A_failed_fsync_in_a_folder_destination_is_a_failed_copy_and_leaves_no_object()
+    [Theory]
+    [InlineData("data")]
+    [InlineData("folder")]
+    public async Task A_failed_fsync_in_a_folder_destination_is_a_failed_copy_and_leaves_no_object(string point)
     {
         var ct = TestContext.Current.CancellationToken;
         var root = _temp.Combine("nas");
         Directory.CreateDirectory(root);
         var store = new LocalObjectStore(root);
-        FaultInjection.Fsync = path => Path.GetFileName(path).Contains(".cellar-tmp-", StringComparison.Ordinal) ? EIO : 0;
+        FaultInjection.Fsync = path => (point == "data" ? Path.GetFileName(path).Contains(".cellar-tmp-", StringComparison.Ordinal) : path == Path.Combine(root, "daily")) ? EIO : 0;
 
         using var content = new MemoryStream(new byte[100_000]);
         await Assert.ThrowsAsync<SyncFailedException>(() => store.PutAsync("daily/portfolio.sqlite.gz", content, content.Length, ct));
