@@ -380,6 +380,44 @@ public sealed class OffsiteAuthenticityTests
         Assert.DoesNotContain("warning", restore.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Sealed_sidecars_and_manifests_open_with_an_independent_reader_written_from_the_format_doc()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
+        var local = await sandbox.Cli.BackupAsync();
+        var key = $"portfolio/daily/{Path.GetFileName(local)}.enc";
+        using var store = sandbox.Store();
+        var master = await File.ReadAllBytesAsync(sandbox.KeyFile, Ct);
+
+        var sealedSidecar = await ReadAsync(store, SidecarOf(key));
+        var sidecar = JsonNode.Parse(Open(master, sealedSidecar, "cellar-sidecar-v2", key))!;
+        Assert.Equal(JsonNode.Parse(await File.ReadAllTextAsync(local + ".json", Ct))!["sha256"]!.GetValue<string>(), sidecar["sha256"]!.GetValue<string>());
+        var encrypted = await ReadAsync(store, key);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(encrypted)), sidecar["encryption"]!["sha256"]!.GetValue<string>());
+        Assert.Equal(KeyId(master), sidecar["encryption"]!["keyId"]!.GetValue<string>());
+
+        var manifest = JsonNode.Parse(Open(master, await ReadAsync(store, Manifest), "cellar-manifest-v1", Manifest))!;
+        Assert.Equal(1, manifest["counter"]!.GetValue<long>());
+        Assert.Equal([key], manifest["copies"]!.AsArray().Select(c => c!["key"]!.GetValue<string>()));
+
+        // Sealed for its own name only.
+        Assert.ThrowsAny<CryptographicException>(() => Open(master, sealedSidecar, "cellar-sidecar-v2", "portfolio/daily/other.sqlite.gz.enc"));
+    }
+
+    /// <summary>docs/encryption-format.md, "Sealed documents", step by step.</summary>
+    private static byte[] Open(byte[] master, byte[] document, string format, string storedAs)
+    {
+        var json = JsonNode.Parse(document)!;
+        Assert.Equal(format, json["format"]!.GetValue<string>());
+        Assert.Equal(KeyId(master), json["keyId"]!.GetValue<string>());
+        var documentKey = HKDF.DeriveKey(HashAlgorithmName.SHA256, master, 32, Convert.FromHexString(json["salt"]!.GetValue<string>()), Encoding.UTF8.GetBytes(format));
+        var sealedBytes = Convert.FromBase64String(json["sealed"]!.GetValue<string>());
+        var plaintext = new byte[sealedBytes.Length - 16];
+        using var gcm = new AesGcm(documentKey, 16);
+        gcm.Decrypt(new byte[12], sealedBytes.AsSpan(0, plaintext.Length), sealedBytes.AsSpan(plaintext.Length), plaintext, Encoding.UTF8.GetBytes(storedAs));
+        return plaintext;
+    }
+
     /// <summary>
     /// Puts a copy in the state the previous version left it: a plain JSON sidecar whose seal is the HMAC over eight
     /// fields that docs/encryption-format.md described, a ledger without manifest or "sealed" marks, no manifest.
