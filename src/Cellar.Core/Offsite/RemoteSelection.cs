@@ -133,11 +133,14 @@ internal sealed class RemoteSelection(CellarConfig config, OffsiteDestination de
         }
     }
 
-    /// <summary>Warns when the newest copy is older than the job's schedule implies: two or more runs have been due since.</summary>
+    /// <summary>
+    /// Warns when the newest copy is older than the job's schedule implies: two or more runs have been due since (one
+    /// may still be on its way). Not for log rotation, whose runs make no archive while the log is quiet.
+    /// </summary>
     private void CheckSchedule(JobConfig job, RemoteCopy newest)
     {
         var created = newest.Sidecar.Created;
-        if (job.Schedule?.GetOccurrences(created, time.GetUtcNow(), config.TimeZone, fromInclusive: false, toInclusive: true).Skip(1).Any() == true)
+        if (job.Type != JobType.Rotate && job.Schedule?.GetOccurrences(created, time.GetUtcNow(), config.TimeZone, fromInclusive: false, toInclusive: true).Skip(1).Any() == true)
         {
             warn($"the newest copy of {job.QualifiedName(config)} at {destination.Name} was made {created:u}, but the job runs on '{job.ScheduleText}' and was due at least twice since: newer copies may have been deleted, or copies stopped reaching {destination.Name}");
         }
