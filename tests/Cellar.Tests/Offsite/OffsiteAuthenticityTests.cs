@@ -251,6 +251,24 @@ public sealed class OffsiteAuthenticityTests
     }
 
     [Fact]
+    public async Task A_lost_ledger_is_rebuilt_from_the_manifest_and_its_counter_goes_on()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
+        await sandbox.Cli.BackupAsync();
+        var ledgerPath = Path.Combine(sandbox.Cli.BackupRoot, ".cellar-offsite", "portfolio.spaces.json");
+        var before = JsonNode.Parse(await File.ReadAllTextAsync(ledgerPath, Ct))!;
+        File.Delete(ledgerPath);
+
+        // Nothing goes up again: the manifest says what the destination holds, and a later manifest outnumbers it.
+        var sync = await sandbox.Cli.CellarAsync("sync");
+        Assert.True(sync.ExitCode == 0, sync.ToString());
+        Assert.Contains("0 uploaded", sync.Stderr, StringComparison.Ordinal);
+        var after = JsonNode.Parse(await File.ReadAllTextAsync(ledgerPath, Ct))!;
+        Assert.Equal(before["entries"]!.ToJsonString(), after["entries"]!.ToJsonString());
+        Assert.Equal(before["manifest"]!["counter"]!.GetValue<long>() + 1, after["manifest"]!["counter"]!.GetValue<long>());
+    }
+
+    [Fact]
     public async Task A_sync_without_the_key_refuses_a_destination_whose_copies_are_sealed()
     {
         await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20, keyInEnvironment: true);
