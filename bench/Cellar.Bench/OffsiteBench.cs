@@ -101,7 +101,7 @@ internal sealed class OffsiteBench(string repo, string cellarDll)
             var job = config.FindJob("daily");
             var entry = BackupCatalog.List(job, config.TimeZone).Single();
             using var counted = new S3ObjectStore(options);
-            var copier = new OffsiteCopier(counted, new OffsiteDestination("bench") { S3 = options, Encrypt = true }, key, TimeProvider.System);
+            var copier = new OffsiteCopier(counted, new OffsiteDestination("bench") { S3 = options, Encrypt = true }, new KeyRing(key, []), TimeProvider.System);
             var whole = await TimeAsync(() => copier.CopyAsync(job, entry, CancellationToken.None)).ConfigureAwait(false);
             var parts = (int)Math.Ceiling(EncryptionFormat.EncryptedLength(bytes) / (double)options.PartSizeBytes);
             Bench.Log(FormattableString.Invariant($"[offsite] {sizeMiB} MiB db, {Report.MiB(bytes)} backup: disk {disk:0.00} s, upload {plain:0.00} s, encrypted {encrypted:0.00} s, cellar copy {whole:0.00} s, {counted.Requests} requests"));

@@ -100,6 +100,13 @@ public sealed record Sidecar
     /// </summary>
     public EncryptedCopy? Encryption { get; init; }
 
+    /// <summary>True when a backup's file name says it is a table dump (<c>.sql</c>, or <c>.sql.</c> before a compression extension).</summary>
+    public static bool HasDumpName(string backup)
+    {
+        var name = Path.GetFileName(backup);
+        return name.EndsWith(".sql", StringComparison.Ordinal) || name.Contains(".sql.", StringComparison.Ordinal);
+    }
+
     /// <summary>Path of the sidecar for <paramref name="backupPath"/>.</summary>
     public static string PathFor(string backupPath) => backupPath + Suffix;
 

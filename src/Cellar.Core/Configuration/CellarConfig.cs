@@ -22,6 +22,9 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
     /// <summary>The key offsite copies are encrypted with (else <c>$CELLAR_ENCRYPTION_KEY</c>, else none).</summary>
     public string? EncryptionKeyFile { get; init; }
 
+    /// <summary>Keys replaced by a rotation: copies made with them stay readable; nothing new is made with them.</summary>
+    public IReadOnlyList<string> PreviousEncryptionKeyFiles { get; init; } = [];
+
     /// <summary>When the daemon re-runs the restore drill on stored backups (default Sundays 04:00); null for never.</summary>
     public CronSchedule? VerifySchedule { get; init; } = CronSchedule.Parse("0 4 * * 0");
 

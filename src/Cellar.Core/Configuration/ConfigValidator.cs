@@ -126,6 +126,7 @@ internal static partial class ConfigValidator
             Listen = listen ?? config.Listen,
             ApiTokenFile = settings.ApiTokenFile is null ? null : AbsolutePath(settings.ApiTokenFile, "apiTokenFile", error),
             EncryptionKeyFile = settings.EncryptionKeyFile is null ? null : AbsolutePath(settings.EncryptionKeyFile, "encryptionKeyFile", error),
+            PreviousEncryptionKeyFiles = [.. (settings.PreviousEncryptionKeyFiles ?? []).Select((p, i) => AbsolutePath(p, $"previousEncryptionKeyFiles:{i}", error))],
             ShutdownGrace = settings.ShutdownGraceSeconds is { } grace ? TimeSpan.FromSeconds(grace) : config.ShutdownGrace,
         };
     }

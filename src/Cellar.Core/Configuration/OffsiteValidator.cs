@@ -8,6 +8,9 @@ internal static class OffsiteValidator
     /// <summary>The environment variable an encryption key may come from instead of <c>encryptionKeyFile</c>.</summary>
     public const string KeyVariable = "CELLAR_ENCRYPTION_KEY";
 
+    /// <summary>The environment variable keys replaced by a rotation may come from (read only), besides <c>previousEncryptionKeyFiles</c>.</summary>
+    public const string PreviousKeysVariable = "CELLAR_PREVIOUS_ENCRYPTION_KEYS";
+
     /// <summary>
     /// Turns the settings into destinations. <c>encrypt</c> defaults to true when <c>encryptionKeyFile</c> is set;
     /// with the key in <see cref="KeyVariable"/> it must be said, and a process without the key then fails loudly

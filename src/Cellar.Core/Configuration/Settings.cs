@@ -32,6 +32,8 @@ internal sealed class CellarSettings
 
     public string? EncryptionKeyFile { get; set; }
 
+    public List<string>? PreviousEncryptionKeyFiles { get; set; }
+
     public Dictionary<string, OffsiteSettings>? Offsite { get; set; }
 }
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
@@ -9,16 +8,17 @@ namespace Cellar.Core.Offsite;
 
 /// <summary>
 /// Copies one verified backup to one destination: the file streamed (encrypted when the destination says so),
-/// then its sidecar beside it, then both confirmed. A copy counts only once confirmed; the local file's bytes are
-/// hashed on the way and must still be the ones its sidecar vouches for.
+/// then its sidecar beside it (sealed whenever a key is configured, whether or not the file is encrypted), then
+/// both confirmed. A copy counts only once confirmed; the local file's bytes are hashed on the way and must still be
+/// the ones its sidecar vouches for.
 /// </summary>
-internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination destination, EncryptionKey? key, TimeProvider time)
+internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination destination, KeyRing? keys, TimeProvider time)
 {
     /// <summary>The object key of a backup: <c>DATABASE/JOB/FILE</c>, with <c>.enc</c> when encrypted.</summary>
     public static string KeyFor(JobConfig job, string fileName, bool encrypted) =>
         $"{job.Database.Name}/{job.Name}/{fileName}{(encrypted ? EncryptedSuffix : "")}";
 
-    /// <summary>The object key of a backup's sidecar (always plain JSON: names, counts and hashes, no data).</summary>
+    /// <summary>The object key of a backup's sidecar.</summary>
     public static string SidecarKeyFor(string objectKey) =>
         (objectKey.EndsWith(EncryptedSuffix, StringComparison.Ordinal) ? objectKey[..^EncryptedSuffix.Length] : objectKey) + Sidecar.Suffix;
 
@@ -29,7 +29,7 @@ internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination desti
     {
         var sidecar = backup is { LooksGood: true, Sidecar: { } s } ? s
             : throw new CellarException($"{backup.Path} is not a verified backup; only verified backups go offsite");
-        var cipherKey = destination.Encrypt ? OffsiteKey.Require(key, destination) : null;
+        var cipherKey = destination.Encrypt ? OffsiteKey.Require(keys, destination) : null;
         var objectKey = KeyFor(job, backup.Name, cipherKey is not null);
 
         // Checked before anything is sent: a rotten local file must never replace a good copy already there.
@@ -49,13 +49,11 @@ internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination desti
             }
         }
 
-        var remote = sidecar with
+        var entry = new OffsiteEntry(objectKey, job.Name, backup.Path, sidecar.Sha256, sidecar.Created, put.SizeBytes, put.Sha256, cipherKey?.IdHex, time.GetUtcNow())
         {
-            Encryption = cipherKey is null ? null
-                : new EncryptedCopy(EncryptionFormat.Name, cipherKey.IdHex, put.SizeBytes, put.Sha256, CopySeal.Of(cipherKey, objectKey, sidecar, put.SizeBytes, put.Sha256)),
+            Sealed = keys is not null,
         };
-        var sidecarKey = SidecarKeyFor(objectKey);
-        await store.PutAsync(sidecarKey, new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(remote, SidecarJson.Default.Sidecar)), null, cancellationToken).ConfigureAwait(false);
+        var sidecarKey = await PutSidecarAsync(entry, sidecar, cancellationToken).ConfigureAwait(false);
 
         // The puts proved the bytes; these stats prove both objects are visible under their keys now.
         var stored = await store.StatAsync(objectKey, cancellationToken).ConfigureAwait(false);
@@ -64,7 +62,32 @@ internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination desti
             throw new CellarException($"{destination.Location}{objectKey}: not found with its sidecar after the upload; it is not counted as offsite");
         }
 
-        return new OffsiteEntry(objectKey, job.Name, backup.Path, sidecar.Sha256, sidecar.Created, put.SizeBytes, put.Sha256, cipherKey?.IdHex, time.GetUtcNow());
+        return entry;
+    }
+
+    /// <summary>
+    /// Seals the sidecar of a copy uploaded before sidecars were sealed whole (or before a key was configured), from
+    /// the local sidecar and the size and hash the ledger recorded at upload: nothing read back from the bucket is
+    /// vouched for. One PUT; the object itself is not sent again.
+    /// </summary>
+    public async Task<OffsiteEntry> ResealAsync(OffsiteEntry entry, Sidecar local, CancellationToken cancellationToken)
+    {
+        _ = keys ?? throw new InvalidOperationException("re-sealing needs a key");
+        await PutSidecarAsync(entry, local, cancellationToken).ConfigureAwait(false);
+        return entry with { Sealed = true };
+    }
+
+    /// <summary>Stores the sidecar of <paramref name="entry"/>'s copy: the local sidecar, plus how the object was encrypted.</summary>
+    private async Task<string> PutSidecarAsync(OffsiteEntry entry, Sidecar local, CancellationToken cancellationToken)
+    {
+        var remote = local with
+        {
+            Encryption = entry.KeyId is { } keyId ? new EncryptedCopy(EncryptionFormat.Name, keyId, entry.SizeBytes, entry.Sha256) : null,
+        };
+        var sidecarKey = SidecarKeyFor(entry.Key);
+        var bytes = RemoteSidecar.Encode(keys, entry.Key, remote);
+        await store.PutAsync(sidecarKey, new MemoryStream(bytes), bytes.Length, cancellationToken).ConfigureAwait(false);
+        return sidecarKey;
     }
 
     private static async Task RequireIntactAsync(string path, Sidecar sidecar, CancellationToken cancellationToken)

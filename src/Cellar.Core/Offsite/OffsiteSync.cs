@@ -16,7 +16,7 @@ namespace Cellar.Core.Offsite;
 /// </summary>
 internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time, ILogger logger, Func<OffsiteDestination, IObjectStore>? open = null)
 {
-    private readonly Lazy<EncryptionKey?> _key = new(() => OffsiteKey.Load(config));
+    private readonly Lazy<KeyRing?> _keys = new(() => OffsiteKey.Load(config));
 
     /// <summary>
     /// Syncs every destination (or those of one database, or the one named); a failing destination does not stop
@@ -86,33 +86,59 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
             var folder = OffsiteLedger.FolderOf(database);
             SecureFiles.EnsureFolder(folder);
             using var folderLock = await FolderLock.AcquireAsync(folder, time, cancellationToken, notices: logger).ConfigureAwait(false);
+            var keys = _keys.Value;
             store = open is null ? OffsiteStores.Open(destination, logger) : open(destination);
             var ledger = OffsiteLedger.Load(database, destination);
-            if (repair)
+            if (keys is null && ledger.Manifest is { KeyId: { Length: > 0 } sealedWith })
             {
-                await RepairAsync(store, ledger, destination, report, cancellationToken).ConfigureAwait(false);
+                // Copies made now would carry no seal, and a machine restoring with the key refuses those.
+                throw new ConfigException($"its copies of {database.Name} are sealed (key {sealedWith}), but no key is configured: set encryptionKeyFile or {OffsiteValidator.KeyVariable}");
             }
 
-            var copier = new OffsiteCopier(store, destination, destination.Encrypt ? _key.Value : null, time);
-            foreach (var (job, backup) in Pending(database, destination, ledger, config.TimeZone, time.GetUtcNow()).OrderByDescending(p => p.Backup.Created).ToList())
+            try
             {
-                var entry = await copier.CopyAsync(job, backup, cancellationToken).ConfigureAwait(false);
-                ledger.Confirm(entry);
-                report.Uploaded.Add(entry);
-                LogUploaded(logger, destination.Name, entry.Key, entry.SizeBytes);
+                if (keys is not null && ledger.Manifest is null)
+                {
+                    await AdoptManifestAsync(store, ledger, database, destination, keys, cancellationToken).ConfigureAwait(false);
+                }
+
+                var copier = new OffsiteCopier(store, destination, keys, time);
+                if (repair)
+                {
+                    await new OffsiteRepair(config, store, copier, ledger, database, destination, logger).RunAsync(keys is not null, report, cancellationToken).ConfigureAwait(false);
+                }
+
+                foreach (var (job, backup) in Pending(database, destination, ledger, config.TimeZone, time.GetUtcNow()).OrderByDescending(p => p.Backup.Created).ToList())
+                {
+                    var entry = await copier.CopyAsync(job, backup, cancellationToken).ConfigureAwait(false);
+                    ledger.Confirm(entry);
+                    report.Uploaded.Add(entry);
+                    LogUploaded(logger, destination.Name, entry.Key, entry.SizeBytes);
+                }
+
+                if (destination.Prune)
+                {
+                    await PruneAsync(store, ledger, database, destination, report, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The rest waits for the next pass (an outage would only fail every other upload the same way), and
+                // the other destinations go on.
+                Failed(report, destination, e);
             }
 
-            if (destination.Prune)
+            // Also after a failed upload, so the copies confirmed before it are listed; one PUT per pass that changed
+            // anything, none for a pass that did not (the ledger remembers whether the manifest is behind). A pass
+            // that failed before changing anything (an outage) leaves it to the next one rather than retry twice.
+            if (keys is not null && !ledger.ManifestCurrent && (report.Error is null || report.Changed))
             {
-                await PruneAsync(store, ledger, database, destination, report, cancellationToken).ConfigureAwait(false);
+                await WriteManifestAsync(store, ledger, database, keys, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            // The rest waits for the next pass (an outage would only fail every other upload the same way), and
-            // the other destinations go on.
-            report.Error = e.Message;
-            LogFailed(logger, destination.Name, e.Message);
+            Failed(report, destination, e);
         }
         finally
         {
@@ -122,42 +148,37 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
         return report;
     }
 
-    private async Task RepairAsync(IObjectStore store, OffsiteLedger ledger, OffsiteDestination destination, SyncReport report, CancellationToken cancellationToken)
+    private void Failed(SyncReport report, OffsiteDestination destination, Exception e)
     {
-        // One listing request first: a wrong bucket or prefix must fail here, not make every copy look missing.
-        await using (var probe = store.ListAsync("", cancellationToken).GetAsyncEnumerator(cancellationToken))
-        {
-            await probe.MoveNextAsync().ConfigureAwait(false);
-        }
+        report.Error ??= e.Message;
+        LogFailed(logger, destination.Name, e.Message);
+    }
 
-        var lost = new List<string>();
-        foreach (var entry in ledger.Entries.ToList())
+    /// <summary>
+    /// A ledger that never wrote a manifest (new, lost, or from before manifests) first reads the destination's: one
+    /// GET, once. Its counter goes on from there, and the copies it lists stay listed (and pruned) instead of being
+    /// forgotten. One that does not open is overwritten by this pass, with a warning.
+    /// </summary>
+    private async Task AdoptManifestAsync(IObjectStore store, OffsiteLedger ledger, DatabaseConfig database, OffsiteDestination destination, KeyRing keys, CancellationToken cancellationToken)
+    {
+        try
         {
-            var found = await store.StatAsync(entry.Key, cancellationToken).ConfigureAwait(false);
-            var sidecar = await store.StatAsync(OffsiteCopier.SidecarKeyFor(entry.Key), cancellationToken).ConfigureAwait(false);
-            if (found?.SizeBytes == entry.SizeBytes && sidecar is not null)
+            if (await OffsiteManifest.ReadAsync(store, database.Name, keys, cancellationToken).ConfigureAwait(false) is { } manifest)
             {
-                continue;
+                ledger.Adopt(manifest, keys.Current.IdHex);
             }
-
-            var problem = found is null ? "missing" : sidecar is null ? "without its sidecar" : $"{found.SizeBytes} bytes instead of {entry.SizeBytes}";
-            if (!File.Exists(entry.LocalPath))
-            {
-                // Nothing to upload it from: keep the entry (retention still expires it) and say so.
-                lost.Add($"{entry.Key} is {problem} and its local backup is gone");
-                continue;
-            }
-
-            // Forgotten, it is pending again and goes up in this pass.
-            ledger.Forget(entry.Key);
-            report.Repaired.Add(entry.Key);
-            LogRepair(logger, destination.Name, entry.Key, problem);
         }
-
-        if (lost.Count > 0)
+        catch (CellarException e) when (e is not ConfigException)
         {
-            throw new CellarException($"{lost.Count} copies cannot be repaired: {string.Join("; ", lost)}");
+            LogManifestUnreadable(logger, destination.Name, e.Message);
         }
+    }
+
+    private async Task WriteManifestAsync(IObjectStore store, OffsiteLedger ledger, DatabaseConfig database, KeyRing keys, CancellationToken cancellationToken)
+    {
+        var manifest = new OffsiteManifest(database.Name, (ledger.Manifest?.Counter ?? 0) + 1, time.GetUtcNow(), [.. ledger.Entries.OrderBy(e => e.Key, StringComparer.Ordinal)]);
+        await manifest.WriteAsync(store, keys.Current, cancellationToken).ConfigureAwait(false);
+        ledger.ManifestWritten(manifest.Counter, keys.Current.IdHex);
     }
 
     private async Task PruneAsync(IObjectStore store, OffsiteLedger ledger, DatabaseConfig database, OffsiteDestination destination, SyncReport report, CancellationToken cancellationToken)
@@ -203,8 +224,8 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
     [LoggerMessage(Level = LogLevel.Warning, Message = "offsite {Destination}: {Error}; what is left stays queued for the next pass")]
     private static partial void LogFailed(ILogger logger, string destination, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "offsite {Destination}: {Key} is {Problem}; uploading it again")]
-    private static partial void LogRepair(ILogger logger, string destination, string key, string problem);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "offsite {Destination}: {Problem}; this pass writes a new one")]
+    private static partial void LogManifestUnreadable(ILogger logger, string destination, string problem);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "offsite {Destination}: deleted {Key} (created {Created:u}) by retention")]
     private static partial void LogDeleted(ILogger logger, string destination, string key, DateTimeOffset created);
@@ -218,6 +239,15 @@ internal sealed record SyncReport(string Database, string Destination)
     public List<string> Deleted { get; } = [];
 
     public List<string> Repaired { get; } = [];
+
+    /// <summary>Copies whose sidecar <c>--repair</c> sealed whole.</summary>
+    public List<string> Resealed { get; } = [];
+
+    /// <summary>Copies left with an old seal or none, because their local backup is gone.</summary>
+    public List<string> NotResealed { get; } = [];
+
+    /// <summary>True when the pass changed what the destination holds or how it is sealed.</summary>
+    public bool Changed => Uploaded.Count + Deleted.Count + Repaired.Count + Resealed.Count > 0;
 
     /// <summary>Why the pass stopped early, if it did.</summary>
     public string? Error { get; set; }

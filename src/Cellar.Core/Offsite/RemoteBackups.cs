@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Storage;
 using Cellar.Core.Storage.Encryption;
@@ -7,19 +7,32 @@ using Cellar.Core.Storage.Encryption;
 namespace Cellar.Core.Offsite;
 
 /// <summary>
-/// The backups a destination holds, as another machine sees them (no ledger, only the bucket): listing them,
-/// choosing one, and bringing it back as a local backup with its sidecar, decrypted and checked against both
-/// hashes, ready for the same restore path as any local backup.
+/// The backups a destination holds, as another machine sees them (no ledger, only the bucket): listing them, reading
+/// and checking a copy's sidecar, and bringing the copy back as a local backup with its sidecar, decrypted and checked
+/// against both hashes, ready for the same restore path as any local backup.
 /// </summary>
 /// <param name="store">The destination's store.</param>
-/// <param name="key">The encryption key, when one is configured.</param>
-/// <param name="encrypted">
-/// True when the destination encrypts: then a copy without a sealed, encrypted sidecar is refused, or a bucket
-/// writer could slip in a plain "backup" of their own.
-/// </param>
-internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key, bool encrypted)
+/// <param name="destination">The destination: one that encrypts never yields a plain copy without a seal.</param>
+/// <param name="keys">The configured keys, if any: with a key, every copy must be sealed.</param>
+/// <param name="warn">Where to say what the operator must know about a copy that is restored anyway.</param>
+internal sealed class RemoteBackups(IObjectStore store, OffsiteDestination destination, KeyRing? keys, Action<string> warn)
 {
-    /// <summary>Every backup under <paramref name="prefix"/> (<c>DATABASE/JOB/</c> or empty), newest upload first.</summary>
+    /// <summary>
+    /// Also accept copies without a seal where a key is configured (made before there was one): nothing proves
+    /// Cellar made them, so each one restored is said loudly.
+    /// </summary>
+    public bool AcceptUnsealed { get; init; }
+
+    /// <summary>The configured keys, or null.</summary>
+    public KeyRing? Keys => keys;
+
+    /// <summary>Where the destination points, for messages.</summary>
+    public string Location => store.Location;
+
+    /// <summary>
+    /// Every backup under <paramref name="prefix"/> (<c>DATABASE/JOB/</c> or empty), newest upload first: objects at
+    /// <c>DATABASE/JOB/FILE</c>, other than sidecars.
+    /// </summary>
     public async Task<IReadOnlyList<RemoteBackup>> ListAsync(string prefix, CancellationToken cancellationToken)
     {
         var objects = new List<StoredObject>();
@@ -30,92 +43,64 @@ internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key, bool
 
         var sidecars = objects.Where(o => o.Key.EndsWith(Sidecar.Suffix, StringComparison.Ordinal)).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
         return objects
-            .Where(o => !o.Key.EndsWith(Sidecar.Suffix, StringComparison.Ordinal))
+            .Where(o => !o.Key.EndsWith(Sidecar.Suffix, StringComparison.Ordinal) && o.Key.Count(c => c == '/') == 2)
             .Select(o => new RemoteBackup(o, sidecars.Contains(OffsiteCopier.SidecarKeyFor(o.Key))))
             .OrderByDescending(b => b.Object.LastModified).ThenByDescending(b => b.Object.Key, StringComparer.Ordinal)
             .ToList();
     }
 
+    /// <summary>The manifest of <paramref name="database"/>'s copies: null without a key or when there is none; throws when it does not open.</summary>
+    public Task<OffsiteManifest?> ManifestAsync(string database, CancellationToken cancellationToken) =>
+        keys is null ? Task.FromResult<OffsiteManifest?>(null) : OffsiteManifest.ReadAsync(store, database, keys, cancellationToken);
+
     /// <summary>
-    /// The newest backup under <paramref name="prefix"/> made at or before <paramref name="at"/> (or the newest of
-    /// all), by the creation time in the sidecars: upload order says nothing, since a sync uploads newest first.
-    /// One GET per candidate sidecar.
+    /// Reads the sidecar of <paramref name="objectKey"/> (one GET) and checks the copy may be restored: sealed under a
+    /// configured key, or with the old seal of an older Cellar; without a seal only where no key is configured and
+    /// the destination does not encrypt, or when <see cref="AcceptUnsealed"/>. Throws saying why not.
     /// </summary>
-    public async Task<string> SelectAsync(string prefix, DateTimeOffset? at, CancellationToken cancellationToken)
-    {
-        (string Key, DateTimeOffset Created)? best = null;
-        foreach (var backup in (await ListAsync(prefix, cancellationToken).ConfigureAwait(false)).Where(b => b.HasSidecar))
-        {
-            var sidecar = await SidecarAsync(backup.Object.Key, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                // Chosen by a time only a sealed sidecar vouches for; a copy that fails is never a candidate.
-                Trusted(backup.Object.Key, sidecar);
-            }
-            catch (CellarException)
-            {
-                continue;
-            }
-
-            var created = sidecar.Created;
-            if ((at is null || created <= at) && (best is null || created > best.Value.Created))
-            {
-                best = (backup.Object.Key, created);
-            }
-        }
-
-        return best?.Key ?? throw new CellarException($"{store.Location}{prefix}: no backup {(at is null ? "" : $"made at or before {at:u} ")}with its sidecar");
-    }
-
-    /// <summary>Throws unless the copy is what this destination writes: sealed and encrypted where it encrypts.</summary>
-    private void Trusted(string objectKey, Sidecar sidecar)
+    public async Task<RemoteCopy> OpenAsync(string objectKey, CancellationToken cancellationToken)
     {
         var location = store.Location + objectKey;
-        if (sidecar.Encryption is null)
-        {
-            if (encrypted || objectKey.EndsWith(OffsiteCopier.EncryptedSuffix, StringComparison.Ordinal))
-            {
-                throw new CellarException($"{location}: a plain copy where this destination keeps only encrypted ones; not restored");
-            }
-
-            return;
-        }
-
-        if (key is null)
-        {
-            throw new ConfigException($"{location} is encrypted (key id {sidecar.Encryption.KeyId}); set encryptionKeyFile or {Configuration.OffsiteValidator.KeyVariable}");
-        }
-
-        CopySeal.Check(key, objectKey, sidecar, location);
-    }
-
-    /// <summary>Reads a backup's sidecar from the destination.</summary>
-    public async Task<Sidecar> SidecarAsync(string objectKey, CancellationToken cancellationToken)
-    {
         var sidecarKey = OffsiteCopier.SidecarKeyFor(objectKey);
-        await using var stream = await store.GetAsync(sidecarKey, cancellationToken).ConfigureAwait(false);
+        byte[] bytes;
         try
         {
-            return await JsonSerializer.DeserializeAsync(stream, SidecarJson.Default.Sidecar, cancellationToken).ConfigureAwait(false)
-                ?? throw new CellarException($"{store.Location}{sidecarKey} is empty");
+            bytes = await store.ReadSmallAsync(sidecarKey, cancellationToken).ConfigureAwait(false);
         }
-        catch (JsonException e)
+        catch (ObjectNotFoundException)
         {
-            throw new CellarException($"{store.Location}{sidecarKey} is not a valid sidecar: {e.Message}", e);
+            throw new CellarException($"{location}: it has no sidecar ({sidecarKey})");
         }
+
+        var remote = RemoteSidecar.Decode(bytes, objectKey, keys, location);
+        if (remote.Sidecar.Encryption is null && objectKey.EndsWith(OffsiteCopier.EncryptedSuffix, StringComparison.Ordinal))
+        {
+            throw new CellarException($"{location}: its name says encrypted, its sidecar says plain; not restored");
+        }
+
+        if (remote.Seal == SealKind.None && !AcceptUnsealed && (keys is not null || destination.Encrypt))
+        {
+            throw new CellarException(keys is not null
+                ? $"{location}: an unsealed plain copy: nothing proves Cellar made it, and with a key configured every copy must be sealed (--accept-unsealed restores it anyway)"
+                : $"{location}: an unsealed plain copy where this destination keeps only encrypted ones; not restored");
+        }
+
+        return remote;
     }
 
     /// <summary>
-    /// Downloads <paramref name="objectKey"/> into <paramref name="folder"/> under its original name, decrypting it
-    /// when it is encrypted, and writes its sidecar beside it. The file gets its name only after the encrypted bytes
-    /// and the plain bytes both matched the sidecar's size and SHA-256: a truncated, corrupted or foreign object
-    /// never becomes a file that looks like a backup.
+    /// Downloads the copy <see cref="OpenAsync"/> checked into <paramref name="folder"/> under its original name,
+    /// decrypting it when it is encrypted (with the key it names), and writes its sidecar beside it. The file gets its
+    /// name only after the encrypted bytes and the plain bytes both matched the sidecar's size and SHA-256: a
+    /// truncated, corrupted or foreign object never becomes a file that looks like a backup.
     /// </summary>
-    public async Task<string> DownloadAsync(string objectKey, string folder, CancellationToken cancellationToken)
+    public async Task<string> DownloadAsync(RemoteCopy copy, string folder, CancellationToken cancellationToken)
     {
-        var sidecar = await SidecarAsync(objectKey, cancellationToken).ConfigureAwait(false);
-        Trusted(objectKey, sidecar);
+        var objectKey = copy.Key;
+        var sidecar = copy.Sidecar;
         var encrypted = sidecar.Encryption;
+        var key = encrypted is null ? null : keys!.Require(encrypted.KeyId, store.Location + objectKey);
+        WarnAboutSeal(copy);
 
         var name = Path.GetFileName(OffsiteCopier.SidecarKeyFor(objectKey)[..^Sidecar.Suffix.Length]);
         var target = Path.Combine(folder, name);
@@ -154,6 +139,25 @@ internal sealed class RemoteBackups(IObjectStore store, EncryptionKey? key, bool
         (sidecar with { Encryption = null }).Write(target);
         temp.Commit(target);
         return target;
+    }
+
+    private void WarnAboutSeal(RemoteCopy copy)
+    {
+        var location = store.Location + copy.Key;
+        switch (copy.Seal)
+        {
+            case SealKind.None when keys is null:
+                warn($"{location} is not sealed: no encryption key is configured, so nothing proves Cellar made it rather than someone who can write to {destination.Name}");
+                break;
+            case SealKind.None:
+                warn($"{location} is NOT sealed and is restored only because of --accept-unsealed: nothing proves Cellar made it rather than someone who can write to {destination.Name}");
+                break;
+            case SealKind.Legacy:
+                warn($"{location} carries the seal of an older Cellar, which covers only part of its sidecar; `cellar sync --repair` on the machine that made it seals it whole");
+                break;
+            case SealKind.Sealed:
+                break;
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Cellar.Core.Catalog;
+using Cellar.Core.Offsite;
 using Spectre.Console;
 
 namespace Cellar.Cli;
@@ -47,37 +48,84 @@ internal static class ListCommand
         return command;
     }
 
+    /// <summary>
+    /// What a destination holds: one LIST request per 1,000 objects. With a key, also each database's sealed manifest
+    /// (one GET each), which vouches for when each copy was made and shows copies that are missing (deleted) or not
+    /// listed (put back after pruning, or planted); without one, sidecars and manifests cannot be read.
+    /// </summary>
     private static async Task<int> ListRemoteAsync(CliContext context, string destination, string? jobName, bool json, CancellationToken cancellationToken)
     {
         using var remote = RemoteTarget.Open(context, destination);
-        var prefix = jobName is null ? "" : RemoteTarget.PrefixOf(context.Config.FindJob(jobName));
+        var job = jobName is null ? null : context.Config.FindJob(jobName);
+        var prefix = job is null ? "" : RemoteSelection.PrefixOf(job);
         var backups = await remote.Backups.ListAsync(prefix, cancellationToken).ConfigureAwait(false);
+        var databases = job is not null ? [job.Database] : context.Config.Databases.Where(d => d.Offsite.Any(o => o.Name == destination)).ToList();
+        var listed = new Dictionary<string, OffsiteEntry>(StringComparer.Ordinal);
+        var manifests = new List<string>();
+        foreach (var database in databases)
+        {
+            if (await remote.Selection.ManifestAsync(database.Name, refuse: false, cancellationToken).ConfigureAwait(false) is { } manifest)
+            {
+                manifests.Add($"{database.Name}: manifest number {manifest.Counter}, written {Output.Time(manifest.Written, context.Config.TimeZone)}");
+                foreach (var copy in manifest.Copies.Where(c => c.Key.StartsWith(prefix, StringComparison.Ordinal)))
+                {
+                    listed[copy.Key] = copy;
+                }
+            }
+        }
+
+        var present = backups.Select(b => b.Object.Key).ToHashSet(StringComparer.Ordinal);
+        var withKey = remote.Backups.Keys is not null;
+        var items = backups
+            .Select(b =>
+            {
+                var entry = listed.GetValueOrDefault(b.Object.Key);
+                return new RemoteListItem(b.Object.Key, b.Object.SizeBytes, b.Object.LastModified, b.Encrypted, b.HasSidecar)
+                {
+                    Created = entry?.Created,
+                    Manifest = manifests.Count == 0 ? null : entry is null ? "not listed" : entry.SizeBytes == b.Object.SizeBytes ? "listed" : "size differs",
+                };
+            })
+            .Concat(listed.Values.Where(c => !present.Contains(c.Key)).OrderByDescending(c => c.Created).Select(c =>
+                new RemoteListItem(c.Key, c.SizeBytes, null, c.KeyId is not null, false) { Created = c.Created, Manifest = "missing" }))
+            .ToList();
         if (json)
         {
-            var items = backups.Select(b => new RemoteListItem(b.Object.Key, b.Object.SizeBytes, b.Object.LastModified, b.Encrypted, b.HasSidecar));
             Console.WriteLine(JsonSerializer.Serialize(items, CliJson.Default.IEnumerableRemoteListItem));
             return 0;
         }
 
-        var table = new Table().AddColumns("uploaded", "size", "encrypted", "sidecar", "key");
-        foreach (var backup in backups)
+        var table = new Table().AddColumns("created", "uploaded", "size", "encrypted", "sidecar", "manifest", "key");
+        foreach (var item in items)
         {
             table.AddRow(
-                Output.Time(backup.Object.LastModified, context.Config.TimeZone),
-                Output.Bytes(backup.Object.SizeBytes),
-                backup.Encrypted ? "yes" : "no",
-                backup.HasSidecar ? "yes" : "[red]missing[/]",
-                Markup.Escape(backup.Object.Key));
+                item.Created is { } created ? Output.Time(created, context.Config.TimeZone) : "-",
+                item.Uploaded is { } uploaded ? Output.Time(uploaded, context.Config.TimeZone) : "-",
+                Output.Bytes(item.SizeBytes),
+                item.Encrypted ? "yes" : "no",
+                item.HasSidecar ? "yes" : item.Manifest == "missing" ? "-" : "[red]missing[/]",
+                item.Manifest switch { null => "-", "listed" => "listed", var other => $"[red]{other}[/]" },
+                Markup.Escape(item.Key));
         }
 
         Output.Console.Write(table);
-        Console.Error.WriteLine($"{backups.Count} backup(s) at {remote.Destination.Location}{prefix}");
+        Console.Error.WriteLine($"{backups.Count} backup(s) at {remote.Destination.Location}{prefix}"
+            + (withKey ? string.Concat(manifests.Select(m => $"; {m}")) : "; no key is configured, so sidecars and manifests (creation times, checks) cannot be read"));
         return 0;
     }
 }
 
-/// <summary>One backup in <c>cellar list --from DEST --json</c>.</summary>
-internal sealed record RemoteListItem(string Key, long SizeBytes, DateTimeOffset Uploaded, bool Encrypted, bool HasSidecar);
+/// <summary>
+/// One backup in <c>cellar list --from DEST --json</c>. <see cref="Created"/> and <see cref="Manifest"/> come from the
+/// sealed manifest, so they are null without a key: <c>listed</c>, <c>not listed</c> (put back after pruning, planted,
+/// or uploaded since), <c>size differs</c>, or <c>missing</c> (listed but gone: <see cref="Uploaded"/> is then null).
+/// </summary>
+internal sealed record RemoteListItem(string Key, long SizeBytes, DateTimeOffset? Uploaded, bool Encrypted, bool HasSidecar)
+{
+    public DateTimeOffset? Created { get; init; }
+
+    public string? Manifest { get; init; }
+}
 
 /// <summary>One backup in <c>cellar list --json</c>.</summary>
 internal sealed record ListItem(string Job, string Path, DateTimeOffset Created, long SizeBytes, bool Verified, string? Tag, string? Problem);

@@ -10,26 +10,30 @@ internal sealed class RemoteTarget : IDisposable
 {
     private readonly IObjectStore _store;
 
-    private RemoteTarget(OffsiteDestination destination, IObjectStore store, RemoteBackups backups)
+    private RemoteTarget(OffsiteDestination destination, IObjectStore store, RemoteBackups backups, RemoteSelection selection)
     {
         Destination = destination;
         _store = store;
         Backups = backups;
+        Selection = selection;
     }
 
     public OffsiteDestination Destination { get; }
 
     public RemoteBackups Backups { get; }
 
-    public static RemoteTarget Open(CliContext context, string name)
+    public RemoteSelection Selection { get; }
+
+    /// <summary>Opens the destination; what the operator must know about the copies read is said on stderr as warnings.</summary>
+    public static RemoteTarget Open(CliContext context, string name, bool acceptUnsealed = false)
     {
         var destination = context.Config.FindDestination(name);
         var store = OffsiteStores.Open(destination, context.Loggers.CreateLogger<RemoteTarget>());
-        return new RemoteTarget(destination, store, new RemoteBackups(store, OffsiteKey.Load(context.Config), destination.Encrypt));
+        var backups = new RemoteBackups(store, destination, OffsiteKey.Load(context.Config), Warn) { AcceptUnsealed = acceptUnsealed };
+        return new RemoteTarget(destination, store, backups, new RemoteSelection(context.Config, destination, backups, context.Time, Warn));
     }
 
-    /// <summary>The key prefix of a job's copies: <c>DATABASE/JOB/</c>.</summary>
-    public static string PrefixOf(JobConfig job) => $"{job.Database.Name}/{job.Name}/";
-
     public void Dispose() => (_store as IDisposable)?.Dispose();
+
+    private static void Warn(string warning) => Console.Error.WriteLine($"cellar: warning: {warning}");
 }

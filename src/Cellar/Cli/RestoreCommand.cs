@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Cellar.Core;
 using Cellar.Core.Catalog;
+using Cellar.Core.Offsite;
 using Cellar.Core.Restore;
 using Cellar.Core.Verification;
 using Microsoft.Extensions.Logging;
@@ -26,9 +27,10 @@ internal static class RestoreCommand
         var tables = new Option<string?>("--tables") { Description = "Table dumps: restore only these tables (comma-separated; default: every dumped table)" };
         var noSafetyCopy = new Option<bool>("--no-safety-copy") { Description = "Table dumps: do not copy the target to PATH.pre-restore-YYYYMMDD-HHMMSS first" };
         var from = new Option<string?>("--from") { Description = "Restore from this offsite destination (FILE is then an object key, as `cellar list --from` shows)" };
+        var acceptUnsealed = new Option<bool>("--accept-unsealed") { Description = "With --from and a key configured: also accept copies without a seal (made before there was a key); nothing proves Cellar made them" };
         var command = new Command("restore", "Verify a backup and restore it: a snapshot atomically as a whole file, a table dump table by table in one transaction")
         {
-            file, latest, at, job, to, force, tables, noSafetyCopy, from,
+            file, latest, at, job, to, force, tables, noSafetyCopy, from, acceptUnsealed,
         };
         command.SetAction(CellarCli.Action(async (parse, context, cancellationToken) =>
         {
@@ -42,8 +44,14 @@ internal static class RestoreCommand
             if (parse.GetValue(from) is { } destination)
             {
                 using var download = DownloadFolder.Create(parse.GetValue(to)!);
-                var (local, shown) = await DownloadAsync(context, destination, parse, file, latest, at, job, download.Path, cancellationToken).ConfigureAwait(false);
+                using var remote = RemoteTarget.Open(context, destination, parse.GetValue(acceptUnsealed));
+                var (local, shown) = await DownloadAsync(context, remote, parse, file, latest, at, job, download.Path, cancellationToken).ConfigureAwait(false);
                 return await RestoreAsync(parse, context, local, shown, to, force, tableNames, noSafetyCopy, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (parse.GetValue(acceptUnsealed))
+            {
+                throw new ConfigException("--accept-unsealed applies to restores from an offsite destination (--from)");
             }
 
             IReadOnlyList<string> candidates = parse.GetValue(file) is { } path ? [Path.GetFullPath(path)]
@@ -83,19 +91,30 @@ internal static class RestoreCommand
         }
     }
 
-    /// <summary>Downloads the chosen backup; returns the local file and how to name it to the operator (where it came from).</summary>
+    /// <summary>
+    /// Chooses (or checks the named) copy and downloads it; returns the local file and how to name it to the operator
+    /// (where it came from).
+    /// </summary>
     private static async Task<(string File, string Shown)> DownloadAsync(
-        CliContext context, string destination, ParseResult parse, Argument<string?> file, Option<string?> latest, Option<string?> at, Option<string?> job, string folder, CancellationToken cancellationToken)
+        CliContext context, RemoteTarget remote, ParseResult parse, Argument<string?> file, Option<string?> latest, Option<string?> at, Option<string?> job, string folder, CancellationToken cancellationToken)
     {
-        using var remote = RemoteTarget.Open(context, destination);
-        var key = parse.GetValue(file)
-            ?? await remote.Backups.SelectAsync(
-                RemoteTarget.PrefixOf(context.Config.FindJob(parse.GetValue(latest) ?? parse.GetValue(job) ?? throw new ConfigException("with --from and --at, say which job's backups: --job JOB"))),
+        RemoteCopy copy;
+        if (parse.GetValue(file) is { } key)
+        {
+            copy = await remote.Backups.OpenAsync(key, cancellationToken).ConfigureAwait(false);
+            await remote.Selection.CheckNamedAsync(copy, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            copy = await remote.Selection.SelectAsync(
+                context.Config.FindJob(parse.GetValue(latest) ?? parse.GetValue(job) ?? throw new ConfigException("with --from and --at, say which job's backups: --job JOB")),
                 parse.GetValue(at) is { } time ? BackupSelector.LastInstantOf(time, context.Config.TimeZone) : null,
                 cancellationToken).ConfigureAwait(false);
-        var shown = remote.Destination.Location + key;
+        }
+
+        var shown = remote.Destination.Location + copy.Key;
         Console.Error.WriteLine($"downloading {shown}");
-        return (await remote.Backups.DownloadAsync(key, folder, cancellationToken).ConfigureAwait(false), shown);
+        return (await remote.Backups.DownloadAsync(copy, folder, cancellationToken).ConfigureAwait(false), shown);
     }
 
     private static async Task<int> RestoreAsync(
@@ -171,17 +190,11 @@ internal static class RestoreCommand
     {
         try
         {
-            return Sidecar.TryRead(backup)?.IsDump ?? HasSqlName(backup);
+            return Sidecar.TryRead(backup)?.IsDump ?? Sidecar.HasDumpName(backup);
         }
         catch (InvalidDataException)
         {
-            return HasSqlName(backup);
+            return Sidecar.HasDumpName(backup);
         }
-    }
-
-    private static bool HasSqlName(string backup)
-    {
-        var name = Path.GetFileName(backup);
-        return name.EndsWith(".sql", StringComparison.Ordinal) || name.Contains(".sql.", StringComparison.Ordinal);
     }
 }

@@ -188,7 +188,8 @@ public sealed class AdminApiTests
                 listed.Add(item.Key);
             }
 
-            Assert.Equal(2, listed.Count);
+            // The copy, its sidecar and the database's sealed manifest.
+            Assert.Equal(3, listed.Count);
             Assert.Contains(listed, k => k.EndsWith(".sqlite.gz.enc", StringComparison.Ordinal));
             var metrics = await client.GetStringAsync(new Uri("/metrics", UriKind.Relative), api.Ct);
             Assert.Contains("cellar_offsite_pending_backups{database=\"portfolio\",destination=\"spaces\"} 0", metrics, StringComparison.Ordinal);

@@ -7,13 +7,20 @@ using Xunit;
 
 namespace Cellar.Tests.Offsite;
 
-/// <summary>A <see cref="CliSandbox"/> whose config copies its backups to a real s3rver on loopback, encrypted.</summary>
+/// <summary>
+/// A <see cref="CliSandbox"/> whose config copies its backups to a real s3rver on loopback: encrypted with a key
+/// file, or (<c>keyInEnvironment</c>) with no key in the config and the key given to each run in
+/// <c>CELLAR_ENCRYPTION_KEY</c>, as a disaster-recovery setup often does.
+/// </summary>
 internal sealed class OffsiteSandbox : IAsyncDisposable
 {
-    private OffsiteSandbox(CliSandbox cli, S3Server server)
+    private readonly bool _keyInEnvironment;
+
+    private OffsiteSandbox(CliSandbox cli, S3Server server, bool keyInEnvironment)
     {
         Cli = cli;
         Server = server;
+        _keyInEnvironment = keyInEnvironment;
     }
 
     public CliSandbox Cli { get; }
@@ -25,15 +32,23 @@ internal sealed class OffsiteSandbox : IAsyncDisposable
     /// <summary>A store on the same bucket and prefix as the configured destination, to inspect or damage objects.</summary>
     public S3ObjectStore Store() => new(Server.Options("cellar/"));
 
-    public static async Task<OffsiteSandbox> CreateAsync(long databaseBytes, Action<JsonObject>? destination = null)
+    /// <summary>The key as 64 hex characters, as <c>CELLAR_ENCRYPTION_KEY</c> takes it.</summary>
+    public string KeyHex => Convert.ToHexStringLower(File.ReadAllBytes(KeyFile));
+
+    public static async Task<OffsiteSandbox> CreateAsync(long databaseBytes, Action<JsonObject>? destination = null, bool withSocial = false, bool keyInEnvironment = false)
     {
-        var cli = await CliSandbox.CreateAsync(databaseBytes);
+        var cli = await CliSandbox.CreateAsync(databaseBytes, withSocial: withSocial);
         var server = await S3Server.StartAsync(TestContext.Current.CancellationToken);
-        var sandbox = new OffsiteSandbox(cli, server);
+        var sandbox = new OffsiteSandbox(cli, server, keyInEnvironment);
         WriteKey(sandbox.KeyFile);
         sandbox.Configure(destination);
         return sandbox;
     }
+
+    /// <summary>Runs <c>cellar ARGS</c> with the key in <c>CELLAR_ENCRYPTION_KEY</c> (and <paramref name="environment"/>).</summary>
+    public Task<CellarRun> CellarWithKeyAsync(string[] args, IDictionary<string, string>? environment = null) =>
+        CellarProcess.RunAsync(["--config", Cli.ConfigPath, .. args], TestContext.Current.CancellationToken,
+            new Dictionary<string, string>(environment ?? new Dictionary<string, string>()) { ["CELLAR_ENCRYPTION_KEY"] = KeyHex });
 
     /// <summary>Writes a fresh random key, owner-only, as an operator would with <c>head -c 32 /dev/urandom</c>.</summary>
     public static void WriteKey(string path)
@@ -58,7 +73,12 @@ internal sealed class OffsiteSandbox : IAsyncDisposable
             ["retries"] = 3,
         };
         destination?.Invoke(spaces);
-        config["encryptionKeyFile"] = keyFile ?? KeyFile;
+        config.Remove("encryptionKeyFile");
+        if (!_keyInEnvironment)
+        {
+            config["encryptionKeyFile"] = keyFile ?? KeyFile;
+        }
+
         config["offsite"] = new JsonObject { ["spaces"] = spaces };
         File.WriteAllText(Cli.ConfigPath, config.ToJsonString());
     }

@@ -57,7 +57,9 @@ public sealed class OffsiteTests
         var key = $"portfolio/daily/{Path.GetFileName(local)}.enc";
         Assert.Equal(Core.Storage.Encryption.EncryptionFormat.EncryptedLength(localBytes), (await store.StatAsync(key, Ct))!.SizeBytes);
         var folder = sandbox.Cli.Combine("download");
-        var downloaded = await new Core.Offsite.RemoteBackups(store, Core.Storage.Encryption.EncryptionKey.FromFile(sandbox.KeyFile), encrypted: true).DownloadAsync(key, folder, Ct);
+        var keys = new Core.Storage.Encryption.KeyRing(Core.Storage.Encryption.EncryptionKey.FromFile(sandbox.KeyFile), []);
+        var remote = new Core.Offsite.RemoteBackups(store, new OffsiteDestination("spaces") { Encrypt = true }, keys, _ => { });
+        var downloaded = await remote.DownloadAsync(await remote.OpenAsync(key, Ct), folder, Ct);
         Assert.Equal(CliSandbox.HashOf(local), CliSandbox.HashOf(downloaded));
 
         var target = sandbox.Cli.Combine("restored.sqlite");
@@ -114,8 +116,7 @@ public sealed class OffsiteTests
         // key, and never a candidate for --latest.
         var planted = "portfolio/daily/portfolio-2099-01-01.sqlite.gz";
         await store.PutAsync(planted, File.OpenRead(local), null, Ct);
-        var plantedSidecar = System.Text.Json.Nodes.JsonNode.Parse(genuine)!;
-        plantedSidecar.AsObject().Remove("encryption");
+        var plantedSidecar = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(local + ".json", Ct))!;
         plantedSidecar["created"] = "2099-01-01T00:00:00+00:00";
         await store.PutAsync(planted + ".json", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(plantedSidecar.ToJsonString())), null, Ct);
         AssertFailed(await sandbox.Cli.CellarAsync("restore", "--from", "spaces", planted, "--to", target), "plain copy");
@@ -246,11 +247,14 @@ public sealed class OffsiteTests
         using var store = sandbox.Store();
         var good = await ReadAsync(store, key);
 
-        // The ledger lost (moved away, a new disk) and the local file rotted at the same size: sync must refuse.
+        // The ledger lost (moved away, a new disk) and the local file rotted at the same size: sync must refuse. The
+        // manifest is gone too (else the ledger is rebuilt from it and nothing is uploaded at all).
         foreach (var ledger in Directory.GetFiles(Path.Combine(sandbox.Cli.BackupRoot, ".cellar-offsite"), "*.json"))
         {
             File.Delete(ledger);
         }
+
+        await store.DeleteAsync(Core.Offsite.OffsiteManifest.KeyFor("portfolio"), Ct);
 
         var bytes = await File.ReadAllBytesAsync(local, Ct);
         bytes[bytes.Length / 2] ^= 0xff;
