@@ -93,11 +93,7 @@ public sealed class OffsiteAuthenticityTests
     public async Task A_sidecar_shows_only_its_format_and_key_id_and_any_change_or_move_fails_the_restore()
     {
         await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
-        var first = await sandbox.Cli.BackupAsync();
-        await Task.Delay(1100, Ct);
-        var second = await sandbox.Cli.BackupAsync();
-        var firstKey = $"portfolio/daily/{Path.GetFileName(first)}.enc";
-        var secondKey = $"portfolio/daily/{Path.GetFileName(second)}.enc";
+        var (firstKey, secondKey) = await TwoCopiesAsync(sandbox);
         using var store = sandbox.Store();
 
         // Table names, row counts, the source path and the plain SHA-256 stay with the key's holder.
@@ -130,11 +126,7 @@ public sealed class OffsiteAuthenticityTests
     public async Task Deleting_the_newest_copy_makes_latest_refuse_naming_it_and_the_older_copy_restores_only_by_name()
     {
         await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
-        var first = await sandbox.Cli.BackupAsync();
-        await Task.Delay(1100, Ct);
-        var second = await sandbox.Cli.BackupAsync();
-        var firstKey = $"portfolio/daily/{Path.GetFileName(first)}.enc";
-        var secondKey = $"portfolio/daily/{Path.GetFileName(second)}.enc";
+        var (firstKey, secondKey) = await TwoCopiesAsync(sandbox);
         using var store = sandbox.Store();
 
         await store.DeleteAsync(secondKey, Ct);
@@ -470,6 +462,15 @@ public sealed class OffsiteAuthenticityTests
         }
 
         await File.WriteAllTextAsync(ledgerPath, ledger.ToJsonString(), Ct);
+    }
+
+    /// <summary>Two daily backups a second apart, each copied offsite; their object keys, older first.</summary>
+    private static async Task<(string First, string Second)> TwoCopiesAsync(OffsiteSandbox sandbox)
+    {
+        var first = await sandbox.Cli.BackupAsync();
+        await Task.Delay(1100, Ct);
+        var second = await sandbox.Cli.BackupAsync();
+        return ($"portfolio/daily/{Path.GetFileName(first)}.enc", $"portfolio/daily/{Path.GetFileName(second)}.enc");
     }
 
     private static async Task<string> BackupWithKeyAsync(OffsiteSandbox sandbox, string job = "daily")
