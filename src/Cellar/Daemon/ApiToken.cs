@@ -2,16 +2,20 @@ using System.Security.Cryptography;
 using System.Text;
 using Cellar.Core;
 using Cellar.Core.Configuration;
+using Cellar.Core.IO;
 
 namespace Cellar.Daemon;
 
 /// <summary>
-/// The admin API's bearer token, from <c>apiTokenFile</c> or <c>$CELLAR_API_TOKEN</c>. Compared in constant time
+/// The admin API's bearer token, from <c>apiTokenFile</c> (a secret file, see <see cref="SecretFile"/>) or
+/// <c>$CELLAR_API_TOKEN</c>. Compared in constant time
 /// (on SHA-256 digests, so not even the length leaks). Without one the admin routes answer 503, and a daemon
 /// listening beyond loopback without one refuses to start.
 /// </summary>
 internal sealed class ApiToken
 {
+    private const int LongestFile = 4096;
+
     private readonly byte[]? _digest;
 
     private ApiToken(string? token) => _digest = token is null ? null : SHA256.HashData(Encoding.UTF8.GetBytes(token));
@@ -24,14 +28,7 @@ internal sealed class ApiToken
         string? token;
         if (config.ApiTokenFile is { } file)
         {
-            try
-            {
-                token = File.ReadAllText(file).Trim();
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new ConfigException($"config {config.Source ?? "defaults"}: apiTokenFile: cannot read {file}: {e.Message}", e);
-            }
+            token = Encoding.UTF8.GetString(SecretFile.Read(file, "apiTokenFile", LongestFile)).Trim();
         }
         else
         {

@@ -416,6 +416,7 @@ public sealed class AdminApiTests
             {
                 var tokenFile = sandbox.Combine("api-token");
                 await File.WriteAllTextAsync(tokenFile, token);
+                File.SetUnixFileMode(tokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
                 config["apiTokenFile"] = tokenFile;
             }
 

@@ -50,6 +50,7 @@ internal sealed class DaemonProcess : IAsyncDisposable
         var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath, ct))!;
         var tokenFile = sandbox.Combine("api-token");
         await File.WriteAllTextAsync(tokenFile, Token, ct);
+        File.SetUnixFileMode(tokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         config["listen"] = "http://127.0.0.1:0";
         config["apiTokenFile"] = tokenFile;
         configure?.Invoke(config);
