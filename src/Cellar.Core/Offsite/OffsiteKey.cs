@@ -8,7 +8,7 @@ internal static class OffsiteKey
 {
     public static EncryptionKey? Load(CellarConfig config) =>
         config.EncryptionKeyFile is { } file ? EncryptionKey.FromFile(file)
-        : Environment.GetEnvironmentVariable(OffsiteValidator.KeyVariable) is { Length: > 0 } text ? EncryptionKey.FromText(text, OffsiteValidator.KeyVariable)
+        : EnvironmentSecrets.Get(OffsiteValidator.KeyVariable) is { Length: > 0 } text ? EncryptionKey.FromText(text, OffsiteValidator.KeyVariable)
         : null;
 
     /// <summary>The key, or a one-line error naming the destination that needs it.</summary>

@@ -32,7 +32,7 @@ internal sealed class ApiToken
         }
         else
         {
-            token = Environment.GetEnvironmentVariable("CELLAR_API_TOKEN")?.Trim();
+            token = EnvironmentSecrets.Get(EnvironmentSecrets.ApiTokenVariable)?.Trim();
         }
 
         if (token is { Length: > 0 and < 16 })
@@ -43,7 +43,7 @@ internal sealed class ApiToken
         var loaded = new ApiToken(string.IsNullOrEmpty(token) ? null : token);
         if (!loaded.Configured && !config.Listen.IsLoopback)
         {
-            throw new ConfigException($"listen {config.Listen} is not loopback and no admin API token is set (apiTokenFile or CELLAR_API_TOKEN): refusing to start");
+            throw new ConfigException($"listen {config.Listen} is not loopback and no admin API token is set (apiTokenFile or {EnvironmentSecrets.ApiTokenVariable}): refusing to start");
         }
 
         return loaded;

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Cellar.Core;
@@ -10,9 +12,9 @@ using Xunit;
 namespace Cellar.Tests.Configuration;
 
 /// <summary>
-/// Every secret file Cellar reads (the encryption key, the admin token, the S3 credentials) passes one check: a file
-/// owned by the user Cellar runs as, that group and others cannot access, judged on the file actually read. Real files
-/// and real <c>cellar</c> processes.
+/// Every secret Cellar reads (the encryption key, the admin token, the S3 credentials) passes one check:
+/// a file owned by the user Cellar runs as, that group and others cannot access, judged on the file actually read;
+/// secrets given in the environment leave it. Real files and real <c>cellar</c> processes.
 /// </summary>
 public sealed class SecretTests
 {
@@ -94,6 +96,36 @@ public sealed class SecretTests
         stop.Cancel();
         await swapper;
         Assert.True(accepted > 0 && refused > 0, $"the race never happened: {accepted} accepted, {refused} refused");
+    }
+
+    [Fact]
+    public async Task Secrets_given_in_the_environment_leave_it_and_still_work()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var sandbox = await CliSandbox.CreateAsync(1 << 20);
+        var key = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        var nas = Directory.CreateDirectory(sandbox.Combine("nas")).FullName;
+        await using var daemon = await DaemonProcess.StartAsync(
+            sandbox,
+            config =>
+            {
+                config.AsObject().Remove("apiTokenFile");
+                config["offsite"] = new JsonObject { ["nas"] = new JsonObject { ["type"] = "local", ["path"] = nas, ["encrypt"] = true } };
+            },
+            new Dictionary<string, string> { ["CELLAR_API_TOKEN"] = DaemonProcess.Token, ["CELLAR_ENCRYPTION_KEY"] = key });
+
+        var environ = Encoding.UTF8.GetString(await File.ReadAllBytesAsync($"/proc/{daemon.Id}/environ", ct));
+        using var triggered = await daemon.Client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, ct);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!Directory.Exists(nas) || !Directory.EnumerateFiles(nas, "*.enc", SearchOption.AllDirectories).Any())
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(30), $"no encrypted copy offsite: {daemon.Output}");
+            await Task.Delay(100, ct);
+        }
+
+        Assert.DoesNotContain(DaemonProcess.Token, environ, StringComparison.Ordinal);
+        Assert.DoesNotContain(key, environ, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(HttpStatusCode.OK, triggered.StatusCode);
     }
 
     /// <summary>Writes every secret file (owner-only, as they should be) into the sandbox's config, keyed by config key.</summary>
