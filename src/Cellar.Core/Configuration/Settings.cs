@@ -20,6 +20,8 @@ internal sealed class CellarSettings
 
     public string? ApiTokenFile { get; set; }
 
+    public List<string>? AllowedHosts { get; set; }
+
     public string? VerifySchedule { get; set; }
 
     public int? VerifyBudgetMinutes { get; set; }

@@ -11,7 +11,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Cellar.Daemon;
 
-/// <summary>The daemon as one ASP.NET Core app: scheduler, dispatcher, health and admin endpoints.</summary>
+/// <summary>
+/// The daemon as one ASP.NET Core app: scheduler, dispatcher, health and admin endpoints. A request for a host name
+/// the daemon does not know is refused before any of them (<see cref="HostFilter"/>).
+/// </summary>
 internal static partial class DaemonApp
 {
     public static WebApplication Build(CellarConfig config, TimeProvider time, Action<ILoggingBuilder> logging)
@@ -55,6 +58,7 @@ internal static partial class DaemonApp
         builder.Services.AddSingleton<TriggerLimit>();
 
         var app = builder.Build();
+        HostFilter.Use(app, config);
         HealthEndpoints.Map(app);
         AdminEndpoints.Map(app, token);
         app.MapOpenApi();

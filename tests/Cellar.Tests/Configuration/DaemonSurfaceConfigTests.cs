@@ -7,7 +7,8 @@ namespace Cellar.Tests.Configuration;
 
 /// <summary>
 /// The keys that decide who can reach Cellar and what crosses the network: an S3 endpoint that would send requests in
-/// the clear to another machine or carry credentials in its URL stops Cellar with one line naming the key (exit 2).
+/// the clear to another machine or carry credentials in its URL, and <c>allowedHosts</c> entries that are not host
+/// names, stop Cellar with one line naming the key (exit 2).
 /// </summary>
 public sealed class DaemonSurfaceConfigTests : IDisposable
 {
@@ -40,6 +41,16 @@ public sealed class DaemonSurfaceConfigTests : IDisposable
         Assert.Contains("offsite:spaces:endpoint", error.Message, StringComparison.Ordinal);
         Assert.Contains(problem, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("hunter2", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AllowedHosts_takes_host_names_and_refuses_a_URL_or_a_port()
+    {
+        var config = Load(""" "allowedHosts": ["Backup.Internal", "*"] """);
+        var url = Assert.Throws<ConfigException>(() => Load(""" "allowedHosts": ["backup.internal", "https://backup.internal:8787"] """));
+
+        Assert.Equal(["backup.internal", "*"], config.AllowedHosts);
+        Assert.Contains("allowedHosts:1", url.Message, StringComparison.Ordinal);
     }
 
     private CellarConfig Load(string extra)
