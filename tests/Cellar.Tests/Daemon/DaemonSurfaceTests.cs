@@ -1,12 +1,14 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Cellar.Tests.Support;
+using Microsoft.Data.Sqlite;
 using Xunit;
 
 namespace Cellar.Tests.Daemon;
 
 /// <summary>
 /// What the daemon shows whoever can reach its port, on a real Kestrel on 127.0.0.1: it answers only requests
-/// addressed to it by a name it knows, against DNS rebinding.
+/// addressed to it by a name it knows (against DNS rebinding), and its readiness names no path and writes nothing.
 /// </summary>
 public sealed class DaemonSurfaceTests
 {
@@ -45,6 +47,60 @@ public sealed class DaemonSurfaceTests
 
         using var other = await SendAsync(client, "/metrics", "backup.internal.attacker.example", api.Ct);
         Assert.Equal(HttpStatusCode.BadRequest, other.StatusCode);
+    }
+
+    [Fact]
+    public async Task Readyz_names_no_path_and_writes_nothing_in_the_backup_folders()
+    {
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
+        using var client = api.Client(Token);
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).StatusCode);
+        var galleryFolder = Path.Combine(api.Sandbox.BackupRoot, "event-triggered");
+        var dailyChanged = Directory.GetLastWriteTimeUtc(api.Sandbox.DailyFolder);
+        var rootChanged = Directory.GetLastWriteTimeUtc(api.Sandbox.BackupRoot);
+
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/readyz", UriKind.Relative), api.Ct)).StatusCode);
+        }
+
+        File.Delete(api.Sandbox.Database);
+        using var notReady = await client.GetAsync(new Uri("/readyz", UriKind.Relative), api.Ct);
+        var body = await notReady.Content.ReadAsStringAsync(api.Ct);
+
+        Assert.Equal(dailyChanged, Directory.GetLastWriteTimeUtc(api.Sandbox.DailyFolder));
+        Assert.Equal(rootChanged, Directory.GetLastWriteTimeUtc(api.Sandbox.BackupRoot));
+        Assert.False(Directory.Exists(galleryFolder), "/readyz created the folder of a job that never ran");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, notReady.StatusCode);
+        Assert.Contains("database portfolio does not exist", body, StringComparison.Ordinal);
+        Assert.DoesNotContain(api.Sandbox.Root, body, StringComparison.Ordinal);
+        Assert.DoesNotContain("/", JsonNode.Parse(body)!["problems"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Readyz_during_a_snapshot_leaves_SQLites_lock_on_the_database()
+    {
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
+        var database = api.Sandbox.Database;
+        await StockSqlite.RunAsync(database, "PRAGMA journal_mode=DELETE; CREATE TABLE IF NOT EXISTS probe(x);"u8.ToArray(), api.Ct);
+
+        // A read transaction in this process, as the daemon's own snapshot holds one while it copies: in
+        // rollback-journal mode its lock is what keeps the app's commits out of the copy.
+        await using var snapshot = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        await snapshot.OpenAsync(api.Ct);
+        using var read = snapshot.BeginTransaction(deferred: true);
+        await using (var count = snapshot.CreateCommand())
+        {
+            count.CommandText = "SELECT count(*) FROM sqlite_schema";
+            await count.ExecuteScalarAsync(api.Ct);
+        }
+
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(new Uri("/readyz", UriKind.Relative), api.Ct)).StatusCode);
+
+        // The app (another process) must still be unable to commit while the snapshot reads.
+        var write = await Assert.ThrowsAsync<InvalidOperationException>(() => StockSqlite.RunAsync(database, "INSERT INTO probe VALUES (1);"u8.ToArray(), api.Ct));
+        Assert.Contains("locked", write.Message, StringComparison.Ordinal);
     }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string route, string host, CancellationToken ct)
