@@ -63,7 +63,7 @@ internal static partial class DaemonApp
         AdminEndpoints.Map(app, token);
         app.MapOpenApi();
         app.MapMetrics();
-        JobMetrics.WatchDisks(config);
+        FolderMetrics.Watch(app, config, time);
         if (!token.Configured)
         {
             LogNoToken(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cellar.Daemon"));
