@@ -19,6 +19,9 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
     /// <summary>A file holding the admin API's bearer token (else <c>$CELLAR_API_TOKEN</c>).</summary>
     public string? ApiTokenFile { get; init; }
 
+    /// <summary>A file holding a bearer token that <c>/metrics</c> then requires (the admin token is accepted too); null for an open <c>/metrics</c>.</summary>
+    public string? MetricsTokenFile { get; init; }
+
     /// <summary>
     /// Host names the daemon answers to besides loopback names, IP addresses and the <see cref="Listen"/> host: the
     /// names a reverse proxy or a scraper uses. Any other <c>Host</c> header (a DNS-rebinding web page's) gets 400.

@@ -125,6 +125,7 @@ internal static partial class ConfigValidator
             Nice = settings.Nice ?? config.Nice,
             Listen = listen ?? config.Listen,
             ApiTokenFile = settings.ApiTokenFile is null ? null : AbsolutePath(settings.ApiTokenFile, "apiTokenFile", error),
+            MetricsTokenFile = settings.MetricsTokenFile is null ? null : AbsolutePath(settings.MetricsTokenFile, "metricsTokenFile", error),
             AllowedHosts = (settings.AllowedHosts ?? []).Select((host, i) => HostName(host, $"allowedHosts:{i}", error)).ToList(),
             EncryptionKeyFile = settings.EncryptionKeyFile is null ? null : AbsolutePath(settings.EncryptionKeyFile, "encryptionKeyFile", error),
             ShutdownGrace = settings.ShutdownGraceSeconds is { } grace ? TimeSpan.FromSeconds(grace) : config.ShutdownGrace,

@@ -22,7 +22,7 @@ internal static class AdminEndpoints
     // either a mistake or an attack, and either way it must never look accepted.
     private static readonly System.Buffers.SearchValues<char> Refused = System.Buffers.SearchValues.Create("/\\$`;|<>\"\0");
 
-    public static void Map(WebApplication app, ApiToken token)
+    public static void Map(WebApplication app, BearerToken token)
     {
         var limit = app.Services.GetRequiredService<TriggerLimit>();
         var admin = app.MapGroup("/api/admin").AddEndpointFilter(async (context, next) =>

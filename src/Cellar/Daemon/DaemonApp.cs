@@ -19,7 +19,8 @@ internal static partial class DaemonApp
 {
     public static WebApplication Build(CellarConfig config, TimeProvider time, Action<ILoggingBuilder> logging)
     {
-        var token = ApiToken.Load(config);
+        var token = BearerToken.Admin(config);
+        var metricsToken = BearerToken.Metrics(config);
 
         // A backup keeps every core busy with compression work items; requests must not queue behind them while the
         // thread pool slowly adds threads (measured: trigger p99 3.5 s during a 1 GB backup before this).
@@ -62,7 +63,7 @@ internal static partial class DaemonApp
         HealthEndpoints.Map(app);
         AdminEndpoints.Map(app, token);
         app.MapOpenApi();
-        app.MapMetrics();
+        MetricsEndpoint.Map(app, metricsToken, token);
         FolderMetrics.Watch(app, config, time);
         if (!token.Configured)
         {

@@ -12,13 +12,13 @@ using Xunit;
 namespace Cellar.Tests.Configuration;
 
 /// <summary>
-/// Every secret Cellar reads (the encryption key, the admin token, the S3 credentials) passes one check:
+/// Every secret Cellar reads (the encryption key, the admin and metrics tokens, the S3 credentials) passes one check:
 /// a file owned by the user Cellar runs as, that group and others cannot access, judged on the file actually read;
 /// secrets given in the environment leave it. Real files and real <c>cellar</c> processes.
 /// </summary>
 public sealed class SecretTests
 {
-    public static readonly TheoryData<string> SecretKeys = new() { "apiTokenFile", "credentialsFile", "encryptionKeyFile" };
+    public static readonly TheoryData<string> SecretKeys = new() { "apiTokenFile", "metricsTokenFile", "credentialsFile", "encryptionKeyFile" };
 
     [Theory]
     [MemberData(nameof(SecretKeys))]
@@ -134,10 +134,12 @@ public sealed class SecretTests
         var files = new Dictionary<string, string>
         {
             ["apiTokenFile"] = sandbox.Combine("api-token"),
+            ["metricsTokenFile"] = sandbox.Combine("metrics-token"),
             ["credentialsFile"] = sandbox.Combine("credentials"),
             ["encryptionKeyFile"] = sandbox.Combine("offsite.key"),
         };
         await File.WriteAllTextAsync(files["apiTokenFile"], DaemonProcess.Token);
+        await File.WriteAllTextAsync(files["metricsTokenFile"], "metrics-token-0123456789");
         await File.WriteAllTextAsync(files["credentialsFile"], "[default]\naws_access_key_id = KEY\naws_secret_access_key = SECRET\n");
         Offsite.OffsiteSandbox.WriteKey(files["encryptionKeyFile"]);
         foreach (var file in files.Values)
@@ -148,6 +150,7 @@ public sealed class SecretTests
         var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath))!;
         config["listen"] = "http://127.0.0.1:0";
         config["apiTokenFile"] = files["apiTokenFile"];
+        config["metricsTokenFile"] = files["metricsTokenFile"];
         config["encryptionKeyFile"] = files["encryptionKeyFile"];
         config["offsite"] = new JsonObject
         {
@@ -167,7 +170,7 @@ public sealed class SecretTests
     /// <summary>The command that reads <paramref name="key"/>'s file first, run to its end or stopped after 30 s (a daemon that started).</summary>
     private static async Task<CellarRun> RunBoundedAsync(CliSandbox sandbox, string key)
     {
-        string[] args = key is "apiTokenFile"
+        string[] args = key is "apiTokenFile" or "metricsTokenFile"
             ? ["--config", sandbox.ConfigPath, "serve"]
             : ["--config", sandbox.ConfigPath, "list", "--from", "spaces"];
         using var process = CellarProcess.Start(args);

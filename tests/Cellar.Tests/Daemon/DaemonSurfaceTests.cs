@@ -8,7 +8,8 @@ namespace Cellar.Tests.Daemon;
 
 /// <summary>
 /// What the daemon shows whoever can reach its port, on a real Kestrel on 127.0.0.1: it answers only requests
-/// addressed to it by a name it knows (against DNS rebinding), and its readiness names no path and writes nothing.
+/// addressed to it by a name it knows (against DNS rebinding), its readiness names no path and writes nothing, and
+/// /metrics takes a token for those who want one.
 /// </summary>
 public sealed class DaemonSurfaceTests
 {
@@ -101,6 +102,40 @@ public sealed class DaemonSurfaceTests
         // The app (another process) must still be unable to commit while the snapshot reads.
         var write = await Assert.ThrowsAsync<InvalidOperationException>(() => StockSqlite.RunAsync(database, "INSERT INTO probe VALUES (1);"u8.ToArray(), api.Ct));
         Assert.Contains("locked", write.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task With_a_metrics_token_metrics_need_it_or_the_admin_token()
+    {
+        const string MetricsToken = "prometheus-scrape-token-0123456789";
+        string? tokenFile = null;
+        await using var api = await InProcessDaemon.StartAsync(token: Token, configure: config =>
+        {
+            tokenFile = Path.Combine(Path.GetDirectoryName(config["database"]!.GetValue<string>())!, "metrics-token");
+            File.WriteAllText(tokenFile, MetricsToken + "\n");
+            File.SetUnixFileMode(tokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            config["metricsTokenFile"] = tokenFile;
+        });
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
+        using var scraper = api.Client(MetricsToken);
+        using var admin = api.Client(Token);
+        using var wrong = api.Client("not-the-metrics-token-at-all");
+
+        using var refused = await anonymous.GetAsync(new Uri("/metrics", UriKind.Relative), api.Ct);
+        using var wrongly = await wrong.GetAsync(new Uri("/metrics", UriKind.Relative), api.Ct);
+        using var scraped = await scraper.GetAsync(new Uri("/metrics", UriKind.Relative), api.Ct);
+        using var byAdmin = await admin.GetAsync(new Uri("/metrics", UriKind.Relative), api.Ct);
+        using var adminRoutes = await scraper.GetAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("Bearer", refused.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.DoesNotContain("cellar_", await refused.Content.ReadAsStringAsync(api.Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongly.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, scraped.StatusCode);
+        Assert.Contains("cellar_backup_disk_free_bytes", await scraped.Content.ReadAsStringAsync(api.Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, byAdmin.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, adminRoutes.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(new Uri("/healthz", UriKind.Relative), api.Ct)).StatusCode);
     }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string route, string host, CancellationToken ct)
