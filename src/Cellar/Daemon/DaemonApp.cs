@@ -12,8 +12,8 @@ using Microsoft.Extensions.Logging;
 namespace Cellar.Daemon;
 
 /// <summary>
-/// The daemon as one ASP.NET Core app: scheduler, dispatcher, health and admin endpoints. A request for a host name
-/// the daemon does not know is refused before any of them (<see cref="HostFilter"/>).
+/// The daemon as one ASP.NET Core app: scheduler, dispatcher, health and admin endpoints. Every answer carries
+/// <see cref="ApiHeaders"/>; a request for a host name the daemon does not know is refused first (<see cref="HostFilter"/>).
 /// </summary>
 internal static partial class DaemonApp
 {
@@ -39,6 +39,7 @@ internal static partial class DaemonApp
         // Under systemd (Type=notify) the host reports ready and stopping; elsewhere this does nothing.
         builder.Host.UseSystemd();
         builder.WebHost.UseUrls(config.Listen.GetLeftPart(UriPartial.Authority));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = BadRequests.MaxBodyBytes);
         logging(builder.Logging);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(config);
@@ -59,6 +60,8 @@ internal static partial class DaemonApp
         builder.Services.AddSingleton<TriggerLimit>();
 
         var app = builder.Build();
+        ApiHeaders.Use(app);
+        BadRequests.Use(app);
         HostFilter.Use(app, config);
         HealthEndpoints.Map(app);
         AdminEndpoints.Map(app, token);

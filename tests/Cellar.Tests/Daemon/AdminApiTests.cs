@@ -131,17 +131,43 @@ public sealed class AdminApiTests
         await using var api = await InProcessDaemon.StartAsync(token: Token);
         using var client = api.Client(Token);
 
-        // Unknown jobs: each trigger spends a permit without starting a run.
+        // Triggers of a job that is already waiting fold into its run, but each still counts.
         for (var i = 0; i < 60; i++)
         {
-            using var counted = await client.PostAsync(new Uri("/api/admin/jobs/nosuch", UriKind.Relative), null, api.Ct);
-            Assert.Equal(HttpStatusCode.NotFound, counted.StatusCode);
+            using var counted = await client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct);
+            Assert.Equal(HttpStatusCode.Accepted, counted.StatusCode);
         }
 
-        using var refused = await client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct);
+        using var refused = await client.PostAsync(new Uri("/api/admin/jobs/gallery?tag=one-too-many", UriKind.Relative), null, api.Ct);
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.Equal("60", refused.Headers.GetValues("Retry-After").Single());
-        Assert.False(Directory.Exists(api.Sandbox.DailyFolder), "a refused trigger started a backup");
+        Assert.False(Directory.Exists(Path.Combine(api.Sandbox.BackupRoot, "event-triggered")), "a refused trigger started a backup");
+    }
+
+    [Fact]
+    public async Task Requests_refused_as_unknown_invalid_or_too_large_spend_no_trigger_permit()
+    {
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
+        using var client = api.Client(Token);
+
+        for (var i = 0; i < TriggerLimit.PerMinute; i++)
+        {
+            using var unknown = await client.PostAsync(new Uri("/api/admin/jobs/nosuch", UriKind.Relative), null, api.Ct);
+            using var badName = await client.PostAsJsonAsync(new Uri("/api/admin/backup-on-gallery-add", UriKind.Relative), new { galleryName = "$(reboot)" }, api.Ct);
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, badName.StatusCode);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var tooLarge = await client.PostAsync(
+                new Uri("/api/admin/backup-on-gallery-add", UriKind.Relative), new StringContent(new string(' ', 100_000) + "{}", Encoding.UTF8, "application/json"), api.Ct);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+            Assert.Equal("application/problem+json", tooLarge.Content.Headers.ContentType?.MediaType);
+        }
+
+        using var real = await client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct);
+        Assert.Equal(HttpStatusCode.Accepted, real.StatusCode);
     }
 
     [Fact]

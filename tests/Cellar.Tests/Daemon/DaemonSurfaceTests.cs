@@ -1,5 +1,8 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
 using System.Text.Json.Nodes;
+using Cellar.Tests.Cli;
 using Cellar.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -7,9 +10,9 @@ using Xunit;
 namespace Cellar.Tests.Daemon;
 
 /// <summary>
-/// What the daemon shows whoever can reach its port, on a real Kestrel on 127.0.0.1: it answers only requests
-/// addressed to it by a name it knows (against DNS rebinding), its readiness names no path and writes nothing, and
-/// /metrics takes a token for those who want one.
+/// What the daemon shows whoever can reach its port, on a real Kestrel on 127.0.0.1: only requests addressed to it by a
+/// name it knows (against DNS rebinding), no paths, no writes, headers that keep browsers and proxies from misusing an
+/// answer, and a metrics token for those who want one.
 /// </summary>
 public sealed class DaemonSurfaceTests
 {
@@ -48,6 +51,34 @@ public sealed class DaemonSurfaceTests
 
         using var other = await SendAsync(client, "/metrics", "backup.internal.attacker.example", api.Ct);
         Assert.Equal(HttpStatusCode.BadRequest, other.StatusCode);
+    }
+
+    [Fact]
+    public async Task Every_answer_says_nosniff_and_no_store()
+    {
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
+        using var client = api.Client(Token);
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
+
+        var answers = new List<HttpResponseMessage>();
+        foreach (var route in OpenRoutes.Append("/api/admin/backup-status").Append("/api/admin/runs/00000000-0000-0000-0000-000000000000"))
+        {
+            answers.Add(await client.GetAsync(new Uri(route, UriKind.Relative), api.Ct));
+        }
+
+        answers.Add(await anonymous.GetAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct));
+        answers.Add(await client.PostAsync(new Uri("/api/admin/jobs/nosuch", UriKind.Relative), null, api.Ct));
+        answers.Add(await SendAsync(client, "/healthz", "attacker.example", api.Ct));
+
+        Assert.Contains(answers, a => a.StatusCode == HttpStatusCode.Unauthorized);
+        Assert.Contains(answers, a => a.StatusCode == HttpStatusCode.NotFound);
+        Assert.All(answers, answer =>
+        {
+            var route = answer.RequestMessage!.RequestUri!.AbsolutePath;
+            Assert.True(answer.Headers.TryGetValues("X-Content-Type-Options", out var sniff) && sniff.Single() == "nosniff", $"{route}: no nosniff");
+            Assert.True(answer.Headers.CacheControl?.NoStore == true, $"{route}: no no-store");
+        });
+        answers.ForEach(a => a.Dispose());
     }
 
     [Fact]
@@ -136,6 +167,26 @@ public sealed class DaemonSurfaceTests
         Assert.Equal(HttpStatusCode.OK, byAdmin.StatusCode);
         Assert.Equal(HttpStatusCode.Unauthorized, adminRoutes.StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(new Uri("/healthz", UriKind.Relative), api.Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_body_too_large_gets_413_and_the_log_no_stack_trace()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(1 << 20);
+        await using var daemon = await DaemonProcess.StartAsync(sandbox);
+        var ct = TestContext.Current.CancellationToken;
+
+        using var answer = await daemon.Client.PostAsync(
+            new Uri("/api/admin/backup-on-gallery-add", UriKind.Relative),
+            new StringContent("{\"galleryName\": \"" + new string('a', 1 << 20) + "\"}", Encoding.UTF8, "application/json"),
+            ct);
+        using var after = await daemon.Client.GetAsync(new Uri("/healthz", UriKind.Relative), ct);
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, answer.StatusCode);
+        Assert.Equal("application/problem+json", answer.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Assert.DoesNotContain("   at ", daemon.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", daemon.Output, StringComparison.Ordinal);
     }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, string route, string host, CancellationToken ct)
