@@ -62,7 +62,7 @@ internal static partial class DaemonApp
         var app = builder.Build();
         ApiHeaders.Use(app);
         BadRequests.Use(app);
-        HostFilter.Use(app, config);
+        HostFilter.Use(app, config, token, metricsToken);
         HealthEndpoints.Map(app);
         AdminEndpoints.Map(app, token);
         app.MapOpenApi();

@@ -24,12 +24,12 @@ public sealed class DaemonSurfaceTests
     public async Task A_request_for_a_host_name_the_daemon_does_not_know_gets_400_on_every_route()
     {
         await using var api = await InProcessDaemon.StartAsync(token: Token);
-        using var client = api.Client(Token);
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
 
         foreach (var route in OpenRoutes.Append("/api/admin/backup-status"))
         {
-            // What a browser sends after a page on attacker.example made its name resolve to 127.0.0.1.
-            using var rebound = await SendAsync(client, route, $"attacker.example:{api.Address.Port}", api.Ct);
+            // What a browser sends after a page on attacker.example made its name resolve to 127.0.0.1: no token.
+            using var rebound = await SendAsync(anonymous, route, $"attacker.example:{api.Address.Port}", api.Ct);
 
             Assert.True(rebound.StatusCode == HttpStatusCode.BadRequest, $"{route}: {rebound.StatusCode}");
             Assert.DoesNotContain("cellar_", await rebound.Content.ReadAsStringAsync(api.Ct), StringComparison.Ordinal);
@@ -37,19 +37,32 @@ public sealed class DaemonSurfaceTests
     }
 
     [Fact]
+    public async Task A_request_with_the_token_is_answered_under_any_host_name_as_the_apps_container_calls_it()
+    {
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
+        using var app = api.Client(Token);
+
+        using var status = await SendAsync(app, "/api/admin/backup-status", $"cellar:{api.Address.Port}", api.Ct);
+        using var metrics = await SendAsync(app, "/metrics", $"cellar:{api.Address.Port}", api.Ct);
+
+        Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+    }
+
+    [Fact]
     public async Task Loopback_names_IP_addresses_and_allowedHosts_are_answered()
     {
         await using var api = await InProcessDaemon.StartAsync(token: Token, configure: config => config["allowedHosts"] = new JsonArray("backup.internal"));
-        using var client = api.Client(Token);
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
         var port = api.Address.Port;
 
         foreach (var host in new[] { $"localhost:{port}", $"127.0.0.1:{port}", $"[::1]:{port}", $"10.1.2.3:{port}", "backup.internal", $"BACKUP.internal:{port}" })
         {
-            using var answer = await SendAsync(client, "/metrics", host, api.Ct);
+            using var answer = await SendAsync(anonymous, "/metrics", host, api.Ct);
             Assert.True(answer.StatusCode == HttpStatusCode.OK, $"{host}: {answer.StatusCode}");
         }
 
-        using var other = await SendAsync(client, "/metrics", "backup.internal.attacker.example", api.Ct);
+        using var other = await SendAsync(anonymous, "/metrics", "backup.internal.attacker.example", api.Ct);
         Assert.Equal(HttpStatusCode.BadRequest, other.StatusCode);
     }
 
@@ -68,10 +81,11 @@ public sealed class DaemonSurfaceTests
 
         answers.Add(await anonymous.GetAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct));
         answers.Add(await client.PostAsync(new Uri("/api/admin/jobs/nosuch", UriKind.Relative), null, api.Ct));
-        answers.Add(await SendAsync(client, "/healthz", "attacker.example", api.Ct));
+        answers.Add(await SendAsync(anonymous, "/healthz", "attacker.example", api.Ct));
 
         Assert.Contains(answers, a => a.StatusCode == HttpStatusCode.Unauthorized);
         Assert.Contains(answers, a => a.StatusCode == HttpStatusCode.NotFound);
+        Assert.Contains(answers, a => a.StatusCode == HttpStatusCode.BadRequest);
         Assert.All(answers, answer =>
         {
             var route = answer.RequestMessage!.RequestUri!.AbsolutePath;
