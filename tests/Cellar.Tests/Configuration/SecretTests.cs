@@ -55,6 +55,19 @@ public sealed class SecretTests
     }
 
     [Fact]
+    public async Task An_empty_apiTokenFile_is_refused_instead_of_quietly_turning_the_admin_API_off()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(1 << 20);
+        var files = await SecretsAsync(sandbox);
+        await File.WriteAllTextAsync(files["apiTokenFile"], "\n", TestContext.Current.CancellationToken);
+
+        var run = await RunBoundedAsync(sandbox, "apiTokenFile");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Contains($"apiTokenFile {files["apiTokenFile"]} is empty", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_secret_file_swapped_while_it_is_read_is_judged_by_the_file_that_was_read()
     {
         using var temp = new TempFolder();
