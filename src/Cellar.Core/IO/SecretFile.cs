@@ -61,6 +61,7 @@ internal static partial class SecretFile
         }
 
         // /proc/self/fd/N names the open file itself (fstat(2) by another door), whatever has happened to the path since.
+        // UnixFiles.Stat answers on Linux (x86_64, aarch64) only; elsewhere the owner goes unchecked and the mode below still counts.
         if (UnixFiles.Stat($"/proc/self/fd/{handle.DangerousGetHandle()}") is { } opened)
         {
             if (!opened.IsRegularFile)

@@ -17,7 +17,10 @@ namespace Cellar.Daemon;
 /// </summary>
 internal sealed class FolderMetrics
 {
-    /// <summary>How long a reading is used while no folder changes: a change made in place is seen within this time.</summary>
+    /// <summary>
+    /// How long a reading is used while no folder changes: a file changed in place, or a second change within the
+    /// same tick of the filesystem's coarse clock as the one already read, is seen within this time.
+    /// </summary>
     public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(1);
 
     private static readonly Gauge FailedChecks = Metrics.CreateGauge("cellar_backups_failed_verification", "Stored backups of the job that a check found bad since they were written.", "job");
@@ -58,19 +61,19 @@ internal sealed class FolderMetrics
 
     private static void Refresh()
     {
-        var now = Live.Keys.Select(m => (Metrics: m, Reading: m.Current())).ToList();
-        foreach (var job in now.SelectMany(m => m.Reading.FailedChecks).GroupBy(f => f.Key, f => f.Value))
+        var readings = Live.Keys.Select(m => (Metrics: m, Reading: m.Current())).ToList();
+        foreach (var job in readings.SelectMany(m => m.Reading.FailedChecks).GroupBy(f => f.Key, f => f.Value))
         {
             FailedChecks.WithLabels(job.Key).Set(job.Sum());
         }
 
-        foreach (var destination in now.SelectMany(m => m.Reading.Offsite.Select(lag => (lag, Age: m.Metrics.AgeOf(lag)))).GroupBy(l => (l.lag.Database, l.lag.Destination)))
+        foreach (var destination in readings.SelectMany(m => m.Reading.Offsite.Select(lag => (lag, Age: m.Metrics.AgeOf(lag)))).GroupBy(l => (l.lag.Database, l.lag.Destination)))
         {
             Pending.WithLabels(destination.Key.Database, destination.Key.Destination).Set(destination.Sum(l => l.lag.Pending));
             Lag.WithLabels(destination.Key.Database, destination.Key.Destination).Set(destination.Max(l => l.Age));
         }
 
-        foreach (var root in now.SelectMany(m => m.Metrics._config.Databases.Select(d => d.BackupRoot)).Distinct())
+        foreach (var root in readings.SelectMany(m => m.Metrics._config.Databases.Select(d => d.BackupRoot)).Distinct())
         {
             try
             {
@@ -88,6 +91,7 @@ internal sealed class FolderMetrics
     /// <summary>The kept reading, or a new one when a folder changed or it is too old.</summary>
     private Reading Current()
     {
+        // Taken before the reading: a change made while reading shows in the next stamp, so it is read again then.
         var stamp = string.Join(',', _folders.Select(f => Directory.GetLastWriteTimeUtc(f).Ticks));
         lock (_gate)
         {
