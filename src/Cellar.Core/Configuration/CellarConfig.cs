@@ -19,6 +19,16 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
     /// <summary>A file holding the admin API's bearer token (else <c>$CELLAR_API_TOKEN</c>).</summary>
     public string? ApiTokenFile { get; init; }
 
+    /// <summary>A file holding a bearer token that <c>/metrics</c> then requires (the admin token is accepted too); null for an open <c>/metrics</c>.</summary>
+    public string? MetricsTokenFile { get; init; }
+
+    /// <summary>
+    /// Host names the daemon answers to besides loopback names, IP addresses and the <see cref="Listen"/> host: the
+    /// names a reverse proxy or a scraper uses. Any other <c>Host</c> header (a DNS-rebinding web page's) gets 400.
+    /// <c>*</c> allows every host.
+    /// </summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
     /// <summary>The key offsite copies are encrypted with (else <c>$CELLAR_ENCRYPTION_KEY</c>, else none).</summary>
     public string? EncryptionKeyFile { get; init; }
 

@@ -125,6 +125,8 @@ internal static partial class ConfigValidator
             Nice = settings.Nice ?? config.Nice,
             Listen = listen ?? config.Listen,
             ApiTokenFile = settings.ApiTokenFile is null ? null : AbsolutePath(settings.ApiTokenFile, "apiTokenFile", error),
+            MetricsTokenFile = settings.MetricsTokenFile is null ? null : AbsolutePath(settings.MetricsTokenFile, "metricsTokenFile", error),
+            AllowedHosts = (settings.AllowedHosts ?? []).Select((host, i) => HostName(host, $"allowedHosts:{i}", error)).ToList(),
             EncryptionKeyFile = settings.EncryptionKeyFile is null ? null : AbsolutePath(settings.EncryptionKeyFile, "encryptionKeyFile", error),
             PreviousEncryptionKeyFiles = [.. (settings.PreviousEncryptionKeyFiles ?? []).Select((p, i) => AbsolutePath(p, $"previousEncryptionKeyFiles:{i}", error))],
             ShutdownGrace = settings.ShutdownGraceSeconds is { } grace ? TimeSpan.FromSeconds(grace) : config.ShutdownGrace,
@@ -365,6 +367,11 @@ internal static partial class ConfigValidator
         text is null ? null
         : Uri.TryCreate(text, UriKind.Absolute, out var url) && url.Scheme is "http" or "https" ? url
         : throw error(key, $"'{text}' is not an absolute http(s) URL");
+
+    private static string HostName(string host, string key, Func<string, string, ConfigException> error) =>
+        host == "*" || Uri.CheckHostName(host) is UriHostNameType.Dns or UriHostNameType.IPv4 or UriHostNameType.IPv6
+            ? host.Trim('[', ']').ToLowerInvariant()
+            : throw error(key, $"'{host}' is not a host name; give the name alone, without scheme or port (backup.internal), or * for any");
 
     private static string AbsolutePath(string? path, string key, Func<string, string, ConfigException> error)
     {

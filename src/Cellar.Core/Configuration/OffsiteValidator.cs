@@ -60,9 +60,26 @@ internal static class OffsiteValidator
     private static S3Options S3(OffsiteSettings settings, string k, Func<string, string, ConfigException> error)
     {
         Uri? endpoint = null;
-        if (settings.Endpoint is not null && (!Uri.TryCreate(settings.Endpoint, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("https" or "http")))
+        if (settings.Endpoint is not null)
         {
-            throw error($"{k}:endpoint", $"'{settings.Endpoint}' is not an https:// URL");
+            if (!Uri.TryCreate(settings.Endpoint, UriKind.Absolute, out endpoint) || endpoint.Scheme is not ("https" or "http"))
+            {
+                throw error($"{k}:endpoint", $"'{settings.Endpoint}' is not an https:// URL");
+            }
+
+            // Said without repeating the URL: the point is that it holds a secret.
+            if (endpoint.UserInfo.Length > 0)
+            {
+                throw error($"{k}:endpoint", "holds credentials (user:password@); remove them and put the keys in credentialsFile");
+            }
+
+            // Over plain http the request signatures, the sidecars and every unencrypted copy cross the network in
+            // the clear, and anyone on the path can answer in the bucket's place. Loopback (a local MinIO, a test
+            // server, a TLS-terminating sidecar) never leaves the machine.
+            if (endpoint.Scheme == "http" && !endpoint.IsLoopback)
+            {
+                throw error($"{k}:endpoint", $"'{settings.Endpoint}' is plain http to another machine; use https:// (http:// is accepted for loopback only)");
+            }
         }
 
         var prefix = settings.Prefix ?? "";

@@ -20,6 +20,10 @@ internal sealed class CellarSettings
 
     public string? ApiTokenFile { get; set; }
 
+    public string? MetricsTokenFile { get; set; }
+
+    public List<string>? AllowedHosts { get; set; }
+
     public string? VerifySchedule { get; set; }
 
     public int? VerifyBudgetMinutes { get; set; }

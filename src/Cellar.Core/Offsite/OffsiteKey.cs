@@ -13,7 +13,7 @@ internal static class OffsiteKey
     public static KeyRing? Load(CellarConfig config)
     {
         var current = config.EncryptionKeyFile is { } file ? EncryptionKey.FromFile(file)
-            : Environment.GetEnvironmentVariable(OffsiteValidator.KeyVariable) is { Length: > 0 } text ? EncryptionKey.FromText(text, OffsiteValidator.KeyVariable)
+            : EnvironmentSecrets.Get(OffsiteValidator.KeyVariable) is { Length: > 0 } text ? EncryptionKey.FromText(text, OffsiteValidator.KeyVariable)
             : null;
         var previous = config.PreviousEncryptionKeyFiles.Select(EncryptionKey.FromFile).Concat(PreviousFromEnvironment()).ToList();
         if (current is null && previous.Count > 0)
@@ -32,7 +32,7 @@ internal static class OffsiteKey
     /// <summary>Keys in the environment, separated by commas or white space (neither occurs in hex or base64).</summary>
     private static IEnumerable<EncryptionKey> PreviousFromEnvironment()
     {
-        var text = Environment.GetEnvironmentVariable(OffsiteValidator.PreviousKeysVariable) ?? "";
+        var text = EnvironmentSecrets.Get(OffsiteValidator.PreviousKeysVariable) ?? "";
         var parts = text.Split([',', ' ', '\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries);
         return parts.Select((part, i) => EncryptionKey.FromText(part, $"{OffsiteValidator.PreviousKeysVariable} (key {i + 1})"));
     }

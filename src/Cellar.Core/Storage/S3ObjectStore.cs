@@ -5,7 +5,6 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using Amazon;
 using Amazon.Runtime;
-using Amazon.Runtime.CredentialManagement;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Cellar.Core.IO;
@@ -54,7 +53,7 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
         }
 
-        var credentials = Credentials(options);
+        var credentials = options.CredentialsFile is { } file ? S3CredentialsFile.Read(file, options.Profile) : null;
         _client = credentials is null ? new AmazonS3Client(config) : new AmazonS3Client(credentials, config);
         _retry = new ResiliencePipelineBuilder().AddRetry(new RetryStrategyOptions
         {
@@ -330,24 +329,6 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
         var dash = bare.IndexOf('-', StringComparison.Ordinal);
         var hex = dash < 0 ? bare : bare[..dash];
         return hex.Length == 32 && hex.All(char.IsAsciiHexDigit) && (dash < 0 || bare[(dash + 1)..].All(char.IsAsciiDigit));
-    }
-
-    private static AWSCredentials? Credentials(S3Options options)
-    {
-        if (options.CredentialsFile is not { } path)
-        {
-            return null;
-        }
-
-        if (!File.Exists(path))
-        {
-            throw new ConfigException($"credentials file {path} does not exist");
-        }
-
-        var file = new SharedCredentialsFile(path);
-        return file.TryGetProfile(options.Profile, out var profile) && AWSCredentialsFactory.TryGetAWSCredentials(profile, file, out var credentials)
-            ? credentials
-            : throw new ConfigException($"credentials file {path}: no usable profile '{options.Profile}' (aws_access_key_id and aws_secret_access_key)");
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Location}: attempt {Attempt} in {DelaySeconds:0.0} s after: {Error}")]

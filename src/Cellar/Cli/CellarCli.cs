@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Cellar.Core;
+using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Microsoft.Data.Sqlite;
 
@@ -26,6 +27,8 @@ internal static class CellarCli
 
     public static async Task<int> RunAsync(string[] args)
     {
+        // Before anything can start a process or read them: secrets given in the environment leave it now.
+        EnvironmentSecrets.Withdraw();
         var root = new RootCommand("Cellar: consistent online SQLite backups that are verified, pruned and restorable.")
         {
             ConfigOption,

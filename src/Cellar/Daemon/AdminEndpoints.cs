@@ -7,7 +7,6 @@ using Cellar.Core.Status;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Cellar.Daemon;
 
@@ -22,9 +21,8 @@ internal static class AdminEndpoints
     // either a mistake or an attack, and either way it must never look accepted.
     private static readonly System.Buffers.SearchValues<char> Refused = System.Buffers.SearchValues.Create("/\\$`;|<>\"\0");
 
-    public static void Map(WebApplication app, ApiToken token)
+    public static void Map(WebApplication app, BearerToken token)
     {
-        var limit = app.Services.GetRequiredService<TriggerLimit>();
         var admin = app.MapGroup("/api/admin").AddEndpointFilter(async (context, next) =>
         {
             if (!token.Configured)
@@ -41,7 +39,7 @@ internal static class AdminEndpoints
             return await next(context).ConfigureAwait(false);
         });
 
-        admin.MapPost("/backup-on-gallery-add", async (HttpRequest request, CellarConfig config, JobDispatcher dispatcher, bool? wait) =>
+        admin.MapPost("/backup-on-gallery-add", async (HttpRequest request, CellarConfig config, JobDispatcher dispatcher, TriggerLimit limit, bool? wait) =>
         {
             var name = await GalleryNameAsync(request).ConfigureAwait(false);
             if (name.Problem is { } problem)
@@ -49,21 +47,21 @@ internal static class AdminEndpoints
                 return Results.Problem(problem, statusCode: 400, title: "bad gallery name");
             }
 
-            return await TriggerAsync(config, dispatcher, "gallery", name.Value, wait ?? false, request.HttpContext.RequestAborted).ConfigureAwait(false);
-        }).AddEndpointFilter(limit);
+            return await TriggerAsync(config, dispatcher, limit, "gallery", name.Value, wait ?? false, request.HttpContext).ConfigureAwait(false);
+        });
 
-        admin.MapPost("/trigger-backup", (HttpRequest request, CellarConfig config, JobDispatcher dispatcher, bool? wait) =>
-            TriggerAsync(config, dispatcher, "daily", null, wait ?? false, request.HttpContext.RequestAborted)).AddEndpointFilter(limit);
+        admin.MapPost("/trigger-backup", (HttpRequest request, CellarConfig config, JobDispatcher dispatcher, TriggerLimit limit, bool? wait) =>
+            TriggerAsync(config, dispatcher, limit, "daily", null, wait ?? false, request.HttpContext));
 
-        admin.MapPost("/jobs/{job}", (string job, string? tag, HttpRequest request, CellarConfig config, JobDispatcher dispatcher, bool? wait) =>
+        admin.MapPost("/jobs/{job}", (string job, string? tag, HttpRequest request, CellarConfig config, JobDispatcher dispatcher, TriggerLimit limit, bool? wait) =>
         {
             if (tag is not null && (QueryText.IsText(request, "tag") ? TagProblem(tag) : $"the tag is {Slug.NotValidText}") is { } problem)
             {
                 return Task.FromResult(Results.Problem(problem, statusCode: 400, title: "bad tag"));
             }
 
-            return TriggerAsync(config, dispatcher, job, tag, wait ?? false, request.HttpContext.RequestAborted);
-        }).AddEndpointFilter(limit);
+            return TriggerAsync(config, dispatcher, limit, job, tag, wait ?? false, request.HttpContext);
+        });
 
         admin.MapGet("/runs/{id:guid}", (Guid id, JobDispatcher dispatcher) =>
             dispatcher.Find(id) is { } run ? Results.Ok(RunBody(run)) : Results.Problem($"no run {id} (unknown, or too old to be remembered)", statusCode: 404));
@@ -84,8 +82,9 @@ internal static class AdminEndpoints
         admin.MapGet("/backup-status", (CellarConfig config, TimeProvider time) => Results.Ok(BackupHealth.Of(config, time)));
     }
 
-    private static async Task<IResult> TriggerAsync(CellarConfig config, JobDispatcher dispatcher, string jobName, string? tag, bool wait, CancellationToken aborted)
+    private static async Task<IResult> TriggerAsync(CellarConfig config, JobDispatcher dispatcher, TriggerLimit limit, string jobName, string? tag, bool wait, HttpContext http)
     {
+        var aborted = http.RequestAborted;
         QueuedRun run;
         bool coalesced;
         try
@@ -94,6 +93,11 @@ internal static class AdminEndpoints
             if (tag is null && job.FileName.HasTag)
             {
                 return Results.Problem($"job '{job.Name}' puts a tag in its file names; give one", statusCode: 400);
+            }
+
+            if (limit.Spend(http.Response) is { } refused)
+            {
+                return refused;
             }
 
             run = dispatcher.Enqueue(job, tag, out coalesced);

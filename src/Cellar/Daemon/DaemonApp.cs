@@ -11,12 +11,16 @@ using Microsoft.Extensions.Logging;
 
 namespace Cellar.Daemon;
 
-/// <summary>The daemon as one ASP.NET Core app: scheduler, dispatcher, health and admin endpoints.</summary>
+/// <summary>
+/// The daemon as one ASP.NET Core app: scheduler, dispatcher, health and admin endpoints. Every answer carries
+/// <see cref="ApiHeaders"/>; a request for a host name the daemon does not know is refused first (<see cref="HostFilter"/>).
+/// </summary>
 internal static partial class DaemonApp
 {
     public static WebApplication Build(CellarConfig config, TimeProvider time, Action<ILoggingBuilder> logging)
     {
-        var token = ApiToken.Load(config);
+        var token = BearerToken.Admin(config);
+        var metricsToken = BearerToken.Metrics(config);
 
         // A backup keeps every core busy with compression work items; requests must not queue behind them while the
         // thread pool slowly adds threads (measured: trigger p99 3.5 s during a 1 GB backup before this).
@@ -35,6 +39,7 @@ internal static partial class DaemonApp
         // Under systemd (Type=notify) the host reports ready and stopping; elsewhere this does nothing.
         builder.Host.UseSystemd();
         builder.WebHost.UseUrls(config.Listen.GetLeftPart(UriPartial.Authority));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = BadRequests.MaxBodyBytes);
         logging(builder.Logging);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.AddSingleton(config);
@@ -55,11 +60,14 @@ internal static partial class DaemonApp
         builder.Services.AddSingleton<TriggerLimit>();
 
         var app = builder.Build();
+        ApiHeaders.Use(app);
+        BadRequests.Use(app);
+        HostFilter.Use(app, config, token, metricsToken);
         HealthEndpoints.Map(app);
         AdminEndpoints.Map(app, token);
         app.MapOpenApi();
-        app.MapMetrics();
-        JobMetrics.WatchDisks(config);
+        MetricsEndpoint.Map(app, metricsToken, token);
+        FolderMetrics.Watch(app, config, time);
         if (!token.Configured)
         {
             LogNoToken(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cellar.Daemon"));

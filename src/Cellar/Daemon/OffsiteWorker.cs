@@ -2,7 +2,6 @@ using Cellar.Core.Configuration;
 using Cellar.Core.Offsite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Prometheus;
 
 namespace Cellar.Daemon;
 
@@ -15,23 +14,6 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
 {
     private static readonly TimeSpan RetryEvery = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan PassEvery = TimeSpan.FromHours(1);
-    private static readonly Gauge Pending = Metrics.CreateGauge("cellar_offsite_pending_backups", "Verified backups not yet confirmed at the destination.", "database", "destination");
-    private static readonly Gauge Lag = Metrics.CreateGauge("cellar_offsite_lag_seconds", "Age of the oldest backup not yet confirmed at the destination (0 when none).", "database", "destination");
-
-    // The running workers (tests run many daemons in one process); the gauges are measured at each scrape, so the
-    // lag keeps growing on /metrics even while a pass hangs on a dead connection.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<OffsiteWorker, bool> Running = new();
-    private static readonly Lazy<bool> ScrapeCallback = new(() =>
-    {
-        Metrics.DefaultRegistry.AddBeforeCollectCallback(() =>
-        {
-            foreach (var worker in Running.Keys)
-            {
-                worker.Measure();
-            }
-        });
-        return true;
-    });
 
     private readonly SemaphoreSlim _kick = new(0, 1);
 
@@ -60,18 +42,6 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
             return file;
         };
 
-    /// <summary>Refreshes the lag gauges (from the backups on disk and the ledgers; no request to any destination).</summary>
-    public void Measure()
-    {
-        var lags = new OffsiteSync(config, time, logger).Lag();
-        var now = time.GetUtcNow();
-        foreach (var lag in lags.Where(l => l.Problem is null))
-        {
-            Pending.WithLabels(lag.Database, lag.Destination).Set(lag.Pending);
-            Lag.WithLabels(lag.Database, lag.Destination).Set(lag.OldestPending is { } oldest ? (now - oldest).TotalSeconds : 0);
-        }
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!config.Databases.Any(d => d.Offsite.Count > 0))
@@ -79,16 +49,7 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
             return;
         }
 
-        Running.TryAdd(this, true);
-        _ = ScrapeCallback.Value;
-        try
-        {
-            await PassesAsync(stoppingToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Running.TryRemove(this, out _);
-        }
+        await PassesAsync(stoppingToken).ConfigureAwait(false);
     }
 
     private async Task PassesAsync(CancellationToken stoppingToken)

@@ -5,11 +5,12 @@ namespace Cellar.Daemon;
 
 /// <summary>
 /// At most <see cref="PerMinute"/> triggers a minute, in total: enough for any app, too few for a runaway loop to fill
-/// the disk. A fixed-window limiter used as an endpoint filter, not ASP.NET Core's rate-limiting middleware: the
-/// middleware's partitioned limiter ticks every 100 ms for as long as the process lives, which was most of the idle
-/// daemon's CPU; this limiter's only timer fires once per window.
+/// the disk. Spent only by a trigger that is about to queue a run: a request refused for what it is (unknown job, bad
+/// name, body too large) cannot fill a disk, and must not lock the app's real triggers out. A fixed-window limiter,
+/// not ASP.NET Core's rate-limiting middleware: the middleware's partitioned limiter ticks every 100 ms for as long as
+/// the process lives, which was most of the idle daemon's CPU; this limiter's only timer fires once per window.
 /// </summary>
-internal sealed class TriggerLimit : IEndpointFilter, IDisposable
+internal sealed class TriggerLimit : IDisposable
 {
     public const int PerMinute = 60;
 
@@ -21,16 +22,17 @@ internal sealed class TriggerLimit : IEndpointFilter, IDisposable
         AutoReplenishment = true,
     });
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    /// <summary>Spends a permit; when none is left, the 429 answer (with its Retry-After) instead.</summary>
+    public IResult? Spend(HttpResponse response)
     {
         using var lease = _limiter.AttemptAcquire();
-        if (!lease.IsAcquired)
+        if (lease.IsAcquired)
         {
-            context.HttpContext.Response.Headers.RetryAfter = "60";
-            return Results.Problem($"more than {PerMinute} triggers in a minute; try again later", statusCode: StatusCodes.Status429TooManyRequests, title: "too many triggers");
+            return null;
         }
 
-        return await next(context).ConfigureAwait(false);
+        response.Headers.RetryAfter = "60";
+        return Results.Problem($"more than {PerMinute} triggers in a minute; try again later", statusCode: StatusCodes.Status429TooManyRequests, title: "too many triggers");
     }
 
     public void Dispose() => _limiter.Dispose();

@@ -29,7 +29,7 @@ public sealed class AdminApiTests
     [Fact]
     public async Task Admin_routes_need_the_bearer_token_and_answer_503_when_none_is_configured()
     {
-        await using var api = await Api.StartAsync(token: Token);
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
         using var anonymous = new HttpClient { BaseAddress = api.Address };
         using var wrong = api.Client("wrong-token-wrong-token");
 
@@ -38,7 +38,7 @@ public sealed class AdminApiTests
         Assert.Equal(HttpStatusCode.OK, (await api.Client(Token).GetAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync(new Uri("/healthz", UriKind.Relative), api.Ct)).StatusCode);
 
-        await using var tokenless = await Api.StartAsync(token: null);
+        await using var tokenless = await InProcessDaemon.StartAsync(token: null);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await tokenless.Client(Token).GetAsync(new Uri("/api/admin/backup-status", UriKind.Relative), api.Ct)).StatusCode);
     }
 
@@ -53,7 +53,7 @@ public sealed class AdminApiTests
     [InlineData(null)]
     public async Task Hostile_gallery_names_get_400_and_create_no_file(string? name)
     {
-        await using var api = await Api.StartAsync(token: Token);
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
         var before = Files(api.Sandbox.Root);
         var body = name is null ? "{}" : JsonSerializer.Serialize(new { galleryName = name });
 
@@ -67,7 +67,7 @@ public sealed class AdminApiTests
     [Fact]
     public async Task A_name_of_10000_characters_gets_400()
     {
-        await using var api = await Api.StartAsync(token: Token);
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
         var response = await api.Client(Token).PostAsJsonAsync(new Uri("/api/admin/backup-on-gallery-add", UriKind.Relative), new { galleryName = new string('a', 10_000) }, api.Ct);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
     }
@@ -75,7 +75,7 @@ public sealed class AdminApiTests
     [Fact]
     public async Task The_seeds_gallery_route_with_wait_returns_the_verified_file_named_after_the_slug()
     {
-        await using var api = await Api.StartAsync(token: Token);
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
 
         var response = await api.Client(Token).PostAsJsonAsync(new Uri("/api/admin/backup-on-gallery-add?wait=true", UriKind.Relative), new { galleryName = "Été à Paris" }, api.Ct);
 
@@ -91,7 +91,7 @@ public sealed class AdminApiTests
     [Fact]
     public async Task Fifty_concurrent_triggers_never_overlap_and_leave_only_sound_backups()
     {
-        await using var api = await Api.StartAsync(token: Token);
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
         using var client = api.Client(Token);
 
         var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct)));
@@ -128,20 +128,46 @@ public sealed class AdminApiTests
     [Fact]
     public async Task Triggers_beyond_sixty_a_minute_get_429_with_a_retry_hint()
     {
-        await using var api = await Api.StartAsync(token: Token);
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
         using var client = api.Client(Token);
 
-        // Unknown jobs: each trigger spends a permit without starting a run.
+        // Triggers of a job that is already waiting fold into its run, but each still counts.
         for (var i = 0; i < 60; i++)
         {
-            using var counted = await client.PostAsync(new Uri("/api/admin/jobs/nosuch", UriKind.Relative), null, api.Ct);
-            Assert.Equal(HttpStatusCode.NotFound, counted.StatusCode);
+            using var counted = await client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct);
+            Assert.Equal(HttpStatusCode.Accepted, counted.StatusCode);
         }
 
-        using var refused = await client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct);
+        using var refused = await client.PostAsync(new Uri("/api/admin/jobs/gallery?tag=one-too-many", UriKind.Relative), null, api.Ct);
         Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
         Assert.Equal("60", refused.Headers.GetValues("Retry-After").Single());
-        Assert.False(Directory.Exists(api.Sandbox.DailyFolder), "a refused trigger started a backup");
+        Assert.False(Directory.Exists(Path.Combine(api.Sandbox.BackupRoot, "event-triggered")), "a refused trigger started a backup");
+    }
+
+    [Fact]
+    public async Task Requests_refused_as_unknown_invalid_or_too_large_spend_no_trigger_permit()
+    {
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
+        using var client = api.Client(Token);
+
+        for (var i = 0; i < TriggerLimit.PerMinute; i++)
+        {
+            using var unknown = await client.PostAsync(new Uri("/api/admin/jobs/nosuch", UriKind.Relative), null, api.Ct);
+            using var badName = await client.PostAsJsonAsync(new Uri("/api/admin/backup-on-gallery-add", UriKind.Relative), new { galleryName = "$(reboot)" }, api.Ct);
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, badName.StatusCode);
+        }
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var tooLarge = await client.PostAsync(
+                new Uri("/api/admin/backup-on-gallery-add", UriKind.Relative), new StringContent(new string(' ', 100_000) + "{}", Encoding.UTF8, "application/json"), api.Ct);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+            Assert.Equal("application/problem+json", tooLarge.Content.Headers.ContentType?.MediaType);
+        }
+
+        using var real = await client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct);
+        Assert.Equal(HttpStatusCode.Accepted, real.StatusCode);
     }
 
     [Fact]
@@ -152,7 +178,7 @@ public sealed class AdminApiTests
         Offsite.OffsiteSandbox.WriteKey(keyFile);
         try
         {
-            await using var api = await Api.StartAsync(token: Token, configure: config =>
+            await using var api = await InProcessDaemon.StartAsync(token: Token, configure: config =>
             {
                 config["encryptionKeyFile"] = keyFile;
                 config["offsite"] = new JsonObject
@@ -205,7 +231,7 @@ public sealed class AdminApiTests
     public async Task Status_turns_unhealthy_when_the_newest_daily_backup_is_too_old()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
-        await using var api = await Api.StartAsync(token: Token, clock);
+        await using var api = await InProcessDaemon.StartAsync(token: Token, clock);
         using var client = api.Client(Token);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).StatusCode);
 
@@ -225,7 +251,7 @@ public sealed class AdminApiTests
     [Fact]
     public async Task Metrics_count_runs_per_job_and_the_OpenAPI_document_lists_the_routes()
     {
-        await using var api = await Api.StartAsync(token: Token);
+        await using var api = await InProcessDaemon.StartAsync(token: Token);
         using var client = api.Client(Token);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(new Uri("/api/admin/trigger-backup?wait=true", UriKind.Relative), null, api.Ct)).StatusCode);
 
@@ -243,7 +269,7 @@ public sealed class AdminApiTests
     public async Task Heartbeats_follow_each_run_and_a_failure_also_reaches_the_webhook()
     {
         using var receiver = AlertReceiver.Start();
-        await using var api = await Api.StartAsync(token: Token, configure: config =>
+        await using var api = await InProcessDaemon.StartAsync(token: Token, configure: config =>
         {
             config["jobs"]!["daily"]!["heartbeatUrl"] = $"{receiver.Url}ping/daily";
             config["jobs"]!["daily"]!["webhookUrl"] = $"{receiver.Url}hook";
@@ -265,7 +291,7 @@ public sealed class AdminApiTests
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
         using var receiver = AlertReceiver.Start();
-        await using var api = await Api.StartAsync(token: Token, clock, config =>
+        await using var api = await InProcessDaemon.StartAsync(token: Token, clock, config =>
         {
             config["jobs"]!["daily"]!["webhookUrl"] = $"{receiver.Url}hook";
             config["verifySchedule"] = "30 12 * * *";
@@ -302,7 +328,7 @@ public sealed class AdminApiTests
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
         string? log = null;
-        await using var api = await Api.StartAsync(token: Token, clock, config =>
+        await using var api = await InProcessDaemon.StartAsync(token: Token, clock, config =>
         {
             log = Path.Combine(Path.GetDirectoryName(config["database"]!.GetValue<string>())!, "backend.log");
             config["jobs"]!["logs"] = new JsonObject
@@ -380,66 +406,6 @@ public sealed class AdminApiTests
                 context.Response.StatusCode = 200;
                 context.Response.Close();
             }
-        }
-    }
-
-    /// <summary>The daemon app in this process, on a sandbox with a daily and a gallery job.</summary>
-    private sealed class Api : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-
-        private Api(WebApplication app, CliSandbox sandbox, Uri address)
-        {
-            _app = app;
-            Sandbox = sandbox;
-            Address = address;
-        }
-
-        public CliSandbox Sandbox { get; }
-
-        public Uri Address { get; }
-
-        public CancellationToken Ct { get; } = TestContext.Current.CancellationToken;
-
-        public static async Task<Api> StartAsync(string? token, TimeProvider? time = null, Action<JsonNode>? configure = null)
-        {
-            var sandbox = await CliSandbox.CreateAsync(2 << 20);
-            var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath))!;
-            config["listen"] = "http://127.0.0.1:0";
-            config["jobs"]!["gallery"] = new JsonObject
-            {
-                ["type"] = "snapshot",
-                ["folder"] = "event-triggered",
-                ["fileName"] = "gallery-added-{tag}-{yyyy}{MM}{dd}-{HH}{mm}{ss}.sqlite",
-                ["keepDays"] = 90,
-            };
-            if (token is not null)
-            {
-                var tokenFile = sandbox.Combine("api-token");
-                await File.WriteAllTextAsync(tokenFile, token);
-                config["apiTokenFile"] = tokenFile;
-            }
-
-            configure?.Invoke(config);
-            await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString());
-            var app = DaemonApp.Build(ConfigLoader.Load(sandbox.ConfigPath), time ?? TimeProvider.System, logging => logging.ClearProviders());
-            await app.StartAsync(TestContext.Current.CancellationToken);
-            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
-            return new Api(app, sandbox, new Uri(address));
-        }
-
-        public HttpClient Client(string token)
-        {
-            var client = new HttpClient { BaseAddress = Address, Timeout = TimeSpan.FromSeconds(60) };
-            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            return client;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync(CancellationToken.None);
-            await _app.DisposeAsync();
-            Sandbox.Dispose();
         }
     }
 }

@@ -43,19 +43,26 @@ internal sealed class DaemonProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the daemon on the sandbox's config after <paramref name="configure"/> changed it; returns once it listens.</summary>
-    public static async Task<DaemonProcess> StartAsync(CliSandbox sandbox, Action<JsonNode>? configure = null)
+    /// <summary>The daemon's process id.</summary>
+    public int Id => _process.Id;
+
+    /// <summary>
+    /// Starts the daemon on the sandbox's config after <paramref name="configure"/> changed it, with
+    /// <paramref name="environment"/> added to its environment; returns once it listens.
+    /// </summary>
+    public static async Task<DaemonProcess> StartAsync(CliSandbox sandbox, Action<JsonNode>? configure = null, IDictionary<string, string>? environment = null)
     {
         var ct = TestContext.Current.CancellationToken;
         var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath, ct))!;
         var tokenFile = sandbox.Combine("api-token");
         await File.WriteAllTextAsync(tokenFile, Token, ct);
+        File.SetUnixFileMode(tokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         config["listen"] = "http://127.0.0.1:0";
         config["apiTokenFile"] = tokenFile;
         configure?.Invoke(config);
         await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString(), ct);
 
-        var process = CellarProcess.Start(["--config", sandbox.ConfigPath, "serve"]);
+        var process = CellarProcess.Start(["--config", sandbox.ConfigPath, "serve"], environment);
         var output = new StringBuilder();
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         void Keep(string? line)

@@ -41,6 +41,7 @@ internal sealed class S3Server : IAsyncDisposable
         var server = new S3Server(LoopbackPort.Free());
         server.CredentialsFile = server._data.Combine("credentials");
         await File.WriteAllTextAsync(server.CredentialsFile, $"[default]\naws_access_key_id = {AccessKey}\naws_secret_access_key = {SecretKey}\n", ct);
+        File.SetUnixFileMode(server.CredentialsFile, UnixFileMode.UserRead | UnixFileMode.UserWrite); // a secret file: owner-only
         await server.RunAsync(script, ct);
         return server;
     }

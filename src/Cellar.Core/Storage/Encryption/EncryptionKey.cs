@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Cellar.Core.IO;
 
 namespace Cellar.Core.Storage.Encryption;
 
@@ -13,9 +14,6 @@ internal sealed class EncryptionKey
     public const int Length = 32;
 
     private const long LongestKeyFile = 1024;
-
-    private const UnixFileMode GroupOrOthers = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute
-        | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
 
     private const string Expected = "64 hex characters or the base64 of 32 bytes";
 
@@ -48,7 +46,7 @@ internal sealed class EncryptionKey
     /// </summary>
     public static EncryptionKey FromFile(string path)
     {
-        var content = ReadOwnerOnlyFile(path);
+        var content = SecretFile.Read(path, "encryption key file", LongestKeyFile, $"exactly 32 raw bytes, {Expected}");
         if (content.Length == Length)
         {
             return new EncryptionKey(content);
@@ -84,30 +82,5 @@ internal sealed class EncryptionKey
         }
 
         return new EncryptionKey(secret);
-    }
-
-    private static byte[] ReadOwnerOnlyFile(string path)
-    {
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
-            if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(file.SafeFileHandle) & GroupOrOthers) != 0)
-            {
-                throw new ConfigException($"encryption key file {path} is accessible by group or others; make it owner-only with chmod 600 {path}");
-            }
-
-            if (file.Length > LongestKeyFile)
-            {
-                throw new ConfigException($"encryption key file {path} is {file.Length} bytes long: expected exactly 32 raw bytes, {Expected}");
-            }
-
-            var content = new byte[file.Length];
-            file.ReadExactly(content);
-            return content;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"cannot read encryption key file {path}: {e.Message}", e);
-        }
     }
 }
