@@ -88,6 +88,9 @@ internal static class SecureFiles
         return read == length ? bytes : bytes[..read];
     }
 
+    /// <summary>The event name of the warning about a folder others can write, which the CLI shows on stderr.</summary>
+    public const string OthersCanWriteEventName = "OthersCanWrite";
+
     /// <summary>
     /// Says once per folder (through <paramref name="warn"/>) when Cellar runs as root in a folder another user can
     /// write: that user could plant links under the names Cellar uses. Cellar opens every file there without following

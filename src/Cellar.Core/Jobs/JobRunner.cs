@@ -284,7 +284,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: stopped before it finished (cancelled); what it was writing is removed, nothing is kept")]
     private static partial void LogCancelled(ILogger logger, string job);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: {Warning}")]
+    [LoggerMessage(EventId = 901, EventName = SecureFiles.OthersCanWriteEventName, Level = LogLevel.Warning, Message = "job {Job}: {Warning}")]
     private static partial void LogFolderWarning(ILogger logger, string job, string warning);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: not checked for what a killed run left: {Error}")]

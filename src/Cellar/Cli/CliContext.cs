@@ -22,7 +22,7 @@ internal sealed class CliContext : IDisposable
             }
             else
             {
-                logging.AddProvider(new WaitingNoticeProvider());
+                logging.AddProvider(new NoticeProvider());
             }
         });
     }

@@ -156,6 +156,23 @@ public sealed class RootRaceTests : IDisposable
     }
 
     [Fact]
+    public async Task Root_in_a_backup_folder_the_app_user_owns_is_warned_once_and_the_run_still_succeeds()
+    {
+        SkipUnlessRoot();
+        using var sandbox = await CliSandbox.CreateAsync(1 << 20);
+        Directory.CreateDirectory(sandbox.DailyFolder);
+        await ChownAsync(AppUser, sandbox.DailyFolder);
+
+        var run = await sandbox.CellarAsync("run", "daily");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var warnings = run.StderrLines.Where(line => line.Contains("running as root in", StringComparison.Ordinal)).ToList();
+        var warning = Assert.Single(warnings);
+        Assert.Contains(sandbox.DailyFolder, warning, StringComparison.Ordinal);
+        Assert.Contains($"uid {AppUser} owns", warning, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_sidecar_that_is_a_fifo_or_a_link_is_a_problem_in_list_not_a_hang()
     {
         using var sandbox = await CliSandbox.CreateAsync(1 << 20);

@@ -36,6 +36,24 @@ public sealed class SecretTests
         Assert.Contains($"chmod 600 {files[key]}", run.Stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_daemon_asked_to_listen_beyond_loopback_without_a_token_refuses_to_start()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(1 << 20);
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath, TestContext.Current.CancellationToken))!;
+
+        // A documentation address (RFC 5737) no interface has: had the check been skipped, binding it would fail
+        // with another message, and nothing is ever sent to it.
+        config["listen"] = "http://192.0.2.1:0";
+        await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString(), TestContext.Current.CancellationToken);
+
+        var run = await RunBoundedAsync(sandbox, "apiTokenFile");
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.Single(run.StderrLines);
+        Assert.Contains("not loopback and no admin API token is set", run.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [MemberData(nameof(SecretKeys))]
     public async Task A_secret_file_another_user_owns_is_refused_even_to_root_with_the_file_and_chown(string key)
