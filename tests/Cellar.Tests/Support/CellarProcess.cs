@@ -10,13 +10,17 @@ internal static class CellarProcess
     /// <summary>Starts <c>cellar ARGS</c> with stdout/stderr captured.</summary>
     public static Process Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        // Through env(1), which execs in place (same pid): a test run started in the background by a non-interactive
+        // shell inherits SIGINT ignored, which the child would inherit too; an operator's terminal gives defaults.
+        var info = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        info.ArgumentList.Add("--default-signal");
+        info.ArgumentList.Add(DotnetHost());
         info.ArgumentList.Add(DllPath);
         foreach (var arg in args)
         {
