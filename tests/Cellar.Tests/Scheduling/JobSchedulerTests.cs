@@ -131,10 +131,16 @@ public sealed class JobSchedulerTests : IDisposable
         }
     }
 
-    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test naming <paramref name="what"/> after 10 s.</summary>
+    /// <summary>
+    /// Polls <paramref name="condition"/> until it holds; fails the test naming <paramref name="what"/> after 10 s. It
+    /// yields first even when the condition already holds: a worker the dispatcher started from this thread (the clock
+    /// fires timers on the thread that moves it) waits in this thread's queue, and must get to run before the test moves
+    /// on, or a run let in beside another would start only after the test had looked.
+    /// </summary>
     private static async Task Until(Func<bool> condition, string what)
     {
         var started = TimeProvider.System.GetTimestamp();
+        await Task.Yield();
         while (!condition())
         {
             if (TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromSeconds(10))
