@@ -15,7 +15,7 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
     // How far back a missed occurrence is looked for: a yearly job's.
     private static readonly TimeSpan CatchUpHorizon = TimeSpan.FromDays(366);
 
-    private long _fired;
+    private long _fired; // written by the scheduling loop only, read through _idle
     private Pass? _idle;
 
     /// <summary>
@@ -44,7 +44,7 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
             var due = next.Where(n => n.Value is not null).OrderBy(n => n.Value).Select(n => (Job: n.Key, At: n.Value!.Value)).FirstOrDefault();
             var wait = due.Job is null ? Timeout.InfiniteTimeSpan : Max(TimeSpan.Zero, due.At - time.GetUtcNow());
             var delay = Task.Delay(wait, time, cancellationToken);
-            Volatile.Write(ref _idle, new Pass(Interlocked.Read(ref _fired), due.Job is null ? null : due.At));
+            Volatile.Write(ref _idle, new Pass(_fired, due.Job is null ? null : due.At));
             try
             {
                 await delay.ConfigureAwait(false);
@@ -80,7 +80,7 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
     private void Fire(JobConfig job)
     {
         queue.Enqueue(job, tag: null, out _);
-        Interlocked.Increment(ref _fired);
+        _fired++;
     }
 
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
