@@ -15,10 +15,15 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
     // How far back a missed occurrence is looked for: a yearly job's.
     private static readonly TimeSpan CatchUpHorizon = TimeSpan.FromDays(366);
 
-    private TaskCompletionSource _waiting = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private long _fired; // written by the scheduling loop only, read through _idle
+    private Pass? _idle;
 
-    /// <summary>Completes whenever the scheduler has nothing to do until the clock moves: lets tests advance a fake clock safely.</summary>
-    internal Task Waiting => Volatile.Read(ref _waiting).Task;
+    /// <summary>
+    /// What the scheduler had done when it last went back to waiting (null before it first does). A test that moves a
+    /// fake clock waits for a pass whose wake-up lies beyond the new time: only then has the scheduler acted on the move,
+    /// and a count that did not grow means it truly fired nothing.
+    /// </summary>
+    internal Pass? Idle => Volatile.Read(ref _idle);
 
     /// <summary>Schedules until <paramref name="cancellationToken"/> is cancelled.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -30,7 +35,7 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
         {
             var name = job.QualifiedName(config);
             LogCatchUp(logger, name);
-            queue.Enqueue(job, tag: null, out _);
+            Fire(job);
         }
 
         var next = jobs.ToDictionary(j => j, j => j.Schedule!.GetNextOccurrence(now, zone));
@@ -39,7 +44,7 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
             var due = next.Where(n => n.Value is not null).OrderBy(n => n.Value).Select(n => (Job: n.Key, At: n.Value!.Value)).FirstOrDefault();
             var wait = due.Job is null ? Timeout.InfiniteTimeSpan : Max(TimeSpan.Zero, due.At - time.GetUtcNow());
             var delay = Task.Delay(wait, time, cancellationToken);
-            Interlocked.Exchange(ref _waiting, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            Volatile.Write(ref _idle, new Pass(_fired, due.Job is null ? null : due.At));
             try
             {
                 await delay.ConfigureAwait(false);
@@ -53,7 +58,7 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
             var fireTime = time.GetUtcNow();
             foreach (var (job, at) in next.Where(n => n.Value <= fireTime).Select(n => (n.Key, n.Value!.Value)).ToList())
             {
-                queue.Enqueue(job, tag: null, out _);
+                Fire(job);
                 next[job] = job.Schedule!.GetNextOccurrence(at, zone);
             }
         }
@@ -72,7 +77,18 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
         return latest is { } due && due > lastRun;
     }
 
+    private void Fire(JobConfig job)
+    {
+        queue.Enqueue(job, tag: null, out _);
+        _fired++;
+    }
+
     private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    /// <summary>The scheduler between two wake-ups.</summary>
+    /// <param name="Fired">Runs it has asked the queue for since it started, catch-ups included (a run asked for while the same one is still waiting folds into it).</param>
+    /// <param name="WakeAt">When it wakes next; null when no job has another occurrence.</param>
+    internal sealed record Pass(long Fired, DateTimeOffset? WakeAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: its last scheduled run was missed while Cellar was down; running it once now")]
     private static partial void LogCatchUp(ILogger logger, string job);

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using Cellar.Core.Catalog;
 using Xunit;
 
@@ -94,6 +95,81 @@ public sealed class TableDumpTests
         Assert.Equal(before, CliSandbox.HashOf(sandbox.Database));
         Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(sandbox.Database)!, "portfolio.sqlite.pre-restore-*"));
         CliSandbox.AssertNoTempFiles(sandbox.Root);
+    }
+
+    [Fact]
+    public async Task A_table_restore_that_would_orphan_a_reaction_to_a_comment_made_since_the_dump_rolls_back_naming_it()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes, withSocial: true);
+        var dump = await sandbox.BackupAsync("social");
+        long reaction;
+        using (var app = CliSandbox.Open(sandbox.Database, readOnly: false))
+        {
+            // Since the dump: a comment, and a reaction to it. Restoring comments from the dump would take the comment
+            // away and leave the reaction, in a table the restore does not touch, pointing at nothing.
+            Exec(app, """
+                PRAGMA foreign_keys=ON;
+                INSERT INTO comments (image_id, user_id, body, created_at)
+                    SELECT image_id, user_id, 'made since the dump', '2026-11-20' FROM comments ORDER BY id LIMIT 1;
+                INSERT INTO reactions (comment_id, user_id, emoji, created_at)
+                    VALUES (last_insert_rowid(), (SELECT min(id) FROM users), '+1', '2026-11-20');
+                """);
+            reaction = (long)CliSandbox.Scalar(app, "SELECT max(id) FROM reactions")!;
+        }
+
+        var before = CliSandbox.HashOf(sandbox.Database);
+
+        var run = await sandbox.CellarAsync("restore", dump, "--to", sandbox.Database, "--tables", "comments");
+
+        CliSandbox.AssertOneLineError(run, 1, "foreign key", $"reactions row {reaction} points to a missing comments row", "rolled back");
+        Assert.Equal(before, CliSandbox.HashOf(sandbox.Database));
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(sandbox.Database)!, "portfolio.sqlite.pre-restore-*"));
+        CliSandbox.AssertNoTempFiles(sandbox.Root);
+    }
+
+    [Fact]
+    public async Task A_restored_table_keeps_the_higher_AUTOINCREMENT_counter_so_no_id_is_handed_out_twice()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes, withSocial: true);
+        using (var app = CliSandbox.Open(sandbox.Database, readOnly: false))
+        {
+            // At the dump: notifications 1 to 3 handed out; events 1 to 10, of which 4 to 10 were deleted again.
+            Exec(app, """
+                CREATE TABLE notifications (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+                CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+                INSERT INTO notifications (body) VALUES ('n1'), ('n2'), ('n3');
+                INSERT INTO events (body) VALUES ('e1'), ('e2'), ('e3'), ('e4'), ('e5'), ('e6'), ('e7'), ('e8'), ('e9'), ('e10');
+                DELETE FROM events WHERE id > 3;
+                """);
+        }
+
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath, TestContext.Current.CancellationToken))!;
+        config["jobs"]!["social"]!["tables"] = new JsonArray("notifications", "events");
+        await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString(), TestContext.Current.CancellationToken);
+        var dump = await sandbox.BackupAsync("social");
+
+        // Since the dump: notifications 4 and 5 went out to users, and a migration recreated events, empty.
+        using (var app = CliSandbox.Open(sandbox.Database, readOnly: false))
+        {
+            Exec(app, """
+                INSERT INTO notifications (body) VALUES ('n4'), ('n5');
+                DROP TABLE events;
+                CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL);
+                """);
+        }
+
+        var run = await sandbox.CellarAsync("restore", dump, "--to", sandbox.Database, "--tables", "notifications,events", "--no-safety-copy");
+
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using (var app = CliSandbox.Open(sandbox.Database, readOnly: false))
+        {
+            Assert.Equal(3L, CliSandbox.Scalar(app, "SELECT count(*) FROM notifications"));
+            Assert.Equal(3L, CliSandbox.Scalar(app, "SELECT count(*) FROM events"));
+
+            // The live counter (5) was higher for notifications, the dump's (10) for events: the next id comes after both.
+            Assert.Equal(6L, CliSandbox.Scalar(app, "INSERT INTO notifications (body) VALUES ('n6') RETURNING id"));
+            Assert.Equal(11L, CliSandbox.Scalar(app, "INSERT INTO events (body) VALUES ('e11') RETURNING id"));
+        }
     }
 
     [Fact]

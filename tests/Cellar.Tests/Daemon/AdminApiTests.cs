@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Daemon;
@@ -22,7 +23,7 @@ using Xunit;
 namespace Cellar.Tests.Daemon;
 
 /// <summary>The admin API on a real Kestrel bound to 127.0.0.1 and a random port, backed by real backups.</summary>
-public sealed class AdminApiTests
+public sealed partial class AdminApiTests
 {
     private const string Token = "0123456789abcdef-test-token";
 
@@ -91,10 +92,15 @@ public sealed class AdminApiTests
     [Fact]
     public async Task Fifty_concurrent_triggers_never_overlap_and_leave_only_sound_backups()
     {
-        await using var api = await InProcessDaemon.StartAsync(token: Token);
+        var log = new LogRecorder();
+        await using var api = await InProcessDaemon.StartAsync(token: Token, logs: log);
         using var client = api.Client(Token);
 
-        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(_ => client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct)));
+        // Two jobs of one database: daily and gallery write different folders, so no folder lock keeps their runs apart,
+        // only the dispatcher. Triggers of daily fold into its waiting run; each gallery has a run of its own.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => i % 25 == 0
+            ? client.PostAsJsonAsync(new Uri("/api/admin/backup-on-gallery-add", UriKind.Relative), new { galleryName = $"Gallery {i}" }, api.Ct)
+            : client.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null, api.Ct)));
 
         Assert.All(responses, r => Assert.Equal(HttpStatusCode.Accepted, r.StatusCode));
         var ids = new HashSet<string>();
@@ -103,6 +109,7 @@ public sealed class AdminApiTests
             ids.Add(JsonNode.Parse(await response.Content.ReadAsStringAsync(api.Ct))!["id"]!.GetValue<string>());
         }
 
+        var waited = System.Diagnostics.Stopwatch.StartNew();
         foreach (var id in ids)
         {
             while (true)
@@ -115,12 +122,41 @@ public sealed class AdminApiTests
                 }
 
                 Assert.True(status is "queued" or "running", $"run {id}: {run}");
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), $"run {id} still {status} after 60 s");
                 await Task.Delay(50, api.Ct);
             }
         }
 
-        var runs = Directory.EnumerateFiles(api.Sandbox.DailyFolder, "*.gz").Select(f => Sidecar.TryRead(f)!).OrderBy(s => s.Created).ToList();
-        Assert.Equal(ids.Count, runs.Count);
+        // Each run logs "started" as it begins and "wrote" once its backup is published: in the log, one run's pair
+        // never encloses another's start.
+        string? open = null;
+        var started = 0;
+        foreach (var (_, message) in log.Entries.Where(e => e.Category == "Cellar.Backup"))
+        {
+            if (RunStartedOrWrote().Match(message) is not { Success: true } match)
+            {
+                continue;
+            }
+
+            var job = match.Groups["job"].Value;
+            if (match.Groups["what"].Value == "started")
+            {
+                Assert.True(open is null, $"a run of {job} started while one of {open} was still running");
+                open = job;
+                started++;
+            }
+            else
+            {
+                Assert.Equal(open, job);
+                open = null;
+            }
+        }
+
+        Assert.Equal(ids.Count, started);
+        var backups = new[] { api.Sandbox.DailyFolder, Path.Combine(api.Sandbox.BackupRoot, "event-triggered") }
+            .SelectMany(folder => Directory.EnumerateFiles(folder, "*.gz")).ToList();
+        Assert.Equal(ids.Count, backups.Count);
+        Assert.All(backups, backup => Assert.True(Sidecar.TryRead(backup)?.Verified, backup));
         var verify = await api.Sandbox.CellarAsync("verify", "--all");
         Assert.True(verify.ExitCode == 0, verify.ToString());
     }
@@ -357,6 +393,9 @@ public sealed class AdminApiTests
 
         Assert.True(new FileInfo(log!).Length < 4096);
     }
+
+    [GeneratedRegex(@"^job (?<job>\S+): (?<what>started|wrote)\b")]
+    private static partial Regex RunStartedOrWrote();
 
     private static IReadOnlyList<string> Files(string root) =>
         Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => !f.Contains("/logs/", StringComparison.Ordinal)).Order(StringComparer.Ordinal).ToList();

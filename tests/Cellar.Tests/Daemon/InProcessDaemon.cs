@@ -31,7 +31,8 @@ internal sealed class InProcessDaemon : IAsyncDisposable
 
     public CancellationToken Ct { get; } = TestContext.Current.CancellationToken;
 
-    public static async Task<InProcessDaemon> StartAsync(string? token, TimeProvider? time = null, Action<JsonNode>? configure = null)
+    /// <summary>Starts the daemon; its log goes to <paramref name="logs"/> when given, else nowhere.</summary>
+    public static async Task<InProcessDaemon> StartAsync(string? token, TimeProvider? time = null, Action<JsonNode>? configure = null, ILoggerProvider? logs = null)
     {
         var sandbox = await CliSandbox.CreateAsync(2 << 20);
         var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath))!;
@@ -53,7 +54,14 @@ internal sealed class InProcessDaemon : IAsyncDisposable
 
         configure?.Invoke(config);
         await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString());
-        var app = DaemonApp.Build(ConfigLoader.Load(sandbox.ConfigPath), time ?? TimeProvider.System, logging => logging.ClearProviders());
+        var app = DaemonApp.Build(ConfigLoader.Load(sandbox.ConfigPath), time ?? TimeProvider.System, logging =>
+        {
+            logging.ClearProviders();
+            if (logs is not null)
+            {
+                logging.AddProvider(logs);
+            }
+        });
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
         return new InProcessDaemon(app, sandbox, new Uri(address));

@@ -28,11 +28,12 @@ public sealed class JobSchedulerTests : IDisposable
         await using (var scheduler = Start(config, new DateTimeOffset(2026, 3, 28, 12, 0, 0, TimeSpan.Zero)))
         {
             await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 3, 29, 0, 59, 0, TimeSpan.Zero));
-            Assert.Empty(Drain());
+            Assert.Equal(0, scheduler.Fired);
             await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 3, 29, 1, 0, 0, TimeSpan.Zero));
+            Assert.Equal(1, scheduler.Fired);
             Assert.Equal([new DateTimeOffset(2026, 3, 29, 1, 0, 0, TimeSpan.Zero)], await FiresAsyncTimes(1));
             await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 3, 29, 21, 59, 0, TimeSpan.Zero));
-            Assert.Empty(Drain());
+            Assert.Equal(1, scheduler.Fired);
         }
 
         // Autumn: 02:00 happens twice on 2026-10-25 (00:00 and 01:00 UTC); the job runs once, at the first.
@@ -41,9 +42,11 @@ public sealed class JobSchedulerTests : IDisposable
             await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 10, 25, 0, 0, 0, TimeSpan.Zero));
             Assert.Equal([new DateTimeOffset(2026, 10, 25, 0, 0, 0, TimeSpan.Zero)], await FiresAsyncTimes(1));
             await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 10, 25, 1, 30, 0, TimeSpan.Zero));
+            Assert.Equal(1, scheduler.Fired);
             await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 10, 25, 22, 59, 0, TimeSpan.Zero));
-            Assert.Empty(Drain());
+            Assert.Equal(1, scheduler.Fired);
             await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 10, 26, 1, 0, 0, TimeSpan.Zero));
+            Assert.Equal(2, scheduler.Fired);
             Assert.Equal([new DateTimeOffset(2026, 10, 26, 1, 0, 0, TimeSpan.Zero)], await FiresAsyncTimes(1));
         }
     }
@@ -55,9 +58,10 @@ public sealed class JobSchedulerTests : IDisposable
         await using var scheduler = Start(config, new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
 
         await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 11, 29, 2, 59, 0, TimeSpan.Zero));
-        Assert.Empty(Drain());
+        Assert.Equal(0, scheduler.Fired);
         await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero));
 
+        Assert.Equal(1, scheduler.Fired);
         Assert.Equal([new DateTimeOffset(2026, 11, 29, 3, 0, 0, TimeSpan.Zero)], await FiresAsyncTimes(1));
         Assert.Equal(DayOfWeek.Sunday, new DateTime(2026, 11, 29).DayOfWeek);
     }
@@ -80,7 +84,7 @@ public sealed class JobSchedulerTests : IDisposable
         Assert.Equal(["daily", "hourly"], fired.Select(f => f.Job).Order());
         Assert.All(fired, f => Assert.Equal(now, f.At));
         await scheduler.AdvanceToAsync(now.AddMinutes(59));
-        Assert.Empty(Drain()); // "fresh" never ran here: it waits for its schedule instead of catching up
+        Assert.Equal(2, scheduler.Fired); // "fresh" never ran here: it waits for its schedule instead of catching up
     }
 
     [Fact]
@@ -90,22 +94,33 @@ public sealed class JobSchedulerTests : IDisposable
         var running = 0;
         var most = 0;
         var runs = 0;
+        Task? parked = null;
         await using var scheduler = Start(config, new DateTimeOffset(2026, 11, 26, 9, 0, 30, TimeSpan.Zero), async (_, ct) =>
         {
             var now = Interlocked.Increment(ref running);
             InterlockedMax(ref most, now);
             Interlocked.Increment(ref runs);
-            await Task.Delay(TimeSpan.FromSeconds(150), _clock, ct); // an injected slow run: 2.5 periods
+            var slow = Task.Delay(TimeSpan.FromSeconds(150), _clock, ct); // an injected slow run: 2.5 periods
+            Volatile.Write(ref parked, slow);
+            await slow;
             Interlocked.Decrement(ref running);
         });
 
         for (var minute = 1; minute <= 10; minute++)
         {
             await scheduler.AdvanceToAsync(new DateTimeOffset(2026, 11, 26, 9, minute, 30, TimeSpan.Zero));
+
+            // From the first fire on, a run is waiting whenever one ends: before the clock moves again, the next one must
+            // be under way, so that a run let in beside it would be seen running.
+            await Until(() => Volatile.Read(ref parked) is { IsCompleted: false }, $"a run of the slow job under way at 09:{minute:00}:30");
         }
 
+        Assert.Equal(10, scheduler.Fired);
         Assert.Equal(1, most);
-        Assert.InRange(runs, 2, 5); // about one every 2.5 minutes, the rest coalesced while one was waiting
+
+        // 09:01:30 to 09:04:00, 09:04:30 to 09:07:00, 09:07:30 to 09:10:00, 09:10:30: each starts at the first fire after
+        // the one before ended; the fires in between fold into the run waiting behind it.
+        Assert.Equal(4, runs);
     }
 
     private static void InterlockedMax(ref int target, int value)
@@ -116,15 +131,25 @@ public sealed class JobSchedulerTests : IDisposable
         }
     }
 
-    private List<(string Job, DateTimeOffset At)> Drain()
+    /// <summary>
+    /// Polls <paramref name="condition"/> until it holds; fails the test naming <paramref name="what"/> after 10 s. It
+    /// yields first even when the condition already holds: a worker the dispatcher started from this thread (the clock
+    /// fires timers on the thread that moves it) waits in this thread's queue, and must get to run before the test moves
+    /// on, or a run let in beside another would start only after the test had looked.
+    /// </summary>
+    private static async Task Until(Func<bool> condition, string what)
     {
-        var list = new List<(string, DateTimeOffset)>();
-        while (_fired.Reader.TryRead(out var fire))
+        var started = TimeProvider.System.GetTimestamp();
+        await Task.Yield();
+        while (!condition())
         {
-            list.Add(fire);
-        }
+            if (TimeProvider.System.GetElapsedTime(started) > TimeSpan.FromSeconds(10))
+            {
+                Assert.Fail($"waited 10 s for {what}");
+            }
 
-        return list;
+            await Task.Delay(1, TestContext.Current.CancellationToken);
+        }
     }
 
     private async Task<List<(string Job, DateTimeOffset At)>> FiresAsync(int count)
@@ -201,21 +226,34 @@ public sealed class JobSchedulerTests : IDisposable
             _loop = scheduler.RunAsync(_stop.Token);
         }
 
-        /// <summary>Moves the clock to <paramref name="to"/>, then gives the scheduler a moment to act on any timer that fired.</summary>
+        /// <summary>Runs the scheduler has asked the queue for so far, as of its last pass.</summary>
+        public long Fired => _scheduler.Idle!.Fired;
+
+        /// <summary>Moves the clock to <paramref name="to"/>, then waits until the scheduler has acted on every timer that fired.</summary>
         public async Task AdvanceToAsync(DateTimeOffset to)
         {
-            var settled = _scheduler.Waiting;
+            await SettledAsync();
             _clock.Advance(to - _clock.GetUtcNow());
-            await Task.WhenAny(settled, Task.Delay(200, TestContext.Current.CancellationToken));
-            await Task.Delay(20, TestContext.Current.CancellationToken); // let a run it queued start
+            await SettledAsync();
         }
+
+        /// <summary>
+        /// Waits for the scheduler to be waiting for a time after the fake clock's: it has then fired everything due by
+        /// now (a wake-up at or before now means a timer fired that it has not acted on yet).
+        /// </summary>
+        private Task SettledAsync() => Until(
+            () => _scheduler.Idle is { } pass && !(pass.WakeAt <= _clock.GetUtcNow()),
+            $"the scheduler to act on the clock at {_clock.GetUtcNow():u}");
 
         public async ValueTask DisposeAsync()
         {
             await _stop.CancelAsync();
             await _loop;
-            _clock.Advance(TimeSpan.FromHours(1)); // ends an injected slow run
-            await _dispatcher.StopAsync(TimeSpan.FromSeconds(5));
+
+            // Stopping drops the runs still waiting before the clock jump ends an injected slow run: none starts after it.
+            var stopped = _dispatcher.StopAsync(TimeSpan.FromSeconds(5));
+            _clock.Advance(TimeSpan.FromHours(1));
+            await stopped;
             _dispatcher.Dispose();
             _stop.Dispose();
         }
