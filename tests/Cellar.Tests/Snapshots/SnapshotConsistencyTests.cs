@@ -8,6 +8,7 @@ using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Dumps;
 using Cellar.Core.Jobs;
+using Cellar.Core.Snapshots;
 using Cellar.Core.Verification;
 using Cellar.Tests.Support;
 
@@ -180,6 +181,63 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         long k = AssertCommittedPrefix(Gunzip(result.Path));
         Assert.InRange(k, 1, stats.LastN);
         Assert.True(result.Sidecar.RowCounts["images"] > 0, "the portfolio's images are missing from the snapshot");
+    }
+
+    [Theory]
+    [InlineData("wal")]
+    [InlineData("delete")]
+    public async Task Snapshot_copied_in_many_steps_while_the_app_commits_at_full_rate_never_restarts_and_holds_a_committed_prefix(string journal)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string db = _temp.Combine("portfolio.db");
+        await template.CopyToAsync(db, ct);
+        JobRunner runner = NewRunner(WriteConfig(db, "gzip"));
+        using CancellationTokenSource timeout = Bounded(ct);
+
+        // About 200 steps of 32 pages for the template's 6,000: the app commits between every two of them. The
+        // backup API restarts a copy whenever another connection commits between its steps; only the copy's own
+        // read transaction stops that, so each step must take the copy further, and the copy must end.
+        SqliteSnapshot.PagesPerStep = 32;
+        var steps = new List<double>();
+        string? restarted = null;
+        var progress = new SynchronousProgress(p =>
+        {
+            if (p.Stage != "snapshot")
+            {
+                return;
+            }
+
+            if (steps.Count > 0 && p.Fraction <= steps[^1])
+            {
+                // Left to itself, a restarting copy runs until the timeout: stop it at the first restart instead.
+                restarted ??= $"the copy went back from {steps[^1]:P1} to {p.Fraction:P1} after {steps.Count} steps";
+                timeout.Cancel();
+            }
+
+            steps.Add(p.Fraction);
+        });
+
+        await using LoadWriterProcess writer = await LoadWriterProcess.StartAsync(db, journal, rate: 0, ct);
+        BackupResult? result = null;
+        try
+        {
+            result = await runner.RunAsync(JobName, tag: null, progress, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            restarted ??= $"the copy did not finish within {BackupTimeout.TotalSeconds} s ({steps.Count} steps reported)";
+        }
+
+        LoadWriterStats stats = await writer.StopAsync(ct);
+
+        Assert.True(restarted is null, restarted);
+        Assert.NotNull(result);
+        Assert.True(steps.Count >= 100, $"the copy took only {steps.Count} steps");
+        Assert.Equal(1, steps[^1]);
+        Assert.Equal(0, stats.BusyErrors);
+        Assert.Equal(journal, result.Sidecar.JournalMode);
+        long k = AssertCommittedPrefix(Gunzip(result.Path));
+        Assert.InRange(k, 1, stats.LastN);
     }
 
     [Theory]
