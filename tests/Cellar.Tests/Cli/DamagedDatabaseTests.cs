@@ -1,12 +1,15 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
+using Cellar.Core.Catalog;
 using Xunit;
 
 namespace Cellar.Tests.Cli;
 
 /// <summary>
 /// Damage in the live database that the app has not tripped over yet is not backed up as if it were sound:
-/// <c>integrity_check</c> on the snapshot stops the run before the backup takes a final name.
+/// <c>integrity_check</c> on the snapshot stops the run before the backup takes a final name. Foreign-key violations
+/// are the app's own state: kept, counted in the sidecar, and every later check holds the backup to that count.
 /// </summary>
 public sealed class DamagedDatabaseTests
 {
@@ -36,6 +39,51 @@ public sealed class DamagedDatabaseTests
         CliSandbox.AssertOneLineError(run, 1, "integrity_check", sandbox.Database);
         Assert.Equal(before, CliSandbox.Fingerprint(sandbox.DailyFolder));
         CliSandbox.AssertNoTempFiles(sandbox.BackupRoot);
+    }
+
+    [Fact]
+    public async Task Foreign_key_violations_of_the_app_are_kept_as_they_are_and_verify_holds_the_backup_to_the_counts_its_sidecar_records()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        using (var app = CliSandbox.Open(sandbox.Database, readOnly: false))
+        {
+            using var command = app.CreateCommand();
+            command.CommandText = """
+                PRAGMA foreign_keys = OFF;
+                CREATE TABLE owners(id INTEGER PRIMARY KEY);
+                CREATE TABLE pets(id INTEGER PRIMARY KEY, owner_id INTEGER REFERENCES owners(id));
+                INSERT INTO owners VALUES (1);
+                INSERT INTO pets(owner_id) VALUES (1), (2), (3);
+                """;
+            command.ExecuteNonQuery();
+        }
+
+        // A backup is a faithful copy: the app's two orphaned pets are the source's state, recorded, not refused.
+        var backup = await sandbox.BackupAsync();
+        Assert.Equal(2, Sidecar.TryRead(backup)!.ForeignKeyViolations);
+        var verify = await sandbox.CellarAsync("verify", backup);
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+
+        // The drill holds the stored file to what its sidecar says the snapshot held.
+        var sidecar = Sidecar.PathFor(backup);
+        var recorded = await File.ReadAllTextAsync(sidecar, TestContext.Current.CancellationToken);
+        EditSidecar(sidecar, json => json["foreignKeyViolations"] = 0);
+        verify = await sandbox.CellarAsync("verify", backup);
+        Assert.True(verify.ExitCode == 1, verify.ToString());
+        Assert.Contains("foreign_key_check reports 2 violations, the snapshot had 0", verify.Stderr, StringComparison.Ordinal);
+
+        await File.WriteAllTextAsync(sidecar, recorded, TestContext.Current.CancellationToken);
+        EditSidecar(sidecar, json => json["rowCounts"]!["pets"] = 4);
+        verify = await sandbox.CellarAsync("verify", backup);
+        Assert.True(verify.ExitCode == 1, verify.ToString());
+        Assert.Contains("table pets has 3 rows, the snapshot had 4", verify.Stderr, StringComparison.Ordinal);
+    }
+
+    private static void EditSidecar(string path, Action<JsonNode> edit)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(path))!;
+        edit(json);
+        File.WriteAllText(path, json.ToJsonString());
     }
 
     /// <summary>Replaces <paramref name="find"/> with <paramref name="replacement"/> (as long) in the root page of <paramref name="index"/>.</summary>
