@@ -24,9 +24,17 @@ internal static class CompressedFile
     {
         using var expanded = new HashingStream(codec.OpenRead(new FileStream(storedPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan)));
         var buffer = new byte[1 << 20];
-        while (expanded.Read(buffer) > 0)
+        try
         {
-            cancellationToken.ThrowIfCancellationRequested();
+            while (expanded.Read(buffer) > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
+        {
+            // A damaged gzip member or zstd frame stops the decoder before any compare: the same failed proof.
+            return $"the stored file does not decompress after {expanded.BytesHashed} bytes of {what} ({e.Message})";
         }
 
         return expanded.BytesHashed == bytes && expanded.HexHash() == sha ? null

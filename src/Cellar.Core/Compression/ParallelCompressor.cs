@@ -1,4 +1,5 @@
 using System.Buffers;
+using Cellar.Core.IO;
 
 namespace Cellar.Core.Compression;
 
@@ -68,6 +69,7 @@ internal static class ParallelCompressor
         try
         {
             var compressed = codec.CompressBlock(block.AsSpan(0, length), out var compressedLength);
+            FaultInjection.DamageCompressed(compressed, compressedLength);
             return (compressed, compressedLength);
         }
         finally

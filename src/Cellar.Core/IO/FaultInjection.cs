@@ -1,14 +1,16 @@
 namespace Cellar.Core.IO;
 
 /// <summary>
-/// Test seam for faults a test cannot make the kernel produce on demand: an fsync that fails. A test sets
-/// <see cref="Fsync"/> for its own async flow (an <see cref="AsyncLocal{T}"/>, so tests running in parallel never see
-/// each other's faults); everywhere else it is null and costs one read. The CLI's end-to-end tests inject the same
-/// faults with <c>strace -e inject=fsync:error=EIO</c> instead.
+/// Test seam for faults a test cannot make the kernel produce on demand: an fsync that fails, a compressor that writes
+/// other bytes than it should. A test sets <see cref="Fsync"/> or <see cref="Compressed"/> for its own async flow (an
+/// <see cref="AsyncLocal{T}"/>, so tests running in parallel never see each other's faults); everywhere else they are
+/// null and cost one read. The CLI's end-to-end tests inject fsync faults with <c>strace -e inject=fsync:error=EIO</c>
+/// instead.
 /// </summary>
 internal static class FaultInjection
 {
     private static readonly AsyncLocal<Func<string, int>?> FsyncFault = new();
+    private static readonly AsyncLocal<Action<byte[], int>?> CompressedFault = new();
 
     /// <summary>Given the path being synced, the errno its fsync should fail with, or 0 to sync for real.</summary>
     public static Func<string, int>? Fsync
@@ -19,4 +21,18 @@ internal static class FaultInjection
 
     /// <summary>The errno to inject for <paramref name="path"/>, or 0.</summary>
     internal static int FsyncError(string path) => FsyncFault.Value?.Invoke(path) ?? 0;
+
+    /// <summary>
+    /// Given each block a codec has just compressed (its buffer and length), may change it in place before it is
+    /// hashed and written: a compressor bug or a bit flipped in RAM, which only the compare of the stored file with
+    /// what went in can catch.
+    /// </summary>
+    public static Action<byte[], int>? Compressed
+    {
+        get => CompressedFault.Value;
+        set => CompressedFault.Value = value;
+    }
+
+    /// <summary>Applies <see cref="Compressed"/>, if set, to one compressed block.</summary>
+    internal static void DamageCompressed(byte[] block, int length) => CompressedFault.Value?.Invoke(block, length);
 }

@@ -106,7 +106,17 @@ internal sealed class SnapshotBackup(TimeProvider time, ILogger? notices)
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var readA = expanded.ReadAtLeast(a, a.Length, throwOnEndOfStream: false);
+            int readA;
+            try
+            {
+                readA = expanded.ReadAtLeast(a, a.Length, throwOnEndOfStream: false);
+            }
+            catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
+            {
+                // A damaged gzip member or zstd frame stops the decoder before any compare: the same failed proof.
+                throw new CellarException($"verification failed: the stored backup does not decompress after byte {offset} ({e.Message}); backup not kept", e);
+            }
+
             var readB = original.ReadAtLeast(b, b.Length, throwOnEndOfStream: false);
             if (readA != readB || !a.AsSpan(0, readA).SequenceEqual(b.AsSpan(0, readB)))
             {

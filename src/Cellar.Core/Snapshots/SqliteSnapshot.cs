@@ -17,8 +17,22 @@ namespace Cellar.Core.Snapshots;
 /// </summary>
 internal static class SqliteSnapshot
 {
-    private const int PagesPerStep = 8192;
+    private const int DefaultPagesPerStep = 8192;
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);
+    private static readonly AsyncLocal<int?> PagesPerStepOverride = new();
+
+    /// <summary>
+    /// Pages copied per backup step (32 MiB of 4 KiB pages): between steps the copy reports progress and notices
+    /// cancellation. Not an operator's setting: under our read transaction the step size changes neither what is
+    /// copied nor how long writers wait. Tests set a small value for their own async flow (an
+    /// <see cref="AsyncLocal{T}"/>, like <see cref="FaultInjection"/>) so a database of a few MB copies in many steps,
+    /// as a production one does, and the app's commits land between steps.
+    /// </summary>
+    internal static int PagesPerStep
+    {
+        get => PagesPerStepOverride.Value ?? DefaultPagesPerStep;
+        set => PagesPerStepOverride.Value = value;
+    }
 
     /// <summary>
     /// Copies <paramref name="sourcePath"/> into the new file <paramref name="copyPath"/>; <paramref name="notices"/> hears

@@ -2,6 +2,7 @@ using Xunit;
 using Cellar.Core.Configuration;
 using Cellar.Core.Demo;
 using Cellar.Core.Jobs;
+using Cellar.Core.Snapshots;
 using Cellar.Core.Status;
 using Cellar.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -15,11 +16,15 @@ public sealed class JobCancellationTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
-    public async Task A_cancelled_backup_leaves_no_file_and_is_not_recorded_as_a_failure()
+    public async Task A_backup_cancelled_part_way_through_a_stage_stops_there_leaves_no_file_and_is_not_recorded_as_a_failure()
     {
         var ct = TestContext.Current.CancellationToken;
         var database = _temp.Combine("portfolio.sqlite");
-        await PortfolioDatabase.CreateAsync(database, 30L << 20, ct);
+
+        // Four compression blocks and many MiB to verify; 64 pages a step make the copy about 60 steps, as a
+        // database of a few GB takes with the default step, so the cancellation can land between two of them.
+        await PortfolioDatabase.CreateAsync(database, 16L << 20, ct);
+        SqliteSnapshot.PagesPerStep = 64;
         var configPath = _temp.Combine("cellar.json");
         await File.WriteAllTextAsync(configPath, $$"""
             { "database": "{{database}}", "backupRoot": "{{_temp.Combine("backups")}}", "logDir": "{{_temp.Path}}",
@@ -29,18 +34,34 @@ public sealed class JobCancellationTests : IDisposable
         var job = config.FindJob("daily");
         var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
 
-        // Cancel at each stage in turn: the copy, compression, verification.
+        // Cancel part-way through each stage in turn: the copy, compression, verification.
         foreach (var stage in new[] { "snapshot", "compress", "verify" })
         {
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            JobProgress? cancelledAt = null;
+            var after = new List<JobProgress>();
             var progress = new SynchronousProgress(p =>
             {
-                if (p.Stage == stage && p.Fraction > 0)
+                lock (after)
                 {
-                    cancel.Cancel();
+                    if (cancelledAt is not null)
+                    {
+                        after.Add(p);
+                    }
+                    else if (p.Stage == stage && p.Fraction is > 0 and < 1)
+                    {
+                        cancelledAt = p;
+                        cancel.Cancel();
+                    }
                 }
             });
+
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => runner.RunAsync("daily", null, progress, cancel.Token));
+
+            Assert.True(cancelledAt is not null, $"the {stage} stage never reported being part-way, so it was not cancelled mid-way");
+
+            // The run stops at its next check: the stage goes no further and no later stage starts.
+            Assert.True(after.Count == 0, $"cancelled at {cancelledAt}, then went on for {after.Count} more reports, up to {after.LastOrDefault()}");
             Assert.DoesNotContain(Directory.EnumerateFiles(job.Folder), f => !Path.GetFileName(f).StartsWith(".cellar", StringComparison.Ordinal));
             Assert.Null(JobState.Read(job.Folder).LastFailure);
         }
@@ -91,10 +112,5 @@ public sealed class JobCancellationTests : IDisposable
         Assert.Contains("'follows'", failure.Message, StringComparison.Ordinal);
         Assert.Contains("follows", JobState.Read(job.Folder).LastFailureMessage, StringComparison.Ordinal);
         Assert.DoesNotContain(Directory.EnumerateFiles(job.Folder), f => !Path.GetFileName(f).StartsWith(".cellar", StringComparison.Ordinal));
-    }
-
-    private sealed class SynchronousProgress(Action<JobProgress> report) : IProgress<JobProgress>
-    {
-        public void Report(JobProgress value) => report(value);
     }
 }

@@ -1,8 +1,11 @@
+using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
+using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
+using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Logs;
 using Cellar.Tests.Cli;
@@ -211,6 +214,31 @@ public sealed class LogRotationTests : IDisposable
         File.AppendAllText(log, new string('y', 200) + "\n");
 
         Assert.True(LogRotator.IsOverMaxBytes(job));
+    }
+
+    [Fact]
+    public async Task An_archive_with_one_wrong_byte_fails_the_rotation_cuts_nothing_and_the_next_rotation_archives_every_line_once()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const int Lines = 100_000;
+        var log = _temp.Combine("backend.log");
+        await File.WriteAllTextAsync(log, string.Concat(Enumerable.Range(0, Lines).Select(i => i.ToString("D10", CultureInfo.InvariantCulture) + "\n")), ct);
+        var config = WriteConfig([log]);
+        var job = config.FindJob("logs");
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+        var before = CliSandbox.HashOf(log);
+        CompressorFault.FlipOneByte();
+
+        var error = await Assert.ThrowsAsync<CellarException>(() => runner.RotateAsync("logs", ct));
+
+        Assert.StartsWith("verification failed: ", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("archive not kept", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(Directory.EnumerateFiles(job.Folder), f => !Path.GetFileName(f).StartsWith('.'));
+        Assert.Equal(before, CliSandbox.HashOf(log));
+
+        FaultInjection.Compressed = null;
+        await runner.RotateAsync("logs", ct);
+        LogJobs.AssertEveryLineOnce(job, log, Lines);
     }
 
     [Fact]

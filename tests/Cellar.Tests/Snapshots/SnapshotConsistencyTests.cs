@@ -8,6 +8,7 @@ using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Dumps;
 using Cellar.Core.Jobs;
+using Cellar.Core.Snapshots;
 using Cellar.Core.Verification;
 using Cellar.Tests.Support;
 
@@ -114,7 +115,7 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
     }
 
     [Fact]
-    public async Task Backup_of_a_wal_database_includes_commits_not_yet_checkpointed()
+    public async Task Backup_of_a_wal_database_includes_commits_not_yet_checkpointed_and_expands_into_a_wal_database()
     {
         CancellationToken ct = TestContext.Current.CancellationToken;
         string db = _temp.Combine("app.db");
@@ -146,7 +147,9 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
 
         BackupResult result = await runner.RunAsync(JobName, tag: null, progress: null, timeout.Token);
 
+        // Even expanded by gunzip alone, the backup is a WAL database as the app's was, so it behaves as before.
         using SqliteConnection backup = Open(Gunzip(result.Path));
+        Assert.Equal("wal", Scalar<string>(backup, "PRAGMA journal_mode"));
         Assert.Equal("ok", Scalar<string>(backup, "PRAGMA integrity_check"));
         Assert.Equal(1000, Scalar<long>(backup, "SELECT count(*) FROM item"));
         Assert.Equal(1000, Scalar<long>(backup, "SELECT max(id) FROM item"));
@@ -180,6 +183,63 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         long k = AssertCommittedPrefix(Gunzip(result.Path));
         Assert.InRange(k, 1, stats.LastN);
         Assert.True(result.Sidecar.RowCounts["images"] > 0, "the portfolio's images are missing from the snapshot");
+    }
+
+    [Theory]
+    [InlineData("wal")]
+    [InlineData("delete")]
+    public async Task Snapshot_copied_in_many_steps_while_the_app_commits_at_full_rate_never_restarts_and_holds_a_committed_prefix(string journal)
+    {
+        CancellationToken ct = TestContext.Current.CancellationToken;
+        string db = _temp.Combine("portfolio.db");
+        await template.CopyToAsync(db, ct);
+        JobRunner runner = NewRunner(WriteConfig(db, "gzip"));
+        using CancellationTokenSource timeout = Bounded(ct);
+
+        // About 200 steps of 32 pages for the template's 6,000: the app commits between every two of them. The
+        // backup API restarts a copy whenever another connection commits between its steps; only the copy's own
+        // read transaction stops that, so each step must take the copy further, and the copy must end.
+        SqliteSnapshot.PagesPerStep = 32;
+        var steps = new List<double>();
+        string? restarted = null;
+        var progress = new SynchronousProgress(p =>
+        {
+            if (p.Stage != "snapshot")
+            {
+                return;
+            }
+
+            if (steps.Count > 0 && p.Fraction <= steps[^1])
+            {
+                // Left to itself, a restarting copy runs until the timeout: stop it at the first restart instead.
+                restarted ??= $"the copy went back from {steps[^1]:P1} to {p.Fraction:P1} after {steps.Count} steps";
+                timeout.Cancel();
+            }
+
+            steps.Add(p.Fraction);
+        });
+
+        await using LoadWriterProcess writer = await LoadWriterProcess.StartAsync(db, journal, rate: 0, ct);
+        BackupResult? result = null;
+        try
+        {
+            result = await runner.RunAsync(JobName, tag: null, progress, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            restarted ??= $"the copy did not finish within {BackupTimeout.TotalSeconds} s ({steps.Count} steps reported)";
+        }
+
+        LoadWriterStats stats = await writer.StopAsync(ct);
+
+        Assert.True(restarted is null, restarted);
+        Assert.NotNull(result);
+        Assert.True(steps.Count >= 100, $"the copy took only {steps.Count} steps");
+        Assert.Equal(1, steps[^1]);
+        Assert.Equal(0, stats.BusyErrors);
+        Assert.Equal(journal, result.Sidecar.JournalMode);
+        long k = AssertCommittedPrefix(Gunzip(result.Path));
+        Assert.InRange(k, 1, stats.LastN);
     }
 
     [Theory]

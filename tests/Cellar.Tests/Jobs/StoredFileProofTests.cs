@@ -1,0 +1,66 @@
+using Cellar.Core;
+using Cellar.Core.Configuration;
+using Cellar.Core.IO;
+using Cellar.Core.Jobs;
+using Cellar.Core.Status;
+using Cellar.Tests.Cli;
+using Cellar.Tests.Support;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit;
+
+namespace Cellar.Tests.Jobs;
+
+/// <summary>
+/// A stored file counts only once it decompresses to exactly what went in. A compressor that writes one wrong byte
+/// (injected through <see cref="FaultInjection.Compressed"/>, in this test's async flow only) fails the run: nothing
+/// takes a final name and the backups made before stay as they were.
+/// </summary>
+public sealed class StoredFileProofTests : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public void Dispose()
+    {
+        FaultInjection.Compressed = null;
+        _temp.Dispose();
+    }
+
+    [Theory]
+    [InlineData("daily", "gzip", "middle")]
+    [InlineData("daily", "gzip", "last")]
+    [InlineData("daily", "zstd", "middle")]
+    [InlineData("daily", "none", "middle")]
+    [InlineData("social", "gzip", "middle")]
+    [InlineData("social", "none", "middle")]
+    public async Task A_stored_file_with_one_wrong_byte_fails_the_run_and_leaves_the_older_backups_as_they_were(string jobName, string compression, string where)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var config = await SetUpAsync(compression, ct);
+        var job = config.FindJob(jobName);
+        var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
+        await runner.RunAsync(jobName, null, null, ct);
+        var before = CliSandbox.Fingerprint(job.Folder);
+        CompressorFault.FlipOneByte(last: where == "last");
+
+        var error = await Assert.ThrowsAsync<CellarException>(() => runner.RunAsync(jobName, null, null, ct));
+
+        Assert.StartsWith("verification failed: ", error.Message, StringComparison.Ordinal);
+        Assert.EndsWith("backup not kept", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, CliSandbox.Fingerprint(job.Folder));
+        CliSandbox.AssertNoTempFiles(job.Folder);
+        Assert.StartsWith("verification failed: ", JobState.Read(job.Folder).LastFailureMessage, StringComparison.Ordinal);
+    }
+
+    private async Task<CellarConfig> SetUpAsync(string compression, CancellationToken ct)
+    {
+        var database = _temp.Combine("portfolio.sqlite");
+        await SampleDatabases.CopyToAsync(3L << 20, database);
+        var configPath = _temp.Combine("cellar.json");
+        await File.WriteAllTextAsync(configPath, $$"""
+            { "database": "{{database}}", "backupRoot": "{{_temp.Combine("backups")}}", "logDir": "{{_temp.Path}}",
+              "jobs": { "daily": { "type": "snapshot", "compression": "{{compression}}" },
+                        "social": { "type": "tables", "tables": ["comments", "likes"], "compression": "{{compression}}" } } }
+            """, ct);
+        return ConfigLoader.Load(configPath);
+    }
+}
