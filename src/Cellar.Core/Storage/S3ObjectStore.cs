@@ -337,14 +337,6 @@ internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
 
     private static string Unquoted(string? etag) => (etag ?? "").Trim('"');
 
-    private static bool LooksLikeMd5(string? etag)
-    {
-        var bare = Unquoted(etag);
-        var dash = bare.IndexOf('-', StringComparison.Ordinal);
-        var hex = dash < 0 ? bare : bare[..dash];
-        return hex.Length == 32 && hex.All(char.IsAsciiHexDigit) && (dash < 0 || bare[(dash + 1)..].All(char.IsAsciiDigit));
-    }
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Location}: attempt {Attempt} in {DelaySeconds:0.0} s after: {Error}")]
     private static partial void LogRetry(ILogger logger, string location, int attempt, double delaySeconds, string? error);
 
