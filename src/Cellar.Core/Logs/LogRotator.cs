@@ -218,6 +218,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
 
         (state with { Pending = pending }).Save(job.Folder);
+        CrashPoint.Reach(CrashPoint.RotateCollapsePending, cancellationToken);
         if (HeadCut.Collapse(handle, bytes) is var errno && errno != 0)
         {
             (state with { CollapseUnsupported = errno is EInval or ENotSupported }).Save(job.Folder);
@@ -227,6 +228,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             };
         }
 
+        CrashPoint.Reach(CrashPoint.RotateCollapsed, cancellationToken);
         (state with { Archived = cut - bytes, Head = pending.Retained }).Save(job.Folder);
         return archive with { Method = RotationMethod.Collapse };
     }
@@ -238,6 +240,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         // The renamed file keeps its inode and what of it is archived; its state is saved before the rename.
         new LogState { Path = rotated, Inode = like.Inode, Archived = state.Archived, Head = state.Head }.Save(job.Folder);
         File.Move(path, rotated);
+        CrashPoint.Reach(CrashPoint.RotateRenamed, cancellationToken);
         UnixFiles.FileStat fresh;
         try
         {
@@ -285,6 +288,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             (state with { Truncate = new PendingTruncate(copyInode, from, probe, HashAt(handle, from, probe)) }).Save(job.Folder);
             new LogState { Path = rotated, Inode = copyInode }.Save(job.Folder);
             temp.Commit(rotated);
+            CrashPoint.Reach(CrashPoint.RotateCopied, cancellationToken);
 
             // What came while the bulk was synced goes to disk too, before the live file is cut: at the truncate, only
             // the last catch-up (microseconds of lines) is not yet on disk, and a failed sync leaves the live log whole.
@@ -302,6 +306,8 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
                     break;
                 }
             }
+
+            CrashPoint.Reach(CrashPoint.RotateTruncated, cancellationToken);
 
             // A line the app was writing when the file was truncated lost its end: keep what was copied on a line of its
             // own, so it does not run into the first line of the next archive.

@@ -85,6 +85,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             {
                 KeepPrevious(target, saved);
                 undo.Push(() => File.Delete(saved)); // the target still names the same data
+                CrashPoint.Reach(CrashPoint.RestorePreviousKept, cancellationToken);
             }
 
             foreach (var suffix in CompanionSuffixes)
@@ -97,6 +98,8 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
                 }
             }
 
+            CrashPoint.Reach(CrashPoint.RestoreCompanionsMoved, cancellationToken);
+
             // One rename(2): the target names the old database until it names the restored one. With no old file,
             // a file that appeared since the check above is never replaced (the move fails instead).
             RefuseIfSwapped(restored, expanded.Path, folder);
@@ -107,6 +110,8 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             Undo(undo);
             throw new CellarException($"cannot swap the restored database into {target}: {e.Message}; nothing was changed", e);
         }
+
+        CrashPoint.Reach(CrashPoint.RestoreSwapped, cancellationToken);
 
         // The temp name is gone now; disposing `expanded` deletes nothing of the restored file. A swap the disk cannot
         // make durable, or that moved something else into place, is undone: the old database (its second name) and its
