@@ -83,6 +83,11 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         {
             if (exists)
             {
+                if (CompanionFold.TryFold(target) is { } notFolded)
+                {
+                    LogNotFolded(logger, target, notFolded);
+                }
+
                 KeepPrevious(target, saved);
                 undo.Push(() => File.Delete(saved)); // the target still names the same data
                 CrashPoint.Reach(CrashPoint.RestorePreviousKept, cancellationToken);
@@ -393,6 +398,9 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "cannot hard-link {Target} as {Saved} ({Error}); copying it instead")]
     private static partial void LogCopyingPrevious(ILogger logger, string target, string saved, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not fold the -wal/-journal of {Target} into it ({Error}); they are moved aside as they are, and until the swap is made the target lacks what they hold")]
+    private static partial void LogNotFolded(ILogger logger, string target, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not undo a step of the failed swap: {Error}")]
     private static partial void LogUndoFailed(ILogger logger, string error);
