@@ -101,6 +101,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
 
         DeleteHalfCopies(path);
+        TakeBackUntoldRename(job, path);
         var state = LogState.Read(job.Folder, path).Settled();
         state = SettleTruncate(job, path, state);
 
@@ -432,6 +433,24 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         LogState.Delete(job.Folder, rotated);
         Fsync.Directory(Path.GetDirectoryName(path)!);
         return outcome;
+    }
+
+    /// <summary>
+    /// Settles a signal rotation killed between its rename and the fresh file: the log's name is gone and the app, never
+    /// told, still writes to the renamed file. That file gets its name back with what its state says is archived (as when
+    /// telling the app fails), so the log goes on under its name and this run rotates it as usual.
+    /// </summary>
+    private static void TakeBackUntoldRename(JobConfig job, string path)
+    {
+        var rotated = path + RotatingSuffix;
+        if (File.Exists(path) || !File.Exists(rotated) || LogWriters.Find(rotated).Count == 0)
+        {
+            return;
+        }
+
+        (LogState.Read(job.Folder, rotated) with { Path = path }).Save(job.Folder);
+        File.Move(rotated, path);
+        LogState.Delete(job.Folder, rotated);
     }
 
     /// <summary>Removes copies a copytruncate left half-written under a temp name beside the log.</summary>
