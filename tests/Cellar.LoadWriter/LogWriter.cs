@@ -5,8 +5,9 @@ using System.Text;
 namespace Cellar.LoadWriter;
 
 /// <summary>
-/// <c>Cellar.LoadWriter log --path FILE [--no-append] [--reopen-on-hup] [--pid-file FILE]</c>: plays an app's logger,
-/// appending numbered lines (<c>0000000000\n</c>, <c>0000000001\n</c>, …) as fast as it can, one write(2) per line,
+/// <c>Cellar.LoadWriter log --path FILE [--no-append] [--reopen-on-hup] [--pid-file FILE] [--rate LINES_PER_S]</c>: plays
+/// an app's logger, appending numbered lines (<c>0000000000\n</c>, <c>0000000001\n</c>, …) as fast as it can (or at
+/// most <c>--rate</c> a second, for a log that stays small), one write(2) per line,
 /// like Node's <c>fs.createWriteStream(path, { flags: 'a' })</c>. With <c>--no-append</c> it opens without O_APPEND
 /// and keeps its own offset, like a careless logger. With <c>--reopen-on-hup</c> SIGHUP makes it reopen the path.
 /// Prints <c>started</c> after its first line, runs until stdin closes, then prints <c>{"lines":N}</c>.
@@ -25,6 +26,7 @@ internal static partial class LogWriter
         string? pidFile = null;
         var append = true;
         var reopenOnHup = false;
+        long rate = 0;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -40,6 +42,14 @@ internal static partial class LogWriter
                     break;
                 case "--reopen-on-hup":
                     reopenOnHup = true;
+                    break;
+                case "--rate" when i + 1 < args.Length:
+                    if (!long.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out rate) || rate <= 0)
+                    {
+                        Console.Error.WriteLine($"Cellar.LoadWriter log: --rate must be a positive number of lines a second, not '{args[i]}'");
+                        return 2;
+                    }
+
                     break;
                 default:
                     Console.Error.WriteLine($"Cellar.LoadWriter log: unknown option '{args[i]}'");
@@ -75,8 +85,15 @@ internal static partial class LogWriter
         var fd = Open(path, flags, 0x1A4);
         long n = 0;
         var line = new byte[11];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         while (!Volatile.Read(ref stop))
         {
+            if (rate > 0 && n * 1000 / rate > clock.ElapsedMilliseconds)
+            {
+                Thread.Sleep(1);
+                continue;
+            }
+
             if (_reopen)
             {
                 _reopen = false;

@@ -145,7 +145,9 @@ public sealed record Sidecar
     /// </summary>
     internal void Publish(TempFile stored, string finalPath)
     {
+        CrashPoint.Reach(CrashPoint.PublishStart);
         Write(finalPath);
+        CrashPoint.Reach(CrashPoint.SidecarWritten);
         try
         {
             stored.Commit(finalPath);
@@ -157,6 +159,8 @@ public sealed record Sidecar
             File.Delete(PathFor(finalPath));
             throw;
         }
+
+        CrashPoint.Reach(CrashPoint.Published);
     }
 
     /// <summary>Writes the sidecar of <paramref name="backupPath"/> atomically (temp, fsync, rename); never replaces one.</summary>

@@ -101,6 +101,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
 
         DeleteHalfCopies(path);
+        TakeBackUntoldRename(job, path);
         var state = LogState.Read(job.Folder, path).Settled();
         state = SettleTruncate(job, path, state);
 
@@ -218,6 +219,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         }
 
         (state with { Pending = pending }).Save(job.Folder);
+        CrashPoint.Reach(CrashPoint.RotateCollapsePending, cancellationToken);
         if (HeadCut.Collapse(handle, bytes) is var errno && errno != 0)
         {
             (state with { CollapseUnsupported = errno is EInval or ENotSupported }).Save(job.Folder);
@@ -227,6 +229,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             };
         }
 
+        CrashPoint.Reach(CrashPoint.RotateCollapsed, cancellationToken);
         (state with { Archived = cut - bytes, Head = pending.Retained }).Save(job.Folder);
         return archive with { Method = RotationMethod.Collapse };
     }
@@ -238,6 +241,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         // The renamed file keeps its inode and what of it is archived; its state is saved before the rename.
         new LogState { Path = rotated, Inode = like.Inode, Archived = state.Archived, Head = state.Head }.Save(job.Folder);
         File.Move(path, rotated);
+        CrashPoint.Reach(CrashPoint.RotateRenamed, cancellationToken);
         UnixFiles.FileStat fresh;
         try
         {
@@ -285,6 +289,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             (state with { Truncate = new PendingTruncate(copyInode, from, probe, HashAt(handle, from, probe)) }).Save(job.Folder);
             new LogState { Path = rotated, Inode = copyInode }.Save(job.Folder);
             temp.Commit(rotated);
+            CrashPoint.Reach(CrashPoint.RotateCopied, cancellationToken);
 
             // What came while the bulk was synced goes to disk too, before the live file is cut: at the truncate, only
             // the last catch-up (microseconds of lines) is not yet on disk, and a failed sync leaves the live log whole.
@@ -302,6 +307,8 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
                     break;
                 }
             }
+
+            CrashPoint.Reach(CrashPoint.RotateTruncated, cancellationToken);
 
             // A line the app was writing when the file was truncated lost its end: keep what was copied on a line of its
             // own, so it does not run into the first line of the next archive.
@@ -426,6 +433,24 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         LogState.Delete(job.Folder, rotated);
         Fsync.Directory(Path.GetDirectoryName(path)!);
         return outcome;
+    }
+
+    /// <summary>
+    /// Settles a signal rotation killed between its rename and the fresh file: the log's name is gone and the app, never
+    /// told, still writes to the renamed file. That file gets its name back with what its state says is archived (as when
+    /// telling the app fails), so the log goes on under its name and this run rotates it as usual.
+    /// </summary>
+    private static void TakeBackUntoldRename(JobConfig job, string path)
+    {
+        var rotated = path + RotatingSuffix;
+        if (File.Exists(path) || !File.Exists(rotated) || LogWriters.Find(rotated).Count == 0)
+        {
+            return;
+        }
+
+        (LogState.Read(job.Folder, rotated) with { Path = path }).Save(job.Folder);
+        File.Move(rotated, path);
+        LogState.Delete(job.Folder, rotated);
     }
 
     /// <summary>Removes copies a copytruncate left half-written under a temp name beside the log.</summary>

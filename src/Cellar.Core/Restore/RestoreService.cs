@@ -83,8 +83,14 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         {
             if (exists)
             {
+                if (CompanionFold.TryFold(target) is { } notFolded)
+                {
+                    LogNotFolded(logger, target, notFolded);
+                }
+
                 KeepPrevious(target, saved);
                 undo.Push(() => File.Delete(saved)); // the target still names the same data
+                CrashPoint.Reach(CrashPoint.RestorePreviousKept, cancellationToken);
             }
 
             foreach (var suffix in CompanionSuffixes)
@@ -97,6 +103,8 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
                 }
             }
 
+            CrashPoint.Reach(CrashPoint.RestoreCompanionsMoved, cancellationToken);
+
             // One rename(2): the target names the old database until it names the restored one. With no old file,
             // a file that appeared since the check above is never replaced (the move fails instead).
             RefuseIfSwapped(restored, expanded.Path, folder);
@@ -107,6 +115,8 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             Undo(undo);
             throw new CellarException($"cannot swap the restored database into {target}: {e.Message}; nothing was changed", e);
         }
+
+        CrashPoint.Reach(CrashPoint.RestoreSwapped, cancellationToken);
 
         // The temp name is gone now; disposing `expanded` deletes nothing of the restored file. A swap the disk cannot
         // make durable, or that moved something else into place, is undone: the old database (its second name) and its
@@ -388,6 +398,9 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "cannot hard-link {Target} as {Saved} ({Error}); copying it instead")]
     private static partial void LogCopyingPrevious(ILogger logger, string target, string saved, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "could not fold the -wal/-journal of {Target} into it ({Error}); they are moved aside as they are, and until the swap is made the target lacks what they hold")]
+    private static partial void LogNotFolded(ILogger logger, string target, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "could not undo a step of the failed swap: {Error}")]
     private static partial void LogUndoFailed(ILogger logger, string error);

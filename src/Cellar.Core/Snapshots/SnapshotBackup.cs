@@ -32,6 +32,7 @@ internal sealed class SnapshotBackup(TimeProvider time, ILogger? notices)
         using var copy = TempFile.For(job.Folder, job.Name, "db");
         var snapshot = await SqliteSnapshot.CopyAsync(
             job.Database.Path, copy.Path, time, Stage(progress, "snapshot"), notices, cancellationToken).ConfigureAwait(false);
+        CrashPoint.Reach(CrashPoint.SnapshotCopied, cancellationToken);
         var created = snapshot.Taken;
         var finalPath = BackupCatalog.FreePath(job, TimeZoneInfo.ConvertTime(created, zone).DateTime, slug);
         var name = Path.GetFileName(finalPath);
@@ -54,6 +55,7 @@ internal sealed class SnapshotBackup(TimeProvider time, ILogger? notices)
                 (sha, size) = await CompressedFile.WriteAsync(input, stored.Path, codec, read, cancellationToken).ConfigureAwait(false);
             }
 
+            CrashPoint.Reach(CrashPoint.BackupWritten, cancellationToken);
             await Task.Run(() => CompareExpanded(stored.Path, copy.Path, codec, snapshot.Bytes, Stage(progress, "verify"), cancellationToken), cancellationToken).ConfigureAwait(false);
         }
         catch

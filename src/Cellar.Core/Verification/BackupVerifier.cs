@@ -113,6 +113,7 @@ public static class BackupVerifier
             return ChecksumMismatch(backupPath, sha, sidecar);
         }
 
+        CrashPoint.Reach(CrashPoint.VerifyExpanded, cancellationToken);
         try
         {
             SqliteFiles.RequireDatabase(expandedPath, "decompressed backup");

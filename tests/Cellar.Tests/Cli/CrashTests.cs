@@ -9,6 +9,8 @@ namespace Cellar.Tests.Cli;
 /// <summary>
 /// <c>cellar run</c> killed with SIGKILL at any moment (power cut, OOM killer, <c>kill -9</c>) never leaves a
 /// file under a final name that is not a complete, verified backup, and the next run cleans up what it left.
+/// A smoke test: kills spread over a run land before it writes anything and while it writes, but almost never in the
+/// microseconds between sidecar and rename; <see cref="CrashPointTests"/> kill at each of those steps.
 /// </summary>
 public sealed class CrashTests
 {
@@ -34,10 +36,12 @@ public sealed class CrashTests
         var random = new Random(seed);
         var verified = new HashSet<string>(StringComparer.Ordinal);
         var kills = 0;
-        var killsLeavingTempFiles = 0;
+        var phases = new Dictionary<string, int>(StringComparer.Ordinal);
         for (var attempt = 0; kills < Kills && attempt < MaxAttempts; attempt++)
         {
-            var delay = TimeSpan.FromMilliseconds(random.NextDouble() * typical.TotalMilliseconds);
+            // One kill per slice of the run, at a random moment in it: spread over the whole run, never bunched up.
+            var delay = TimeSpan.FromMilliseconds((attempt % Kills + random.NextDouble()) / Kills * typical.TotalMilliseconds);
+            var leftBefore = Leftovers(sandbox);
             var started = Stopwatch.StartNew();
             using var process = CellarProcess.Start(["--config", sandbox.ConfigPath, "run", "daily"]);
             process.StandardInput.Close();
@@ -60,7 +64,8 @@ public sealed class CrashTests
             if (killed)
             {
                 kills++;
-                killsLeavingTempFiles += CliSandbox.TempFiles(sandbox.BackupRoot).Count > 0 ? 1 : 0;
+                var phase = PhaseOf(sandbox, verified, leftBefore);
+                phases[phase] = phases.GetValueOrDefault(phase) + 1;
             }
             else
             {
@@ -79,9 +84,10 @@ public sealed class CrashTests
             }
         }
 
-        output?.WriteLine($"{kills} kills, {killsLeavingTempFiles} of them left temp files, {verified.Count} backups under final names verified");
+        var landed = string.Join(", ", phases.Select(p => $"{p.Key}: {p.Value}"));
+        output?.WriteLine($"{kills} kills ({landed}), {verified.Count} backups under final names verified");
         Assert.True(kills >= Kills, $"only {kills} of {MaxAttempts} runs were still going when killed");
-        Assert.True(killsLeavingTempFiles > 0, "no kill landed while a backup was being written; the test proved nothing");
+        Assert.True(phases.GetValueOrDefault(BeforeWriting) > 0 && phases.GetValueOrDefault(Writing) > 0, $"the kills did not land both before and while a backup was written ({landed}); the test proved little");
 
         foreach (var listed in await sandbox.ListedBackupsAsync())
         {
@@ -98,6 +104,34 @@ public sealed class CrashTests
         var verifyAll = await sandbox.CellarAsync("verify");
         Assert.True(verifyAll.ExitCode == 0, verifyAll.ToString());
     }
+
+    private const string BeforeWriting = "before writing";
+    private const string Writing = "while writing";
+
+    /// <summary>
+    /// Where in the run a kill landed, told by what it left that was not there before it started (an earlier kill's
+    /// leftovers stay until a run sweeps them): a new backup under its final name (after the renames), a sidecar without
+    /// its backup (between them), temp files (the copy, the compressed file), or nothing yet.
+    /// </summary>
+    private static string PhaseOf(CliSandbox sandbox, HashSet<string> verified, IReadOnlySet<string> leftBefore)
+    {
+        if (FinalNamedBackups(sandbox).Any(b => !verified.Contains(b)))
+        {
+            return "after publishing";
+        }
+
+        var left = Leftovers(sandbox).Except(leftBefore).ToList();
+        return left.Any(f => f.EndsWith(".json", StringComparison.Ordinal)) ? "while publishing"
+            : left.Count > 0 ? Writing
+            : BeforeWriting;
+    }
+
+    /// <summary>Temp files and sidecars without their backup: what a killed run leaves for the next one to sweep.</summary>
+    private static HashSet<string> Leftovers(CliSandbox sandbox) =>
+        Directory.Exists(sandbox.DailyFolder)
+            ? Directory.EnumerateFiles(sandbox.DailyFolder, "*.json").Where(f => !Path.GetFileName(f).StartsWith('.') && !File.Exists(f[..^".json".Length]))
+                .Concat(CliSandbox.TempFiles(sandbox.BackupRoot)).ToHashSet(StringComparer.Ordinal)
+            : [];
 
     /// <summary>Every backup a person would take for one: listed by the catalog, or any <c>*.gz</c> not hidden.</summary>
     private static IEnumerable<string> FinalNamedBackups(CliSandbox sandbox) =>

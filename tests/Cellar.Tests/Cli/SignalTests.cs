@@ -1,5 +1,4 @@
-using System.Diagnostics;
-using System.Globalization;
+using Cellar.Core.IO;
 using Cellar.Tests.Support;
 using Xunit;
 
@@ -8,7 +7,9 @@ namespace Cellar.Tests.Cli;
 /// <summary>
 /// <c>run</c>, <c>restore</c> and <c>verify</c> stopped by a signal (systemd's stop, Ctrl+C, a closed terminal, a file
 /// size limit) in the middle of writing a database-sized temp file: it is removed, one line says what happened, and the
-/// exit code is the shell's for that signal.
+/// exit code is the shell's for that signal. The process is paused (SIGSTOP, a Debug-build <see cref="CrashPoint"/>) with
+/// the temp file written and the work not done, signalled, then resumed: the signal always lands mid-work, however
+/// loaded the machine (a run polled for its temp file once finished before the signal arrived).
 /// </summary>
 public sealed class SignalTests
 {
@@ -22,7 +23,7 @@ public sealed class SignalTests
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
 
-        var run = await SignalledAsync(sandbox.DailyFolder, signal, ["--config", sandbox.ConfigPath, "run", "daily"]);
+        var run = await SignalledAsync(CrashPoint.SnapshotCopied, sandbox.DailyFolder, number, ["--config", sandbox.ConfigPath, "run", "daily"]);
 
         AssertStoppedBy(run, signal, number);
         CliSandbox.AssertNoTempFiles(sandbox.DailyFolder);
@@ -38,7 +39,7 @@ public sealed class SignalTests
         var folder = sandbox.Combine("app");
         Directory.CreateDirectory(folder);
 
-        var run = await SignalledAsync(folder, signal, ["--config", sandbox.ConfigPath, "restore", "--latest", "daily", "--to", Path.Combine(folder, "portfolio.sqlite")]);
+        var run = await SignalledAsync(CrashPoint.VerifyExpanded, folder, number, ["--config", sandbox.ConfigPath, "restore", "--latest", "daily", "--to", Path.Combine(folder, "portfolio.sqlite")]);
 
         AssertStoppedBy(run, signal, number);
         Assert.Empty(Directory.EnumerateFileSystemEntries(folder));
@@ -51,7 +52,7 @@ public sealed class SignalTests
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
         var backup = await sandbox.BackupAsync();
 
-        var run = await SignalledAsync(sandbox.DailyFolder, signal, ["--config", sandbox.ConfigPath, "verify", backup]);
+        var run = await SignalledAsync(CrashPoint.VerifyExpanded, sandbox.DailyFolder, number, ["--config", sandbox.ConfigPath, "verify", backup]);
 
         AssertStoppedBy(run, signal, number);
         CliSandbox.AssertNoTempFiles(sandbox.DailyFolder);
@@ -65,29 +66,38 @@ public sealed class SignalTests
         Assert.StartsWith($"cellar: interrupted by SIG{signal}", line, StringComparison.Ordinal);
     }
 
-    /// <summary>Starts cellar, waits until a temp file of its appears in <paramref name="watched"/>, then sends the signal.</summary>
-    private static async Task<CellarRun> SignalledAsync(string watched, string signal, string[] args)
+    /// <summary>
+    /// Starts cellar paused at <paramref name="point"/>, checks its temp file is in <paramref name="watched"/>, sends the
+    /// signal while it is stopped and lets it go on.
+    /// </summary>
+    private static async Task<CellarRun> SignalledAsync(string point, string watched, int number, string[] args)
     {
+        CrashPoints.SkipUnlessHonoured();
         var ct = TestContext.Current.CancellationToken;
-        using var process = CellarProcess.Start(args);
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        var waited = Stopwatch.StartNew();
-        while (CliSandbox.TempFiles(watched).Count == 0)
+        using var process = CellarProcess.Start(args, CrashPoints.PauseAt(point));
+        try
         {
-            if (process.HasExited)
-            {
-                Assert.Fail($"cellar finished before writing a temp file in {watched}: {await stderr}");
-            }
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "no temp file appeared within 60 s");
-            await Task.Delay(5, ct);
-        }
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            await CrashPoints.WaitUntilPausedAsync(process, stderr, TimeSpan.FromSeconds(60), ct);
+            Assert.True(CliSandbox.TempFiles(watched).Count > 0, $"cellar paused at {point} with no temp file in {watched}");
 
-        await Process.Start("kill", [$"-{signal}", process.Id.ToString(CultureInfo.InvariantCulture)])!.WaitForExitAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return new CellarRun(process.ExitCode, await stdout, await stderr);
+            CrashPoints.Signal(process, number);
+            CrashPoints.Resume(process);
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(60));
+            await process.WaitForExitAsync(timeout.Token);
+            return new CellarRun(process.ExitCode, await stdout, await stderr);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                // Never leave a stopped cellar behind a failed assertion.
+                process.Kill();
+            }
+        }
     }
 }

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Globalization;
+using Xunit;
+
+namespace Cellar.Tests.Support;
+
+/// <summary>
+/// Driving <c>Cellar.Core.IO.CrashPoint</c> in a child <c>cellar</c> process: <c>CELLAR_CRASH_AT</c> kills it at a named
+/// point, <c>CELLAR_PAUSE_AT</c> stops it there. Both are compiled into Debug builds of cellar.dll only, the build the
+/// tests run.
+/// </summary>
+internal static class CrashPoints
+{
+    /// <summary>The shell's exit code of a process killed by SIGKILL.</summary>
+    public const int KilledBySigkill = 128 + 9;
+
+    private const int SigCont = 18;
+
+#if DEBUG
+    private const bool Honoured = true;
+#else
+    private const bool Honoured = false;
+#endif
+
+    /// <summary>Skips the test in a Release build, where cellar ignores both variables.</summary>
+    public static void SkipUnlessHonoured() => Assert.SkipUnless(Honoured, "crash and pause points are compiled into Debug builds of cellar only");
+
+    /// <summary>The environment that makes cellar kill itself at <paramref name="point"/>.</summary>
+    public static Dictionary<string, string> CrashAt(string point) => new() { ["CELLAR_CRASH_AT"] = point };
+
+    /// <summary>The environment that makes cellar stop itself (SIGSTOP) at <paramref name="point"/>.</summary>
+    public static Dictionary<string, string> PauseAt(string point) => new() { ["CELLAR_PAUSE_AT"] = point };
+
+    /// <summary>Asserts that the run died by SIGKILL after saying it reached <paramref name="point"/>.</summary>
+    public static void AssertKilledAt(CellarRun run, string point)
+    {
+        Assert.True(run.ExitCode == KilledBySigkill, $"expected death by SIGKILL (exit {KilledBySigkill}) at {point}: {run}");
+        Assert.True(run.StderrLines.LastOrDefault() == $"crash point {point}", $"the run was not killed at {point}: {run}");
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="process"/> has stopped itself at its pause point (state <c>T</c> in
+    /// <c>/proc/PID/stat</c>); fails if it exits first or takes longer than <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task WaitUntilPausedAsync(Process process, Task<string> stderr, TimeSpan timeout, CancellationToken ct)
+    {
+        var waited = Stopwatch.StartNew();
+        while (State(process.Id) != 'T')
+        {
+            if (process.HasExited)
+            {
+                Assert.Fail($"cellar exited ({process.ExitCode}) before reaching its pause point: {await stderr}");
+            }
+
+            Assert.True(waited.Elapsed < timeout, $"cellar did not reach its pause point within {timeout.TotalSeconds} s");
+            await Task.Delay(5, ct);
+        }
+    }
+
+    /// <summary>Lets a paused process go on; a signal sent while it was stopped is delivered now, mid-work.</summary>
+    public static void Resume(Process process) => Signal(process, SigCont);
+
+    public static void Signal(Process process, int number) =>
+        Assert.True(Cellar.Core.IO.NativeMethods.Kill(process.Id, number) == 0, $"kill -{number} {process.Id} failed");
+
+    /// <summary>The state letter of a process in <c>/proc/PID/stat</c>, or '?' once it is gone.</summary>
+    private static char State(int pid)
+    {
+        string stat;
+        try
+        {
+            stat = File.ReadAllText($"/proc/{pid.ToString(CultureInfo.InvariantCulture)}/stat");
+        }
+        catch (IOException)
+        {
+            return '?';
+        }
+
+        // "PID (COMM) S ...": the command may hold spaces and parentheses, the state follows the last ')'.
+        var end = stat.LastIndexOf(')');
+        return end >= 0 && end + 2 < stat.Length ? stat[end + 2] : '?';
+    }
+}
