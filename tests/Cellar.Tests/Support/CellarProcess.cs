@@ -7,17 +7,25 @@ internal static class CellarProcess
 {
     public static string DllPath => System.IO.Path.Combine(AppContext.BaseDirectory, "cellar.dll");
 
-    /// <summary>Starts <c>cellar ARGS</c> with stdout/stderr captured.</summary>
-    public static Process Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts <c>cellar ARGS</c> with stdout/stderr captured; with <paramref name="wrapper"/> (a program and its
+    /// arguments, such as <see cref="Unprivileged.Wrapper"/>) as <c>WRAPPER dotnet cellar.dll ARGS</c>.
+    /// </summary>
+    public static Process Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, IReadOnlyList<string>? wrapper = null)
     {
-        var info = new ProcessStartInfo(DotnetHost())
+        string[] command = [.. wrapper ?? [], DotnetHost(), DllPath];
+        var info = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(DllPath);
+        foreach (var arg in command[1..])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);
