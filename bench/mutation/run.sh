@@ -25,11 +25,12 @@ declare -A mutate=(
 )
 # ... and the tests run against every mutant of it. Coverage analysis is off (stryker-config.json): most tests run
 # the real CLI as a child process, whose coverage Stryker cannot see, so each mutant runs every test of its area.
+# Left out: the test that reruns itself as nobody through xunit's own command line, which an MTP build lacks.
 declare -A tests=(
   [Snapshots]="FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.Jobs.|FullyQualifiedName~Cellar.Tests.Cli.CrashTests"
   [Verification]="FullyQualifiedName~Verif|FullyQualifiedName~Cellar.Tests.Cli.CorruptionTests"
   [Publish]="FullyQualifiedName~Cellar.Tests.Cli.CrashTests|FullyQualifiedName~Cellar.Tests.IO.FsyncFaultTests|FullyQualifiedName~Cellar.Tests.Cli.FsyncInjectionTests|FullyQualifiedName~Cellar.Tests.Cli.BadInputTests"
-  [Restore]="FullyQualifiedName~Cellar.Tests.Restore.|FullyQualifiedName~Cellar.Tests.Cli.Restore|FullyQualifiedName~Cellar.Tests.Cli.TableRestore"
+  [Restore]="(FullyQualifiedName~Cellar.Tests.Restore.|FullyQualifiedName~Cellar.Tests.Cli.Restore|FullyQualifiedName~Cellar.Tests.Cli.TableRestore)&FullyQualifiedName!~Processes_whose_descriptors_cannot_be_read"
   [Retention]="FullyQualifiedName~Cellar.Tests.Retention."
   [Offsite]="FullyQualifiedName~Cellar.Tests.Offsite.|FullyQualifiedName~Cellar.Tests.Storage."
   [Streams]="FullyQualifiedName~Cellar.Tests.Storage.EncryptionTests|FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.IO.|FullyQualifiedName~Cellar.Tests.Dumps."
