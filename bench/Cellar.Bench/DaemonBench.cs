@@ -15,6 +15,12 @@ internal sealed class DaemonBench(string build, string[] command)
 {
     private const string Token = "bench-token-0123456789abcdef";
 
+    /// <summary>
+    /// Triggers timed during one backup: with the backup's own trigger, as many as fit in the daemon's limit of 60 a
+    /// minute (more are answered 429). Of 50 samples the p99 is the largest, so the report shows the max, not a p99.
+    /// </summary>
+    public const int Triggers = 50;
+
     public async Task<DaemonResult> RunAsync(string workDir, int dbMiB, TimeSpan idle)
     {
         var dir = Directory.CreateDirectory(Path.Combine(workDir, "daemon")).FullName;
@@ -23,6 +29,11 @@ internal sealed class DaemonBench(string build, string[] command)
         await PortfolioDatabase.CreateAsync(db, dbMiB * 1048576L, CancellationToken.None).ConfigureAwait(false);
         var tokenFile = Path.Combine(dir, "token");
         await File.WriteAllTextAsync(tokenFile, Token).ConfigureAwait(false);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(tokenFile, UnixFileMode.UserRead | UnixFileMode.UserWrite); // Cellar refuses secret files others can read.
+        }
+
         var config = Path.Combine(dir, "cellar.json");
         await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
         {
@@ -39,11 +50,17 @@ internal sealed class DaemonBench(string build, string[] command)
         })).ConfigureAwait(false);
 
         using var daemon = Process.Start(Proc.StartInfo(command[0], [.. command[1..], "--config", config, "serve"], redirectStdin: false))!;
-        _ = daemon.StandardError.ReadToEndAsync();
+        var errors = daemon.StandardError.ReadToEndAsync();
         string? address = null;
         while (address is null && await daemon.StandardOutput.ReadLineAsync().ConfigureAwait(false) is { } line)
         {
             address = line.StartsWith("cellar: listening on ", StringComparison.Ordinal) ? line["cellar: listening on ".Length..].Trim() : null;
+        }
+
+        if (address is null)
+        {
+            await daemon.WaitForExitAsync().ConfigureAwait(false);
+            throw new InvalidOperationException($"cellar serve ({build}) exited {daemon.ExitCode} before listening: {await errors.ConfigureAwait(false)}");
         }
 
         _ = daemon.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
@@ -65,7 +82,7 @@ internal sealed class DaemonBench(string build, string[] command)
             Bench.Log(FormattableString.Invariant($"[daemon] {build}: idle {clock.Elapsed.TotalSeconds:0} s: peak RSS {Report.MiB(peakRss)}, CPU {cpuShare * 100:0.000}%"));
 
             // Busy: a backup of the large database runs while the app keeps triggering gallery backups.
-            using var http = new HttpClient { BaseAddress = new Uri(address!) };
+            using var http = new HttpClient { BaseAddress = new Uri(address) };
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", Token);
             using (var started = await http.PostAsync(new Uri("/api/admin/trigger-backup", UriKind.Relative), null).ConfigureAwait(false))
             {
@@ -73,7 +90,7 @@ internal sealed class DaemonBench(string build, string[] command)
             }
 
             var latencies = new List<double>();
-            for (var i = 0; i < 50; i++)
+            for (var i = 0; i < Triggers; i++)
             {
                 await Task.Delay(100).ConfigureAwait(false);
                 var one = Stopwatch.StartNew();
@@ -87,9 +104,9 @@ internal sealed class DaemonBench(string build, string[] command)
 
             latencies.Sort();
             var p50 = latencies[latencies.Count / 2];
-            var p99 = latencies[(int)Math.Ceiling(latencies.Count * 0.99) - 1];
-            Bench.Log(FormattableString.Invariant($"[daemon] {build}: 50 triggers during a backup: p50 {p50:0.0} ms, p99 {p99:0.0} ms"));
-            return new DaemonResult(build, idle, peakRss, cpuShare, dbMiB, p50, p99, latencies[^1]);
+            var p90 = latencies[(int)Math.Ceiling(latencies.Count * 0.9) - 1];
+            Bench.Log(FormattableString.Invariant($"[daemon] {build}: {Triggers} triggers during a backup: p50 {p50:0.0} ms, p90 {p90:0.0} ms, max {latencies[^1]:0.0} ms"));
+            return new DaemonResult(build, idle, peakRss, cpuShare, dbMiB, p50, p90, latencies[^1]);
         }
         finally
         {
@@ -122,15 +139,15 @@ internal sealed class DaemonBench(string build, string[] command)
 }
 
 /// <summary>The daemon's footprint, as one build of Cellar shows it.</summary>
-internal sealed record DaemonResult(string Build, TimeSpan Idle, long PeakRssBytes, double CpuShare, int DbMiB, double TriggerP50Ms, double TriggerP99Ms, double TriggerMaxMs)
+internal sealed record DaemonResult(string Build, TimeSpan Idle, long PeakRssBytes, double CpuShare, int DbMiB, double TriggerP50Ms, double TriggerP90Ms, double TriggerMaxMs)
 {
     public static string ToMarkdown(IReadOnlyList<DaemonResult> results, BenchOptions options, Machine machine, DateTimeOffset started) => Report.Section(
         "Daemon footprint",
-        $"`cellar serve` idle (the scheduler waiting for 02:00) for {results[0].Idle.TotalSeconds:0} s, sampled every 0.5 s from /proc; then a backup of a ~{results[0].DbMiB} MiB database triggered over the API while 50 more triggers (gallery backups, 100 ms apart) are sent: the time each takes to be answered `202 Accepted`. Targets: under 60 MB RSS and 0.1% CPU idle; trigger p99 under 20 ms. The native AOT binary is what `dotnet publish` and the Docker image ship; the JIT build is `dotnet run`'s.",
+        $"`cellar serve` idle (the scheduler waiting for 02:00) for {results[0].Idle.TotalSeconds:0} s, sampled every 0.5 s from /proc; then a backup of a ~{results[0].DbMiB} MiB database triggered over the API while {DaemonBench.Triggers} more triggers (gallery backups, 100 ms apart) are sent: the time each takes to be answered `202 Accepted`. Targets: under 60 MB RSS and 0.1% CPU idle; trigger p99 under 20 ms. The daemon takes at most 60 triggers a minute, so {DaemonBench.Triggers} is all one backup allows, and the p99 of {DaemonBench.Triggers} samples is their max: the table shows p50, p90 and the max, and the p99 target is judged on the max. The native AOT binary is what `dotnet publish` and the Docker image ship; the JIT build is `dotnet run`'s.",
         options,
         machine,
         started,
-        "| build | idle peak RSS | idle CPU | trigger p50 | trigger p99 | trigger max |",
+        $"| build | idle peak RSS | idle CPU | trigger p50 | trigger p90 | trigger max (= p99 of {DaemonBench.Triggers}) |",
         results.Select(r => FormattableString.Invariant(
-            $"| {r.Build} | {Report.MiB(r.PeakRssBytes)} | {r.CpuShare * 100:0.000}% | {r.TriggerP50Ms:0.0} ms | {r.TriggerP99Ms:0.0} ms | {r.TriggerMaxMs:0.0} ms |")));
+            $"| {r.Build} | {Report.MiB(r.PeakRssBytes)} | {r.CpuShare * 100:0.000}% | {r.TriggerP50Ms:0.0} ms | {r.TriggerP90Ms:0.0} ms | {r.TriggerMaxMs:0.0} ms |")));
 }

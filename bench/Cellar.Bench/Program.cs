@@ -56,7 +56,7 @@ if (options.Suite == "offsite")
     List<OffsiteResult> offsite;
     try
     {
-        offsite = await new OffsiteBench(repo, cellarDll).RunAsync(workDir, options.SizesMiB);
+        offsite = await new OffsiteBench(repo, cellarDll, options.Runs).RunAsync(workDir, options.SizesMiB);
     }
     finally
     {

@@ -42,13 +42,15 @@ public sealed class BadInputTests
     [Fact]
     public async Task Unreadable_database_fails_with_exit_1_and_touches_no_backup()
     {
-        Assert.SkipWhen(Environment.IsPrivilegedProcess, "runs as root, where file permissions do not stop reads");
         using var sandbox = await SandboxWithOneBackupAsync();
         var before = CliSandbox.Fingerprint(sandbox.DailyFolder);
+
+        // Root reads a file whatever its mode: as root, cellar runs as nobody, who owns everything else here.
+        await Unprivileged.HandOverAsync(sandbox.Root);
         File.SetUnixFileMode(sandbox.Database, UnixFileMode.None);
         try
         {
-            var run = await sandbox.CellarAsync("run", "daily");
+            var run = await Unprivileged.CellarAsync(sandbox.ConfigPath, "run", "daily");
 
             AssertFailedCleanly(sandbox, before, run, 1, "not readable");
         }

@@ -117,13 +117,14 @@ internal sealed class CliSandbox : IDisposable
     public static Task<CellarRun> CellarWithConfigAsync(string configPath, params string[] args) => RunAsync(["--config", configPath, .. args]);
 
     /// <summary>
-    /// Runs <c>cellar ARGS</c> (with <paramref name="environment"/> added to its environment) to completion; a run that
-    /// hangs is killed and fails the test instead of stalling the suite.
+    /// Runs <c>cellar ARGS</c> to completion, with <paramref name="environment"/> added to its environment and under
+    /// <paramref name="wrapper"/> (see <see cref="CellarProcess.Start"/>); a run that hangs is killed and fails the
+    /// test instead of stalling the suite.
     /// </summary>
-    public static async Task<CellarRun> RunAsync(string[] args, IDictionary<string, string>? environment = null)
+    public static async Task<CellarRun> RunAsync(string[] args, IDictionary<string, string>? environment = null, IReadOnlyList<string>? wrapper = null)
     {
         var ct = TestContext.Current.CancellationToken;
-        using var process = CellarProcess.Start(args, environment);
+        using var process = CellarProcess.Start(args, environment, wrapper);
         process.StandardInput.Close();
         var stdout = process.StandardOutput.ReadToEndAsync(ct);
         var stderr = process.StandardError.ReadToEndAsync(ct);

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Cellar.Core.Catalog;
 using Cellar.Core.Compression;
 using Cellar.Core.Configuration;
+using Cellar.Core.Offsite;
 using Cellar.Core.Retention;
 using Cellar.Tests.Support;
 
@@ -310,6 +311,42 @@ public sealed class PrunerTests : IDisposable
         Assert.True(result.DryRun);
         Assert.Equal(expired, result.Deleted.Select(e => e.Path));
         Assert.Equal(before, Directory.GetFiles(_job.Folder).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void An_expired_backup_is_kept_while_an_offsite_destination_that_still_wants_it_has_no_confirmed_copy()
+    {
+        // No ledger: nothing has been copied to the destination yet, which keeps the job's backups 90 days.
+        _database.Jobs = [_job];
+        _database.Offsite = [new OffsiteDestination("nas") { FolderPath = _temp.Combine("nas"), KeepDays = new Dictionary<string, int> { ["daily"] = 90 } }];
+        var recent = AddRecentBackups();
+        var expired = AddBackup(Now.AddDays(-40));
+
+        var result = Prune();
+
+        Assert.Empty(result.Deleted);
+        Assert.True(File.Exists(expired));
+        Assert.Equal([.. recent, expired], result.Kept.Select(e => e.Path));
+    }
+
+    [Fact]
+    public void An_offsite_ledger_that_cannot_be_read_keeps_every_expired_backup()
+    {
+        // The destination keeps only 30 days, so a readable ledger would let the 40-day-old backup go; an unreadable
+        // one cannot say which copies are confirmed, so nothing expired may go.
+        var destination = new OffsiteDestination("nas") { FolderPath = _temp.Combine("nas") };
+        _database.Jobs = [_job];
+        _database.Offsite = [destination];
+        var recent = AddRecentBackups();
+        var expired = AddBackup(Now.AddDays(-40));
+        Directory.CreateDirectory(OffsiteLedger.FolderOf(_database));
+        File.WriteAllText(Path.Combine(OffsiteLedger.FolderOf(_database), $"{_database.Name}.{destination.Name}.json"), "{ not json");
+
+        var result = Prune();
+
+        Assert.Empty(result.Deleted);
+        Assert.True(File.Exists(expired));
+        Assert.Equal([.. recent, expired], result.Kept.Select(e => e.Path));
     }
 
     [Fact]

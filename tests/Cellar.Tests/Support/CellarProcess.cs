@@ -7,21 +7,27 @@ internal static class CellarProcess
 {
     public static string DllPath => System.IO.Path.Combine(AppContext.BaseDirectory, "cellar.dll");
 
-    /// <summary>Starts <c>cellar ARGS</c> with stdout/stderr captured.</summary>
-    public static Process Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    /// <summary>
+    /// Starts <c>cellar ARGS</c> with stdout/stderr captured; with <paramref name="wrapper"/> (a program and its
+    /// arguments, such as <see cref="Unprivileged.Wrapper"/>) as <c>WRAPPER dotnet cellar.dll ARGS</c>.
+    /// </summary>
+    public static Process Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, IReadOnlyList<string>? wrapper = null)
     {
         // Through env(1), which execs in place (same pid): a test run started in the background by a non-interactive
         // shell inherits SIGINT ignored, which the child would inherit too; an operator's terminal gives defaults.
-        var info = new ProcessStartInfo("env")
+        string[] command = ["env", "--default-signal", .. wrapper ?? [], DotnetHost(), DllPath];
+        var info = new ProcessStartInfo(command[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add("--default-signal");
-        info.ArgumentList.Add(DotnetHost());
-        info.ArgumentList.Add(DllPath);
+        foreach (var arg in command[1..])
+        {
+            info.ArgumentList.Add(arg);
+        }
+
         foreach (var arg in args)
         {
             info.ArgumentList.Add(arg);

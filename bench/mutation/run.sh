@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Mutation testing of Cellar.Core with dotnet-stryker (pinned in .config/dotnet-tools.json): Stryker changes the
+# code one small thing at a time (a condition negated, a statement removed, a constant changed) and runs the
+# tests against each change; a change no test notices "survives", and shows a promise no test holds. Far too slow
+# for every CI run (minutes to hours per area on 2 cores), so it runs here, by hand. How to read the results, and
+# the last scores: docs/mutation-testing.md.
+#
+# Usage: bench/mutation/run.sh [AREA...]   areas: Snapshots Verification Publish Restore Retention Offsite Streams
+#        (default: all of them). TESTS='FullyQualifiedName~X' overrides an area's test filter.
+# Reports: bench/mutation/out/AREA/reports/mutation-report.html and .json (git-ignored).
+set -euo pipefail
+set -f # the globs below are Stryker's, not the shell's
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+
+# What each area mutates (globs over Cellar.Core's files) ...
+declare -A mutate=(
+  [Snapshots]="**/Cellar.Core/Snapshots/*.cs"
+  [Verification]="**/Cellar.Core/Verification/*.cs"
+  [Publish]="**/Cellar.Core/Catalog/Sidecar.cs **/Cellar.Core/IO/TempFile.cs **/Cellar.Core/IO/Fsync.cs **/Cellar.Core/IO/DurableJson.cs"
+  [Restore]="**/Cellar.Core/Restore/*.cs"
+  [Retention]="**/Cellar.Core/Retention/*.cs"
+  [Offsite]="**/Cellar.Core/Offsite/*.cs **/Cellar.Core/Storage/**/*.cs"
+  [Streams]="**/Cellar.Core/IO/*Stream.cs **/Cellar.Core/Compression/*.cs"
+)
+# ... and the tests run against every mutant of it. Coverage analysis is off (stryker-config.json): most tests run
+# the real CLI as a child process, whose coverage Stryker cannot see, so each mutant runs every test of its area.
+# Left out: the test that reruns itself as nobody through xunit's own command line, which an MTP build lacks.
+declare -A tests=(
+  [Snapshots]="FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.Jobs.|FullyQualifiedName~Cellar.Tests.Cli.CrashTests"
+  [Verification]="FullyQualifiedName~Verif|FullyQualifiedName~Cellar.Tests.Cli.CorruptionTests"
+  [Publish]="FullyQualifiedName~Cellar.Tests.Cli.CrashTests|FullyQualifiedName~Cellar.Tests.IO.FsyncFaultTests|FullyQualifiedName~Cellar.Tests.Cli.FsyncInjectionTests|FullyQualifiedName~Cellar.Tests.Cli.BadInputTests"
+  [Restore]="(FullyQualifiedName~Cellar.Tests.Restore.|FullyQualifiedName~Cellar.Tests.Cli.Restore|FullyQualifiedName~Cellar.Tests.Cli.TableRestore)&FullyQualifiedName!~Processes_whose_descriptors_cannot_be_read"
+  [Retention]="FullyQualifiedName~Cellar.Tests.Retention."
+  [Offsite]="FullyQualifiedName~Cellar.Tests.Offsite.|FullyQualifiedName~Cellar.Tests.Storage."
+  [Streams]="FullyQualifiedName~Cellar.Tests.Storage.EncryptionTests|FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.IO.|FullyQualifiedName~Cellar.Tests.Dumps."
+)
+
+areas=("$@")
+[ "${#areas[@]}" -gt 0 ] || areas=(Snapshots Verification Publish Restore Retention Offsite Streams)
+for area in "${areas[@]}"; do
+  if [ -z "${mutate[$area]:-}" ]; then
+    echo "run.sh: unknown area '$area' (one of: ${!mutate[*]})" >&2
+    exit 2
+  fi
+done
+
+dotnet tool restore >/dev/null
+status=0
+for area in "${areas[@]}"; do
+  args=()
+  for glob in ${mutate[$area]}; do
+    args+=(--mutate "$glob")
+  done
+  out="$root/bench/mutation/out/$area"
+  rm -rf "$out"
+  echo "== $area: ${mutate[$area]}" >&2
+  # Stryker finds the project to mutate among the references of the test project it is started in. xunit v3 runs
+  # a test assembly as a process of its own, out of reach of Stryker's VSTest data collector, so the assembly is
+  # built as a Microsoft Testing Platform program and Stryker drives it directly: it names the active mutant in a
+  # file whose path is in the environment, which the cellar processes the tests start inherit too.
+  (cd tests/Cellar.Tests && UseMicrosoftTestingPlatformRunner=true dotnet stryker --test-runner mtp \
+    --config-file "$root/bench/mutation/stryker-config.json" "${args[@]}" \
+    --test-case-filter "${TESTS:-${tests[$area]}}" --output "$out") || status=$?
+done
+
+# Stryker leaves its mutated Cellar.Core.dll in the tests' build output: rebuild, so the next `dotnet test` runs the real code.
+dotnet build tests/Cellar.Tests -nologo -v q >/dev/null
+exit "$status"
