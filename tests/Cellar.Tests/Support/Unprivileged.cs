@@ -43,7 +43,7 @@ internal static class Unprivileged
 
     /// <summary><c>cellar --config CONFIG ARGS</c> to completion, as nobody when the tests run as root.</summary>
     public static Task<CellarRun> CellarAsync(string configPath, params string[] args) =>
-        CliSandbox.RunAsync(["--config", configPath, .. args], Wrapper);
+        CliSandbox.RunAsync(["--config", configPath, .. args], wrapper: Wrapper);
 
     /// <summary>
     /// When the tests run as root, runs the calling test again in a child test process as nobody, asserts that it
