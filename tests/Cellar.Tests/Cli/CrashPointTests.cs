@@ -17,7 +17,7 @@ namespace Cellar.Tests.Cli;
 /// </summary>
 public sealed class CrashPointTests
 {
-    private const long DatabaseBytes = 8L << 20;
+    private const long DatabaseBytes = 1L << 20;
     private const int LinesBefore = 20_000;
     private const int LinesAfter = 1_000;
 
