@@ -12,8 +12,9 @@ namespace Cellar.Core.IO;
 /// <c>crash point NAME</c> on stderr and SIGKILL itself there (no finally block, no cleanup runs), and
 /// <c>CELLAR_PAUSE_AT=NAME</c> makes it SIGSTOP itself there, so a test can send a signal and SIGCONT; the point then
 /// holds until the signal has cancelled the work, which goes on from there. Without the hold the signal would still
-/// race the work: .NET runs signal handlers on the thread pool, which a busy compression keeps waiting for half a
-/// second and more (a verification ran to the end first that way). In a Release build (the shipped binary) every call compiles away: no environment can make it kill itself.
+/// race the work: .NET runs signal handlers on the thread pool, which busy workers can keep waiting longer than the
+/// rest of a verification takes (one ran to the end first that way). In a Release build (the shipped binary) every
+/// call compiles away: no environment can make it kill or stop itself.
 /// </summary>
 internal static class CrashPoint
 {
