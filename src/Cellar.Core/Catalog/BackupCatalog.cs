@@ -63,12 +63,7 @@ public static class BackupCatalog
                 problem = e.Message;
             }
 
-            long size;
-            try
-            {
-                size = file.Length;
-            }
-            catch (FileNotFoundException)
+            if (LengthOf(file) is not { } size)
             {
                 continue; // Pruned by a concurrent run while we listed.
             }
@@ -79,5 +74,18 @@ public static class BackupCatalog
         }
 
         return entries.OrderByDescending(e => e.Created).ThenByDescending(e => e.Name, StringComparer.Ordinal).ToList();
+    }
+
+    /// <summary>The file's size, or null when it is gone (a concurrent run pruned it while we listed).</summary>
+    private static long? LengthOf(FileInfo file)
+    {
+        try
+        {
+            return file.Length;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
     }
 }

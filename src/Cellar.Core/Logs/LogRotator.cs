@@ -295,19 +295,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             // the last catch-up (microseconds of lines) is not yet on disk, and a failed sync leaves the live log whole.
             position = CopyUpToEnd(handle, copy, buffer, position, ref last);
             Fsync.Handle(copy.SafeFileHandle, rotated);
-            var clock = Stopwatch.StartNew();
-            while (true)
-            {
-                position = CopyUpToEnd(handle, copy, buffer, position, ref last);
-                clock.Restart();
-                if (RandomAccess.GetLength(handle) == position)
-                {
-                    live.SetLength(0);
-                    window = clock.ElapsedTicks * 1_000_000 / Stopwatch.Frequency;
-                    break;
-                }
-            }
-
+            window = TruncateWhenCaughtUp(live, copy, buffer, ref position, ref last);
             CrashPoint.Reach(CrashPoint.RotateTruncated, cancellationToken);
 
             // A line the app was writing when the file was truncated lost its end: keep what was copied on a line of its
@@ -329,6 +317,25 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
             Warning = Join(outcome.Warning, string.Create(CultureInfo.InvariantCulture, $"copytruncate: the file was truncated {window} µs after the last copy; lines written in that window are lost")
                 + (torn ? "; the last line archived was cut short by the truncate" : string.Empty)),
         };
+    }
+
+    /// <summary>
+    /// Copies the last appends and truncates the live file the moment the copy has caught up with it; returns the
+    /// microseconds between the last copy and the truncate, the window in which a line written is lost.
+    /// </summary>
+    private static long TruncateWhenCaughtUp(FileStream live, FileStream copy, byte[] buffer, ref long position, ref byte last)
+    {
+        var clock = Stopwatch.StartNew();
+        for (;;)
+        {
+            position = CopyUpToEnd(live.SafeFileHandle, copy, buffer, position, ref last);
+            clock.Restart();
+            if (RandomAccess.GetLength(live.SafeFileHandle) == position)
+            {
+                live.SetLength(0);
+                return clock.ElapsedTicks * 1_000_000 / Stopwatch.Frequency;
+            }
+        }
     }
 
     private static long CopyUpToEnd(SafeFileHandle handle, FileStream copy, byte[] buffer, long position, ref byte last)

@@ -121,19 +121,10 @@ internal static class WriterDetector
                 continue;
             }
 
-            List<string> fds;
-            try
-            {
-                fds = Directory.EnumerateFileSystemEntries(Path.Combine(processDir, "fd")).ToList();
-            }
-            catch (UnauthorizedAccessException)
+            var (fds, denied) = DescriptorsOf(processDir);
+            if (denied)
             {
                 uninspectable++; // Not ours to inspect: another user's process, and we are not root.
-                continue;
-            }
-            catch (IOException)
-            {
-                continue; // The process ended.
             }
 
             foreach (var fd in fds)
@@ -173,6 +164,26 @@ internal static class WriterDetector
         if (real is not null && real != databasePath)
         {
             yield return real;
+        }
+    }
+
+    /// <summary>
+    /// The process's open descriptors (none when it has ended), and whether it is not ours to inspect (another
+    /// user's process, and we are not root).
+    /// </summary>
+    private static (IReadOnlyList<string> Fds, bool Denied) DescriptorsOf(string processDir)
+    {
+        try
+        {
+            return (Directory.EnumerateFileSystemEntries(Path.Combine(processDir, "fd")).ToList(), false);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return ([], true);
+        }
+        catch (IOException)
+        {
+            return ([], false);
         }
     }
 

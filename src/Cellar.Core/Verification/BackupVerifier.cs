@@ -130,10 +130,14 @@ public static class BackupVerifier
     /// <summary>A dump is proven by loading it: the checksum is taken on the way, then the loaded tables are counted.</summary>
     private static async Task<VerificationResult> CheckDumpAsync(string backupPath, string scratchPath, Sidecar sidecar, IProgress<double>? progress, CancellationToken cancellationToken)
     {
-        (string Sha, IReadOnlyDictionary<string, long> Counts) loaded;
+        // The checks sit inside the try, after the load: a variable assigned in a try and read after it is one that
+        // mutation testing cannot mutate around (a removed statement leaves it unassigned), which hid this method.
         try
         {
-            loaded = await Task.Run(() => DumpLoad.Into(backupPath, scratchPath, Codec.ForFileName(backupPath), ExpandedLimit(sidecar), progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var loaded = await Task.Run(() => DumpLoad.Into(backupPath, scratchPath, Codec.ForFileName(backupPath), ExpandedLimit(sidecar), progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return !string.Equals(loaded.Sha, sidecar.Sha256, StringComparison.OrdinalIgnoreCase)
+                ? ChecksumMismatch(backupPath, loaded.Sha, sidecar)
+                : new VerificationResult(backupPath, Inspection.CompareCounts(loaded.Counts, sidecar.RowCounts, "the dump").ToList(), sidecar);
         }
         catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
         {
@@ -143,13 +147,6 @@ public static class BackupVerifier
         {
             throw CannotWrite(scratchPath, e);
         }
-
-        if (!string.Equals(loaded.Sha, sidecar.Sha256, StringComparison.OrdinalIgnoreCase))
-        {
-            return ChecksumMismatch(backupPath, loaded.Sha, sidecar);
-        }
-
-        return new VerificationResult(backupPath, Inspection.CompareCounts(loaded.Counts, sidecar.RowCounts, "the dump").ToList(), sidecar);
     }
 
     /// <summary>A log archive is proven by decompressing it in full: checksum, then bytes and lines against the sidecar.</summary>
