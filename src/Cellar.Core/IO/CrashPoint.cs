@@ -60,12 +60,15 @@ internal static class CrashPoint
     /// <summary>signal: the live log is renamed aside; no fresh file has its name yet and the app has not been told.</summary>
     public const string RotateRenamed = "rotate-renamed";
 
+    /// <summary>A run is published and recorded; retention has deleted nothing yet, and the folder's lock is still held.</summary>
+    public const string PruneStart = "prune-start";
+
     /// <summary>Every point, for the tests that must cover each one.</summary>
     public static IReadOnlyList<string> All { get; } =
     [
         SnapshotCopied, BackupWritten, PublishStart, SidecarWritten, Published, VerifyExpanded, RestorePreviousKept,
         RestoreCompanionsMoved, RestoreSwapped, RotateCollapsePending, RotateCollapsed, RotateCopied, RotateTruncated,
-        RotateRenamed,
+        RotateRenamed, PruneStart,
     ];
 
 #if DEBUG

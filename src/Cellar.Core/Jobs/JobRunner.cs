@@ -39,7 +39,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             throw new ConfigException($"job '{job.Name}' puts a tag in its file names; give one with --tag");
         }
 
-        var (path, sidecar) = await UnderLockAsync(job, () => job.Type == JobType.Tables
+        var ((path, sidecar), pruned) = await UnderLockAsync(job, () => job.Type == JobType.Tables
             ? new DumpBackup(time, _logger).RunAsync(job, config.TimeZone, tag, progress, cancellationToken)
             : new SnapshotBackup(time, _logger).RunAsync(job, config.TimeZone, tag, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
         LogSucceeded(_logger, job.Name, path, sidecar.SizeBytes, sidecar.DurationMs);
@@ -48,7 +48,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             LogHeldOff(_logger, job.Name, held);
         }
 
-        return new BackupResult(path, sidecar, Prune(job));
+        return new BackupResult(path, sidecar, pruned);
     }
 
     /// <summary>Runs the rotate job <paramref name="jobName"/> now: every log it names is archived and emptied, or says why not.</summary>
@@ -61,15 +61,17 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
         }
 
         var rotator = new LogRotator(time, config.TimeZone, loggers.CreateLogger<LogRotator>());
-        var outcomes = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken, logs => [.. logs.Select(l => l.Describe())]).ConfigureAwait(false);
-        return new RotationResult(outcomes, Prune(job));
+        var (outcomes, pruned) = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken, logs => [.. logs.Select(l => l.Describe())]).ConfigureAwait(false);
+        return new RotationResult(outcomes, pruned);
     }
 
     /// <summary>
     /// Runs <paramref name="work"/> under the job folder's lock, after sweeping what a killed run left; a failure is
-    /// recorded (under the lock, so a concurrent run's sweep or record cannot interleave) and becomes one line.
+    /// recorded (under the lock, so a concurrent run's sweep or record cannot interleave) and becomes one line. Retention
+    /// runs under the same lock, as <c>cellar prune</c> does: a prune outside it could delete beside a concurrent run
+    /// that is sweeping, listing or publishing in the folder.
     /// </summary>
-    private async Task<T> UnderLockAsync<T>(JobConfig job, Func<Task<T>> work, CancellationToken cancellationToken, Func<T, IReadOnlyList<string>>? notes = null)
+    private async Task<(T Result, PruneResult? Pruned)> UnderLockAsync<T>(JobConfig job, Func<Task<T>> work, CancellationToken cancellationToken, Func<T, IReadOnlyList<string>>? notes = null)
     {
         LogStarted(_logger, job.Name, job.Type == JobType.Rotate ? string.Join(", ", job.Paths) : job.Database.Path);
         FolderLock folderLock;
@@ -119,7 +121,8 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
                 throw Failed(e, job);
             }
 
-            return result;
+            CrashPoint.Reach(CrashPoint.PruneStart, CancellationToken.None);
+            return (result, Prune(job));
         }
     }
 
@@ -132,29 +135,35 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     {
         foreach (var job in config.Jobs.Where(j => Directory.Exists(j.Folder)))
         {
-            FolderLock folderLock;
-            try
+            using var folderLock = await TryLockForRecoveryAsync(job, cancellationToken).ConfigureAwait(false);
+            if (folderLock is null)
             {
-                folderLock = await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, TimeSpan.Zero).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException)
-            {
-                LogRecoverySkipped(_logger, job.Name, e.Message);
                 continue;
             }
 
-            using (folderLock)
+            try
             {
-                try
-                {
-                    SettleInterrupted(job);
-                    Sweep(job);
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or CellarException)
-                {
-                    LogRecoverySkipped(_logger, job.Name, e.Message);
-                }
+                SettleInterrupted(job);
+                Sweep(job);
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CellarException)
+            {
+                LogRecoverySkipped(_logger, job.Name, e.Message);
+            }
+        }
+    }
+
+    /// <summary>The folder's lock if it is free now; null (and said) when another process works there or it cannot be taken.</summary>
+    private async Task<FolderLock?> TryLockForRecoveryAsync(JobConfig job, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, TimeSpan.Zero).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException)
+        {
+            LogRecoverySkipped(_logger, job.Name, e.Message);
+            return null;
         }
     }
 
