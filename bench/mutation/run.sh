@@ -7,9 +7,12 @@
 #
 # Usage: bench/mutation/run.sh [AREA...]   areas: Snapshots Verification Publish Restore Retention Offsite Streams
 #        (default: all of them). TESTS='FullyQualifiedName~X' overrides an area's test filter.
+#        CRITICAL=1 mutates only the statements that fsync, rename, compare, check or delete, and the conditions that
+#        guard them (bench/mutation/critical-spans.py picks them): the issue's target, in a fraction of the time.
 # Reports: bench/mutation/out/AREA/reports/mutation-report.html and .json (git-ignored).
 set -euo pipefail
 set -f # the globs below are Stryker's, not the shell's
+shopt -s globstar # ** in an area's globs, when CRITICAL=1 lets the shell expand them
 cd "$(dirname "$0")/../.."
 root=$(pwd)
 
@@ -29,7 +32,7 @@ declare -A mutate=(
 declare -A tests=(
   [Snapshots]="FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.Jobs.|FullyQualifiedName~Cellar.Tests.Cli.CrashTests"
   [Verification]="FullyQualifiedName~Verif|FullyQualifiedName~Cellar.Tests.Cli.CorruptionTests"
-  [Publish]="FullyQualifiedName~Cellar.Tests.Cli.CrashTests|FullyQualifiedName~Cellar.Tests.IO.FsyncFaultTests|FullyQualifiedName~Cellar.Tests.Cli.FsyncInjectionTests|FullyQualifiedName~Cellar.Tests.Cli.BadInputTests"
+  [Publish]="FullyQualifiedName~Cellar.Tests.Cli.CrashTests|FullyQualifiedName~Cellar.Tests.Cli.CrashPointTests|FullyQualifiedName~Cellar.Tests.IO.FsyncFaultTests|FullyQualifiedName~Cellar.Tests.Cli.FsyncInjectionTests|FullyQualifiedName~Cellar.Tests.Cli.BadInputTests"
   [Restore]="(FullyQualifiedName~Cellar.Tests.Restore.|FullyQualifiedName~Cellar.Tests.Cli.Restore|FullyQualifiedName~Cellar.Tests.Cli.TableRestore)&FullyQualifiedName!~Processes_whose_descriptors_cannot_be_read"
   [Retention]="FullyQualifiedName~Cellar.Tests.Retention."
   [Offsite]="FullyQualifiedName~Cellar.Tests.Offsite.|FullyQualifiedName~Cellar.Tests.Storage."
@@ -50,9 +53,19 @@ status=0
 for area in "${areas[@]}"; do
   args=()
   for glob in ${mutate[$area]}; do
-    args+=(--mutate "$glob")
+    if [ -n "${CRITICAL:-}" ]; then
+      # The glob's files, as the shell sees them from the repository root; each gives one pattern with its spans.
+      set +f
+      files=(src/Cellar.Core/${glob#\*\*/Cellar.Core/})
+      set -f
+      while IFS= read -r pattern; do
+        args+=(--mutate "$pattern")
+      done < <(python3 bench/mutation/critical-spans.py "${files[@]}")
+    else
+      args+=(--mutate "$glob")
+    fi
   done
-  out="$root/bench/mutation/out/$area"
+  out="$root/bench/mutation/out/$area${CRITICAL:+-critical}"
   rm -rf "$out"
   echo "== $area: ${mutate[$area]}" >&2
   # Stryker finds the project to mutate among the references of the test project it is started in. xunit v3 runs
