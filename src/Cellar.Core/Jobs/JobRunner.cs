@@ -20,49 +20,66 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     private readonly ILogger _logger = loggers.CreateLogger("Cellar.Backup");
     private readonly Pruner _pruner = new(time, loggers.CreateLogger<Pruner>());
 
-    /// <summary>Runs <paramref name="jobName"/> now; throws <see cref="CellarException"/> with a one-line reason on failure.</summary>
-    public async Task<BackupResult> RunAsync(string jobName, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="jobName"/> now (tests and tools that hold only a name); see <see cref="RunAsync(JobRequest, CancellationToken)"/>.</summary>
+    public Task<JobOutcome> RunAsync(string jobName, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken) =>
+        RunAsync(new JobRequest(config.FindJob(jobName), tag, progress), cancellationToken);
+
+    /// <summary>
+    /// Runs the job now, whatever its type: a snapshot backup, a table dump, or a rotation of its logs. Throws
+    /// <see cref="CellarException"/> with a one-line reason on failure (recorded, and logged, by then).
+    /// </summary>
+    public async Task<JobOutcome> RunAsync(JobRequest request, CancellationToken cancellationToken)
     {
-        var job = config.FindJob(jobName);
+        var job = request.Job;
+        var started = time.GetTimestamp();
         if (job.Type == JobType.Rotate)
         {
-            throw new ConfigException($"job '{job.Name}' rotates logs; it has no tag and makes no backup (JobRunner.RotateAsync runs it)");
+            if (request.Tag is not null)
+            {
+                throw new ConfigException($"job '{job.Name}' rotates logs: its archives are named after their logs, and a tag does not apply");
+            }
+
+            var rotator = new LogRotator(time, config.TimeZone, loggers.CreateLogger<LogRotator>());
+            var (logs, rotationPruned) = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken, logs => [.. logs.Select(l => l.Describe())]).ConfigureAwait(false);
+            return new JobOutcome
+            {
+                Job = job,
+                Files = [.. logs.Where(l => l.Archive is not null && l.ArchiveSidecar is not null).Select(l => new StoredFile(l.Archive!, l.ArchiveSidecar!))],
+                Logs = logs,
+                Duration = time.GetElapsedTime(started),
+                Prune = rotationPruned.Result,
+                Warnings = [.. logs.Select(l => l.Warning).OfType<string>(), .. rotationPruned.Warnings],
+            };
         }
 
-        if (tag is not null && Slug.Problem(tag) is { } problem)
+        if (request.Tag is { } tag && Slug.Problem(tag) is { } problem)
         {
             throw new ConfigException($"job '{job.Name}': {problem}");
         }
 
-        if (tag is null && job.FileName.HasTag)
+        if (request.Tag is null && job.FileName.HasTag)
         {
             throw new ConfigException($"job '{job.Name}' puts a tag in its file names; give one with --tag");
         }
 
         var ((path, sidecar), pruned) = await UnderLockAsync(job, () => job.Type == JobType.Tables
-            ? new DumpBackup(time, _logger).RunAsync(job, config.TimeZone, tag, progress, cancellationToken)
-            : new SnapshotBackup(time, _logger).RunAsync(job, config.TimeZone, tag, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+            ? new DumpBackup(time, _logger).RunAsync(job, config.TimeZone, request.Tag, request.Progress, cancellationToken)
+            : new SnapshotBackup(time, _logger).RunAsync(job, config.TimeZone, request.Tag, request.Progress, cancellationToken), cancellationToken).ConfigureAwait(false);
         LogSucceeded(_logger, job.Name, path, sidecar.SizeBytes, sidecar.DurationMs);
         if (sidecar.WritersHeldOffMs is { } held)
         {
             LogHeldOff(_logger, job.Name, held);
         }
 
-        return new BackupResult(path, sidecar, pruned);
-    }
-
-    /// <summary>Runs the rotate job <paramref name="jobName"/> now: every log it names is archived and emptied, or says why not.</summary>
-    public async Task<RotationResult> RotateAsync(string jobName, CancellationToken cancellationToken)
-    {
-        var job = config.FindJob(jobName);
-        if (job.Type != JobType.Rotate)
+        return new JobOutcome
         {
-            throw new ConfigException($"job '{job.Name}' is a {job.Type.ToString().ToLowerInvariant()} job; use cellar run {job.Name}");
-        }
-
-        var rotator = new LogRotator(time, config.TimeZone, loggers.CreateLogger<LogRotator>());
-        var (outcomes, pruned) = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken, logs => [.. logs.Select(l => l.Describe())]).ConfigureAwait(false);
-        return new RotationResult(outcomes, pruned);
+            Job = job,
+            Tag = request.Tag,
+            Files = [new StoredFile(path, sidecar)],
+            Duration = time.GetElapsedTime(started),
+            Prune = pruned.Result,
+            Warnings = pruned.Warnings,
+        };
     }
 
     /// <summary>
@@ -71,7 +88,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     /// runs under the same lock, as <c>cellar prune</c> does: a prune outside it could delete beside a concurrent run
     /// that is sweeping, listing or publishing in the folder.
     /// </summary>
-    private async Task<(T Result, PruneResult? Pruned)> UnderLockAsync<T>(JobConfig job, Func<Task<T>> work, CancellationToken cancellationToken, Func<T, IReadOnlyList<string>>? notes = null)
+    private async Task<(T Result, Pruned Pruned)> UnderLockAsync<T>(JobConfig job, Func<Task<T>> work, CancellationToken cancellationToken, Func<T, IReadOnlyList<string>>? notes = null)
     {
         LogStarted(_logger, job.Name, job.Type == JobType.Rotate ? string.Join(", ", job.Paths) : job.Database.Path);
         FolderLock folderLock;
@@ -197,18 +214,22 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     }
 
     /// <summary>The backup is committed by now: a retention problem is reported, never turned into a failed run.</summary>
-    private PruneResult? Prune(JobConfig job)
+    private Pruned Prune(JobConfig job)
     {
         try
         {
-            return _pruner.Prune(job, config.TimeZone, dryRun: false);
+            var result = _pruner.Prune(job, config.TimeZone, dryRun: false);
+            return new Pruned(result, result.Failures);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             LogPruneFailed(_logger, job.Name, e.Message);
-            return null;
+            return new Pruned(null, [$"backup kept, but pruning failed: {e.Message}"]);
         }
     }
+
+    /// <summary>What retention did, or null when it could not run; and what of it an operator should read.</summary>
+    private sealed record Pruned(PruneResult? Result, IReadOnlyList<string> Warnings);
 
     private CellarException Failed(Exception e, JobConfig job)
     {

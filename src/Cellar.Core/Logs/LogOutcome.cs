@@ -1,3 +1,5 @@
+using Cellar.Core.Catalog;
+
 namespace Cellar.Core.Logs;
 
 /// <summary>What a rotation did with one live log.</summary>
@@ -9,7 +11,8 @@ namespace Cellar.Core.Logs;
 /// <param name="Lines">Lines archived.</param>
 /// <param name="LossWindowMicroseconds">copytruncate only: how long the app could write lines that the truncate then lost (the lines themselves cannot be seen).</param>
 /// <param name="Warning">Something the operator should act on (a writer without O_APPEND, NUL bytes left out, a fallback used).</param>
-public sealed record LogOutcome(string LogPath, LogStatus Status, RotationMethod? Method = null, string? Archive = null, long Bytes = 0, long Lines = 0, long? LossWindowMicroseconds = null, string? Warning = null)
+/// <param name="ArchiveSidecar">The archive's sidecar, as it was published.</param>
+public sealed record LogOutcome(string LogPath, LogStatus Status, RotationMethod? Method = null, string? Archive = null, long Bytes = 0, long Lines = 0, long? LossWindowMicroseconds = null, string? Warning = null, Sidecar? ArchiveSidecar = null)
 {
     /// <summary>What happened to the log, in one line for people (the CLI, status, the demo).</summary>
     public string Describe() => Status switch

@@ -514,7 +514,7 @@ public sealed partial class LogRotator(TimeProvider time, TimeZoneInfo zone, ILo
         sidecar.Publish(stored, finalPath);
         var warning = text.NulBytes == 0 ? null : string.Create(CultureInfo.InvariantCulture,
             $"{text.NulBytes} NUL bytes in {path} were left out of the archive: a hole left by a writer without O_APPEND after an earlier rotation; open the log with O_APPEND (Node: flags: 'a')");
-        return new LogOutcome(path, LogStatus.Rotated, null, finalPath, text.Bytes, text.Lines, Warning: warning);
+        return new LogOutcome(path, LogStatus.Rotated, null, finalPath, text.Bytes, text.Lines, Warning: warning, ArchiveSidecar: sidecar);
     }
 
     /// <summary>

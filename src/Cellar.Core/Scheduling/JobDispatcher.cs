@@ -1,4 +1,5 @@
 using Cellar.Core.Configuration;
+using Cellar.Core.Jobs;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Scheduling;
@@ -9,7 +10,7 @@ namespace Cellar.Core.Scheduling;
 /// run side by side up to a limit. A run asked for while the same job (and tag) is still waiting is not queued
 /// twice: the caller gets the waiting run back, marked as coalesced.
 /// </summary>
-public sealed partial class JobDispatcher(Func<JobConfig, string?, CancellationToken, Task<string?>> run, int maxParallelDatabases, ILogger<JobDispatcher> logger) : IDisposable
+public sealed partial class JobDispatcher(JobContinuation run, int maxParallelDatabases, ILogger<JobDispatcher> logger) : IDisposable
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Queue<QueuedRun>> _waiting = new(StringComparer.Ordinal);
@@ -142,8 +143,7 @@ public sealed partial class JobDispatcher(Func<JobConfig, string?, CancellationT
         queued.Running.TrySetResult();
         try
         {
-            var file = await run(queued.Job, queued.Tag, _stopping.Token).ConfigureAwait(false);
-            queued.Outcome.TrySetResult(file);
+            queued.Outcome.TrySetResult(await run(new JobRequest(queued.Job, queued.Tag), _stopping.Token).ConfigureAwait(false));
         }
         catch (OperationCanceledException)
         {
@@ -180,6 +180,6 @@ public sealed record QueuedRun(Guid Id, JobConfig Job, string? Tag)
     /// <summary>Completes when the run starts.</summary>
     public TaskCompletionSource Running { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Completes with the file the run made (null when it made none), its error, or cancelled.</summary>
-    public TaskCompletionSource<string?> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    /// <summary>Completes with what the run did, its error, or cancelled.</summary>
+    public TaskCompletionSource<JobOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -70,23 +70,21 @@ internal static class DemoCommand
         Console.Error.WriteLine($"config: {configPath}");
 
         using var context = CliContext.Load(configPath, verbose);
-        var runner = new JobRunner(context.Config, context.Time, context.Loggers);
+        var pipeline = RunCommand.Pipeline(context);
         foreach (var job in context.Config.Jobs)
         {
-            if (job.Type == JobType.Rotate)
+            // A rotate job's archives are named after their logs; a tagged backup job shows the seed's gallery backups.
+            var tag = job.Type != JobType.Rotate && job.FileName.HasTag ? "Summer Collection 2026" : null;
+            var outcome = await ProgressDisplay.RunAsync(p => pipeline.RunAsync(new JobRequest(job, tag, p), cancellationToken)).ConfigureAwait(false);
+            foreach (var log in outcome.Logs)
             {
-                var rotation = await runner.RotateAsync(job.Name, cancellationToken).ConfigureAwait(false);
-                foreach (var log in rotation.Logs)
-                {
-                    Console.Error.WriteLine($"{job.Name}: {log.Describe()}" + (log.Archive is { } archive ? $" -> {archive}" : string.Empty));
-                }
-
-                continue;
+                Console.Error.WriteLine($"{job.Name}: {log.Describe()}" + (log.Archive is { } archive ? $" -> {archive}" : string.Empty));
             }
 
-            var tag = job.FileName.HasTag ? "Summer Collection 2026" : null;
-            var result = await ProgressDisplay.RunAsync(p => runner.RunAsync(job.Name, tag, p, cancellationToken)).ConfigureAwait(false);
-            Console.Error.WriteLine($"{job.Name}: {result.Path} ({Output.Bytes(result.Sidecar.SizeBytes)}, {result.Sidecar.DurationMs} ms, verified)");
+            if (outcome.Logs.Count == 0 && outcome.Sidecar is { } sidecar)
+            {
+                Console.Error.WriteLine($"{job.Name}: {outcome.Path} ({Output.Bytes(sidecar.SizeBytes)}, {sidecar.DurationMs} ms, verified)");
+            }
         }
 
         var bad = 0;

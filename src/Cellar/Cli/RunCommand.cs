@@ -19,57 +19,48 @@ internal static class RunCommand
         var command = new Command("run", "Run one job now and print the created file") { job, tag };
         command.SetAction(CellarCli.Action(async (parse, context, cancellationToken) =>
         {
-            var runner = new JobRunner(context.Config, context.Time, context.Loggers);
-            if (context.Config.FindJob(parse.GetValue(job)!).Type == JobType.Rotate)
+            var request = new JobRequest(context.Config.FindJob(parse.GetValue(job)!), parse.GetValue(tag));
+            if (request.Job.Type == JobType.Rotate && request.Tag is not null)
             {
-                if (parse.GetValue(tag) is not null)
-                {
-                    throw new ConfigException("--tag does not apply to a rotate job: its archives are named after their logs");
-                }
-
-                var rotation = await runner.RotateAsync(parse.GetValue(job)!, cancellationToken).ConfigureAwait(false);
-                foreach (var log in rotation.Logs)
-                {
-                    Console.Error.WriteLine(log.Describe());
-                }
-
-                ReportPrune(rotation.Prune);
-                foreach (var archive in rotation.Logs.Select(l => l.Archive).OfType<string>())
-                {
-                    Console.WriteLine(archive);
-                }
-
-                return await OffsiteAsync(context, parse.GetValue(job)!, cancellationToken).ConfigureAwait(false);
+                throw new ConfigException("--tag does not apply to a rotate job: its archives are named after their logs");
             }
 
-            var result = await ProgressDisplay.RunAsync(progress =>
-                runner.RunAsync(parse.GetValue(job)!, parse.GetValue(tag), progress, cancellationToken)).ConfigureAwait(false);
-            var s = result.Sidecar;
-            var source = s.IsDump ? $"{s.RowCounts.Values.Sum()} rows of {s.RowCounts.Count} tables" : $"{Output.Bytes(s.SourceBytes)} database";
-            Console.Error.WriteLine(
-                $"{s.Job}: {source} -> {Output.Bytes(s.SizeBytes)} {s.Compression}, verified, {s.DurationMs} ms"
-                + (s.WritersHeldOffMs is { } held ? $", writers held off {held} ms (rollback journal)" : ""));
-            ReportPrune(result.Prune);
-            Console.WriteLine(result.Path);
-            return await OffsiteAsync(context, parse.GetValue(job)!, cancellationToken).ConfigureAwait(false);
+            var pipeline = Pipeline(context);
+            var outcome = await ProgressDisplay.RunAsync(progress => pipeline.RunAsync(request with { Progress = progress }, cancellationToken)).ConfigureAwait(false);
+            Report(outcome);
+            return SyncCommand.Report(outcome.Offsite);
         }));
         return command;
     }
 
+    /// <summary>How the CLI runs a job: the runner, then an offsite copy of what it made.</summary>
+    public static JobPipeline Pipeline(CliContext context) =>
+        new(new JobRunner(context.Config, context.Time, context.Loggers), new OffsiteCopyStep(context.Config, context.Time, context.Loggers));
+
     /// <summary>
-    /// Copies the database's new backups to its offsite destinations. The backup is safe on disk either way; a
-    /// failed upload stays queued for <c>cellar sync</c> and the exit code (1) says so.
+    /// A run in a few lines on stderr (each log of a rotation, or the backup's size and proof; what retention did), and
+    /// the files it made on stdout, the last line the newest, for scripts.
     /// </summary>
-    private static async Task<int> OffsiteAsync(CliContext context, string jobName, CancellationToken cancellationToken)
+    public static void Report(JobOutcome outcome)
     {
-        var database = context.Config.FindJob(jobName).Database;
-        if (database.Offsite.Count == 0)
+        foreach (var log in outcome.Logs)
         {
-            return 0;
+            Console.Error.WriteLine(log.Describe());
         }
 
-        var sync = new OffsiteSync(context.Config, context.Time, context.Loggers.CreateLogger<OffsiteSync>());
-        return SyncCommand.Report(await sync.RunAsync(database, null, repair: false, cancellationToken).ConfigureAwait(false));
+        if (outcome.Logs.Count == 0 && outcome.Sidecar is { } s)
+        {
+            var source = s.IsDump ? $"{s.RowCounts.Values.Sum()} rows of {s.RowCounts.Count} tables" : $"{Output.Bytes(s.SourceBytes)} database";
+            Console.Error.WriteLine(
+                $"{s.Job}: {source} -> {Output.Bytes(s.SizeBytes)} {s.Compression}, verified, {s.DurationMs} ms"
+                + (s.WritersHeldOffMs is { } held ? $", writers held off {held} ms (rollback journal)" : ""));
+        }
+
+        ReportPrune(outcome.Prune);
+        foreach (var file in outcome.Files)
+        {
+            Console.WriteLine(file.Path);
+        }
     }
 
     private static void ReportPrune(PruneResult? prune)

@@ -119,9 +119,8 @@ internal static class AdminEndpoints
 
         try
         {
-            var file = await run.Outcome.Task.WaitAsync(aborted).ConfigureAwait(false);
-            var sidecar = file is null ? null : Sidecar.TryRead(file);
-            return Results.Ok(new TriggerAnswer(true, run.Id, file, sidecar?.SizeBytes, sidecar?.DurationMs));
+            var outcome = await run.Outcome.Task.WaitAsync(aborted).ConfigureAwait(false);
+            return Results.Ok(new TriggerAnswer(true, run.Id, outcome.Path, outcome.Sidecar?.SizeBytes, outcome.Sidecar?.DurationMs));
         }
         catch (Exception e) when (e is not OperationCanceledException || !aborted.IsCancellationRequested)
         {
@@ -134,7 +133,7 @@ internal static class AdminEndpoints
         var outcome = run.Outcome.Task;
         return new RunAnswer(
             run.Id, run.Job.Name, run.Tag, run.State,
-            outcome.IsCompletedSuccessfully ? outcome.Result : null,
+            outcome.IsCompletedSuccessfully ? outcome.Result.Path : null,
             outcome.IsFaulted ? outcome.Exception!.InnerException!.Message : null,
             Coalesced: false);
     }

@@ -13,28 +13,14 @@ internal static partial class Alerts
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    /// <summary>Wraps the dispatcher's run function so every run sends its alerts.</summary>
-    public static Func<JobConfig, string?, CancellationToken, Task<string?>> Sent(CellarConfig config, TimeProvider time, ILogger logger, Func<JobConfig, string?, CancellationToken, Task<string?>> run) =>
-        async (job, tag, cancellationToken) =>
+    /// <summary>Tells of a job's success: its heartbeat.</summary>
+    public static async Task SucceededAsync(ILogger logger, JobConfig job)
+    {
+        if (job.HeartbeatUrl is { } url)
         {
-            string? file;
-            try
-            {
-                file = await run(job, tag, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                await FailedAsync(config, time, logger, job, tag, e.Message).ConfigureAwait(false);
-                throw;
-            }
-
-            if (job.HeartbeatUrl is { } url)
-            {
-                await SendAsync(logger, job, () => Http.GetAsync(url)).ConfigureAwait(false);
-            }
-
-            return file;
-        };
+            await SendAsync(logger, job, () => Http.GetAsync(url)).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>
     /// Tells of a job's failure: its heartbeat's <c>/fail</c> and its webhook. Also for a stored backup that a later

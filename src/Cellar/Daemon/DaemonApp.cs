@@ -1,5 +1,6 @@
 using Prometheus;
 using Cellar.Core.Configuration;
+using Cellar.Core.Jobs;
 using Cellar.Core.Scheduling;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -45,12 +46,18 @@ internal static partial class DaemonApp
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<OffsiteWorker>();
-        builder.Services.AddSingleton(provider => new JobDispatcher(
-            provider.GetRequiredService<OffsiteWorker>().Kicking(
-                Alerts.Sent(config, time, provider.GetRequiredService<ILoggerFactory>().CreateLogger("Cellar.Alerts"),
-                    JobMetrics.Counted(config, time, SchedulerService.Runner(config, time, provider.GetRequiredService<ILoggerFactory>())))),
-            config.MaxParallelDatabases,
-            provider.GetRequiredService<ILogger<JobDispatcher>>()));
+        builder.Services.AddSingleton(provider =>
+        {
+            var loggers = provider.GetRequiredService<ILoggerFactory>();
+            // Every run, scheduled or asked for over HTTP, takes the same way as `cellar run`'s, with the daemon's steps:
+            // counted, alerted, and copied offsite in the background.
+            var pipeline = new JobPipeline(
+                new JobRunner(config, time, loggers),
+                new JobMetrics(config, time),
+                new AlertStep(config, time, loggers.CreateLogger("Cellar.Alerts")),
+                provider.GetRequiredService<OffsiteWorker>());
+            return new JobDispatcher(pipeline.RunAsync, config.MaxParallelDatabases, provider.GetRequiredService<ILogger<JobDispatcher>>());
+        });
         builder.Services.AddHostedService<SchedulerService>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<OffsiteWorker>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownGrace + TimeSpan.FromSeconds(10));

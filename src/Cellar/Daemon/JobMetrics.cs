@@ -1,13 +1,15 @@
 using Cellar.Core.Configuration;
+using Cellar.Core.Jobs;
 using Prometheus;
 
 namespace Cellar.Daemon;
 
 /// <summary>
 /// What <c>GET /metrics</c> reports of each job's runs (last success time, duration and size, runs and failures), in
-/// Prometheus text format next to the runtime's own process metrics and <see cref="FolderMetrics"/>.
+/// Prometheus text format next to the runtime's own process metrics and <see cref="FolderMetrics"/>. A step of the
+/// daemon's job pipeline, so every run is counted whoever asked for it.
 /// </summary>
-internal static class JobMetrics
+internal sealed class JobMetrics(CellarConfig config, TimeProvider time) : IJobStep
 {
     private static readonly Gauge LastSuccess = Metrics.CreateGauge("cellar_job_last_success_timestamp_seconds", "Unix time of the job's last successful run.", "job");
     private static readonly Gauge LastDuration = Metrics.CreateGauge("cellar_job_last_duration_seconds", "How long the job's last successful run took.", "job");
@@ -15,29 +17,26 @@ internal static class JobMetrics
     private static readonly Counter Runs = Metrics.CreateCounter("cellar_job_runs_total", "Runs of the job, successful or not.", "job");
     private static readonly Counter Failures = Metrics.CreateCounter("cellar_job_failures_total", "Failed runs of the job.", "job");
 
-    /// <summary>Wraps the dispatcher's run function so every run is counted.</summary>
-    public static Func<JobConfig, string?, CancellationToken, Task<string?>> Counted(CellarConfig config, TimeProvider time, Func<JobConfig, string?, CancellationToken, Task<string?>> run) =>
-        async (job, tag, cancellationToken) =>
+    public async Task<JobOutcome> RunAsync(JobRequest request, JobContinuation rest, CancellationToken cancellationToken)
+    {
+        var name = request.Job.QualifiedName(config);
+        Runs.WithLabels(name).Inc();
+        try
         {
-            var name = job.QualifiedName(config);
-            var started = time.GetTimestamp();
-            Runs.WithLabels(name).Inc();
-            try
+            var outcome = await rest(request, cancellationToken).ConfigureAwait(false);
+            LastSuccess.WithLabels(name).Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
+            LastDuration.WithLabels(name).Set(outcome.Duration.TotalSeconds);
+            if (outcome.Sidecar is { } sidecar)
             {
-                var file = await run(job, tag, cancellationToken).ConfigureAwait(false);
-                LastSuccess.WithLabels(name).Set(time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0);
-                LastDuration.WithLabels(name).Set(time.GetElapsedTime(started).TotalSeconds);
-                if (file is not null && File.Exists(file))
-                {
-                    LastSize.WithLabels(name).Set(new FileInfo(file).Length);
-                }
+                LastSize.WithLabels(name).Set(sidecar.SizeBytes);
+            }
 
-                return file;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                Failures.WithLabels(name).Inc();
-                throw;
-            }
-        };
+            return outcome;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Failures.WithLabels(name).Inc();
+            throw;
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using Cellar.Core.Configuration;
+using Cellar.Core.Jobs;
 using Cellar.Core.Offsite;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,7 +11,7 @@ namespace Cellar.Daemon;
 /// after every successful run, every 5 minutes while a destination is failing, and hourly otherwise (for the
 /// destinations' retention). Whatever a pass cannot upload stays pending on disk (see <see cref="OffsiteLedger"/>).
 /// </summary>
-internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider time, ILogger<OffsiteWorker> logger) : BackgroundService
+internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider time, ILogger<OffsiteWorker> logger) : BackgroundService, IJobStep
 {
     private static readonly TimeSpan RetryEvery = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan PassEvery = TimeSpan.FromHours(1);
@@ -29,18 +30,17 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
         }
     }
 
-    /// <summary>Wraps the dispatcher's run function so each successful run is followed by an offsite pass.</summary>
-    public Func<JobConfig, string?, CancellationToken, Task<string?>> Kicking(Func<JobConfig, string?, CancellationToken, Task<string?>> run) =>
-        async (job, tag, cancellationToken) =>
+    /// <summary>The daemon's pipeline step after each successful run of a database with destinations: a pass, soon.</summary>
+    public async Task<JobOutcome> RunAsync(JobRequest request, JobContinuation rest, CancellationToken cancellationToken)
+    {
+        var outcome = await rest(request, cancellationToken).ConfigureAwait(false);
+        if (request.Job.Database.Offsite.Count > 0)
         {
-            var file = await run(job, tag, cancellationToken).ConfigureAwait(false);
-            if (job.Database.Offsite.Count > 0)
-            {
-                Kick();
-            }
+            Kick();
+        }
 
-            return file;
-        };
+        return outcome;
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -16,23 +16,6 @@ namespace Cellar.Daemon;
 /// </summary>
 internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispatcher, TimeProvider time, ILoggerFactory loggers) : BackgroundService
 {
-    /// <summary>How the dispatcher runs one job: the same <see cref="JobRunner"/> the CLI uses.</summary>
-    public static Func<JobConfig, string?, CancellationToken, Task<string?>> Runner(CellarConfig config, TimeProvider time, ILoggerFactory loggers)
-    {
-        var runner = new JobRunner(config, time, loggers);
-        return async (job, tag, cancellationToken) =>
-        {
-            var name = job.QualifiedName(config);
-            if (job.Type == JobType.Rotate)
-            {
-                var rotation = await runner.RotateAsync(name, cancellationToken).ConfigureAwait(false);
-                return rotation.Logs.Select(l => l.Archive).LastOrDefault(a => a is not null);
-            }
-
-            return (await runner.RunAsync(name, tag, progress: null, cancellationToken).ConfigureAwait(false)).Path;
-        };
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // A run this daemon (or a CLI run) was killed in is recorded as failed, and its leftovers go, before any run.

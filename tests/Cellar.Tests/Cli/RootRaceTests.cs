@@ -108,7 +108,7 @@ public sealed class RootRaceTests : IDisposable
             await app.WriteAsync(System.Text.Encoding.UTF8.GetBytes($"GET /feed {rotation}\n"), ct);
             try
             {
-                await runner.RotateAsync("logs", ct);
+                await runner.RunAsync("logs", null, null, ct);
             }
             catch (Exception e) when (e is CellarException or IOException)
             {

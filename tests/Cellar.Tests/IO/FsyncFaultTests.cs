@@ -78,7 +78,7 @@ public sealed class FsyncFaultTests : IDisposable
         // The disk is fine again: the next run sweeps what is left and makes one good backup.
         FaultInjection.Fsync = null;
         var result = await runner.RunAsync(jobName, null, null, ct);
-        Assert.Equal([Path.GetFileName(result.Path), Path.GetFileName(Sidecar.PathFor(result.Path))], FinalNames(job.Folder).Order(StringComparer.Ordinal));
+        Assert.Equal([Path.GetFileName(result.Path!), Path.GetFileName(Sidecar.PathFor(result.Path!))], FinalNames(job.Folder).Order(StringComparer.Ordinal));
         Assert.DoesNotContain(Directory.EnumerateFiles(job.Folder), f => TempFile.IsTempName(Path.GetFileName(f)));
     }
 
@@ -87,7 +87,7 @@ public sealed class FsyncFaultTests : IDisposable
     {
         var ct = TestContext.Current.CancellationToken;
         var config = await SetUpAsync(ct);
-        var backup = (await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("daily", null, null, ct)).Path;
+        var backup = (await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("daily", null, null, ct)).Path!;
         var target = _temp.Combine("restored", "portfolio.sqlite");
         Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         await File.WriteAllTextAsync(target, "the app's current database", ct);
@@ -107,7 +107,7 @@ public sealed class FsyncFaultTests : IDisposable
     {
         var ct = TestContext.Current.CancellationToken;
         var config = await SetUpAsync(ct);
-        var backup = (await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("daily", null, null, ct)).Path;
+        var backup = (await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("daily", null, null, ct)).Path!;
         var folder = _temp.Combine("restored");
         var target = Path.Combine(folder, "portfolio.sqlite");
         Directory.CreateDirectory(folder);
@@ -128,7 +128,7 @@ public sealed class FsyncFaultTests : IDisposable
     {
         var ct = TestContext.Current.CancellationToken;
         var config = await SetUpAsync(ct);
-        var dump = (await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("social", null, null, ct)).Path;
+        var dump = (await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("social", null, null, ct)).Path!;
         var live = config.FindJob("social").Database.Path;
         var folder = Path.GetDirectoryName(live)!;
         var before = CliSandbox.HashOf(live);
@@ -157,7 +157,7 @@ public sealed class FsyncFaultTests : IDisposable
         FaultInjection.Fsync = path => Path.GetFileName(path).EndsWith(".copy", StringComparison.Ordinal) ? EIO : 0;
 
         var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
-        var error = await Assert.ThrowsAsync<CellarException>(() => runner.RotateAsync("logs", ct));
+        var error = await Assert.ThrowsAsync<CellarException>(() => runner.RunAsync("logs", null, null, ct));
 
         Assert.Contains("cannot sync", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, CliSandbox.HashOf(log));
@@ -166,7 +166,7 @@ public sealed class FsyncFaultTests : IDisposable
         Assert.False(File.Exists(log + ".cellar-rotating"));
 
         FaultInjection.Fsync = null;
-        var rotation = await runner.RotateAsync("logs", ct);
+        var rotation = await runner.RunAsync("logs", null, null, ct);
         Assert.Equal(5000, Assert.Single(rotation.Logs).Lines);
         Assert.Equal(0, new FileInfo(log).Length);
     }
@@ -183,7 +183,7 @@ public sealed class FsyncFaultTests : IDisposable
         FaultInjection.Fsync = path => Path.GetFileName(path).StartsWith("..cellar-log-", StringComparison.Ordinal) ? EIO : 0;
 
         var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
-        await Assert.ThrowsAsync<CellarException>(() => runner.RotateAsync("logs", ct));
+        await Assert.ThrowsAsync<CellarException>(() => runner.RunAsync("logs", null, null, ct));
 
         Assert.Equal(before, CliSandbox.HashOf(log));
         Assert.Empty(FinalNames(job.Folder));

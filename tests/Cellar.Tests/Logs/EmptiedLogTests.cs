@@ -62,11 +62,11 @@ public sealed class EmptiedLogTests : IDisposable
         };
         if (headLeftBy.StartsWith("a crash", StringComparison.Ordinal))
         {
-            await Assert.ThrowsAsync<CellarException>(() => runner.RotateAsync("logs", ct));
+            await Assert.ThrowsAsync<CellarException>(() => runner.RunAsync("logs", null, null, ct));
         }
         else
         {
-            await runner.RotateAsync("logs", ct);
+            await runner.RunAsync("logs", null, null, ct);
         }
 
         HeadCut.Fault = null;
@@ -75,7 +75,7 @@ public sealed class EmptiedLogTests : IDisposable
         EmptyAsTheShellDoes(log);
         var after = Lines(1000, 2000);
         await File.AppendAllTextAsync(log, after, ct);
-        var outcome = Assert.Single((await runner.RotateAsync("logs", ct)).Logs);
+        var outcome = Assert.Single((await runner.RunAsync("logs", null, null, ct)).Logs);
 
         Assert.Equal(before + after, LogJobs.ArchivedThenLive(job, log));
         Assert.Contains("no longer starts with", outcome.Warning, StringComparison.Ordinal);
@@ -100,11 +100,11 @@ public sealed class EmptiedLogTests : IDisposable
 
             throw new IOException("simulated crash");
         };
-        await Assert.ThrowsAsync<CellarException>(() => runner.RotateAsync("logs", ct));
+        await Assert.ThrowsAsync<CellarException>(() => runner.RunAsync("logs", null, null, ct));
         HeadCut.Fault = null;
 
         await File.AppendAllTextAsync(log, Lines(1000, 500), ct);
-        var outcome = Assert.Single((await runner.RotateAsync("logs", ct)).Logs);
+        var outcome = Assert.Single((await runner.RunAsync("logs", null, null, ct)).Logs);
 
         LogJobs.AssertEveryLineOnce(config.FindJob("logs"), log, 1500);
         Assert.Null(outcome.Warning);
@@ -123,7 +123,7 @@ public sealed class EmptiedLogTests : IDisposable
         for (var i = 0; i < 5; i++)
         {
             await Task.Delay(30, ct);
-            await runner.RotateAsync("logs", ct);
+            await runner.RunAsync("logs", null, null, ct);
             EmptyAsTheShellDoes(log);
 
             // At over 10,000 lines a second the writer is far past the block remainder (under 4 KiB) the rotation left.
@@ -131,7 +131,7 @@ public sealed class EmptiedLogTests : IDisposable
             firstAfterEmptying.Add(FirstNumber(log));
         }
 
-        await runner.RotateAsync("logs", ct);
+        await runner.RunAsync("logs", null, null, ct);
         var (lines, _) = await writer.StopAsync(ct);
 
         // Lines written since a rotation and then emptied away are gone (that is the emptying); every other line is
@@ -157,7 +157,7 @@ public sealed class EmptiedLogTests : IDisposable
         await File.WriteAllTextAsync(log, "one\ntwo\nthree\n", ct);
         new LogState { Path = log, Inode = Cellar.Core.IO.UnixFiles.Stat(log)!.Value.Inode, Archived = 8 }.Save(job.Folder);
 
-        var outcome = Assert.Single((await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RotateAsync("logs", ct)).Logs);
+        var outcome = Assert.Single((await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("logs", null, null, ct)).Logs);
 
         Assert.Equal("three\n", LogJobs.Gunzip(outcome.Archive!));
         Assert.Null(outcome.Warning);

@@ -45,7 +45,7 @@ public sealed class LogRotationTests : IDisposable
         for (var i = 0; i < Rotations; i++)
         {
             await Task.Delay(30, ct);
-            var result = await runner.RotateAsync("logs", ct);
+            var result = await runner.RunAsync("logs", null, null, ct);
             methods.Add(Assert.Single(result.Logs).Method);
         }
 
@@ -78,7 +78,7 @@ public sealed class LogRotationTests : IDisposable
         for (var i = 0; i < 5; i++)
         {
             await Task.Delay(50, ct);
-            var result = await runner.RotateAsync("logs", ct);
+            var result = await runner.RunAsync("logs", null, null, ct);
             Assert.Equal(RotationMethod.Signal, Assert.Single(result.Logs).Method);
         }
 
@@ -102,7 +102,7 @@ public sealed class LogRotationTests : IDisposable
         for (var i = 0; i < 5; i++)
         {
             await Task.Delay(30, ct);
-            outcomes.Add(Assert.Single((await runner.RotateAsync("logs", ct)).Logs));
+            outcomes.Add(Assert.Single((await runner.RunAsync("logs", null, null, ct)).Logs));
         }
 
         await writer.StopAsync(ct);
@@ -148,7 +148,7 @@ public sealed class LogRotationTests : IDisposable
         for (var i = 0; i < 3; i++)
         {
             await Task.Delay(50, ct);
-            Assert.Equal(RotationMethod.Signal, Assert.Single((await runner.RotateAsync("logs", ct)).Logs).Method);
+            Assert.Equal(RotationMethod.Signal, Assert.Single((await runner.RunAsync("logs", null, null, ct)).Logs).Method);
         }
 
         var (lines, _) = await writer.StopAsync(ct);
@@ -174,7 +174,7 @@ public sealed class LogRotationTests : IDisposable
         var inode = Cellar.Core.IO.UnixFiles.Stat(log)!.Value.Inode;
         new LogState { Path = log, Inode = inode, Archive = new PendingArchive(published, 8) }.Save(job.Folder);
 
-        var result = await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RotateAsync("logs", ct);
+        var result = await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("logs", null, null, ct);
 
         Assert.Equal(LogStatus.Empty, Assert.Single(result.Logs).Status);
         Assert.Equal(8, LogState.Read(job.Folder, log).Archived);
@@ -195,7 +195,7 @@ public sealed class LogRotationTests : IDisposable
         var copyInode = Cellar.Core.IO.UnixFiles.Stat(log + ".cellar-rotating")!.Value.Inode;
         new LogState { Path = log, Inode = Cellar.Core.IO.UnixFiles.Stat(log)!.Value.Inode, Truncate = new PendingTruncate(copyInode, 0, 8, head) }.Save(job.Folder);
 
-        var result = await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RotateAsync("logs", ct);
+        var result = await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("logs", null, null, ct);
 
         var outcome = Assert.Single(result.Logs);
         Assert.Equal(RotationMethod.CopyTruncate, outcome.Method);
@@ -229,7 +229,7 @@ public sealed class LogRotationTests : IDisposable
         var before = CliSandbox.HashOf(log);
         CompressorFault.FlipOneByte();
 
-        var error = await Assert.ThrowsAsync<CellarException>(() => runner.RotateAsync("logs", ct));
+        var error = await Assert.ThrowsAsync<CellarException>(() => runner.RunAsync("logs", null, null, ct));
 
         Assert.StartsWith("verification failed: ", error.Message, StringComparison.Ordinal);
         Assert.EndsWith("archive not kept", error.Message, StringComparison.Ordinal);
@@ -237,7 +237,7 @@ public sealed class LogRotationTests : IDisposable
         Assert.Equal(before, CliSandbox.HashOf(log));
 
         FaultInjection.Compressed = null;
-        await runner.RotateAsync("logs", ct);
+        await runner.RunAsync("logs", null, null, ct);
         LogJobs.AssertEveryLineOnce(job, log, Lines);
     }
 
@@ -251,7 +251,7 @@ public sealed class LogRotationTests : IDisposable
         await using var writer = await LogWriterProcess.StartAsync(log, ct, "--no-append");
         await Task.Delay(50, ct);
 
-        var error = await Assert.ThrowsAsync<Cellar.Core.CellarException>(() => runner.RotateAsync("logs", ct));
+        var error = await Assert.ThrowsAsync<Cellar.Core.CellarException>(() => runner.RunAsync("logs", null, null, ct));
 
         Assert.Contains("O_APPEND", error.Message, StringComparison.Ordinal);
         Assert.Contains("flags: 'a'", error.Message, StringComparison.Ordinal);
@@ -268,10 +268,10 @@ public sealed class LogRotationTests : IDisposable
         var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
 
         await File.WriteAllTextAsync(log, "one\ntwo\n", ct);
-        var first = await runner.RotateAsync("logs", ct);
-        var again = await runner.RotateAsync("logs", ct);
+        var first = await runner.RunAsync("logs", null, null, ct);
+        var again = await runner.RunAsync("logs", null, null, ct);
         await File.AppendAllTextAsync(log, "three\npartial", ct);
-        var second = await runner.RotateAsync("logs", ct);
+        var second = await runner.RunAsync("logs", null, null, ct);
 
         Assert.Equal([LogStatus.Rotated, LogStatus.Missing], first.Logs.Select(l => l.Status));
         Assert.Equal(LogStatus.Empty, again.Logs[0].Status);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Cellar.Core.Configuration;
+using Cellar.Core.Jobs;
 using Cellar.Core.Scheduling;
 using Cellar.Core.Status;
 using Cellar.Tests.Support;
@@ -172,15 +173,15 @@ public sealed class JobSchedulerTests : IDisposable
         _clock = new FakeTimeProvider(now);
         var clock = _clock;
         var dispatcher = new JobDispatcher(
-            async (job, _, ct) =>
+            async (request, ct) =>
             {
-                _fired.Writer.TryWrite((job.Name, clock.GetUtcNow()));
+                _fired.Writer.TryWrite((request.Job.Name, clock.GetUtcNow()));
                 if (work is not null)
                 {
-                    await work(job.Name, ct);
+                    await work(request.Job.Name, ct);
                 }
 
-                return null;
+                return new JobOutcome { Job = request.Job };
             },
             maxParallelDatabases: 2,
             NullLogger<JobDispatcher>.Instance);

@@ -58,9 +58,9 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
             // Lets the writer commit past the previous snapshot, so each snapshot has something new to catch.
             await WaitUntilCommittedBeyondAsync(db, prefixes.LastOrDefault(), timeout.Token);
 
-            BackupResult result = await runner.RunAsync(JobName, tag: null, progress: null, timeout.Token);
+            JobOutcome result = await runner.RunAsync(JobName, tag: null, progress: null, timeout.Token);
 
-            prefixes.Add(AssertCommittedPrefix(Gunzip(result.Path)));
+            prefixes.Add(AssertCommittedPrefix(Gunzip(result.Path!)));
             AssertWritersHeldOffReported(result, journal);
         }
 
@@ -93,18 +93,18 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         {
             await WaitUntilCommittedBeyondAsync(db, prefixes.LastOrDefault(), timeout.Token);
 
-            BackupResult result = await runner.RunAsync(DumpJobName, tag: null, progress: null, timeout.Token);
+            JobOutcome result = await runner.RunAsync(DumpJobName, tag: null, progress: null, timeout.Token);
 
             string loaded = _temp.Combine($"loaded-{i}.db");
             using (SqliteConnection connection = Open(loaded))
-            using (FileStream file = File.OpenRead(result.Path))
+            using (FileStream file = File.OpenRead(result.Path!))
             using (var gzip = new GZipStream(file, CompressionMode.Decompress))
             {
                 SqlScript.Run(gzip, connection, null, timeout.Token);
             }
 
             prefixes.Add(AssertCommittedPrefix(loaded));
-            Assert.Equal(prefixes[^1], result.Sidecar.RowCounts["child"]);
+            Assert.Equal(prefixes[^1], result.Sidecar!.RowCounts["child"]);
             AssertWritersHeldOffReported(result, journal);
         }
 
@@ -145,15 +145,15 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
             Assert.Equal(100, Scalar<long>(copy, "SELECT count(*) FROM item"));
         }
 
-        BackupResult result = await runner.RunAsync(JobName, tag: null, progress: null, timeout.Token);
+        JobOutcome result = await runner.RunAsync(JobName, tag: null, progress: null, timeout.Token);
 
         // Even expanded by gunzip alone, the backup is a WAL database as the app's was, so it behaves as before.
-        using SqliteConnection backup = Open(Gunzip(result.Path));
+        using SqliteConnection backup = Open(Gunzip(result.Path!));
         Assert.Equal("wal", Scalar<string>(backup, "PRAGMA journal_mode"));
         Assert.Equal("ok", Scalar<string>(backup, "PRAGMA integrity_check"));
         Assert.Equal(1000, Scalar<long>(backup, "SELECT count(*) FROM item"));
         Assert.Equal(1000, Scalar<long>(backup, "SELECT max(id) FROM item"));
-        Assert.Equal(1000, result.Sidecar.RowCounts["item"]);
+        Assert.Equal(1000, result.Sidecar!.RowCounts["item"]);
     }
 
     [Theory]
@@ -169,20 +169,20 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
 
         // The writer adds its parent/child tables to the portfolio and switches it to the journal mode under test.
         await using LoadWriterProcess writer = await LoadWriterProcess.StartAsync(db, journal, rate: 500, ct);
-        BackupResult result = await runner.RunAsync(JobName, tag: null, progress: null, timeout.Token);
+        JobOutcome result = await runner.RunAsync(JobName, tag: null, progress: null, timeout.Token);
         LoadWriterStats stats = await writer.StopAsync(ct);
 
         Assert.Equal(0, stats.BusyErrors);
-        Assert.Equal(journal, result.Sidecar.JournalMode);
-        Assert.True(result.Sidecar.SourceBytes >= PortfolioTemplate.TargetBytes, $"snapshot is only {result.Sidecar.SourceBytes} bytes");
+        Assert.Equal(journal, result.Sidecar!.JournalMode);
+        Assert.True(result.Sidecar!.SourceBytes >= PortfolioTemplate.TargetBytes, $"snapshot is only {result.Sidecar!.SourceBytes} bytes");
         AssertWritersHeldOffReported(result, journal);
 
-        VerificationResult verification = await BackupVerifier.VerifyAsync(result.Path, null, TimeProvider.System, null, null, timeout.Token);
+        VerificationResult verification = await BackupVerifier.VerifyAsync(result.Path!, null, TimeProvider.System, null, null, timeout.Token);
         Assert.True(verification.Ok, string.Join("; ", verification.Problems));
 
-        long k = AssertCommittedPrefix(Gunzip(result.Path));
+        long k = AssertCommittedPrefix(Gunzip(result.Path!));
         Assert.InRange(k, 1, stats.LastN);
-        Assert.True(result.Sidecar.RowCounts["images"] > 0, "the portfolio's images are missing from the snapshot");
+        Assert.True(result.Sidecar!.RowCounts["images"] > 0, "the portfolio's images are missing from the snapshot");
     }
 
     [Theory]
@@ -220,7 +220,7 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         });
 
         await using LoadWriterProcess writer = await LoadWriterProcess.StartAsync(db, journal, rate: 0, ct);
-        BackupResult? result = null;
+        JobOutcome? result = null;
         try
         {
             result = await runner.RunAsync(JobName, tag: null, progress, timeout.Token);
@@ -237,8 +237,8 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         Assert.True(steps.Count >= 100, $"the copy took only {steps.Count} steps");
         Assert.Equal(1, steps[^1]);
         Assert.Equal(0, stats.BusyErrors);
-        Assert.Equal(journal, result.Sidecar.JournalMode);
-        long k = AssertCommittedPrefix(Gunzip(result.Path));
+        Assert.Equal(journal, result.Sidecar!.JournalMode);
+        long k = AssertCommittedPrefix(Gunzip(result.Path!));
         Assert.InRange(k, 1, stats.LastN);
     }
 
@@ -272,13 +272,13 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
 
         JobRunner runner = NewRunner(WriteConfig(db, compression));
         using CancellationTokenSource timeout = Bounded(ct);
-        BackupResult result = await runner.RunAsync(JobName, tag: null, progress: null, timeout.Token);
-        Assert.EndsWith(compression == "gzip" ? ".sqlite.gz" : ".sqlite.zst", result.Path, StringComparison.Ordinal);
+        JobOutcome result = await runner.RunAsync(JobName, tag: null, progress: null, timeout.Token);
+        Assert.EndsWith(compression == "gzip" ? ".sqlite.gz" : ".sqlite.zst", result.Path!, StringComparison.Ordinal);
 
         string expanded = _temp.Combine("expanded.sqlite");
-        ToolRun decompress = await RunToolAsync(toolPath, ["-d", "-c", result.Path], expanded, timeout.Token);
+        ToolRun decompress = await RunToolAsync(toolPath, ["-d", "-c", result.Path!], expanded, timeout.Token);
         Assert.True(decompress.ExitCode == 0, $"{tool} failed: {decompress}");
-        Assert.Equal(result.Sidecar.SourceBytes, new FileInfo(expanded).Length);
+        Assert.Equal(result.Sidecar!.SourceBytes, new FileInfo(expanded).Length);
 
         ToolRun integrity = await RunToolAsync(sqlite3, ["-batch", expanded, "PRAGMA integrity_check"], null, timeout.Token);
         Assert.True(integrity.ExitCode == 0, $"sqlite3 failed: {integrity}");
@@ -304,10 +304,10 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         Assert.False(Directory.Exists(jobFolder), "the job folder should be created by the backup");
         using CancellationTokenSource timeout = Bounded(ct);
 
-        BackupResult result = await NewRunner(config).RunAsync(JobName, tag: null, progress: null, timeout.Token);
+        JobOutcome result = await NewRunner(config).RunAsync(JobName, tag: null, progress: null, timeout.Token);
 
-        Assert.Equal(OwnerFile, File.GetUnixFileMode(result.Path));
-        Assert.Equal(OwnerFile, File.GetUnixFileMode(Sidecar.PathFor(result.Path)));
+        Assert.Equal(OwnerFile, File.GetUnixFileMode(result.Path!));
+        Assert.Equal(OwnerFile, File.GetUnixFileMode(Sidecar.PathFor(result.Path!)));
         Assert.Equal(OwnerFolder, File.GetUnixFileMode(jobFolder));
     }
 
@@ -339,9 +339,9 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
     }
 
     /// <summary>The sidecar on disk reports writers' hold-off in rollback-journal mode and leaves it out in WAL mode.</summary>
-    private static void AssertWritersHeldOffReported(BackupResult result, string journal)
+    private static void AssertWritersHeldOffReported(JobOutcome result, string journal)
     {
-        Sidecar? onDisk = Sidecar.TryRead(result.Path);
+        Sidecar? onDisk = Sidecar.TryRead(result.Path!);
         Assert.NotNull(onDisk);
         if (journal == "wal")
         {
@@ -353,7 +353,7 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
             Assert.True(onDisk.WritersHeldOffMs >= 0);
         }
 
-        Assert.Equal(result.Sidecar.WritersHeldOffMs, onDisk.WritersHeldOffMs);
+        Assert.Equal(result.Sidecar!.WritersHeldOffMs, onDisk.WritersHeldOffMs);
     }
 
     /// <summary>Decompresses a .gz backup with .NET's own gzip reader, independently of Cellar's codec.</summary>

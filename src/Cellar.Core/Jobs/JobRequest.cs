@@ -1,0 +1,6 @@
+using Cellar.Core.Configuration;
+
+namespace Cellar.Core.Jobs;
+
+/// <summary>A run asked for: which job, its tag (for jobs whose file names carry one), and where progress goes.</summary>
+public sealed record JobRequest(JobConfig Job, string? Tag = null, IProgress<JobProgress>? Progress = null);
