@@ -19,33 +19,13 @@ public sealed class PruneUnderLockTests
         using var sandbox = await CliSandbox.CreateAsync(1L << 20);
         var folder = Path.Combine(sandbox.BackupRoot, "daily");
 
-        using var process = CellarProcess.Start(["--config", sandbox.ConfigPath, "run", "daily"], CrashPoints.PauseAt(CrashPoint.PruneStart));
-        try
+        var run = await CrashPoints.RunPausedAsync(["--config", sandbox.ConfigPath, "run", "daily"], CrashPoint.PruneStart, _ =>
         {
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync(ct);
-            var stderr = process.StandardError.ReadToEndAsync(ct);
-            await CrashPoints.WaitUntilPausedAsync(process, stderr, TimeSpan.FromSeconds(60), ct);
-
             // Paused where retention starts: the lock must still be the run's.
-            var taken = await Record.ExceptionAsync(async () =>
-            {
-                using var stolen = await FolderLock.AcquireAsync(folder, TimeProvider.System, ct, TimeSpan.Zero);
-            });
+            var taken = Record.Exception(() => FolderLock.AcquireAsync(folder, TimeProvider.System, ct, TimeSpan.Zero).GetAwaiter().GetResult().Dispose());
             Assert.True(taken is CellarException, $"the folder's lock was free while the run was about to prune ({taken?.GetType().Name ?? "taken"})");
+        });
 
-            CrashPoints.Resume(process);
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(60));
-            await process.WaitForExitAsync(timeout.Token);
-            Assert.True(process.ExitCode == 0, $"the run failed after it was let go: {await stdout} {await stderr}");
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-            }
-        }
+        Assert.True(run.ExitCode == 0, $"the run failed after it was let go: {run}");
     }
 }

@@ -70,34 +70,10 @@ public sealed class SignalTests
     /// Starts cellar paused at <paramref name="point"/>, checks its temp file is in <paramref name="watched"/>, sends the
     /// signal while it is stopped and lets it go on.
     /// </summary>
-    private static async Task<CellarRun> SignalledAsync(string point, string watched, int number, string[] args)
-    {
-        CrashPoints.SkipUnlessHonoured();
-        var ct = TestContext.Current.CancellationToken;
-        using var process = CellarProcess.Start(args, CrashPoints.PauseAt(point));
-        try
+    private static Task<CellarRun> SignalledAsync(string point, string watched, int number, string[] args) =>
+        CrashPoints.RunPausedAsync(args, point, process =>
         {
-            process.StandardInput.Close();
-            var stdout = process.StandardOutput.ReadToEndAsync(ct);
-            var stderr = process.StandardError.ReadToEndAsync(ct);
-            await CrashPoints.WaitUntilPausedAsync(process, stderr, TimeSpan.FromSeconds(60), ct);
             Assert.True(CliSandbox.TempFiles(watched).Count > 0, $"cellar paused at {point} with no temp file in {watched}");
-
             CrashPoints.Signal(process, number);
-            CrashPoints.Resume(process);
-
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(TimeSpan.FromSeconds(60));
-            await process.WaitForExitAsync(timeout.Token);
-            return new CellarRun(process.ExitCode, await stdout, await stderr);
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                // Never leave a stopped cellar behind a failed assertion.
-                process.Kill();
-            }
-        }
-    }
+        });
 }

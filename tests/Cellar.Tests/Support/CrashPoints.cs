@@ -57,6 +57,39 @@ internal static class CrashPoints
         }
     }
 
+    /// <summary>
+    /// Runs cellar with <paramref name="args"/> until it stops itself at <paramref name="point"/>, does
+    /// <paramref name="whilePaused"/> (look at what it left, send it a signal), lets it go on and waits a minute at most
+    /// for it to end. A cellar left stopped behind a failed assertion is killed.
+    /// </summary>
+    public static async Task<CellarRun> RunPausedAsync(string[] args, string point, Action<Process> whilePaused)
+    {
+        SkipUnlessHonoured();
+        var ct = TestContext.Current.CancellationToken;
+        using var process = CellarProcess.Start(args, PauseAt(point));
+        try
+        {
+            process.StandardInput.Close();
+            var stdout = process.StandardOutput.ReadToEndAsync(ct);
+            var stderr = process.StandardError.ReadToEndAsync(ct);
+            await WaitUntilPausedAsync(process, stderr, TimeSpan.FromSeconds(60), ct);
+            whilePaused(process);
+            Resume(process);
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(60));
+            await process.WaitForExitAsync(timeout.Token);
+            return new CellarRun(process.ExitCode, await stdout, await stderr);
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+        }
+    }
+
     /// <summary>Lets a paused process go on; a signal sent while it was stopped is delivered now, mid-work.</summary>
     public static void Resume(Process process) => Signal(process, SigCont);
 
