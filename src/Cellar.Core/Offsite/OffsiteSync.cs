@@ -142,7 +142,7 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
         }
         finally
         {
-            (store as IDisposable)?.Dispose();
+            store?.Dispose();
         }
 
         return report;

@@ -20,22 +20,22 @@ public sealed record JobStatus(
     /// <summary>Backups a check found bad since they were written (bit rot, tampering): never restored or counted as kept.</summary>
     public IReadOnlyList<BackupEntry> FailedVerification { get; init; } = [];
 
-    /// <summary>The status of every job in <paramref name="config"/> at the current time.</summary>
-    public static IReadOnlyList<JobStatus> All(CellarConfig config, TimeProvider time)
+    /// <summary>The status of every job in <paramref name="config"/> at the current time, in the config's order.</summary>
+    public static IReadOnlyList<JobStatus> All(CellarConfig config, TimeProvider time) => [.. config.Jobs.Select(job => Of(job, config, time))];
+
+    /// <summary>The status of <paramref name="job"/> at the current time.</summary>
+    public static JobStatus Of(JobConfig job, CellarConfig config, TimeProvider time)
     {
         var now = time.GetUtcNow();
-        return config.Jobs.Select(job =>
+        var entries = BackupCatalog.List(job, config.TimeZone);
+        var state = JobState.Read(job.Folder);
+        var newest = entries.Count > 0 ? entries[0] : null;
+        var next = job.Schedule?.GetNextOccurrence(now, config.TimeZone);
+        return new JobStatus(
+            job.QualifiedName(config), job.Type, job.ScheduleText, next, newest, newest is null ? null : now - newest.Created,
+            entries.Count, entries.Sum(e => e.SizeBytes), state.LastFailure, state.LastFailureMessage, state.LastRunNotes ?? [])
         {
-            var entries = BackupCatalog.List(job, config.TimeZone);
-            var state = JobState.Read(job.Folder);
-            var newest = entries.Count > 0 ? entries[0] : null;
-            var next = job.Schedule?.GetNextOccurrence(now, config.TimeZone);
-            return new JobStatus(
-                job.QualifiedName(config), job.Type, job.ScheduleText, next, newest, newest is null ? null : now - newest.Created,
-                entries.Count, entries.Sum(e => e.SizeBytes), state.LastFailure, state.LastFailureMessage, state.LastRunNotes ?? [])
-            {
-                FailedVerification = entries.Where(e => e.LastCheck is { Ok: false }).ToList(),
-            };
-        }).ToList();
+            FailedVerification = entries.Where(e => e.LastCheck is { Ok: false }).ToList(),
+        };
     }
 }

@@ -3,9 +3,10 @@ namespace Cellar.Core.Storage;
 /// <summary>
 /// A place backups are copied to: a folder (<see cref="LocalObjectStore"/>) or an S3-compatible bucket
 /// (<see cref="S3ObjectStore"/>). Keys are relative, '/'-separated and checked by <see cref="ObjectKey"/>; every
-/// backend runs the same conformance tests against this contract.
+/// backend runs the same conformance tests against this contract. Disposing releases the client (an S3 store's
+/// connections); a store is used by one sync or one command and disposed with it.
 /// </summary>
-internal interface IObjectStore
+internal interface IObjectStore : IDisposable
 {
     /// <summary>Where the store points, for messages (<c>s3://bucket/prefix</c>, a folder path); never a secret.</summary>
     string Location { get; }

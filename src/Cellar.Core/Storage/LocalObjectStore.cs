@@ -11,6 +11,11 @@ internal sealed class LocalObjectStore : IObjectStore
 {
     public LocalObjectStore(string root) => Root = Path.GetFullPath(root);
 
+    /// <summary>A folder holds no connection: nothing to release.</summary>
+    public void Dispose()
+    {
+    }
+
     /// <summary>The folder the keys are relative to.</summary>
     public string Root { get; }
 

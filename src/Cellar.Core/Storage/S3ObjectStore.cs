@@ -21,7 +21,7 @@ namespace Cellar.Core.Storage;
 /// multipart upload), each part's MD5 is checked against the ETag the server answers, and every request is retried
 /// with exponential backoff, so an outage shorter than the retry budget costs nothing but time.
 /// </summary>
-internal sealed partial class S3ObjectStore : IObjectStore, IDisposable
+internal sealed partial class S3ObjectStore : IObjectStore
 {
     private readonly S3Options _options;
     private readonly AmazonS3Client _client;

@@ -33,7 +33,7 @@ internal sealed class RemoteTarget : IDisposable
         return new RemoteTarget(destination, store, backups, new RemoteSelection(context.Config, destination, backups, context.Time, Warn));
     }
 
-    public void Dispose() => (_store as IDisposable)?.Dispose();
+    public void Dispose() => _store.Dispose();
 
     private static void Warn(string warning) => Console.Error.WriteLine($"cellar: warning: {warning}");
 }

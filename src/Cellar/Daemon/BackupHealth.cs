@@ -21,10 +21,12 @@ internal static class BackupHealth
     public static StatusAnswer Of(CellarConfig config, TimeProvider time)
     {
         var now = time.GetUtcNow();
-        var statuses = JobStatus.All(config, time);
+        var statuses = new List<JobStatus>();
         var reasons = new List<string>();
-        foreach (var (status, job) in statuses.Zip(config.Jobs))
+        foreach (var job in config.Jobs)
         {
+            var status = JobStatus.Of(job, config, time);
+            statuses.Add(status);
             if (status.LastFailure is { } failed && (status.Newest is null || failed > status.Newest.Created))
             {
                 reasons.Add($"job {status.Job}: last run failed: {status.LastFailureMessage}");

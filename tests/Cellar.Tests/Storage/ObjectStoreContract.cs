@@ -24,7 +24,7 @@ public abstract class ObjectStoreContract : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        (Store as IDisposable)?.Dispose();
+        Store.Dispose();
         await DisposeBackendAsync();
         GC.SuppressFinalize(this);
     }
