@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Cellar.Core.Catalog;
-using Cellar.Core.Demo;
+using Cellar.Demo;
 using Cellar.Core.Snapshots;
 
 namespace Cellar.Bench;

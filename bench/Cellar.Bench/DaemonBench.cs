@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using Cellar.Core.Demo;
+using Cellar.Demo;
 
 namespace Cellar.Bench;
 

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Cellar.Core.Catalog;
-using Cellar.Core.Demo;
+using Cellar.Demo;
 
 namespace Cellar.Bench;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Cellar.Core.Demo;
+using Cellar.Demo;
 using Cellar.Core.Storage;
 using Cellar.Core.Storage.Encryption;
 

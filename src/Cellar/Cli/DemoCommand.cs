@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
-using Cellar.Core.Demo;
+using Cellar.Demo;
 using Cellar.Core.Jobs;
 using Cellar.Core.Status;
 using Cellar.Core.Verification;

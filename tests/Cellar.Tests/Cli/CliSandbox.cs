@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-using Cellar.Core.Demo;
+using Cellar.Demo;
 using Cellar.Tests.Support;
 
 using Microsoft.Data.Sqlite;

@@ -1,4 +1,4 @@
-using Cellar.Core.Demo;
+using Cellar.Demo;
 
 using Microsoft.Data.Sqlite;
 

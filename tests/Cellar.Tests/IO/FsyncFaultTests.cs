@@ -1,7 +1,7 @@
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
-using Cellar.Core.Demo;
+using Cellar.Demo;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Logs;

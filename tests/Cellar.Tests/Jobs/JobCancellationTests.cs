@@ -1,6 +1,6 @@
 using Xunit;
 using Cellar.Core.Configuration;
-using Cellar.Core.Demo;
+using Cellar.Demo;
 using Cellar.Core.Jobs;
 using Cellar.Core.Snapshots;
 using Cellar.Core.Status;

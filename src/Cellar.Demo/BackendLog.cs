@@ -1,13 +1,13 @@
 using System.Globalization;
 using System.Text;
 
-namespace Cellar.Core.Demo;
+namespace Cellar.Demo;
 
 /// <summary>
 /// Writes a request log shaped like a Node.js photo-portfolio backend's, so demos have a
 /// growing, append-only text file to back up next to the database.
 /// </summary>
-internal static class BackendLog
+public static class BackendLog
 {
     // Weights mimic a read-heavy photo site: thumbnails and feeds dominate, writes are rare.
     private static readonly (string Method, string Route, int Weight, int TypicalMs)[] Routes =

@@ -2,14 +2,14 @@ using System.Globalization;
 
 using Microsoft.Data.Sqlite;
 
-namespace Cellar.Core.Demo;
+namespace Cellar.Demo;
 
 /// <summary>
 /// Builds a photo-portfolio SQLite database of roughly a requested size, so demos, benchmarks and
 /// tests back up something shaped like a real app (foreign keys, indexes, WAL, incompressible
 /// blobs) rather than a toy table. Output is deterministic: the same target gives the same rows.
 /// </summary>
-internal static class PortfolioDatabase
+public static class PortfolioDatabase
 {
     // Fixed seed and epoch instead of the clock: two runs must produce identical content so
     // benchmarks and tests can compare like with like.
