@@ -63,14 +63,15 @@ public static class BackupCatalog
                 problem = e.Message;
             }
 
-            if (LengthOf(file) is not { } size)
+            var size = LengthOf(file);
+            if (size is null)
             {
                 continue; // Pruned by a concurrent run while we listed.
             }
 
             var created = sidecar?.Created ?? new DateTimeOffset(local, zone.GetUtcOffset(local));
             var check = checks.GetValueOrDefault(file.Name);
-            entries.Add(new BackupEntry(file.FullName, created, size, sidecar, problem) { LastCheck = check?.Sha256 == sidecar?.Sha256 ? check : null });
+            entries.Add(new BackupEntry(file.FullName, created, size.Value, sidecar, problem) { LastCheck = check?.Sha256 == sidecar?.Sha256 ? check : null });
         }
 
         return entries.OrderByDescending(e => e.Created).ThenByDescending(e => e.Name, StringComparer.Ordinal).ToList();
