@@ -49,6 +49,34 @@ internal static class LogJobs
         return text.Append(Encoding.ASCII.GetString(live, archived, live.Length - archived)).ToString();
     }
 
+    /// <summary>
+    /// <paramref name="path"/> opened as the rotator hands it to a cut, with its crash already settled: its stat, what its
+    /// saved state says is archived (nothing, for a file with another inode) and its writers. The caller disposes the file.
+    /// </summary>
+    public static LiveLog OpenLive(JobConfig job, string path)
+    {
+        Directory.CreateDirectory(job.Folder);
+        var file = LogFile.Open(path, FileAccess.ReadWrite);
+        var stat = LogFile.StatOf(file, path);
+        var state = LogState.Read(job.Folder, path);
+        return new LiveLog(job, path, file, stat, state.Inode == stat.Inode ? state : new LogState { Path = path, Inode = stat.Inode }, LogWriters.Find(path));
+    }
+
+    /// <summary>A new archiver, as the rotator makes one: archives named by the system clock, in UTC.</summary>
+    public static LogArchiver Archiver() => new(TimeProvider.System, TimeZoneInfo.Utc);
+
+    /// <summary>Lines <paramref name="from"/> … <paramref name="from"/>+<paramref name="count"/>-1 as the test writer numbers them: ten digits and a line break.</summary>
+    public static string Lines(long from, int count)
+    {
+        var text = new StringBuilder();
+        for (var n = from; n < from + count; n++)
+        {
+            text.Append(n.ToString("D10", System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
     public static string Gunzip(string path)
     {
         using var file = File.OpenRead(path);
