@@ -1,3 +1,4 @@
+using Cellar.Core.IO;
 using Cellar.Core.Logs;
 using Cellar.Tests.Support;
 using Xunit;
@@ -30,14 +31,7 @@ public sealed class CollapseCutTests : IDisposable
         await using var writer = await LogWriterProcess.StartAsync(log, ct);
         await Task.Delay(200, ct);
 
-        LogOutcome outcome;
-        long blockSize;
-        var live = LogJobs.OpenLive(job, log);
-        using (live.File)
-        {
-            blockSize = live.Stat.BlockSize;
-            outcome = await new CollapseCut(LogJobs.Archiver()).CutAsync(live, ct);
-        }
+        var outcome = await LogJobs.CutAsync(new CollapseCut(LogJobs.Archiver()), job, log, ct);
 
         await Task.Delay(50, ct);
         var (lines, _) = await writer.StopAsync(ct);
@@ -45,7 +39,7 @@ public sealed class CollapseCutTests : IDisposable
         Assert.Equal((LogStatus.Rotated, RotationMethod.Collapse), (outcome.Status, outcome.Method));
         var state = LogState.Read(job.Folder, log);
         Assert.Null(state.Pending);
-        Assert.InRange(state.Archived, 0, blockSize);
+        Assert.InRange(state.Archived, 0, UnixFiles.Stat(log)!.Value.BlockSize);
         Assert.True(new FileInfo(log).Length < lines * 11, "no block was cut off the head of the file");
         LogJobs.AssertEveryLineOnce(job, log, lines);
     }
@@ -58,12 +52,7 @@ public sealed class CollapseCutTests : IDisposable
         var job = LogJobs.WriteConfig(_temp, [log]).FindJob("logs");
         await File.WriteAllTextAsync(log, "a line still being writ", ct);
 
-        LogOutcome outcome;
-        var live = LogJobs.OpenLive(job, log);
-        using (live.File)
-        {
-            outcome = await new CollapseCut(LogJobs.Archiver()).CutAsync(live, ct);
-        }
+        var outcome = await LogJobs.CutAsync(new CollapseCut(LogJobs.Archiver()), job, log, ct);
 
         Assert.Equal(LogStatus.NoCompleteLine, outcome.Status);
         Assert.Equal("a line still being writ", await File.ReadAllTextAsync(log, ct));
@@ -78,12 +67,7 @@ public sealed class CollapseCutTests : IDisposable
         var job = LogJobs.WriteConfig(_temp, [log]).FindJob("logs");
         await File.WriteAllTextAsync(log, LogJobs.Lines(0, 100) + "partial", ct);
 
-        LogOutcome outcome;
-        var live = LogJobs.OpenLive(job, log);
-        using (live.File)
-        {
-            outcome = await new CollapseCut(LogJobs.Archiver()).CutAsync(live, ct);
-        }
+        var outcome = await LogJobs.CutAsync(new CollapseCut(LogJobs.Archiver()), job, log, ct);
 
         Assert.Equal((RotationMethod.Collapse, 100L), (outcome.Method, outcome.Lines));
         Assert.Equal(LogJobs.Lines(0, 100) + "partial", await File.ReadAllTextAsync(log, ct));
@@ -100,12 +84,7 @@ public sealed class CollapseCutTests : IDisposable
         await File.WriteAllTextAsync(log, LogJobs.Lines(0, 1000), ct);
         HeadCut.Fault = _ => EOpNotSupp;
 
-        LogOutcome outcome;
-        var live = LogJobs.OpenLive(job, log);
-        using (live.File)
-        {
-            outcome = await new CollapseCut(LogJobs.Archiver()).CutAsync(live, ct);
-        }
+        var outcome = await LogJobs.CutAsync(new CollapseCut(LogJobs.Archiver()), job, log, ct);
 
         Assert.Contains("could not be cut", outcome.Warning, StringComparison.Ordinal);
         var state = LogState.Read(job.Folder, log);

@@ -25,12 +25,7 @@ public sealed class CopyTruncateCutTests : IDisposable
         await using var writer = await LogWriterProcess.StartAsync(log, ct);
         await Task.Delay(200, ct);
 
-        LogOutcome outcome;
-        var live = LogJobs.OpenLive(job, log);
-        using (live.File)
-        {
-            outcome = await new CopyTruncateCut(LogJobs.Archiver()).CutAsync(live, ct);
-        }
+        var outcome = await LogJobs.CutAsync(new CopyTruncateCut(LogJobs.Archiver()), job, log, ct);
 
         await Task.Delay(50, ct);
         await writer.StopAsync(ct);
@@ -57,12 +52,7 @@ public sealed class CopyTruncateCutTests : IDisposable
         var job = LogJobs.WriteConfig(_temp, [log]).FindJob("logs");
         await File.WriteAllTextAsync(log, LogJobs.Lines(0, 5000), ct);
 
-        LogOutcome outcome;
-        var live = LogJobs.OpenLive(job, log);
-        using (live.File)
-        {
-            outcome = await new CopyTruncateCut(LogJobs.Archiver()).CutAsync(live, ct);
-        }
+        var outcome = await LogJobs.CutAsync(new CopyTruncateCut(LogJobs.Archiver()), job, log, ct);
 
         Assert.Equal(5000, outcome.Lines);
         Assert.DoesNotContain("cut short", outcome.Warning, StringComparison.Ordinal);

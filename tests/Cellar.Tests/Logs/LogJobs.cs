@@ -50,16 +50,18 @@ internal static class LogJobs
     }
 
     /// <summary>
-    /// <paramref name="path"/> opened as the rotator hands it to a cut, with its crash already settled: its stat, what its
-    /// saved state says is archived (nothing, for a file with another inode) and its writers. The caller disposes the file.
+    /// Runs <paramref name="cut"/> alone on <paramref name="path"/>, opened as the rotator hands a log to a cut once any
+    /// crash is settled: with its stat, what its saved state says is archived (nothing, for a file with another inode)
+    /// and its writers.
     /// </summary>
-    public static LiveLog OpenLive(JobConfig job, string path)
+    public static async Task<LogOutcome> CutAsync(ILogCut cut, JobConfig job, string path, CancellationToken ct)
     {
         Directory.CreateDirectory(job.Folder);
-        var file = LogFile.Open(path, FileAccess.ReadWrite);
+        using var file = LogFile.Open(path, FileAccess.ReadWrite);
         var stat = LogFile.StatOf(file, path);
         var state = LogState.Read(job.Folder, path);
-        return new LiveLog(job, path, file, stat, state.Inode == stat.Inode ? state : new LogState { Path = path, Inode = stat.Inode }, LogWriters.Find(path));
+        var live = new LiveLog(job, path, file, stat, state.Inode == stat.Inode ? state : new LogState { Path = path, Inode = stat.Inode }, LogWriters.Find(path));
+        return await cut.CutAsync(live, ct);
     }
 
     /// <summary>A new archiver, as the rotator makes one: archives named by the system clock, in UTC.</summary>

@@ -68,11 +68,7 @@ public sealed class LogRecoveryTests : IDisposable
 
             throw new IOException("simulated crash");
         };
-        var live = LogJobs.OpenLive(job, log);
-        using (live.File)
-        {
-            await Assert.ThrowsAsync<IOException>(() => new CollapseCut(LogJobs.Archiver()).CutAsync(live, ct));
-        }
+        await Assert.ThrowsAsync<IOException>(() => LogJobs.CutAsync(new CollapseCut(LogJobs.Archiver()), job, log, ct));
 
         HeadCut.Fault = null;
         await File.AppendAllTextAsync(log, LogJobs.Lines(1000, 10), ct);

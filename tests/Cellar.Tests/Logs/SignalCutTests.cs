@@ -30,13 +30,7 @@ public sealed class SignalCutTests : IDisposable
         await Task.Delay(100, ct);
         var inode = UnixFiles.Stat(log)!.Value.Inode;
 
-        LogOutcome outcome;
-        var live = LogJobs.OpenLive(job, log);
-        using (live.File)
-        {
-            Assert.Single(live.Writers);
-            outcome = await new SignalCut(LogJobs.Archiver()).CutAsync(live, ct);
-        }
+        var outcome = await LogJobs.CutAsync(new SignalCut(LogJobs.Archiver()), job, log, ct);
 
         await Task.Delay(50, ct);
         var (lines, _) = await writer.StopAsync(ct);
@@ -59,17 +53,13 @@ public sealed class SignalCutTests : IDisposable
         await File.WriteAllTextAsync(pidFile, Environment.ProcessId.ToString(CultureInfo.InvariantCulture), ct);
         var inode = UnixFiles.Stat(log)!.Value.Inode;
 
-        var live = LogJobs.OpenLive(job, log);
-        using (live.File)
-        {
-            var error = await Assert.ThrowsAsync<CellarException>(() => new SignalCut(LogJobs.Archiver()).CutAsync(live, ct));
-            Assert.Contains("not signalling it", error.Message, StringComparison.Ordinal);
-        }
+        var error = await Assert.ThrowsAsync<CellarException>(() => LogJobs.CutAsync(new SignalCut(LogJobs.Archiver()), job, log, ct));
 
         var size = new FileInfo(log).Length;
         await Task.Delay(50, ct);
         var (lines, _) = await writer.StopAsync(ct);
 
+        Assert.Contains("not signalling it", error.Message, StringComparison.Ordinal);
         Assert.Equal(inode, UnixFiles.Stat(log)!.Value.Inode);
         Assert.True(new FileInfo(log).Length > size, "the writer no longer writes to the log under its name");
         Assert.False(File.Exists(LogFile.RotatedPath(log)));
