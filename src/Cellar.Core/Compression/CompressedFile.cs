@@ -31,9 +31,10 @@ internal static class CompressedFile
                 cancellationToken.ThrowIfCancellationRequested();
             }
         }
-        catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ZstdSharp.ZstdException)
         {
-            // A damaged gzip member or zstd frame stops the decoder before any compare: the same failed proof.
+            // A damaged gzip member or zstd frame stops the decoder before any compare: the same failed proof. A zstd
+            // stream cut short inside a frame ends in EndOfStreamException ("Premature end of stream").
             return $"the stored file does not decompress after {expanded.BytesHashed} bytes of {what} ({e.Message})";
         }
 

@@ -24,6 +24,9 @@ public sealed record LogOutcome(string LogPath, LogStatus Status, RotationMethod
         LogStatus.NoCompleteLine => $"{LogPath}: only an unfinished line; it waits for the next rotation",
         _ => $"{LogPath}: does not exist; skipped",
     };
+
+    /// <summary>Two warnings as one, in order; either may be missing.</summary>
+    internal static string? JoinWarnings(string? first, string? then) => first is null ? then : then is null ? first : $"{first}; {then}";
 }
 
 /// <summary>Whether a live log was rotated.</summary>

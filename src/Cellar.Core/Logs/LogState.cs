@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -56,6 +57,10 @@ internal sealed record LogState
     /// </summary>
     public bool HeadReplaced(SafeFileHandle handle) =>
         Archived > 0 && (RandomAccess.GetLength(handle) < Archived || (Head is { } head && !head.Matches(handle, Archived)));
+
+    /// <summary>What the rotation says of a log <see cref="HeadReplaced"/> found emptied by someone else.</summary>
+    public static string HeadReplacedWarning(string path, long archived) => string.Create(CultureInfo.InvariantCulture,
+        $"{path} no longer starts with the {archived} bytes already archived: something else emptied it since the last rotation (': > file', or an app opening it with O_TRUNC); archived from its start");
 
     /// <summary>This state with nothing of the file archived.</summary>
     public LogState NothingArchived() => this with { Archived = 0, Head = null };

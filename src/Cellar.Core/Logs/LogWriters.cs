@@ -6,7 +6,7 @@ namespace Cellar.Core.Logs;
 /// Who has a log open for writing, and whether with O_APPEND: cutting the head off a file (or truncating it)
 /// under a writer that keeps its own offset makes that writer's next line land at its old offset, leaving a
 /// NUL-filled hole as large as the old file. Writers in another PID namespace (another container) are not
-/// visible here; <see cref="LogRotator"/> also catches their holes afterwards.
+/// visible here; the archive (<see cref="LogText"/>) leaves their holes out afterwards and says so.
 /// </summary>
 internal static class LogWriters
 {

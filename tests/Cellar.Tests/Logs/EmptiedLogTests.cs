@@ -44,9 +44,9 @@ public sealed class EmptiedLogTests : IDisposable
         var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
         var before = headLeftBy switch
         {
-            "a log shorter than a block" => Lines(0, 100),
+            "a log shorter than a block" => LogJobs.Lines(0, 100),
             "repeating content" => string.Concat(Enumerable.Repeat("the same line.\n\n", 1000)), // 16 bytes: every block alike
-            _ => Lines(0, 1000), // 11,000 bytes: two blocks cut, 2,808 archived bytes stay
+            _ => LogJobs.Lines(0, 1000), // 11,000 bytes: two blocks cut, 2,808 archived bytes stay
         };
         await File.WriteAllTextAsync(log, before, ct);
         HeadCut.Fault = headLeftBy switch
@@ -73,7 +73,7 @@ public sealed class EmptiedLogTests : IDisposable
         Assert.True(LogState.Read(job.Folder, log).Archived > 0, "the rotation left no archived bytes at the head: the test proves nothing");
 
         EmptyAsTheShellDoes(log);
-        var after = Lines(1000, 2000);
+        var after = LogJobs.Lines(1000, 2000);
         await File.AppendAllTextAsync(log, after, ct);
         var outcome = Assert.Single((await runner.RunAsync("logs", null, null, ct)).Logs);
 
@@ -90,7 +90,7 @@ public sealed class EmptiedLogTests : IDisposable
         var log = _temp.Combine("backend.log");
         var config = LogJobs.WriteConfig(_temp, [log]);
         var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
-        await File.WriteAllTextAsync(log, Lines(0, 1000), ct);
+        await File.WriteAllTextAsync(log, LogJobs.Lines(0, 1000), ct);
         HeadCut.Fault = cut =>
         {
             if (side == "after")
@@ -103,7 +103,7 @@ public sealed class EmptiedLogTests : IDisposable
         await Assert.ThrowsAsync<CellarException>(() => runner.RunAsync("logs", null, null, ct));
         HeadCut.Fault = null;
 
-        await File.AppendAllTextAsync(log, Lines(1000, 500), ct);
+        await File.AppendAllTextAsync(log, LogJobs.Lines(1000, 500), ct);
         var outcome = Assert.Single((await runner.RunAsync("logs", null, null, ct)).Logs);
 
         LogJobs.AssertEveryLineOnce(config.FindJob("logs"), log, 1500);
@@ -161,18 +161,6 @@ public sealed class EmptiedLogTests : IDisposable
 
         Assert.Equal("three\n", LogJobs.Gunzip(outcome.Archive!));
         Assert.Null(outcome.Warning);
-    }
-
-    /// <summary>Numbered lines as the test writer writes them: ten digits and a line break.</summary>
-    private static string Lines(long from, int count)
-    {
-        var text = new StringBuilder();
-        for (var n = from; n < from + count; n++)
-        {
-            text.Append(n.ToString("D10", CultureInfo.InvariantCulture)).Append('\n');
-        }
-
-        return text.ToString();
     }
 
     /// <summary><c>: &gt; FILE</c>: open with O_TRUNC, write nothing.</summary>

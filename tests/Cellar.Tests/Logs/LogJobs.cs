@@ -49,6 +49,36 @@ internal static class LogJobs
         return text.Append(Encoding.ASCII.GetString(live, archived, live.Length - archived)).ToString();
     }
 
+    /// <summary>
+    /// Runs <paramref name="cut"/> alone on <paramref name="path"/>, opened as the rotator hands a log to a cut once any
+    /// crash is settled: with its stat, what its saved state says is archived (nothing, for a file with another inode)
+    /// and its writers.
+    /// </summary>
+    public static async Task<LogOutcome> CutAsync(ILogCut cut, JobConfig job, string path, CancellationToken ct)
+    {
+        Directory.CreateDirectory(job.Folder);
+        using var file = LogFile.Open(path, FileAccess.ReadWrite);
+        var stat = LogFile.StatOf(file, path);
+        var state = LogState.Read(job.Folder, path);
+        var live = new LiveLog(job, path, file, stat, state.Inode == stat.Inode ? state : new LogState { Path = path, Inode = stat.Inode }, LogWriters.Find(path));
+        return await cut.CutAsync(live, ct);
+    }
+
+    /// <summary>A new archiver, as the rotator makes one: archives named by the system clock, in UTC.</summary>
+    public static LogArchiver Archiver() => new(TimeProvider.System, TimeZoneInfo.Utc);
+
+    /// <summary>Lines <paramref name="from"/> … <paramref name="from"/>+<paramref name="count"/>-1 as the test writer numbers them: ten digits and a line break.</summary>
+    public static string Lines(long from, int count)
+    {
+        var text = new StringBuilder();
+        for (var n = from; n < from + count; n++)
+        {
+            text.Append(n.ToString("D10", System.Globalization.CultureInfo.InvariantCulture)).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
     public static string Gunzip(string path)
     {
         using var file = File.OpenRead(path);
