@@ -71,7 +71,7 @@ internal static partial class DaemonApp
         BadRequests.Use(app);
         HostFilter.Use(app, config, token, metricsToken);
         HealthEndpoints.Map(app);
-        AdminEndpoints.Map(app, token);
+        app.MapAdminApi(token);
         app.MapOpenApi();
         MetricsEndpoint.Map(app, metricsToken, token);
         FolderMetrics.Watch(app, config, time);
