@@ -27,6 +27,18 @@ internal static class BearerTokenFilter
             .ProducesProblem(StatusCodes.Status401Unauthorized)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
+    /// <summary><c>/metrics</c> with <c>metricsTokenFile</c> set: 401 without that token or the admin token.</summary>
+    public static RouteHandlerBuilder RequireMetricsToken(this RouteHandlerBuilder route, BearerToken metricsToken, BearerToken adminToken) =>
+        route
+            .AddEndpointFilter(async (context, next) =>
+            {
+                var authorization = context.HttpContext.Request.Headers.Authorization.ToString();
+                return metricsToken.Accepts(authorization) || adminToken.Accepts(authorization)
+                    ? await next(context).ConfigureAwait(false)
+                    : Unauthorized(context.HttpContext, "a valid bearer token is required (metricsTokenFile)");
+            })
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
+
     private static IResult Unauthorized(HttpContext http, string detail)
     {
         http.Response.Headers.WWWAuthenticate = "Bearer";

@@ -65,15 +65,16 @@ internal static partial class DaemonApp
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton<TriggerLimit>();
+        builder.Services.AddSingleton<ReadinessLog>();
 
         var app = builder.Build();
         ApiHeaders.Use(app);
         BadRequests.Use(app);
         HostFilter.Use(app, config, token, metricsToken);
-        HealthEndpoints.Map(app);
+        app.MapHealthApi();
         app.MapAdminApi(token);
+        app.MapMetricsApi(metricsToken, token);
         app.MapOpenApi();
-        MetricsEndpoint.Map(app, metricsToken, token);
         FolderMetrics.Watch(app, config, time);
         if (!token.Configured)
         {
