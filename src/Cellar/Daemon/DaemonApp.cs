@@ -70,10 +70,12 @@ internal static partial class DaemonApp
         var app = builder.Build();
         ApiHeaders.Use(app);
         BadRequests.Use(app);
-        HostFilter.Use(app, config, token, metricsToken);
-        app.MapHealthApi();
-        app.MapAdminApi(token);
-        app.MapMetricsApi(metricsToken, token);
+        // One group for every route, so that the host filter's answer is listed on each in the OpenAPI document.
+        var routes = app.MapGroup(string.Empty);
+        HostFilter.Use(app, routes, config, token, metricsToken);
+        routes.MapHealthApi();
+        routes.MapAdminApi(token);
+        routes.MapMetricsApi(metricsToken, token);
         app.MapOpenApi();
         FolderMetrics.Watch(app, config, time);
         if (!token.Configured)
