@@ -12,7 +12,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Cellar.Daemon;
 
 // What a trigger answers: a refusal before anything is queued, the queued run, or with ?wait=true the run's outcome.
-// Results<...> holds six answers at most, so the refusals nest.
+// Results<...> holds six answers at most, so the refusals nest (spelled twice: an alias cannot name another).
 using Refusal = Results<Problem<Status400BadRequest>, Problem<Status404NotFound>, Problem<Status429TooManyRequests>, Problem<Status503ServiceUnavailable>>;
 using Triggered = Results<Accepted<RunAnswer>, Ok<TriggerAnswer>, Json<TriggerAnswer, Status500InternalServerError>,
     Results<Problem<Status400BadRequest>, Problem<Status404NotFound>, Problem<Status429TooManyRequests>, Problem<Status503ServiceUnavailable>>>;
