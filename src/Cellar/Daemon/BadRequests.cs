@@ -13,6 +13,10 @@ internal static class BadRequests
     /// <summary>The largest request body read: the API's bodies are a gallery name of at most 256 characters.</summary>
     public const long MaxBodyBytes = 64 << 10;
 
+    /// <summary>Lists, for a route that reads the body, the 413 this gives when the body is too large.</summary>
+    public static RouteHandlerBuilder ReadsBody(this RouteHandlerBuilder route) =>
+        route.ProducesProblem(StatusCodes.Status413PayloadTooLarge);
+
     public static void Use(WebApplication app) =>
         app.Use(async (context, next) =>
         {

@@ -65,15 +65,18 @@ internal static partial class DaemonApp
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         builder.Services.AddSingleton<TriggerLimit>();
+        builder.Services.AddSingleton<ReadinessLog>();
 
         var app = builder.Build();
         ApiHeaders.Use(app);
         BadRequests.Use(app);
-        HostFilter.Use(app, config, token, metricsToken);
-        HealthEndpoints.Map(app);
-        AdminEndpoints.Map(app, token);
+        // One group for every route, so that the host filter's answer is listed on each in the OpenAPI document.
+        var routes = app.MapGroup(string.Empty);
+        HostFilter.Use(app, routes, config, token, metricsToken);
+        routes.MapHealthApi();
+        routes.MapAdminApi(token);
+        routes.MapMetricsApi(metricsToken, token);
         app.MapOpenApi();
-        MetricsEndpoint.Map(app, metricsToken, token);
         FolderMetrics.Watch(app, config, time);
         if (!token.Configured)
         {

@@ -2,6 +2,7 @@ using System.Net;
 using Cellar.Core.Configuration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
 namespace Cellar.Daemon;
 
@@ -11,17 +12,20 @@ namespace Cellar.Daemon;
 /// daemon, but the browser still sends <c>Host: attacker.example</c>, and no token. Accepted: <c>localhost</c>, any
 /// IP address (a browser never looks those up in DNS, so they cannot be rebound), the <c>listen</c> host,
 /// <c>allowedHosts</c>, and any request carrying a valid bearer token (the app calling <c>http://cellar:8787</c> from
-/// its container): the token is what such a page cannot send. Everything else gets 400 before any route runs.
+/// its container): the token is what such a page cannot send. Everything else gets 400 before any route runs, and
+/// the OpenAPI document lists that answer on each route mapped on <c>routes</c>.
 /// </summary>
 internal static class HostFilter
 {
-    public static void Use(WebApplication app, CellarConfig config, params BearerToken[] tokens)
+    public static void Use(WebApplication app, RouteGroupBuilder routes, CellarConfig config, params BearerToken[] tokens)
     {
         var names = new HashSet<string>(config.AllowedHosts.Append("localhost").Append(config.Listen.IdnHost), StringComparer.OrdinalIgnoreCase);
         if (names.Contains("*"))
         {
             return;
         }
+
+        routes.ProducesProblem(StatusCodes.Status400BadRequest);
 
         app.Use(async (context, next) =>
         {

@@ -23,7 +23,7 @@ internal sealed class TriggerLimit : IDisposable
     });
 
     /// <summary>Spends a permit; when none is left, the 429 answer (with its Retry-After) instead.</summary>
-    public IResult? Spend(HttpResponse response)
+    public Problem<Status429TooManyRequests>? Spend(HttpResponse response)
     {
         using var lease = _limiter.AttemptAcquire();
         if (lease.IsAcquired)
@@ -32,7 +32,7 @@ internal sealed class TriggerLimit : IDisposable
         }
 
         response.Headers.RetryAfter = "60";
-        return Results.Problem($"more than {PerMinute} triggers in a minute; try again later", statusCode: StatusCodes.Status429TooManyRequests, title: "too many triggers");
+        return new($"more than {PerMinute} triggers in a minute; try again later", title: "too many triggers");
     }
 
     public void Dispose() => _limiter.Dispose();

@@ -29,6 +29,9 @@ internal sealed class InProcessDaemon : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The app's services, to look at what it maps.</summary>
+    public IServiceProvider Services => _app.Services;
+
     public CancellationToken Ct { get; } = TestContext.Current.CancellationToken;
 
     /// <summary>Starts the daemon; its log goes to <paramref name="logs"/> when given, else nowhere.</summary>
