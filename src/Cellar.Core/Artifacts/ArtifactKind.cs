@@ -8,22 +8,22 @@ namespace Cellar.Core.Artifacts;
 /// that produces it; <c>ArtifactKinds</c> finds the kind a sidecar names. Nothing outside a kind asks which kind a
 /// file is: it asks the kind.
 /// </summary>
-internal abstract class ArtifactKind
+internal abstract class ArtifactKind(string name, string displayName, string noun, RestoreWay restore, string restoreHint)
 {
     /// <summary>The sidecar's <see cref="Sidecar.Kind"/> for this kind.</summary>
-    public abstract string Name { get; }
+    public string Name { get; } = name;
 
     /// <summary>What an operator calls it: "database snapshot".</summary>
-    public abstract string DisplayName { get; }
+    public string DisplayName { get; } = displayName;
 
     /// <summary>What a run that refuses to keep one calls it: "backup not kept", "archive not kept".</summary>
-    public abstract string Noun { get; }
+    public string Noun { get; } = noun;
 
     /// <summary>How a stored file of this kind comes back.</summary>
-    public abstract RestoreWay Restore { get; }
+    public RestoreWay Restore { get; } = restore;
 
     /// <summary>The operator's next step when a restore is asked of it in another way: "read it with zcat".</summary>
-    public abstract string RestoreHint { get; }
+    public string RestoreHint { get; } = restoreHint;
 
     /// <summary>
     /// What new sidecars record as their kind. A snapshot's has never said (an absent kind is a snapshot), and a

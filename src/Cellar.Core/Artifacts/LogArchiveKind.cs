@@ -14,23 +14,9 @@ internal sealed class LogArchiveKind : ArtifactKind
     public static readonly LogArchiveKind Instance = new();
 
     private LogArchiveKind()
+        : base(Sidecar.LogKind, "log archive", "archive", RestoreWay.None, "read it with zcat")
     {
     }
-
-    /// <inheritdoc/>
-    public override string Name => Sidecar.LogKind;
-
-    /// <inheritdoc/>
-    public override string DisplayName => "log archive";
-
-    /// <inheritdoc/>
-    public override string Noun => "archive";
-
-    /// <inheritdoc/>
-    public override RestoreWay Restore => RestoreWay.None;
-
-    /// <inheritdoc/>
-    public override string RestoreHint => "read it with zcat";
 
     /// <summary>Checksum, then bytes and lines against the sidecar (its row count "lines").</summary>
     public override Task<VerificationResult> ProveAsync(StoredArtifact stored, string scratchPath, IProgress<double>? progress, CancellationToken cancellationToken) =>

@@ -14,23 +14,9 @@ internal sealed class DumpKind : ArtifactKind
     public static readonly DumpKind Instance = new();
 
     private DumpKind()
+        : base(Sidecar.DumpKind, "table dump", "backup", RestoreWay.Tables, "see TableRestore")
     {
     }
-
-    /// <inheritdoc/>
-    public override string Name => Sidecar.DumpKind;
-
-    /// <inheritdoc/>
-    public override string DisplayName => "table dump";
-
-    /// <inheritdoc/>
-    public override string Noun => "backup";
-
-    /// <inheritdoc/>
-    public override RestoreWay Restore => RestoreWay.Tables;
-
-    /// <inheritdoc/>
-    public override string RestoreHint => "see TableRestore";
 
     /// <inheritdoc/>
     public override string? NameMark => ".sql";

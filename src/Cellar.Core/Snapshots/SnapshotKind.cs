@@ -15,23 +15,9 @@ internal sealed class SnapshotKind : ArtifactKind
     public static readonly SnapshotKind Instance = new();
 
     private SnapshotKind()
+        : base(Sidecar.SnapshotKind, "database snapshot", "backup", RestoreWay.WholeDatabase, "restore it whole, without --tables")
     {
     }
-
-    /// <inheritdoc/>
-    public override string Name => Sidecar.SnapshotKind;
-
-    /// <inheritdoc/>
-    public override string DisplayName => "database snapshot";
-
-    /// <inheritdoc/>
-    public override string Noun => "backup";
-
-    /// <inheritdoc/>
-    public override RestoreWay Restore => RestoreWay.WholeDatabase;
-
-    /// <inheritdoc/>
-    public override string RestoreHint => "restore it whole, without --tables";
 
     /// <inheritdoc/>
     public override string? Recorded => null;

@@ -9,9 +9,10 @@ using Microsoft.Extensions.Logging;
 namespace Cellar.Core.Verification;
 
 /// <summary>
-/// The restore drill for a stored backup: checksum and size against the sidecar, decompress in full,
-/// then <c>integrity_check</c>, <c>foreign_key_check</c> and row counts against the sidecar. Catches bit
-/// rot, truncation and tampering alike.
+/// The restore drill for a stored backup: size against the sidecar, then the proof of the kind the sidecar names
+/// (<see cref="ArtifactKind.ProveAsync"/>: decompress in full with the checksum on the way, then for a snapshot
+/// <c>integrity_check</c>, <c>foreign_key_check</c> and row counts, for a dump a load and its row counts, for a log
+/// archive its bytes and lines). Catches bit rot, truncation and tampering alike.
 /// </summary>
 public static class BackupVerifier
 {
