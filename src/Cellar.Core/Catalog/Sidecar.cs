@@ -17,7 +17,10 @@ public sealed record Sidecar
     /// <summary>Format version of this file.</summary>
     public int Format { get; init; } = 1;
 
-    /// <summary>What the file holds: <see cref="SnapshotKind"/> (also when absent, as in early sidecars) or <see cref="DumpKind"/>.</summary>
+    /// <summary>
+    /// What the file holds: <see cref="SnapshotKind"/> (also when absent, as snapshot sidecars leave it), <see cref="DumpKind"/>
+    /// or <see cref="LogKind"/>. What each means (its proof, its restore) is its kind's, in <c>ArtifactKinds</c>.
+    /// </summary>
     public string? Kind { get; init; }
 
     /// <summary><see cref="Kind"/> of a whole-database snapshot.</summary>
@@ -29,13 +32,9 @@ public sealed record Sidecar
     /// <summary><see cref="Kind"/> of an archive of a rotated log.</summary>
     public const string LogKind = "log";
 
-    /// <summary>True for an SQL dump of tables.</summary>
+    /// <summary>True for an SQL dump of tables. Only <c>cellar run</c>'s summary line still asks (until it asks the kind).</summary>
     [JsonIgnore]
     public bool IsDump => Kind == DumpKind;
-
-    /// <summary>True for an archive of a rotated log.</summary>
-    [JsonIgnore]
-    public bool IsLog => Kind == LogKind;
 
     /// <summary>The job that made the backup.</summary>
     public required string Job { get; init; }
@@ -99,13 +98,6 @@ public sealed record Sidecar
     /// this size and hash. Everything above still describes the plain backup the copy decrypts to.
     /// </summary>
     public EncryptedCopy? Encryption { get; init; }
-
-    /// <summary>True when a backup's file name says it is a table dump (<c>.sql</c>, or <c>.sql.</c> before a compression extension).</summary>
-    public static bool HasDumpName(string backup)
-    {
-        var name = Path.GetFileName(backup);
-        return name.EndsWith(".sql", StringComparison.Ordinal) || name.Contains(".sql.", StringComparison.Ordinal);
-    }
 
     /// <summary>Path of the sidecar for <paramref name="backupPath"/>.</summary>
     public static string PathFor(string backupPath) => backupPath + Suffix;

@@ -31,9 +31,13 @@ internal abstract class Codec
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
-    /// <summary>The codec whose extension ends <paramref name="fileName"/>.</summary>
-    public static Codec ForFileName(string fileName) =>
-        fileName.EndsWith(".gz", StringComparison.Ordinal) ? new GzipCodec(GzipCodec.DefaultLevel)
-        : fileName.EndsWith(".zst", StringComparison.Ordinal) ? new ZstdCodec(ZstdCodec.DefaultLevel)
-        : new NoneCodec();
+    /// <summary>The format's name as a sidecar records it: <c>gzip</c>, <c>zstd</c> or <c>none</c>.</summary>
+    public string Name => Kind.ToString().ToLowerInvariant();
+
+    /// <summary>
+    /// The codec a sidecar's <see cref="Name"/> names, or null for one this version cannot read. A stored file is read
+    /// by what its sidecar records, never by its extension: a file renamed or downloaded under another name still reads.
+    /// </summary>
+    public static Codec? Named(string name) =>
+        Enum.GetValues<CompressionKind>().Select(kind => For(kind)).FirstOrDefault(codec => codec.Name == name);
 }

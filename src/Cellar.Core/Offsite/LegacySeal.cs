@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.Catalog;
 using Cellar.Core.Storage.Encryption;
 
@@ -27,9 +28,9 @@ internal static class LegacySeal
             throw new CellarException($"{location}: its sidecar does not carry this copy's seal: it was altered, or belongs to another object");
         }
 
-        if (sidecar.IsDump != Sidecar.HasDumpName(objectKey))
+        if (ArtifactKinds.NameContradicts(sidecar, objectKey))
         {
-            throw new CellarException($"{location}: its sidecar says it is {(sidecar.IsDump ? "a table dump" : "not a table dump")}, which its name contradicts, and the old seal does not cover that; it was altered");
+            throw new CellarException($"{location}: its sidecar says it is a {ArtifactKinds.Of(sidecar)?.DisplayName ?? sidecar.Kind}, which its name contradicts, and the old seal does not cover that; it was altered");
         }
     }
 

@@ -1,4 +1,4 @@
-using Cellar.Core.Verification;
+using Cellar.Core.Artifacts;
 
 namespace Cellar.Core.Restore;
 

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Cellar.Core.Artifacts;
+using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
@@ -54,9 +56,9 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             throw new BackupRejectedException(backupPath, result);
         }
 
-        if (result.Sidecar is { } sidecar && (sidecar.IsDump || sidecar.IsLog))
+        if (ArtifactKinds.Of(result.Sidecar!) is { Restore: not RestoreWay.WholeDatabase } kind)
         {
-            throw new ConfigException($"{backupPath} is {(sidecar.IsLog ? "a log archive (read it with zcat)" : "a table dump (see TableRestore)")}, not a database snapshot");
+            throw new ConfigException(kind.Refusal(backupPath, RestoreWay.WholeDatabase));
         }
 
         // Expanding and checking can take minutes: the app may have been started, or have created the file, since.

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Cellar.Core.Artifacts;
+using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.Dumps;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
@@ -46,9 +48,9 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
         }
 
         var sidecar = check.Sidecar!;
-        if (!sidecar.IsDump)
+        if (ArtifactKinds.Of(sidecar) is { Restore: not RestoreWay.Tables } kind)
         {
-            throw new ConfigException($"{backupPath} is a database snapshot, not a table dump: restore it whole, without --tables");
+            throw new ConfigException(kind.Refusal(backupPath, RestoreWay.Tables));
         }
 
         var chosen = Choose(scratch.Path, tables, backupPath);

@@ -1,3 +1,4 @@
+using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Microsoft.Extensions.Logging;

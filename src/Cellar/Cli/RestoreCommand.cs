@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Cellar.Core;
+using Cellar.Core.Artifacts;
+using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.Catalog;
 using Cellar.Core.Offsite;
 using Cellar.Core.Restore;
@@ -120,14 +122,16 @@ internal static class RestoreCommand
     private static async Task<int> RestoreAsync(
         ParseResult parse, CliContext context, string backup, string shown, Option<string> to, Option<bool> force, string[]? tables, Option<bool> noSafetyCopy, CancellationToken cancellationToken)
     {
-        if (IsDump(backup))
+        // Told by its sidecar (or, unreadable, its name) before the check, which then proves what it was told.
+        var kind = ArtifactKinds.OfBackup(backup);
+        if (kind.Restore == RestoreWay.Tables)
         {
             return await RestoreTablesAsync(context, backup, shown, parse.GetValue(to)!, tables, !parse.GetValue(noSafetyCopy), cancellationToken).ConfigureAwait(false);
         }
 
         if (tables is not null || parse.GetValue(noSafetyCopy))
         {
-            throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; {backup} is a database snapshot");
+            throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; {backup} is a {kind.DisplayName}");
         }
 
         var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>());
@@ -183,18 +187,5 @@ internal static class RestoreCommand
         var names = option.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         return names.Length > 0 ? names
             : throw new ConfigException($"--tables \"{option}\" names no table; list them comma-separated (--tables comments,likes), or leave --tables out to restore every dumped table");
-    }
-
-    /// <summary>A table dump by its sidecar, or by its name when the sidecar is unreadable (verification then says why).</summary>
-    private static bool IsDump(string backup)
-    {
-        try
-        {
-            return Sidecar.TryRead(backup)?.IsDump ?? Sidecar.HasDumpName(backup);
-        }
-        catch (InvalidDataException)
-        {
-            return Sidecar.HasDumpName(backup);
-        }
     }
 }

@@ -280,7 +280,7 @@ public sealed class LogRotationTests : IDisposable
         Assert.Equal("one\ntwo\n", LogJobs.Gunzip(first.Logs[0].Archive!));
         Assert.Equal("three\n", LogJobs.Gunzip(second.Logs[0].Archive!));
         Assert.EndsWith("partial", await File.ReadAllTextAsync(log, ct), StringComparison.Ordinal);
-        Assert.True(Sidecar.TryRead(second.Logs[0].Archive!)!.IsLog);
+        Assert.Equal(Sidecar.LogKind, Sidecar.TryRead(second.Logs[0].Archive!)!.Kind);
     }
 
     [Fact]

@@ -9,6 +9,7 @@ using Cellar.Core.Configuration;
 using Cellar.Core.Dumps;
 using Cellar.Core.Jobs;
 using Cellar.Core.Snapshots;
+using Cellar.Core.Artifacts;
 using Cellar.Core.Verification;
 using Cellar.Tests.Support;
 

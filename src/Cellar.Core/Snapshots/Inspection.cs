@@ -1,7 +1,6 @@
-using Cellar.Core.Snapshots;
 using Microsoft.Data.Sqlite;
 
-namespace Cellar.Core.Verification;
+namespace Cellar.Core.Snapshots;
 
 /// <summary>What a restore drill reads from a database file: its integrity, foreign keys and row counts.</summary>
 /// <param name="Integrity">The first line of <c>PRAGMA integrity_check</c> ("ok" when sound).</param>

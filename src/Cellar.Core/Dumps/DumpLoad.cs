@@ -1,11 +1,10 @@
 using Cellar.Core.Compression;
-using Cellar.Core.Dumps;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Snapshots;
 using Microsoft.Data.Sqlite;
 
-namespace Cellar.Core.Verification;
+namespace Cellar.Core.Dumps;
 
 /// <summary>
 /// The restore drill of an SQL dump: decompress it while hashing the stored bytes and run it into a new, empty

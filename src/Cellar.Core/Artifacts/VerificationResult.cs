@@ -1,7 +1,7 @@
 using Cellar.Core.Catalog;
 using Cellar.Core.IO;
 
-namespace Cellar.Core.Verification;
+namespace Cellar.Core.Artifacts;
 
 /// <summary>The outcome of a restore drill on one file.</summary>
 /// <param name="Path">The backup checked.</param>

@@ -1,0 +1,64 @@
+using Cellar.Core.Catalog;
+using Cellar.Core.IO;
+
+namespace Cellar.Core.Artifacts;
+
+/// <summary>
+/// An archive of a rotated log: compressed text, proven by decompressing it in full and counting its bytes and lines,
+/// and read with zcat, never restored. (It moves beside the log archiver in Logs/ once that writes through
+/// <see cref="ArtifactWriter"/>; it needs nothing of Logs/ meanwhile.)
+/// </summary>
+internal sealed class LogArchiveKind : ArtifactKind
+{
+    /// <summary>The one instance.</summary>
+    public static readonly LogArchiveKind Instance = new();
+
+    private LogArchiveKind()
+        : base(Sidecar.LogKind, "log archive", "archive", RestoreWay.None, "read it with zcat")
+    {
+    }
+
+    /// <summary>Checksum, then bytes and lines against the sidecar (its row count "lines").</summary>
+    public override Task<VerificationResult> ProveAsync(StoredArtifact stored, string scratchPath, IProgress<double>? progress, CancellationToken cancellationToken) =>
+        Task.Run(() => Prove(stored, cancellationToken), cancellationToken);
+
+    private VerificationResult Prove(StoredArtifact stored, CancellationToken cancellationToken)
+    {
+        var sidecar = stored.Sidecar;
+        using var file = new FileStream(stored.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        using var hashing = new HashingStream(file, leaveOpen: true);
+        long bytes = 0;
+        long lines = 0;
+        string sha;
+        try
+        {
+            // The decompressor disposes the hashing stream with itself: the hash is taken before.
+            using var text = new BoundedStream(stored.Codec.OpenRead(hashing), ExpandedLimit(sidecar), "its sidecar records");
+            var buffer = new byte[1 << 20];
+            int read;
+            while ((read = text.Read(buffer)) > 0)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                bytes += read;
+                lines += buffer.AsSpan(0, read).Count((byte)'\n');
+            }
+
+            hashing.CopyTo(Stream.Null);
+            sha = hashing.HexHash();
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)
+        {
+            return StoredProof.Undecodable(stored, e);
+        }
+
+        if (!StoredProof.Matches(sha, stored))
+        {
+            return StoredProof.ChecksumMismatch(stored, sha);
+        }
+
+        var expectedLines = sidecar.RowCounts.TryGetValue("lines", out var l) ? l : lines;
+        return bytes == sidecar.SourceBytes && lines == expectedLines
+            ? new VerificationResult(stored.Path, [], sidecar)
+            : VerificationResult.Rotten(stored.Path, $"holds {bytes} bytes in {lines} lines, the sidecar says {sidecar.SourceBytes} in {expectedLines}", sidecar);
+    }
+}

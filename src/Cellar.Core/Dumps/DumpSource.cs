@@ -1,0 +1,212 @@
+using System.IO.Pipelines;
+using Cellar.Core.Artifacts;
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+using Cellar.Core.IO;
+using Cellar.Core.Jobs;
+using Cellar.Core.Snapshots;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Core.Dumps;
+
+/// <summary>
+/// What a table dump hands the <see cref="ArtifactWriter"/>: all listed tables from one consistent view, streamed once as
+/// SQL to the compressor and to a loader running it into an empty scratch database, so the restore drill happens while
+/// the dump is written; proven by counting the loaded tables and by decompressing the stored file back to the SQL.
+/// </summary>
+internal sealed class DumpSource(JobConfig job, TimeProvider time, ILogger? notices, IProgress<JobProgress>? progress) : ArtifactSource
+{
+    // The SQL text between the dump and the compressor: enough to keep both busy, small enough to stay flat.
+    private const long PipeBytes = 8 << 20;
+
+    private readonly TempFile _copy = TempFile.For(job.Folder, job.Name, "db");
+    private TempFile? _scratch;
+    private View? _view;
+    private IReadOnlyList<string> _tables = [];
+    private Outcome? _outcome;
+
+    /// <inheritdoc/>
+    public override ArtifactKind Kind => DumpKind.Instance;
+
+    /// <inheritdoc/>
+    public override async Task<DateTimeOffset> TakeAsync(CancellationToken cancellationToken)
+    {
+        _view = await OpenViewAsync(job.Database.Path, _copy.Path, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            _tables = TableSelection.Resolve(_view.Connection, job.Tables, job.Database.Path);
+        }
+        catch (TableSelectionException e)
+        {
+            // A schema that drifted since the config was written (a renamed table) fails this job's run, naming the
+            // entry to fix; the config itself stays valid, so every other job and command goes on.
+            throw new CellarException($"{job.Key}:tables:{e.Index}: {e.Message}", e);
+        }
+
+        return _view.Taken;
+    }
+
+    /// <inheritdoc/>
+    public override async Task<(string Sha, long Size)> StoreAsync(ArtifactTarget target, CancellationToken cancellationToken)
+    {
+        _scratch = target.Scratch("verify");
+        _outcome = await DumpAsync(_view!.Connection, target, _scratch.Path, cancellationToken).ConfigureAwait(false);
+        return (_outcome.StoredSha, _outcome.StoredBytes);
+    }
+
+    /// <summary>Every loaded table must hold the rows dumped, and the stored file must decompress to exactly the SQL.</summary>
+    public override async Task<string?> ProveAsync(ArtifactTarget target, CancellationToken cancellationToken)
+    {
+        // End the read transaction (and drop a rollback-journal copy) before reading the stored file back.
+        Release();
+        var outcome = _outcome!;
+        return Inspection.CompareCounts(outcome.Loaded, outcome.Dumped, "the dump").FirstOrDefault()
+            ?? await Task.Run(() => target.Mismatch(outcome.TextSha, outcome.TextBytes, "SQL", cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc/>
+    public override Sidecar Describe(Sidecar common)
+    {
+        var outcome = _outcome!;
+        return common with
+        {
+            SourceBytes = outcome.TextBytes, // the SQL's length: a check stops decompressing there
+            JournalMode = _view!.JournalMode,
+            RowCounts = new SortedDictionary<string, long>(outcome.Dumped, StringComparer.Ordinal),
+            WritersHeldOffMs = _view.WritersHeldOff is { } held ? (long)held.TotalMilliseconds : null,
+        };
+    }
+
+    /// <inheritdoc/>
+    public override async ValueTask DisposeAsync()
+    {
+        Release();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private void Release()
+    {
+        _view?.Connection.Dispose();
+        _copy.Dispose();
+        _scratch?.Dispose();
+    }
+
+    /// <summary>
+    /// One consistent view of the database. In WAL mode a read transaction on the live file, which blocks nobody;
+    /// in rollback-journal mode such a transaction would hold writers off for the whole dump, so the file is first
+    /// copied (holding them off only for the page copy) and the copy is dumped.
+    /// </summary>
+    private async Task<View> OpenViewAsync(string path, string copyPath, CancellationToken cancellationToken)
+    {
+        SqliteFiles.RequireDatabase(path, "database");
+        var live = SqliteSnapshot.OpenSource(path);
+        try
+        {
+            live.Execute("PRAGMA busy_timeout=60000");
+            if (string.Equals((string?)live.Scalar("PRAGMA journal_mode"), "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                // A deferred BEGIN takes its snapshot at the first read.
+                live.Execute("BEGIN");
+                live.Scalar("SELECT count(*) FROM sqlite_schema");
+                return new View(live, "wal", time.GetUtcNow(), null);
+            }
+        }
+        catch
+        {
+            live.Dispose();
+            throw;
+        }
+
+        live.Dispose();
+        var info = await SqliteSnapshot.CopyAsync(path, copyPath, time, SnapshotSource.Stage(progress, "snapshot"), notices, cancellationToken).ConfigureAwait(false);
+        return new View(SqliteFiles.OpenImmutable(copyPath), info.JournalMode, info.Taken, info.WritersHeldOff);
+    }
+
+    /// <summary>
+    /// Streams the dump, once, to the compressor and to a loader running it into an empty scratch database: the
+    /// restore drill happens while the dump is written, on the other core, instead of after it.
+    /// </summary>
+    private async Task<Outcome> DumpAsync(SqliteConnection connection, ArtifactTarget target, string scratchPath, CancellationToken cancellationToken)
+    {
+        var dumpProgress = SnapshotSource.Stage(progress, "dump");
+        var tables = _tables;
+        var toCompressor = NewPipe();
+        var toLoader = NewPipe();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var text = new HashingStream(new TeeStream(toCompressor.Writer.AsStream(), toLoader.Writer.AsStream()));
+        // Both run synchronous SQLite work for the whole dump: threads of their own, not borrowed pool threads.
+        var dumping = Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                var counts = TableDump.Write(connection, tables, text, dumpProgress, stop.Token);
+                var written = (Counts: counts, Sha: text.HexHash(), Bytes: text.BytesHashed);
+                text.Dispose(); // completes both pipes: the readers see the end of the dump
+
+                // The loader may run on for a while: the read transaction (which holds back WAL checkpoints) ends now.
+                if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0)
+                {
+                    connection.Execute("ROLLBACK");
+                }
+
+                return written;
+            }
+            catch (Exception e)
+            {
+                // The readers must see the failure, never a clean end of a dump that stopped half way.
+                toCompressor.Writer.Complete(e);
+                toLoader.Writer.Complete(e);
+                throw;
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var loading = Task.Factory.StartNew(() =>
+        {
+            using var sql = toLoader.Reader.AsStream();
+            using var scratch = DumpLoad.OpenScratch(scratchPath);
+            SqlScript.Run(sql, scratch, null, stop.Token);
+            return Inspection.CountRows(scratch);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var compressing = CompressAsync(toCompressor.Reader, target, stop.Token);
+
+        // Whichever fails first stops the others, so none is left writing into a pipe nobody reads.
+        Task[] all = [dumping, loading, compressing];
+        using var stopOnFailure = new CancellationTokenSource();
+        foreach (var task in all)
+        {
+            _ = task.ContinueWith(_ => stop.Cancel(), stopOnFailure.Token, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
+        }
+
+        try
+        {
+            await Task.WhenAll(all).ConfigureAwait(false);
+        }
+        catch
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw all.Select(t => t.Exception?.InnerException).FirstOrDefault(e => e is not null and not OperationCanceledException)
+                ?? new OperationCanceledException(cancellationToken);
+        }
+        finally
+        {
+            // Continuations not yet run must not touch 'stop' once it is disposed.
+            await stopOnFailure.CancelAsync().ConfigureAwait(false);
+        }
+
+        var (storedSha, storedBytes) = await compressing.ConfigureAwait(false);
+        var written = await dumping.ConfigureAwait(false);
+        return new Outcome(written.Counts, await loading.ConfigureAwait(false), written.Sha, written.Bytes, storedSha, storedBytes);
+    }
+
+    private static async Task<(string Sha, long Size)> CompressAsync(PipeReader sql, ArtifactTarget target, CancellationToken cancellationToken)
+    {
+        await using var input = sql.AsStream();
+        return await target.WriteAsync(input, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static Pipe NewPipe() => new(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
+
+    private sealed record Outcome(Dictionary<string, long> Dumped, IReadOnlyDictionary<string, long> Loaded, string TextSha, long TextBytes, string StoredSha, long StoredBytes);
+
+    private sealed record View(SqliteConnection Connection, string JournalMode, DateTimeOffset Taken, TimeSpan? WritersHeldOff);
+}

@@ -1,0 +1,137 @@
+using Cellar.Core.Artifacts;
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+using Cellar.Core.IO;
+using Cellar.Core.Jobs;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Core.Snapshots;
+
+/// <summary>
+/// What a snapshot backup hands the <see cref="ArtifactWriter"/>: a copy of the database taken under a read transaction
+/// into a hidden temp file, inspected (integrity_check, foreign keys, row counts) while it is compressed, and proven by
+/// decompressing the stored file and comparing it with the copy byte for byte.
+/// </summary>
+internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? notices, IProgress<JobProgress>? progress) : ArtifactSource
+{
+    private readonly TempFile _copy = TempFile.For(job.Folder, job.Name, "db");
+    private SnapshotInfo? _snapshot;
+    private Task<Inspection>? _inspecting;
+    private Inspection? _inspection;
+
+    /// <inheritdoc/>
+    public override ArtifactKind Kind => SnapshotKind.Instance;
+
+    /// <inheritdoc/>
+    public override async Task<DateTimeOffset> TakeAsync(CancellationToken cancellationToken)
+    {
+        _snapshot = await SqliteSnapshot.CopyAsync(job.Database.Path, _copy.Path, time, Stage(progress, "snapshot"), notices, cancellationToken).ConfigureAwait(false);
+        CrashPoint.Reach(CrashPoint.SnapshotCopied, cancellationToken);
+        return _snapshot.Taken;
+    }
+
+    /// <summary>
+    /// The copy is inspected while it is compressed: the two read the same file and together keep every core busy.
+    /// </summary>
+    public override async Task<(string Sha, long Size)> StoreAsync(ArtifactTarget target, CancellationToken cancellationToken)
+    {
+        _inspecting = Task.Run(() => Inspection.Of(_copy.Path, cancellationToken), cancellationToken);
+        await using var input = new FileStream(_copy.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        var compress = Stage(progress, "compress");
+        var total = _snapshot!.Bytes;
+        var read = compress is null ? null : new InlineProgress<long>(n => compress.Report(total == 0 ? 1 : (double)n / total));
+        return await target.WriteAsync(input, read, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The stored bytes must decompress to exactly the copy, which proves the stored file restores to what was
+    /// inspected; then the inspection must have found the copy sound. A damaged copy means a damaged live database,
+    /// said in those words.
+    /// </summary>
+    public override async Task<string?> ProveAsync(ArtifactTarget target, CancellationToken cancellationToken)
+    {
+        var snapshot = _snapshot!;
+        if (await Task.Run(() => CompareExpanded(target, snapshot.Bytes, Stage(progress, "verify"), cancellationToken), cancellationToken).ConfigureAwait(false) is { } problem)
+        {
+            return problem;
+        }
+
+        _inspection = await _inspecting!.ConfigureAwait(false);
+        if (_inspection.Integrity != "ok")
+        {
+            throw new CellarException($"snapshot of {job.Database.Path} fails integrity_check ({_inspection.Integrity}); the live database may be damaged, backup not kept");
+        }
+
+        return null;
+    }
+
+    /// <inheritdoc/>
+    public override Sidecar Describe(Sidecar common)
+    {
+        var snapshot = _snapshot!;
+        var inspection = _inspection!;
+        return common with
+        {
+            SourcePageSize = snapshot.PageSize,
+            SourcePageCount = snapshot.PageCount,
+            SourceBytes = snapshot.Bytes,
+            JournalMode = snapshot.JournalMode,
+            RowCounts = inspection.RowCounts,
+            ForeignKeyViolations = inspection.ForeignKeyViolations,
+            WritersHeldOffMs = snapshot.WritersHeldOff is { } held ? (long)held.TotalMilliseconds : null,
+        };
+    }
+
+    /// <summary>Never leaves the inspection reading a copy that is about to be deleted; the first error is the one reported.</summary>
+    public override async ValueTask DisposeAsync()
+    {
+        if (_inspecting is { } inspecting)
+        {
+            await inspecting.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).ConfigureAwait(false);
+        }
+
+        _copy.Dispose();
+        await base.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Reports one stage of a run as a fraction, or nothing when nobody listens.</summary>
+    internal static IProgress<double>? Stage(IProgress<JobProgress>? progress, string stage) =>
+        progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress(stage, f)));
+
+    private string? CompareExpanded(ArtifactTarget target, long total, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        using var expanded = target.Codec.OpenRead(new FileStream(target.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan));
+        using var original = new FileStream(_copy.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        var a = new byte[1 << 20];
+        var b = new byte[1 << 20];
+        long offset = 0;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int readA;
+            try
+            {
+                readA = expanded.ReadAtLeast(a, a.Length, throwOnEndOfStream: false);
+            }
+            catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
+            {
+                // A damaged gzip member or zstd frame stops the decoder before any compare: the same failed proof.
+                return $"the stored backup does not decompress after byte {offset} ({e.Message})";
+            }
+
+            var readB = original.ReadAtLeast(b, b.Length, throwOnEndOfStream: false);
+            if (readA != readB || !a.AsSpan(0, readA).SequenceEqual(b.AsSpan(0, readB)))
+            {
+                return $"the stored backup does not decompress to the snapshot (differs after byte {offset})";
+            }
+
+            if (readA == 0)
+            {
+                return null;
+            }
+
+            offset += readA;
+            progress?.Report(total == 0 ? 1 : (double)offset / total);
+        }
+    }
+}
