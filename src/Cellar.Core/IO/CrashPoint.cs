@@ -21,7 +21,7 @@ internal static class CrashPoint
     /// <summary>The snapshot copy is whole in its hidden temp file; nothing is compressed yet.</summary>
     public const string SnapshotCopied = "snapshot-copied";
 
-    /// <summary>The compressed backup is fsynced under its temp name, not yet compared with the snapshot.</summary>
+    /// <summary>The compressed file of a backup, dump or log archive is fsynced under its temp name, not yet proven.</summary>
     public const string BackupWritten = "backup-written";
 
     /// <summary>A backup, dump or log archive is verified under its temp name; its sidecar is not written yet.</summary>
