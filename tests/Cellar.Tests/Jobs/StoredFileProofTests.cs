@@ -29,6 +29,7 @@ public sealed class StoredFileProofTests : IDisposable
     [InlineData("daily", "gzip", "middle")]
     [InlineData("daily", "gzip", "last")]
     [InlineData("daily", "zstd", "middle")]
+    [InlineData("daily", "zstd", "last")]
     [InlineData("daily", "none", "middle")]
     [InlineData("social", "gzip", "middle")]
     [InlineData("social", "none", "middle")]
