@@ -1,15 +1,13 @@
 using System.Globalization;
-using Cellar.Core.Catalog;
-using Cellar.Core.Compression;
+using Cellar.Core.Artifacts;
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
-using Cellar.Core.Snapshots;
 
 namespace Cellar.Core.Logs;
 
 /// <summary>
-/// Writes a log's lines into an archive through the same path as backups: temp file, compress + hash, fsync, verify
-/// by decompressing, sidecar, publish under the final name. Each cut strategy hands it the bytes to archive and,
+/// Writes a log's lines into an archive through the one path of every artifact (<see cref="ArtifactWriter"/>: temp file,
+/// compress + hash, fsync, verify by decompressing, sidecar, publish under the final name). Each cut strategy hands it the bytes to archive and,
 /// through <c>beforePublish</c>, the state that records them as archived once the final name exists.
 /// </summary>
 internal sealed class LogArchiver(TimeProvider time, TimeZoneInfo zone)
@@ -72,41 +70,10 @@ internal sealed class LogArchiver(TimeProvider time, TimeZoneInfo zone)
     /// </summary>
     public async Task<LogOutcome> ArchiveAsync(JobConfig job, string path, Stream source, Action<string> beforePublish, CancellationToken cancellationToken)
     {
-        var started = time.GetTimestamp();
-        var now = time.GetUtcNow();
         var tag = job.FileName.HasTag ? Path.GetFileNameWithoutExtension(path) : null;
-        var slug = tag is null ? null : Slug.From(tag);
-        var finalPath = BackupCatalog.FreePath(job, TimeZoneInfo.ConvertTime(now, zone).DateTime, slug);
-        var codec = Codec.For(job.Compression, job.CompressionLevel);
-        using var stored = TempFile.For(job.Folder, Path.GetFileName(finalPath));
-        using var text = new LogText(source);
-        var (sha, size) = await CompressedFile.WriteAsync(text, stored.Path, codec, null, cancellationToken).ConfigureAwait(false);
-        var problem = await Task.Run(() => CompressedFile.Mismatch(stored.Path, codec, text.HexHash(), text.Bytes, "log", cancellationToken), cancellationToken).ConfigureAwait(false);
-        if (problem is not null)
-        {
-            throw new CellarException($"verification failed: {problem}; archive not kept");
-        }
-
-        var sidecar = new Sidecar
-        {
-            Kind = Sidecar.LogKind,
-            Job = job.Name,
-            Database = job.Database.Name,
-            Tag = tag,
-            TagSlug = slug,
-            Created = now,
-            SourcePath = path,
-            SourceBytes = text.Bytes,
-            RowCounts = new SortedDictionary<string, long>(StringComparer.Ordinal) { ["lines"] = text.Lines },
-            Sha256 = sha,
-            SizeBytes = size,
-            Compression = codec.Kind.ToString().ToLowerInvariant(),
-            Verified = true,
-            DurationMs = (long)time.GetElapsedTime(started).TotalMilliseconds,
-            CellarVersion = SnapshotBackup.CellarVersion,
-        };
-        beforePublish(finalPath);
-        sidecar.Publish(stored, finalPath);
+        await using var archive = new LogArchiveSource(path, source, time.GetUtcNow(), beforePublish);
+        var (finalPath, sidecar) = await new ArtifactWriter(time).WriteAsync(job, zone, tag, archive, cancellationToken).ConfigureAwait(false);
+        var text = archive.Text;
         var warning = text.NulBytes == 0 ? null : string.Create(CultureInfo.InvariantCulture,
             $"{text.NulBytes} NUL bytes in {path} were left out of the archive: a hole left by a writer without O_APPEND after an earlier rotation; open the log with O_APPEND (Node: flags: 'a')");
         return new LogOutcome(path, LogStatus.Rotated, null, finalPath, text.Bytes, text.Lines, Warning: warning, ArchiveSidecar: sidecar);

@@ -12,9 +12,6 @@ namespace Cellar.Core.Snapshots;
 /// </summary>
 internal sealed class SnapshotBackup(TimeProvider time, ILogger? notices)
 {
-    /// <summary>The version written into sidecars (Logs/ reads it here until its archiver writes through <see cref="ArtifactWriter"/>).</summary>
-    public static string CellarVersion => ArtifactWriter.CellarVersion;
-
     public async Task<(string Path, Sidecar Sidecar)> RunAsync(JobConfig job, TimeZoneInfo zone, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
         await using var source = new SnapshotSource(job, time, notices, progress);
