@@ -18,10 +18,10 @@ root=$(pwd)
 
 # What each area mutates (globs over Cellar.Core's files) ...
 declare -A mutate=(
-  [Snapshots]="**/Cellar.Core/Snapshots/*.cs"
-  [Verification]="**/Cellar.Core/Verification/*.cs **/Cellar.Core/Artifacts/StoredProof.cs **/Cellar.Core/Artifacts/LogArchiveKind.cs **/Cellar.Core/Snapshots/SnapshotKind.cs **/Cellar.Core/Dumps/DumpKind.cs **/Cellar.Core/Dumps/DumpLoad.cs"
+  [Snapshots]="**/Cellar.Core/Snapshots/*.cs **/Cellar.Core/Sqlite/SqliteFiles.cs **/Cellar.Core/Sqlite/Inspection.cs"
+  [Verification]="**/Cellar.Core/Verification/*.cs **/Cellar.Core/Artifacts/StoredProof.cs **/Cellar.Core/Logs/LogArchiveKind.cs **/Cellar.Core/Snapshots/SnapshotKind.cs **/Cellar.Core/Dumps/DumpKind.cs **/Cellar.Core/Dumps/DumpLoad.cs"
   [Publish]="**/Cellar.Core/Artifacts/ArtifactWriter.cs **/Cellar.Core/Catalog/Sidecar.cs **/Cellar.Core/IO/TempFile.cs **/Cellar.Core/IO/Fsync.cs **/Cellar.Core/IO/DurableJson.cs"
-  [Restore]="**/Cellar.Core/Restore/*.cs"
+  [Restore]="**/Cellar.Core/Restore/*.cs **/Cellar.Core/Sqlite/WriterDetector.cs"
   [Retention]="**/Cellar.Core/Retention/*.cs"
   [Offsite]="**/Cellar.Core/Offsite/*.cs **/Cellar.Core/Storage/**/*.cs"
   [Streams]="**/Cellar.Core/IO/*Stream.cs **/Cellar.Core/Compression/*.cs"
@@ -33,7 +33,7 @@ declare -A tests=(
   [Snapshots]="FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.Jobs.|FullyQualifiedName~Cellar.Tests.Cli.CrashTests"
   [Verification]="FullyQualifiedName~Verif|FullyQualifiedName~Cellar.Tests.Cli.CorruptionTests|FullyQualifiedName~Cellar.Tests.Cli.ArtifactKindTests"
   [Publish]="FullyQualifiedName~Cellar.Tests.Artifacts.|FullyQualifiedName~Cellar.Tests.Cli.CrashTests|FullyQualifiedName~Cellar.Tests.IO.FsyncFaultTests|FullyQualifiedName~Cellar.Tests.Cli.FsyncInjectionTests|FullyQualifiedName~Cellar.Tests.Cli.BadInputTests"
-  [Restore]="(FullyQualifiedName~Cellar.Tests.Restore.|FullyQualifiedName~Cellar.Tests.Cli.Restore|FullyQualifiedName~Cellar.Tests.Cli.TableRestore)&FullyQualifiedName!~Processes_whose_descriptors_cannot_be_read"
+  [Restore]="(FullyQualifiedName~Cellar.Tests.Restore.|FullyQualifiedName~Cellar.Tests.Cli.Restore|FullyQualifiedName~Cellar.Tests.Cli.TableRestore|FullyQualifiedName~Cellar.Tests.Sqlite.)&FullyQualifiedName!~Processes_whose_descriptors_cannot_be_read"
   [Retention]="FullyQualifiedName~Cellar.Tests.Retention."
   [Offsite]="FullyQualifiedName~Cellar.Tests.Offsite.|FullyQualifiedName~Cellar.Tests.Storage."
   [Streams]="FullyQualifiedName~Cellar.Tests.Storage.EncryptionTests|FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.IO.|FullyQualifiedName~Cellar.Tests.Dumps."

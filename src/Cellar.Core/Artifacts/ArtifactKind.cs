@@ -42,6 +42,9 @@ internal abstract class ArtifactKind(string name, string displayName, string nou
         NameMark is { } mark && Path.GetFileName(fileName) is var name
         && (name.EndsWith(mark, StringComparison.Ordinal) || name.Contains(mark + ".", StringComparison.Ordinal));
 
+    /// <summary>What a stored file of this kind holds, for a run's summary line ("2.1 MiB database"), sizes put by <paramref name="bytes"/>.</summary>
+    public virtual string Summary(Sidecar sidecar, Func<long, string> bytes) => $"{bytes(sidecar.SourceBytes)} database";
+
     /// <summary>The most a stored file of this kind may expand to, from its sidecar: a bomb stops there.</summary>
     public virtual long ExpandedLimit(Sidecar sidecar) => sidecar.SourceBytes;
 

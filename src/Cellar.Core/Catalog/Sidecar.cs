@@ -18,23 +18,10 @@ public sealed record Sidecar
     public int Format { get; init; } = 1;
 
     /// <summary>
-    /// What the file holds: <see cref="SnapshotKind"/> (also when absent, as snapshot sidecars leave it), <see cref="DumpKind"/>
-    /// or <see cref="LogKind"/>. What each means (its proof, its restore) is its kind's, in <c>ArtifactKinds</c>.
+    /// The name of the kind of artifact the file is ("dump", "log"; absent for a snapshot, as snapshot sidecars have
+    /// always left it). What it means (its proof, its restore) is the kind's: <c>ArtifactKinds</c> finds it by this name.
     /// </summary>
     public string? Kind { get; init; }
-
-    /// <summary><see cref="Kind"/> of a whole-database snapshot.</summary>
-    public const string SnapshotKind = "snapshot";
-
-    /// <summary><see cref="Kind"/> of an SQL dump of chosen tables.</summary>
-    public const string DumpKind = "dump";
-
-    /// <summary><see cref="Kind"/> of an archive of a rotated log.</summary>
-    public const string LogKind = "log";
-
-    /// <summary>True for an SQL dump of tables. Only <c>cellar run</c>'s summary line still asks (until it asks the kind).</summary>
-    [JsonIgnore]
-    public bool IsDump => Kind == DumpKind;
 
     /// <summary>The job that made the backup.</summary>
     public required string Job { get; init; }

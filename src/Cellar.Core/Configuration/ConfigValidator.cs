@@ -209,9 +209,9 @@ internal static partial class ConfigValidator
 
         var fallbacks = (job.Fallbacks ?? ["signal", "copytruncate"]).Select((f, i) => f.ToLowerInvariant() switch
         {
-            "signal" => Logs.RotationMethod.Signal,
-            "copytruncate" => Logs.RotationMethod.CopyTruncate,
-            _ => Fail<Logs.RotationMethod>($"{key}:fallbacks:{i}", $"unknown method '{f}'; use signal or copytruncate"),
+            "signal" => RotationMethod.Signal,
+            "copytruncate" => RotationMethod.CopyTruncate,
+            _ => Fail<RotationMethod>($"{key}:fallbacks:{i}", $"unknown method '{f}'; use signal or copytruncate"),
         }).ToList();
         var reopenSignal = (job.Signal ?? "HUP").ToUpperInvariant().Replace("SIG", string.Empty, StringComparison.Ordinal) switch
         {

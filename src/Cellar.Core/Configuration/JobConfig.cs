@@ -61,7 +61,7 @@ public sealed record JobConfig
     public long? MaxBytes { get; init; }
 
     /// <summary>What a rotate job may do, in order, where the filesystem cannot collapse a file's head.</summary>
-    public IReadOnlyList<Logs.RotationMethod> Fallbacks { get; init; } = [Logs.RotationMethod.Signal, Logs.RotationMethod.CopyTruncate];
+    public IReadOnlyList<RotationMethod> Fallbacks { get; init; } = [RotationMethod.Signal, RotationMethod.CopyTruncate];
 
     /// <summary>For the signal method: the file holding the writer's pid.</summary>
     public string? PidFile { get; init; }

@@ -1,6 +1,7 @@
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
 using Cellar.Core.Snapshots;
+using Cellar.Core.Sqlite;
 
 namespace Cellar.Core.Dumps;
 
@@ -14,12 +15,15 @@ internal sealed class DumpKind : ArtifactKind
     public static readonly DumpKind Instance = new();
 
     private DumpKind()
-        : base(Sidecar.DumpKind, "table dump", "backup", RestoreWay.Tables, "see TableRestore")
+        : base("dump", "table dump", "backup", RestoreWay.Tables, "see TableRestore")
     {
     }
 
     /// <inheritdoc/>
     public override string? NameMark => ".sql";
+
+    /// <inheritdoc/>
+    public override string Summary(Sidecar sidecar, Func<long, string> bytes) => $"{sidecar.RowCounts.Values.Sum()} rows of {sidecar.RowCounts.Count} tables";
 
     /// <summary>Dump sidecars written before they recorded the SQL's length get deflate's largest ratio (1032:1), far above any real dump's.</summary>
     public override long ExpandedLimit(Sidecar sidecar) => sidecar.SourceBytes > 0 ? sidecar.SourceBytes : (sidecar.SizeBytes * 1032) + (1 << 20);

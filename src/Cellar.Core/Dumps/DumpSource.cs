@@ -4,7 +4,9 @@ using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
+using Cellar.Core.Progress;
 using Cellar.Core.Snapshots;
+using Cellar.Core.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 

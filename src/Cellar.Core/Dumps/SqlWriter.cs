@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Text;
 using System.Text.Unicode;
 using Cellar.Core.Snapshots;
+using Cellar.Core.Sqlite;
 
 namespace Cellar.Core.Dumps;
 

@@ -1,4 +1,5 @@
 using Cellar.Core.Configuration;
+using Cellar.Core.Progress;
 
 namespace Cellar.Core.Jobs;
 

@@ -3,6 +3,8 @@ using Cellar.Core.Configuration;
 using Cellar.Core.Dumps;
 using Cellar.Core.Logs;
 using Cellar.Core.IO;
+using Cellar.Core.Offsite;
+using Cellar.Core.Progress;
 using Cellar.Core.Retention;
 using Cellar.Core.Snapshots;
 using Cellar.Core.Status;
@@ -18,7 +20,7 @@ namespace Cellar.Core.Jobs;
 public sealed partial class JobRunner(CellarConfig config, TimeProvider time, ILoggerFactory loggers)
 {
     private readonly ILogger _logger = loggers.CreateLogger("Cellar.Backup");
-    private readonly Pruner _pruner = new(time, loggers.CreateLogger<Pruner>());
+    private readonly Pruner _pruner = new(time, OffsiteHold.Instance, loggers.CreateLogger<Pruner>());
 
     /// <summary>Runs <paramref name="jobName"/> now (tests and tools that hold only a name); see <see cref="RunAsync(JobRequest, CancellationToken)"/>.</summary>
     public Task<JobOutcome> RunAsync(string jobName, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken) =>

@@ -1,3 +1,5 @@
+using Cellar.Core.Configuration;
+
 using Cellar.Core.IO;
 using Microsoft.Win32.SafeHandles;
 

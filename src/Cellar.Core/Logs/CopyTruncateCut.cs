@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Microsoft.Win32.SafeHandles;
 

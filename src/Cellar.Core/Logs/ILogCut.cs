@@ -1,3 +1,5 @@
+using Cellar.Core.Configuration;
+
 namespace Cellar.Core.Logs;
 
 /// <summary>

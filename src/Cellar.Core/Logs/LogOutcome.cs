@@ -1,4 +1,5 @@
 using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
 
 namespace Cellar.Core.Logs;
 

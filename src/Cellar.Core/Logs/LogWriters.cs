@@ -1,4 +1,5 @@
 using Cellar.Core.Restore;
+using Cellar.Core.Sqlite;
 
 namespace Cellar.Core.Logs;
 

@@ -4,6 +4,8 @@ using Cellar.Core.Artifacts;
 using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
+using Cellar.Core.Progress;
+using Cellar.Core.Sqlite;
 using Cellar.Core.Verification;
 using Microsoft.Extensions.Logging;
 using Microsoft.Win32.SafeHandles;

@@ -1,12 +1,14 @@
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
-using Cellar.Core.Offsite;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Retention;
 
-/// <summary>Applies a job's retention: each delete stands alone, so one failure is reported and the run goes on.</summary>
-public sealed partial class Pruner(TimeProvider time, ILogger<Pruner> logger)
+/// <summary>
+/// Applies a job's retention: each delete stands alone, so one failure is reported and the run goes on; a backup
+/// <paramref name="hold"/> says is still waited for is kept.
+/// </summary>
+public sealed partial class Pruner(TimeProvider time, IRetentionHold hold, ILogger<Pruner> logger)
 {
     /// <summary>Prunes <paramref name="job"/>; with <paramref name="dryRun"/> only reports what it would delete.</summary>
     public PruneResult Prune(JobConfig job, TimeZoneInfo zone, bool dryRun)
@@ -54,11 +56,11 @@ public sealed partial class Pruner(TimeProvider time, ILogger<Pruner> logger)
     private static partial void LogDeleted(ILogger logger, string job, string path, DateTimeOffset created);
 
     /// <summary>The destinations still waiting for a backup; all of them, for every backup, when a ledger cannot be read.</summary>
-    private static Func<BackupEntry, IReadOnlyList<string>> Unconfirmed(JobConfig job, TimeZoneInfo zone, DateTimeOffset now)
+    private Func<BackupEntry, IReadOnlyList<string>> Unconfirmed(JobConfig job, TimeZoneInfo zone, DateTimeOffset now)
     {
         try
         {
-            var waiting = OffsiteSync.Unconfirmed(job, zone, now);
+            var waiting = hold.Waiting(job, zone, now);
             return entry => waiting.TryGetValue(entry.Path, out var names) ? names : [];
         }
         catch (CellarException e)

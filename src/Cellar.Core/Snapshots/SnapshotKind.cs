@@ -1,6 +1,7 @@
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
 using Cellar.Core.IO;
+using Cellar.Core.Sqlite;
 
 namespace Cellar.Core.Snapshots;
 
@@ -15,7 +16,7 @@ internal sealed class SnapshotKind : ArtifactKind
     public static readonly SnapshotKind Instance = new();
 
     private SnapshotKind()
-        : base(Sidecar.SnapshotKind, "database snapshot", "backup", RestoreWay.WholeDatabase, "restore it whole, without --tables")
+        : base("snapshot", "database snapshot", "backup", RestoreWay.WholeDatabase, "restore it whole, without --tables")
     {
     }
 

@@ -3,6 +3,8 @@ using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
+using Cellar.Core.Progress;
+using Cellar.Core.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Snapshots;

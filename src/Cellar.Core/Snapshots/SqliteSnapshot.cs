@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Cellar.Core.IO;
+using Cellar.Core.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SQLitePCL;

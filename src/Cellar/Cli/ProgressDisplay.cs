@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Cellar.Core.Jobs;
+using Cellar.Core.Progress;
 using Spectre.Console;
 
 namespace Cellar.Cli;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Cellar.Core.IO;
+using Cellar.Core.Offsite;
 using Cellar.Core.Retention;
 using Microsoft.Extensions.Logging;
 
@@ -15,7 +16,7 @@ internal static class PruneCommand
         var command = new Command("prune", "Delete backups older than their job's keepDays (always keeping the newest keepAtLeast good ones)") { job, dryRun };
         command.SetAction(CellarCli.Action(async (parse, context, cancellationToken) =>
         {
-            var pruner = new Pruner(context.Time, context.Loggers.CreateLogger<Pruner>());
+            var pruner = new Pruner(context.Time, OffsiteHold.Instance, context.Loggers.CreateLogger<Pruner>());
             var jobs = parse.GetValue(job) is { } name ? [context.Config.FindJob(name)] : context.Config.Jobs.ToList();
             var failures = 0;
             foreach (var j in jobs.Where(j => Directory.Exists(j.Folder)))

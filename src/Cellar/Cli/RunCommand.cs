@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Cellar.Core;
+using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
 using Cellar.Core.Logs;
@@ -50,7 +51,7 @@ internal static class RunCommand
 
         if (outcome.Logs.Count == 0 && outcome.Sidecar is { } s)
         {
-            var source = s.IsDump ? $"{s.RowCounts.Values.Sum()} rows of {s.RowCounts.Count} tables" : $"{Output.Bytes(s.SourceBytes)} database";
+            var source = ArtifactKinds.Of(s)?.Summary(s, Output.Bytes) ?? Output.Bytes(s.SourceBytes);
             Console.Error.WriteLine(
                 $"{s.Job}: {source} -> {Output.Bytes(s.SizeBytes)} {s.Compression}, verified, {s.DurationMs} ms"
                 + (s.WritersHeldOffMs is { } held ? $", writers held off {held} ms (rollback journal)" : ""));

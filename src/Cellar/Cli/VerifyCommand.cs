@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Cellar.Core.Progress;
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;

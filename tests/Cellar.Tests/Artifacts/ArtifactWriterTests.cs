@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Cellar.Core.Logs;
 using Cellar.Core;
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
@@ -56,7 +57,7 @@ public sealed class ArtifactWriterTests : IDisposable
 
         // The writer's fields and the kind's, as read back from disk.
         Assert.Equal(sidecar, Sidecar.TryRead(path)! with { RowCounts = sidecar.RowCounts });
-        Assert.Equal((Sidecar.LogKind, "logs", "portfolio", Taken, compression, true), (sidecar.Kind, sidecar.Job, sidecar.Database, sidecar.Created, sidecar.Compression, sidecar.Verified));
+        Assert.Equal((LogArchiveKind.Instance.Name, "logs", "portfolio", Taken, compression, true), (sidecar.Kind, sidecar.Job, sidecar.Database, sidecar.Created, sidecar.Compression, sidecar.Verified));
         Assert.Equal((CliSandbox.HashOf(path), new FileInfo(path).Length), (sidecar.Sha256, sidecar.SizeBytes));
         Assert.Equal(Encoding.UTF8.GetByteCount(Text), sidecar.SourceBytes);
         Assert.False(string.IsNullOrEmpty(sidecar.CellarVersion));

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Cellar.Core.Catalog;
+using Cellar.Core.Dumps;
 using Xunit;
 
 namespace Cellar.Tests.Cli;
@@ -19,7 +20,7 @@ public sealed class TableDumpTests
 
         Assert.Matches(@"social-tables-\d{4}-\d{2}-\d{2}\.sql\.gz$", dump);
         var sidecar = Sidecar.TryRead(dump)!;
-        Assert.True(sidecar.IsDump && sidecar.Verified);
+        Assert.True(sidecar.Kind == DumpKind.Instance.Name && sidecar.Verified);
         Assert.Equal(["comments", "follows", "likes", "reactions"], sidecar.RowCounts.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(dump));
 

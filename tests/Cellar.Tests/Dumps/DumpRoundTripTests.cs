@@ -1,6 +1,7 @@
 using System.Text;
 using Cellar.Core.Dumps;
 using Cellar.Core.Snapshots;
+using Cellar.Core.Sqlite;
 using Cellar.Tests.Support;
 using CsCheck;
 using Microsoft.Data.Sqlite;

@@ -1,5 +1,6 @@
 using Xunit;
 using Cellar.Core.Configuration;
+using Cellar.Core.Progress;
 using Cellar.Demo;
 using Cellar.Core.Jobs;
 using Cellar.Core.Snapshots;

@@ -1,3 +1,5 @@
+using Cellar.Core.Configuration;
+
 using Cellar.Core.Logs;
 using Cellar.Tests.Support;
 using Xunit;

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
+using Cellar.Core.Offsite;
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
@@ -280,7 +281,7 @@ public sealed class LogRotationTests : IDisposable
         Assert.Equal("one\ntwo\n", LogJobs.Gunzip(first.Logs[0].Archive!));
         Assert.Equal("three\n", LogJobs.Gunzip(second.Logs[0].Archive!));
         Assert.EndsWith("partial", await File.ReadAllTextAsync(log, ct), StringComparison.Ordinal);
-        Assert.Equal(Sidecar.LogKind, Sidecar.TryRead(second.Logs[0].Archive!)!.Kind);
+        Assert.Equal(LogArchiveKind.Instance.Name, Sidecar.TryRead(second.Logs[0].Archive!)!.Kind);
     }
 
     [Fact]
@@ -297,7 +298,7 @@ public sealed class LogRotationTests : IDisposable
             File.SetLastWriteTimeUtc(file, now.UtcDateTime); // mtimes say nothing: only the names do
         }
 
-        var result = new Cellar.Core.Retention.Pruner(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(now), NullLogger<Cellar.Core.Retention.Pruner>.Instance)
+        var result = new Cellar.Core.Retention.Pruner(new Microsoft.Extensions.Time.Testing.FakeTimeProvider(now), OffsiteHold.Instance, NullLogger<Cellar.Core.Retention.Pruner>.Instance)
             .Prune(job, TimeZoneInfo.Utc, dryRun: false);
 
         // Named for 2026-11-19 (midnight) is more than 7 days before 2026-11-26 01:00: gone; 11-20 onwards stay.

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cellar.Core.Configuration;
 using Cellar.Core;
 using Cellar.Core.IO;
 using Cellar.Core.Logs;

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Cellar.Core.Configuration;
+using Cellar.Core.Offsite;
 using Cellar.Core.Retention;
 using Cellar.Tests.Cli;
 using Cellar.Tests.Support;
@@ -181,7 +182,7 @@ public sealed class OffsiteTests
         var config = ConfigLoader.Load(sandbox.Cli.ConfigPath);
         var job = config.FindJob("daily");
         var clock = new FakeTimeProvider(TimeProvider.System.GetUtcNow().AddDays(40));
-        var pruner = new Pruner(clock, NullLogger<Pruner>.Instance);
+        var pruner = new Pruner(clock, OffsiteHold.Instance, NullLogger<Pruner>.Instance);
 
         // 40 days on, local keepDays (30) would drop the oldest; its offsite copy (kept 90 days) is not there yet.
         var held = pruner.Prune(job, config.TimeZone, dryRun: false);

@@ -1,3 +1,5 @@
+using Cellar.Core.Progress;
+
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Jobs;

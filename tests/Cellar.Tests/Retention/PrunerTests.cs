@@ -50,7 +50,7 @@ public sealed class PrunerTests : IDisposable
     };
 
     private PruneResult Prune(JobConfig? job = null, bool dryRun = false, TimeZoneInfo? zone = null) =>
-        new Pruner(_time, NullLogger<Pruner>.Instance).Prune(job ?? _job, zone ?? TimeZoneInfo.Utc, dryRun);
+        new Pruner(_time, OffsiteHold.Instance, NullLogger<Pruner>.Instance).Prune(job ?? _job, zone ?? TimeZoneInfo.Utc, dryRun);
 
     /// <summary>
     /// Writes a backup made at <paramref name="created"/> under the job's pattern (taking the next collision

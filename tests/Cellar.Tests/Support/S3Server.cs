@@ -107,7 +107,7 @@ internal sealed class S3Server : IAsyncDisposable
 
     private static async Task<string> ScriptAsync(CancellationToken ct)
     {
-        var folder = Path.Combine(RepositoryRoot(), "tests", "s3server");
+        var folder = Path.Combine(Repository.Root, "tests", "s3server");
         var script = Path.Combine(folder, "node_modules", "s3rver", "bin", "s3rver.js");
         Assert.SkipWhen(Which("node") is null, "Node.js is not installed: the S3 tests run against s3rver (npm)");
         await Install.WaitAsync(ct);
@@ -131,19 +131,6 @@ internal sealed class S3Server : IAsyncDisposable
         }
 
         return script;
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Directory.Packages.props")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("the repository root (Directory.Packages.props) was not found above the test binaries");
     }
 
     private static string? Which(string program) =>

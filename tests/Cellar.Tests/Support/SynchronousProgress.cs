@@ -1,4 +1,5 @@
 using Cellar.Core.Jobs;
+using Cellar.Core.Progress;
 
 namespace Cellar.Tests.Support;
 

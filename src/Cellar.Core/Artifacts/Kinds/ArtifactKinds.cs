@@ -1,5 +1,8 @@
+using Cellar.Core.Artifacts;
+
 using Cellar.Core.Catalog;
 using Cellar.Core.Dumps;
+using Cellar.Core.Logs;
 using Cellar.Core.Snapshots;
 
 namespace Cellar.Core.Artifacts.Kinds;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Cellar.Core.IO;
 
-namespace Cellar.Core.Restore;
+namespace Cellar.Core.Sqlite;
 
 /// <summary>
 /// Finds processes that have a database open for writing, the way <c>fuser</c> does: through

@@ -1,12 +1,12 @@
+using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
 using Cellar.Core.IO;
 
-namespace Cellar.Core.Artifacts;
+namespace Cellar.Core.Logs;
 
 /// <summary>
 /// An archive of a rotated log: compressed text, proven by decompressing it in full and counting its bytes and lines,
-/// and read with zcat, never restored. (It moves beside the log archiver in Logs/ once that writes through
-/// <see cref="ArtifactWriter"/>; it needs nothing of Logs/ meanwhile.)
+/// and read with zcat, never restored.
 /// </summary>
 internal sealed class LogArchiveKind : ArtifactKind
 {
@@ -14,9 +14,12 @@ internal sealed class LogArchiveKind : ArtifactKind
     public static readonly LogArchiveKind Instance = new();
 
     private LogArchiveKind()
-        : base(Sidecar.LogKind, "log archive", "archive", RestoreWay.None, "read it with zcat")
+        : base("log", "log archive", "archive", RestoreWay.None, "read it with zcat")
     {
     }
+
+    /// <inheritdoc/>
+    public override string Summary(Sidecar sidecar, Func<long, string> bytes) => $"{bytes(sidecar.SourceBytes)} log";
 
     /// <summary>Checksum, then bytes and lines against the sidecar (its row count "lines").</summary>
     public override Task<VerificationResult> ProveAsync(StoredArtifact stored, string scratchPath, IProgress<double>? progress, CancellationToken cancellationToken) =>

@@ -4,7 +4,7 @@ using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Xunit;
 
-namespace Cellar.Tests.Catalog;
+namespace Cellar.Tests.Configuration;
 
 /// <summary>
 /// Users name galleries in their own language: the slug keeps the letters and digits of every script (lowercased),

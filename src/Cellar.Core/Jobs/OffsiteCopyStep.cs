@@ -1,8 +1,8 @@
 using Cellar.Core.Configuration;
-using Cellar.Core.Jobs;
+using Cellar.Core.Offsite;
 using Microsoft.Extensions.Logging;
 
-namespace Cellar.Core.Offsite;
+namespace Cellar.Core.Jobs;
 
 /// <summary>
 /// A run's last step in <c>cellar run</c>: the database's new backups go to its offsite destinations at once. The backup

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Cellar.Core.Snapshots;
+namespace Cellar.Core.Sqlite;
 
 /// <summary>What a restore drill reads from a database file: its integrity, foreign keys and row counts.</summary>
 /// <param name="Integrity">The first line of <c>PRAGMA integrity_check</c> ("ok" when sound).</param>

@@ -1,4 +1,4 @@
-namespace Cellar.Core.Jobs;
+namespace Cellar.Core.Progress;
 
 /// <summary>
 /// Reports on the calling thread. <see cref="Progress{T}"/> posts every report to the thread pool, so reports

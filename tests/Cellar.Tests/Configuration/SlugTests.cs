@@ -5,7 +5,7 @@ using Cellar.Core.Configuration;
 
 using Xunit;
 
-namespace Cellar.Tests.Catalog;
+namespace Cellar.Tests.Configuration;
 
 /// <summary>
 /// Caller-supplied tags reach file names only as slugs: lowercase letters and digits joined by '-', at most 64 bytes,

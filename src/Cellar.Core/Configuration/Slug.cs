@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Cellar.Core.Catalog;
+namespace Cellar.Core.Configuration;
 
 /// <summary>
 /// Turns caller-supplied text (a gallery name) into the only thing that may reach a file name: lowercase letters and

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Cellar.Core.Snapshots;
+namespace Cellar.Core.Sqlite;
 
 /// <summary>How Cellar opens SQLite files, in one place.</summary>
 internal static class SqliteFiles

@@ -2,11 +2,12 @@ using System.Globalization;
 
 using Cellar.Core.IO;
 using Cellar.Core.Restore;
+using Cellar.Core.Sqlite;
 using Cellar.Tests.Support;
 
 using Xunit;
 
-namespace Cellar.Tests.Restore;
+namespace Cellar.Tests.Sqlite;
 
 /// <summary>
 /// The writer check over a <c>/proc</c>-shaped folder, to inject what a real scan meets by chance: descriptors that

@@ -1,4 +1,4 @@
-namespace Cellar.Core.Logs;
+namespace Cellar.Core.Configuration;
 
 /// <summary>How a live log was emptied after its lines were archived.</summary>
 public enum RotationMethod

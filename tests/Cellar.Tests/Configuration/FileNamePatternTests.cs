@@ -2,7 +2,7 @@ using Cellar.Core.Configuration;
 
 using Xunit;
 
-namespace Cellar.Tests.Catalog;
+namespace Cellar.Tests.Configuration;
 
 /// <summary>
 /// A backup is recognised as Cellar's by its name alone, so the names Cellar renders must match back to the
