@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
-using Cellar.Core.Catalog;
 
 namespace Cellar.Core.Configuration;
 

@@ -1,7 +1,6 @@
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
-using Cellar.Core.Jobs;
 using Cellar.Core.Progress;
 using Microsoft.Extensions.Logging;
 

@@ -1,6 +1,5 @@
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
-using Cellar.Core.Snapshots;
 using Cellar.Core.Sqlite;
 
 namespace Cellar.Core.Dumps;

@@ -1,8 +1,6 @@
 using Cellar.Core.Compression;
 using Cellar.Core.IO;
-using Cellar.Core.Jobs;
 using Cellar.Core.Progress;
-using Cellar.Core.Snapshots;
 using Cellar.Core.Sqlite;
 using Microsoft.Data.Sqlite;
 

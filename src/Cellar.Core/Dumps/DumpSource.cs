@@ -3,7 +3,6 @@ using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
-using Cellar.Core.Jobs;
 using Cellar.Core.Progress;
 using Cellar.Core.Snapshots;
 using Cellar.Core.Sqlite;

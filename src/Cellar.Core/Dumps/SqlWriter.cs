@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 using System.Text.Unicode;
-using Cellar.Core.Snapshots;
 using Cellar.Core.Sqlite;
 
 namespace Cellar.Core.Dumps;

@@ -1,4 +1,3 @@
-using Cellar.Core.Restore;
 using Cellar.Core.Sqlite;
 
 namespace Cellar.Core.Logs;

@@ -1,4 +1,3 @@
-using Cellar.Core.Snapshots;
 using Cellar.Core.Sqlite;
 using Microsoft.Data.Sqlite;
 

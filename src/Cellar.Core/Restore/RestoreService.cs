@@ -3,7 +3,6 @@ using System.Text.RegularExpressions;
 using Cellar.Core.Artifacts;
 using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.IO;
-using Cellar.Core.Jobs;
 using Cellar.Core.Progress;
 using Cellar.Core.Sqlite;
 using Cellar.Core.Verification;

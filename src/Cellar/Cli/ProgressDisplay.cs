@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Cellar.Core.Jobs;
 using Cellar.Core.Progress;
 using Spectre.Console;
 

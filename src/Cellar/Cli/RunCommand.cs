@@ -3,8 +3,6 @@ using Cellar.Core;
 using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
-using Cellar.Core.Logs;
-using Cellar.Core.Offsite;
 using Microsoft.Extensions.Logging;
 using Cellar.Core.Retention;
 

@@ -3,7 +3,6 @@ using Cellar.Core.Progress;
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
-using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
 using Microsoft.Extensions.Logging;
 

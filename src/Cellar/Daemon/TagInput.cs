@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Text.Json;
-using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.OpenApi;

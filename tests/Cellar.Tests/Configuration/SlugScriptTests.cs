@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Xunit;
 

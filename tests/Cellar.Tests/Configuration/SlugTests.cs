@@ -1,6 +1,5 @@
 using System.Text.RegularExpressions;
 
-using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 
 using Xunit;

@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Cellar.Core.Catalog;
-using Cellar.Core.Configuration;
 using Cellar.Daemon;
 using Cellar.Tests.Cli;
 using Microsoft.AspNetCore.Builder;

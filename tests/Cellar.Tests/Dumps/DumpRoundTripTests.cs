@@ -1,6 +1,5 @@
 using System.Text;
 using Cellar.Core.Dumps;
-using Cellar.Core.Snapshots;
 using Cellar.Core.Sqlite;
 using Cellar.Tests.Support;
 using CsCheck;

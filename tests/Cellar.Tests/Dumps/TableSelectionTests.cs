@@ -1,6 +1,5 @@
 using Cellar.Core.Dumps;
 using Cellar.Core.Sqlite;
-using Cellar.Core.Snapshots;
 using Cellar.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Xunit;

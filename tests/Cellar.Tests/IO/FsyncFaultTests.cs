@@ -4,7 +4,6 @@ using Cellar.Core.Configuration;
 using Cellar.Demo;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
-using Cellar.Core.Logs;
 using Cellar.Core.Restore;
 using Cellar.Core.Status;
 using Cellar.Core.Storage;

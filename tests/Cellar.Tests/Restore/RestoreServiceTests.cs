@@ -1,8 +1,6 @@
 using Cellar.Core.Progress;
 
 using Cellar.Core;
-using Cellar.Core.Catalog;
-using Cellar.Core.Jobs;
 using Cellar.Core.Restore;
 using Cellar.Tests.Cli;
 using Cellar.Tests.Support;

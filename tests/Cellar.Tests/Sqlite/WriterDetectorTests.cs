@@ -1,7 +1,6 @@
 using System.Globalization;
 
 using Cellar.Core.IO;
-using Cellar.Core.Restore;
 using Cellar.Core.Sqlite;
 using Cellar.Tests.Support;
 

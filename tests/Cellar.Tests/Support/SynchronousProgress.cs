@@ -1,4 +1,3 @@
-using Cellar.Core.Jobs;
 using Cellar.Core.Progress;
 
 namespace Cellar.Tests.Support;
