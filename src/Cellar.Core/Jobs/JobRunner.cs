@@ -1,12 +1,12 @@
+using Cellar.Core.Artifacts;
+using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
-using Cellar.Core.Dumps;
-using Cellar.Core.Logs;
 using Cellar.Core.IO;
+using Cellar.Core.Logs;
 using Cellar.Core.Offsite;
 using Cellar.Core.Progress;
 using Cellar.Core.Retention;
-using Cellar.Core.Snapshots;
 using Cellar.Core.Status;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -64,9 +64,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             throw new ConfigException($"job '{job.Name}' puts a tag in its file names; give one with --tag");
         }
 
-        var ((path, sidecar), pruned) = await UnderLockAsync(job, () => job.Type == JobType.Tables
-            ? new DumpBackup(time, _logger).RunAsync(job, config.TimeZone, request.Tag, request.Progress, cancellationToken)
-            : new SnapshotBackup(time, _logger).RunAsync(job, config.TimeZone, request.Tag, request.Progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var ((path, sidecar), pruned) = await UnderLockAsync(job, () => StoreAsync(request, cancellationToken), cancellationToken).ConfigureAwait(false);
         LogSucceeded(_logger, job.Name, path, sidecar.SizeBytes, sidecar.DurationMs);
         if (sidecar.WritersHeldOffMs is { } held)
         {
@@ -82,6 +80,13 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             Prune = pruned.Result,
             Warnings = pruned.Warnings,
         };
+    }
+
+    /// <summary>The job's snapshot or dump, through the one path every artifact takes to its final name.</summary>
+    private async Task<(string Path, Sidecar Sidecar)> StoreAsync(JobRequest request, CancellationToken cancellationToken)
+    {
+        await using var source = ArtifactKinds.SourceFor(request.Job, time, _logger, request.Progress);
+        return await new ArtifactWriter(time).WriteAsync(request.Job, config.TimeZone, request.Tag, source, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using Cellar.Core.Configuration;
-
 using Cellar.Core.IO;
 
 namespace Cellar.Core.Logs;

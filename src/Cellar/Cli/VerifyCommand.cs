@@ -1,8 +1,8 @@
 using System.CommandLine;
-using Cellar.Core.Progress;
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
+using Cellar.Core.Progress;
 using Cellar.Core.Verification;
 using Microsoft.Extensions.Logging;
 

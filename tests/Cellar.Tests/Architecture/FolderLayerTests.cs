@@ -28,7 +28,8 @@ public sealed class FolderLayerTests : IDisposable
         var graph = FolderGraph.Read(Path.Combine(Repository.Root, "src", "Cellar.Core"));
 
         // A read that found nothing would pass the test above: these uses are known to be there, and one way only.
-        Assert.Contains("Snapshots", graph["Jobs"].Keys);
+        Assert.Contains("Artifacts/Kinds", graph["Jobs"].Keys);
+        Assert.Contains("Snapshots", graph["Artifacts/Kinds"].Keys);
         Assert.Contains("Artifacts", graph["Snapshots"].Keys);
         Assert.Contains("Configuration", graph["Catalog"].Keys);
         Assert.DoesNotContain("Jobs", graph["Snapshots"].Keys);

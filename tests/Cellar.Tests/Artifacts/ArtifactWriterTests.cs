@@ -1,11 +1,11 @@
 using System.Globalization;
 using System.Text;
-using Cellar.Core.Logs;
 using Cellar.Core;
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
+using Cellar.Core.Logs;
 using Cellar.Core.Verification;
 using Cellar.Tests.Cli;
 using Cellar.Tests.Support;

@@ -1,12 +1,12 @@
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
-using Cellar.Demo;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Restore;
 using Cellar.Core.Status;
 using Cellar.Core.Storage;
+using Cellar.Demo;
 using Cellar.Tests.Cli;
 using Cellar.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,10 +1,10 @@
 using Xunit;
 using Cellar.Core.Configuration;
-using Cellar.Core.Progress;
-using Cellar.Demo;
 using Cellar.Core.Jobs;
+using Cellar.Core.Progress;
 using Cellar.Core.Snapshots;
 using Cellar.Core.Status;
+using Cellar.Demo;
 using Cellar.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -1,5 +1,4 @@
 using Cellar.Core.Configuration;
-
 using Cellar.Core.Logs;
 using Cellar.Tests.Support;
 using Xunit;

@@ -1,6 +1,6 @@
 using System.Globalization;
-using Cellar.Core.Configuration;
 using Cellar.Core;
+using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Logs;
 using Cellar.Tests.Support;

@@ -1,6 +1,5 @@
-using Cellar.Core.Progress;
-
 using Cellar.Core;
+using Cellar.Core.Progress;
 using Cellar.Core.Restore;
 using Cellar.Tests.Cli;
 using Cellar.Tests.Support;
