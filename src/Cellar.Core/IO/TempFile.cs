@@ -38,6 +38,21 @@ internal sealed partial class TempFile : IDisposable
     public static bool IsTempName(string fileName) => TempNamePattern().IsMatch(fileName);
 
     /// <summary>
+    /// The temp files (and their SQLite companions) that <see cref="For"/> made in <paramref name="folder"/> for
+    /// <paramref name="finalName"/> and <paramref name="purpose"/> (null: those made without one) and a killed process
+    /// left behind: the one place besides <see cref="For"/> that knows how a temp name is built.
+    /// </summary>
+    public static IEnumerable<string> LeftFor(string folder, string finalName, string? purpose = null)
+    {
+        var prefix = $".{finalName}{Marker}";
+        return Directory.EnumerateFiles(folder).Where(path =>
+            System.IO.Path.GetFileName(path) is var name
+            && name.StartsWith(prefix, StringComparison.Ordinal)
+            && TailPattern().Match(name[prefix.Length..]) is { Success: true } tail
+            && tail.Groups["purpose"].Value == (purpose ?? ""));
+    }
+
+    /// <summary>
     /// Moves the file to <paramref name="finalPath"/>, then syncs the folder so the new name survives a power
     /// loss. Backups never replace an existing file; <paramref name="replace"/> is for small state files, where
     /// <c>rename(2)</c> swaps the old content for the new atomically.
@@ -84,4 +99,8 @@ internal sealed partial class TempFile : IDisposable
 
     [GeneratedRegex(@"^\..+\.cellar-tmp-[0-9a-f]{8}(\.[a-z]+)?(-wal|-shm|-journal)?$", RegexOptions.CultureInvariant)]
     private static partial Regex TempNamePattern();
+
+    /// <summary>What follows <c>.NAME.cellar-tmp-</c>: the random part, the purpose, a companion's suffix.</summary>
+    [GeneratedRegex(@"^[0-9a-f]{8}(\.(?<purpose>[a-z]+))?(-wal|-shm|-journal)?$", RegexOptions.CultureInvariant)]
+    private static partial Regex TailPattern();
 }

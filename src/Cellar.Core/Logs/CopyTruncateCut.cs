@@ -14,6 +14,9 @@ namespace Cellar.Core.Logs;
 /// </summary>
 internal sealed class CopyTruncateCut(LogArchiver archiver) : ILogCut
 {
+    /// <summary>The purpose in the copy's temp name, by which recovery finds a copy a crash left half-written.</summary>
+    public const string CopyPurpose = "copy";
+
     public async Task<LogOutcome> CutAsync(LiveLog log, CancellationToken cancellationToken)
     {
         var (job, path, live, _, state, _) = log;
@@ -27,7 +30,7 @@ internal sealed class CopyTruncateCut(LogArchiver archiver) : ILogCut
         var position = from;
         long window;
         bool torn;
-        using (var temp = TempFile.For(Path.GetDirectoryName(path)!, Path.GetFileName(path), "copy"))
+        using (var temp = TempFile.For(Path.GetDirectoryName(path)!, Path.GetFileName(path), CopyPurpose))
         {
             using var copy = new FileStream(temp.Path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1);
             var buffer = new byte[1 << 20];

@@ -49,8 +49,7 @@ internal static class LogRecovery
     /// <summary>Removes copies a copytruncate left half-written under a temp name beside the log.</summary>
     private static void DeleteHalfCopies(string path)
     {
-        var folder = Path.GetDirectoryName(path)!;
-        foreach (var file in Directory.EnumerateFiles(folder, $".{Path.GetFileName(path)}.cellar-tmp-*"))
+        foreach (var file in TempFile.LeftFor(Path.GetDirectoryName(path)!, Path.GetFileName(path), CopyTruncateCut.CopyPurpose).ToList())
         {
             File.Delete(file);
         }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Cellar.Core.Artifacts;
 using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.IO;
@@ -177,15 +176,8 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
     /// <summary>Removes temp files a killed restore to the same name left (each the size of the database).</summary>
     private void SweepLeftovers(string folder, string name)
     {
-        var prefix = $".{name}{TempMarker}";
-        foreach (var path in Directory.EnumerateFiles(folder))
+        foreach (var path in TempFile.LeftFor(folder, name).ToList())
         {
-            var fileName = Path.GetFileName(path);
-            if (!fileName.StartsWith(prefix, StringComparison.Ordinal) || !TempFile.IsTempName(fileName) || !RestoreTempTail().IsMatch(fileName[prefix.Length..]))
-            {
-                continue;
-            }
-
             try
             {
                 File.Delete(path);
@@ -365,12 +357,6 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             }
         }
     }
-
-    private const string TempMarker = ".cellar-tmp-";
-
-    /// <summary>What follows <c>.NAME.cellar-tmp-</c> in a restore's temp file (no purpose suffix) or its SQLite companions.</summary>
-    [GeneratedRegex(@"^[0-9a-f]{8}(-wal|-shm|-journal)?$", RegexOptions.CultureInvariant)]
-    private static partial Regex RestoreTempTail();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "restored {Backup} to {Target} (previous file kept as {Saved})")]
     private static partial void LogRestored(ILogger logger, string backup, string target, string saved);
