@@ -1,4 +1,5 @@
 using Cellar.Core.Configuration;
+using Cellar.Core.IO;
 
 namespace Cellar.Core.Catalog;
 
@@ -10,17 +11,9 @@ namespace Cellar.Core.Catalog;
 public static class BackupCatalog
 {
     /// <summary>The path for a new backup taken at <paramref name="local"/>: the pattern's name, suffixed when taken.</summary>
-    internal static string FreePath(JobConfig job, DateTime local, string? slug)
-    {
-        for (var collision = 0; ; collision++)
-        {
-            var path = Path.Combine(job.Folder, job.FileName.Render(local, slug, collision));
-            if (!File.Exists(path) && !File.Exists(Sidecar.PathFor(path)))
-            {
-                return path;
-            }
-        }
-    }
+    internal static string FreePath(JobConfig job, DateTime local, string? slug) => FreeName.First(
+        collision => Path.Combine(job.Folder, job.FileName.Render(local, slug, collision)),
+        path => File.Exists(path) || File.Exists(Sidecar.PathFor(path)));
 
     /// <summary>The job whose backup <paramref name="path"/> is (its folder, a name of its pattern), or null.</summary>
     public static JobConfig? JobOf(CellarConfig config, string path)

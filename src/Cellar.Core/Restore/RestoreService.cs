@@ -274,17 +274,9 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
     }
 
     /// <summary><c>PATH.pre-restore-STAMP</c>, or <c>PATH.pre-restore-STAMP.N</c> when that (or a companion of it) is taken.</summary>
-    internal static string FreeSavedName(string target, string stamp)
-    {
-        var stem = $"{target}.pre-restore-{stamp}";
-        var candidate = stem;
-        for (var n = 2; File.Exists(candidate) || CompanionSuffixes.Any(s => File.Exists(candidate + s)); n++)
-        {
-            candidate = $"{stem}.{n}";
-        }
-
-        return candidate;
-    }
+    internal static string FreeSavedName(string target, string stamp) => FreeName.First(
+        n => n == 0 ? $"{target}.pre-restore-{stamp}" : $"{target}.pre-restore-{stamp}.{n + 1}",
+        name => File.Exists(name) || CompanionSuffixes.Any(s => File.Exists(name + s)));
 
     /// <summary>Makes <paramref name="saved"/> a second name of the target; where the filesystem has no hard links, a copy.</summary>
     private void KeepPrevious(string target, string saved)

@@ -86,7 +86,7 @@ internal sealed class RollingLogFile(string path, TimeProvider time) : IDisposab
         if (current is { } stat && stat.Inode == _inode && Due(now, 0))
         {
             var day = new FileInfo(path).LastWriteTimeUtc.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            File.Move(path, FreeName(day));
+            File.Move(path, RolledName(day));
             DeleteOld(now);
         }
 
@@ -100,16 +100,10 @@ internal sealed class RollingLogFile(string path, TimeProvider time) : IDisposab
         _inode = _file.Inode;
     }
 
-    private string FreeName(string day)
+    private string RolledName(string day)
     {
         var stem = Path.Combine(Path.GetDirectoryName(path)!, $"{Path.GetFileNameWithoutExtension(path)}-{day}");
-        var candidate = stem + ".log";
-        for (var n = 2; File.Exists(candidate); n++)
-        {
-            candidate = $"{stem}-{n}.log";
-        }
-
-        return candidate;
+        return FreeName.First(n => n == 0 ? stem + ".log" : $"{stem}-{n + 1}.log", File.Exists);
     }
 
     private void DeleteOld(DateTimeOffset now)
