@@ -14,23 +14,12 @@ namespace Cellar.Core.Offsite;
 /// </summary>
 internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination destination, KeyRing? keys, TimeProvider time)
 {
-    /// <summary>The object key of a backup: <c>DATABASE/JOB/FILE</c>, with <c>.enc</c> when encrypted.</summary>
-    public static string KeyFor(JobConfig job, string fileName, bool encrypted) =>
-        $"{job.Database.Name}/{job.Name}/{fileName}{(encrypted ? EncryptedSuffix : "")}";
-
-    /// <summary>The object key of a backup's sidecar.</summary>
-    public static string SidecarKeyFor(string objectKey) =>
-        (objectKey.EndsWith(EncryptedSuffix, StringComparison.Ordinal) ? objectKey[..^EncryptedSuffix.Length] : objectKey) + Sidecar.Suffix;
-
-    /// <summary>What encrypted objects' keys end with.</summary>
-    public const string EncryptedSuffix = ".enc";
-
     public async Task<OffsiteEntry> CopyAsync(JobConfig job, BackupEntry backup, CancellationToken cancellationToken)
     {
         var sidecar = backup is { LooksGood: true, Sidecar: { } s } ? s
             : throw new CellarException($"{backup.Path} is not a verified backup; only verified backups go offsite");
         var cipherKey = destination.Encrypt ? OffsiteKey.Require(keys, destination) : null;
-        var objectKey = KeyFor(job, backup.Name, cipherKey is not null);
+        var objectKey = RemoteLayout.KeyFor(job, backup.Name, cipherKey is not null);
 
         // Checked before anything is sent: a rotten local file must never replace a good copy already there.
         await RequireIntactAsync(backup.Path, sidecar, cancellationToken).ConfigureAwait(false);
@@ -84,7 +73,7 @@ internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination desti
         {
             Encryption = entry.KeyId is { } keyId ? new EncryptedCopy(EncryptionFormat.Name, keyId, entry.SizeBytes, entry.Sha256) : null,
         };
-        var sidecarKey = SidecarKeyFor(entry.Key);
+        var sidecarKey = RemoteLayout.SidecarKeyFor(entry.Key);
         var bytes = RemoteSidecar.Encode(keys, entry.Key, remote);
         await store.PutAsync(sidecarKey, new MemoryStream(bytes), bytes.Length, cancellationToken).ConfigureAwait(false);
         return sidecarKey;

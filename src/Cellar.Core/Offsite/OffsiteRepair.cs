@@ -26,7 +26,7 @@ internal sealed partial class OffsiteRepair(
         foreach (var entry in ledger.Entries.ToList())
         {
             var found = await store.StatAsync(entry.Key, cancellationToken).ConfigureAwait(false);
-            var sidecar = await store.StatAsync(OffsiteCopier.SidecarKeyFor(entry.Key), cancellationToken).ConfigureAwait(false);
+            var sidecar = await store.StatAsync(RemoteLayout.SidecarKeyFor(entry.Key), cancellationToken).ConfigureAwait(false);
             if (found?.SizeBytes == entry.SizeBytes && sidecar is not null)
             {
                 continue;

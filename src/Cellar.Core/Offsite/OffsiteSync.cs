@@ -191,7 +191,7 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
             foreach (var entry in delete)
             {
                 await store.DeleteAsync(entry.Key, cancellationToken).ConfigureAwait(false);
-                await store.DeleteAsync(OffsiteCopier.SidecarKeyFor(entry.Key), cancellationToken).ConfigureAwait(false);
+                await store.DeleteAsync(RemoteLayout.SidecarKeyFor(entry.Key), cancellationToken).ConfigureAwait(false);
                 ledger.Forget(entry.Key);
                 report.Deleted.Add(entry.Key);
                 LogDeleted(logger, destination.Name, entry.Key, entry.Created);

@@ -44,7 +44,7 @@ internal sealed class RemoteBackups(IObjectStore store, OffsiteDestination desti
         var sidecars = objects.Where(o => o.Key.EndsWith(Sidecar.Suffix, StringComparison.Ordinal)).Select(o => o.Key).ToHashSet(StringComparer.Ordinal);
         return objects
             .Where(o => !o.Key.EndsWith(Sidecar.Suffix, StringComparison.Ordinal) && o.Key.Count(c => c == '/') == 2)
-            .Select(o => new RemoteBackup(o, sidecars.Contains(OffsiteCopier.SidecarKeyFor(o.Key))))
+            .Select(o => new RemoteBackup(o, sidecars.Contains(RemoteLayout.SidecarKeyFor(o.Key))))
             .OrderByDescending(b => b.Object.LastModified).ThenByDescending(b => b.Object.Key, StringComparer.Ordinal)
             .ToList();
     }
@@ -61,7 +61,7 @@ internal sealed class RemoteBackups(IObjectStore store, OffsiteDestination desti
     public async Task<RemoteCopy> OpenAsync(string objectKey, CancellationToken cancellationToken)
     {
         var location = store.Location + objectKey;
-        var sidecarKey = OffsiteCopier.SidecarKeyFor(objectKey);
+        var sidecarKey = RemoteLayout.SidecarKeyFor(objectKey);
         byte[] bytes;
         try
         {
@@ -73,7 +73,7 @@ internal sealed class RemoteBackups(IObjectStore store, OffsiteDestination desti
         }
 
         var remote = RemoteSidecar.Decode(bytes, objectKey, keys, location);
-        if (remote.Sidecar.Encryption is null && objectKey.EndsWith(OffsiteCopier.EncryptedSuffix, StringComparison.Ordinal))
+        if (remote.Sidecar.Encryption is null && RemoteLayout.IsEncrypted(objectKey))
         {
             throw new CellarException($"{location}: its name says encrypted, its sidecar says plain; not restored");
         }
@@ -102,7 +102,7 @@ internal sealed class RemoteBackups(IObjectStore store, OffsiteDestination desti
         var key = encrypted is null ? null : keys!.Require(encrypted.KeyId, store.Location + objectKey);
         WarnAboutSeal(copy);
 
-        var name = Path.GetFileName(OffsiteCopier.SidecarKeyFor(objectKey)[..^Sidecar.Suffix.Length]);
+        var name = RemoteLayout.FileNameOf(objectKey);
         var target = Path.Combine(folder, name);
         SecureFiles.EnsureFolder(folder);
         using var temp = TempFile.For(folder, name);
@@ -165,5 +165,5 @@ internal sealed class RemoteBackups(IObjectStore store, OffsiteDestination desti
 internal sealed record RemoteBackup(StoredObject Object, bool HasSidecar)
 {
     /// <summary>True when the object is an encrypted copy.</summary>
-    public bool Encrypted => Object.Key.EndsWith(OffsiteCopier.EncryptedSuffix, StringComparison.Ordinal);
+    public bool Encrypted => RemoteLayout.IsEncrypted(Object.Key);
 }

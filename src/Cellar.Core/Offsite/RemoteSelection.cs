@@ -13,9 +13,6 @@ namespace Cellar.Core.Offsite;
 /// </summary>
 internal sealed class RemoteSelection(CellarConfig config, OffsiteDestination destination, RemoteBackups backups, TimeProvider time, Action<string> warn)
 {
-    /// <summary>The key prefix of a job's copies: <c>DATABASE/JOB/</c>.</summary>
-    public static string PrefixOf(JobConfig job) => $"{job.Database.Name}/{job.Name}/";
-
     /// <summary>
     /// The newest copy of <paramref name="job"/> made at or before <paramref name="at"/> (or the newest of all), by
     /// the creation time its checked sidecar vouches for (upload order says nothing: a sync uploads newest first).
@@ -23,7 +20,7 @@ internal sealed class RemoteSelection(CellarConfig config, OffsiteDestination de
     /// </summary>
     public async Task<RemoteCopy> SelectAsync(JobConfig job, DateTimeOffset? at, CancellationToken cancellationToken)
     {
-        var prefix = PrefixOf(job);
+        var prefix = RemoteLayout.PrefixOf(job);
         var listed = await backups.ListAsync(prefix, cancellationToken).ConfigureAwait(false);
         var manifest = await ManifestAsync(job.Database.Name, refuse: true, cancellationToken).ConfigureAwait(false);
         var good = new List<RemoteCopy>();
@@ -59,7 +56,7 @@ internal sealed class RemoteSelection(CellarConfig config, OffsiteDestination de
     /// <summary>Warns when a copy named by its key is not what the destination's manifest lists.</summary>
     public async Task CheckNamedAsync(RemoteCopy copy, CancellationToken cancellationToken)
     {
-        var manifest = await ManifestAsync(copy.Key.Split('/')[0], refuse: false, cancellationToken).ConfigureAwait(false);
+        var manifest = await ManifestAsync(RemoteLayout.DatabaseOf(copy.Key), refuse: false, cancellationToken).ConfigureAwait(false);
         if (manifest is not null && manifest.Copies.All(c => c.Key != copy.Key))
         {
             warn(NotListed(copy, manifest));

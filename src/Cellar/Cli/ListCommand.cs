@@ -57,7 +57,7 @@ internal static class ListCommand
     {
         using var remote = RemoteTarget.Open(context, destination);
         var job = jobName is null ? null : context.Config.FindJob(jobName);
-        var prefix = job is null ? "" : RemoteSelection.PrefixOf(job);
+        var prefix = job is null ? "" : RemoteLayout.PrefixOf(job);
         var backups = await remote.Backups.ListAsync(prefix, cancellationToken).ConfigureAwait(false);
         var databases = job is not null ? [job.Database] : context.Config.Databases.Where(d => d.Offsite.Any(o => o.Name == destination)).ToList();
         var listed = new Dictionary<string, OffsiteEntry>(StringComparer.Ordinal);
