@@ -31,7 +31,7 @@ public sealed record JobConfig
     public Uri? WebhookUrl { get; init; }
 
     /// <summary>Whether the daemon runs the job once at start when its last scheduled occurrence was missed (anacron-style).</summary>
-    public bool CatchUp { get; init; } = true;
+    public bool CatchUp { get; init; } = JobDefaults.CatchUp;
 
     /// <summary>Absolute folder its files go to.</summary>
     public required string Folder { get; init; }
@@ -61,13 +61,13 @@ public sealed record JobConfig
     public long? MaxBytes { get; init; }
 
     /// <summary>What a rotate job may do, in order, where the filesystem cannot collapse a file's head.</summary>
-    public IReadOnlyList<RotationMethod> Fallbacks { get; init; } = [RotationMethod.Signal, RotationMethod.CopyTruncate];
+    public IReadOnlyList<RotationMethod> Fallbacks { get; init; } = JobDefaults.Fallbacks;
 
     /// <summary>For the signal method: the file holding the writer's pid.</summary>
     public string? PidFile { get; init; }
 
     /// <summary>For the signal method: the signal that makes the writer reopen its log (SIGHUP unless configured).</summary>
-    public int ReopenSignal { get; init; } = 1;
+    public int ReopenSignal { get; init; } = JobDefaults.ReopenSignal;
 
     /// <summary>For the signal method: a URL to POST to instead of sending a signal.</summary>
     public Uri? ReopenUrl { get; init; }

@@ -1,0 +1,34 @@
+using Cellar.Core.Compression;
+
+namespace Cellar.Core.Configuration;
+
+/// <summary>
+/// What a job gets for each setting its config leaves out, and the bounds its settings must keep: written once, read by
+/// the validator and by <see cref="JobConfig"/>'s own defaults. The seed's schedules and folders are in <see cref="SeedDefaults"/>.
+/// </summary>
+public static class JobDefaults
+{
+    /// <summary>Backups older than this many days are pruned (the seed's retention).</summary>
+    public const int KeepDays = 30;
+
+    /// <summary>The newest this many verified backups are kept whatever their age: the last good backup is never deleted.</summary>
+    public const int KeepAtLeast = 3;
+
+    /// <summary>The most <see cref="KeepDays"/> may be: a hundred years.</summary>
+    public const int MaxKeepDays = 36500;
+
+    /// <summary>How backups are compressed: gzip, as the seed's were, readable with any zcat.</summary>
+    public const CompressionKind Compression = CompressionKind.Gzip;
+
+    /// <summary>The daemon runs a job whose last occurrence it missed once at start (anacron-style).</summary>
+    public const bool CatchUp = true;
+
+    /// <summary>The smallest <c>maxBytes</c> a rotate job may set: below a page, a log would rotate at every line.</summary>
+    public const long MinMaxBytes = 4096;
+
+    /// <summary>SIGHUP: what makes most servers reopen their log, as logrotate's postrotate scripts send.</summary>
+    public const int ReopenSignal = 1;
+
+    /// <summary>What a rotate job may do, in order, where the filesystem cannot collapse a file's head.</summary>
+    public static IReadOnlyList<RotationMethod> Fallbacks { get; } = [RotationMethod.Signal, RotationMethod.CopyTruncate];
+}
