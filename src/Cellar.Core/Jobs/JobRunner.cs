@@ -21,6 +21,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
 {
     private readonly ILogger _logger = loggers.CreateLogger("Cellar.Backup");
     private readonly Pruner _pruner = new(time, OffsiteHold.Instance, loggers.CreateLogger<Pruner>());
+    private readonly InterruptedRuns _interrupted = new(time, loggers.CreateLogger("Cellar.Backup"));
 
     /// <summary>Runs <paramref name="jobName"/> now (tests and tools that hold only a name); see <see cref="RunAsync(JobRequest, CancellationToken)"/>.</summary>
     public Task<JobOutcome> RunAsync(string jobName, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken) =>
@@ -118,8 +119,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             T result;
             try
             {
-                SettleInterrupted(job);
-                Sweep(job);
+                _interrupted.Settle(job);
                 JobState.MarkRunning(job.Folder, time.GetUtcNow(), Environment.ProcessId);
                 result = await work().ConfigureAwait(false);
             }
@@ -152,60 +152,9 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
 
     /// <summary>
     /// What the daemon does for every job as it starts: a run it was killed in (SIGKILL, OOM, power loss) is recorded
-    /// as failed and what it left is swept, before anything is scheduled. A folder another process is working in is
-    /// left to that process.
+    /// as failed and what it left is swept, before anything is scheduled.
     /// </summary>
-    public async Task RecoverAsync(CancellationToken cancellationToken)
-    {
-        foreach (var job in config.Jobs.Where(j => Directory.Exists(j.Folder)))
-        {
-            using var folderLock = await TryLockForRecoveryAsync(job, cancellationToken).ConfigureAwait(false);
-            if (folderLock is null)
-            {
-                continue;
-            }
-
-            try
-            {
-                SettleInterrupted(job);
-                Sweep(job);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CellarException)
-            {
-                LogRecoverySkipped(_logger, job.Name, e.Message);
-            }
-        }
-    }
-
-    /// <summary>The folder's lock if it is free now; null (and said) when another process works there or it cannot be taken.</summary>
-    private async Task<FolderLock?> TryLockForRecoveryAsync(JobConfig job, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, TimeSpan.Zero).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException)
-        {
-            LogRecoverySkipped(_logger, job.Name, e.Message);
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// A run mark found by a run that holds the folder's lock belongs to a run that died without recording anything:
-    /// it becomes that run's failure, so status, health and backup.log tell of it instead of forgetting it.
-    /// </summary>
-    private void SettleInterrupted(JobConfig job)
-    {
-        if (JobState.Read(job.Folder).Running is not { } mark)
-        {
-            return;
-        }
-
-        var message = $"interrupted: the run started at {mark.Started:yyyy-MM-dd HH:mm:ss}Z by pid {mark.Pid} never finished (the process was killed or the machine stopped)";
-        LogFailed(_logger, job.Name, message);
-        JobState.Record(job.Folder, mark.Started, message);
-    }
+    public Task RecoverAsync(CancellationToken cancellationToken) => _interrupted.RecoverAsync(config.Jobs, cancellationToken);
 
     /// <summary>A run stopped cleanly (cancelled) has nothing to record; its mark goes, quietly, whatever the disk says.</summary>
     private void ClearRunning(JobConfig job)
@@ -261,34 +210,6 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
         return await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, notices: _logger).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Removes what a killed run left: temp files, and sidecars whose backup never got its final name.
-    /// Safe only under the folder lock, which no live run of this folder can be without.
-    /// </summary>
-    private void Sweep(JobConfig job)
-    {
-        foreach (var file in new DirectoryInfo(job.Folder).EnumerateFiles())
-        {
-            var orphanSidecar = file.Name.EndsWith(Sidecar.Suffix, StringComparison.Ordinal)
-                && job.FileName.TryMatch(file.Name[..^Sidecar.Suffix.Length], out _, out _)
-                && !File.Exists(file.FullName[..^Sidecar.Suffix.Length]);
-            if (!orphanSidecar && !TempFile.IsTempName(file.Name))
-            {
-                continue;
-            }
-
-            try
-            {
-                file.Delete();
-                LogSwept(_logger, job.Name, file.FullName);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                LogSweepFailed(_logger, job.Name, file.FullName, e.Message);
-            }
-        }
-    }
-
     /// <summary>One line an operator can act on, whatever failed.</summary>
     internal static string Describe(Exception e, JobConfig job) => e switch
     {
@@ -323,12 +244,6 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
 
     [LoggerMessage(EventId = 901, EventName = SecureFiles.OthersCanWriteEventName, Level = LogLevel.Warning, Message = "job {Job}: {Warning}")]
     private static partial void LogFolderWarning(ILogger logger, string job, string warning);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: not checked for what a killed run left: {Error}")]
-    private static partial void LogRecoverySkipped(ILogger logger, string job, string error);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: removed leftover {Path}")]
-    private static partial void LogSwept(ILogger logger, string job, string path);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {Job}: could not remove leftover {Path}: {Error}")]
     private static partial void LogSweepFailed(ILogger logger, string job, string path, string error);
