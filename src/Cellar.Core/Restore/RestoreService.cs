@@ -22,8 +22,6 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
 {
     /// <summary>The files SQLite keeps beside a database, by the database's name plus these.</summary>
     internal static readonly string[] CompanionSuffixes = ["-wal", "-shm", "-journal"];
-    private const UnixFileMode PermissionBits = (UnixFileMode)0x1FF; // 0777: no setuid, setgid or sticky bits.
-
 
     /// <summary>Restores <paramref name="backupPath"/> to <paramref name="targetPath"/>.</summary>
     public async Task<RestoreResult> RestoreAsync(string backupPath, string targetPath, bool force, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
@@ -74,8 +72,8 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         // From here the verified copy is handled through an open descriptor, never by its name: the folder is the app's,
         // and its user could swap the name for a link to any file between a look and a chown (a root restore once
         // handed a root-only file to the app's user that way).
-        using var restored = OpenVerified(expanded.Path, result.Expanded, folder);
-        MatchOwnership(restored, expanded.Path, exists ? target : folder, exists);
+        using var restored = VerifiedCopy.Open(expanded.Path, result.Expanded, folder);
+        restored.MatchOwnership(exists ? target : folder, exists, logger);
 
         var stamp = TimeZoneInfo.ConvertTime(time.GetUtcNow(), zone).ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         var saved = FreeSavedName(target, stamp);
@@ -109,7 +107,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
 
             // One rename(2): the target names the old database until it names the restored one. With no old file,
             // a file that appeared since the check above is never replaced (the move fails instead).
-            RefuseIfSwapped(restored, expanded.Path, folder);
+            restored.RefuseIfSwapped(expanded.Path);
             File.Move(expanded.Path, target, overwrite: exists);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -125,7 +123,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         // companions go back under their names.
         try
         {
-            RefuseIfSwapped(restored, target, folder);
+            restored.RefuseIfSwapped(target);
             Fsync.Directory(folder);
         }
         catch (CellarException)
@@ -190,89 +188,6 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
         }
     }
 
-    /// <summary>
-    /// Opens the verified copy without following links and makes sure it is the very file the check wrote (device and
-    /// inode as created): a name in the app's folder can have been swapped since.
-    /// </summary>
-    private static SafeFileHandle? OpenVerified(string path, UnixFiles.FileId? created, string folder)
-    {
-        if (OperatingSystem.IsWindows())
-        {
-            return null;
-        }
-
-        SafeFileHandle handle;
-        try
-        {
-            handle = UnixFiles.OpenNoFollow(path, NativeMethods.ORdonly);
-        }
-        catch (IOException e)
-        {
-            throw Swapped(path, folder, e);
-        }
-
-        if (UnixFiles.FStat(handle) is not { IsRegularFile: true } stat || (created is { } id && stat.Id != id))
-        {
-            handle.Dispose();
-            throw Swapped(path, folder);
-        }
-
-        return handle;
-    }
-
-    /// <summary>Throws when <paramref name="name"/> no longer names the verified copy held open in <paramref name="restored"/>.</summary>
-    private static void RefuseIfSwapped(SafeFileHandle? restored, string name, string folder)
-    {
-        if (restored is not null && UnixFiles.FStat(restored)?.Id is { } id && UnixFiles.LStat(name)?.Id != id)
-        {
-            throw Swapped(name, folder);
-        }
-    }
-
-    private static CellarException Swapped(string path, string folder, Exception? inner = null) =>
-        new($"{path} is no longer the verified copy (another process in {folder} replaced it); nothing was restored", inner);
-
-    /// <summary>
-    /// Gives the restored file (through its open descriptor) the owner, group and mode of the file it replaces, or,
-    /// with none, the owner and group of the folder and mode 0600. Changing the owner takes root; without it a
-    /// differing owner is a warning. The file replaced is looked at by its name without following a link: its owner
-    /// and mode are only copied, never changed.
-    /// </summary>
-    private void MatchOwnership(SafeFileHandle? restored, string path, string reference, bool referenceIsFile)
-    {
-        if (restored is null || OperatingSystem.IsWindows())
-        {
-            return;
-        }
-
-        var wanted = referenceIsFile ? UnixFiles.LStat(reference) : UnixFiles.Stat(reference);
-        if (wanted is { } link && referenceIsFile && !link.IsRegularFile)
-        {
-            wanted = null; // swapped for a link or a special file since it was checked: its owner means nothing
-        }
-
-        if (wanted is { } w && UnixFiles.FStat(restored) is { } c)
-        {
-            if (c.Uid != w.Uid || c.Gid != w.Gid)
-            {
-                if (!UnixFiles.IsRoot)
-                {
-                    LogOwnerNotChanged(logger, path, c.Uid, c.Gid, w.Uid, w.Gid, reference);
-                }
-                else if (UnixFiles.FChown(restored, w.Uid, w.Gid) is var errno and not 0)
-                {
-                    LogChownFailed(logger, w.Uid, w.Gid, path, UnixFiles.Describe(errno));
-                }
-            }
-        }
-        else
-        {
-            LogOwnerUnknown(logger, reference);
-        }
-
-        File.SetUnixFileMode(restored, referenceIsFile && wanted is { } known ? (UnixFileMode)known.Mode & PermissionBits : SecureFiles.FileMode);
-    }
-
     /// <summary><c>PATH.pre-restore-STAMP</c>, or <c>PATH.pre-restore-STAMP.N</c> when that (or a companion of it) is taken.</summary>
     internal static string FreeSavedName(string target, string stamp) => FreeName.First(
         n => n == 0 ? $"{target}.pre-restore-{stamp}" : $"{target}.pre-restore-{stamp}.{n + 1}",
@@ -313,7 +228,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             Fsync.File(copy);
             if (owner is { } o && !OperatingSystem.IsWindows())
             {
-                File.SetUnixFileMode(copy.SafeFileHandle, (UnixFileMode)o.Mode & PermissionBits);
+                File.SetUnixFileMode(copy.SafeFileHandle, (UnixFileMode)o.Mode & VerifiedCopy.PermissionBits);
                 if (UnixFiles.IsRoot)
                 {
                     _ = UnixFiles.FChown(copy.SafeFileHandle, o.Uid, o.Gid);
@@ -367,15 +282,6 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "cannot remove {Path}, left by an interrupted restore: {Error}")]
     private static partial void LogSweepFailed(ILogger logger, string path, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "restored file {Target} is owned by {Uid}:{Gid}, not {WantedUid}:{WantedGid} like {Reference}; only root can change that")]
-    private static partial void LogOwnerNotChanged(ILogger logger, string target, uint uid, uint gid, uint wantedUid, uint wantedGid, string reference);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "cannot give {Uid}:{Gid} to the restored file {Target}: {Error}")]
-    private static partial void LogChownFailed(ILogger logger, uint uid, uint gid, string target, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "cannot read the owner of {Reference}; the restored file keeps Cellar's user as owner")]
-    private static partial void LogOwnerUnknown(ILogger logger, string reference);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "cannot hard-link {Target} as {Saved} ({Error}); copying it instead")]
     private static partial void LogCopyingPrevious(ILogger logger, string target, string saved, string error);
