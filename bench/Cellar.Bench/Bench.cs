@@ -8,6 +8,7 @@ using Cellar.Core.Snapshots;
 namespace Cellar.Bench;
 
 /// <summary>Runs every measurement on one machine, in one process, so the rows are comparable.</summary>
+/// <remarks>Over 300 lines on purpose: each scenario runs Cellar and its peer side by side, and one file keeps them under the same conditions.</remarks>
 internal sealed class Bench(BenchOptions options, string cellarDll, string writerDll)
 {
     private const int WriterRate = 500;

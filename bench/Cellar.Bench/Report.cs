@@ -4,6 +4,7 @@ using System.Text;
 namespace Cellar.Bench;
 
 /// <summary>Turns the measurements into docs/BENCHMARKS.md.</summary>
+/// <remarks>Over 300 lines on purpose: every table and note of docs/BENCHMARKS.md is written here, in the order the page reads.</remarks>
 internal sealed class Report(
     Machine machine,
     BenchOptions options,

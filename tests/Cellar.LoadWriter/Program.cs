@@ -23,6 +23,7 @@ namespace Cellar.LoadWriter;
 /// Without <c>--duration</c> it runs until stdin is closed or SIGTERM/SIGINT arrives.
 /// </para>
 /// </summary>
+/// <remarks>Over 300 lines on purpose: a whole small program (its arguments, the writer loop, its own checks) that plays the app, read at once.</remarks>
 internal static class Program
 {
     private const int ExitOk = 0;

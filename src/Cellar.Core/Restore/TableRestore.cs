@@ -19,6 +19,7 @@ namespace Cellar.Core.Restore;
 /// and given back its indexes and triggers. Every other table is left as it is. Foreign keys into and out
 /// of the restored tables are checked before commit, and any violation rolls the whole restore back.
 /// </summary>
+/// <remarks>Over 300 lines on purpose: the restore is one write transaction on the live file, and its steps (drop, recreate, refill, indexes, foreign-key checks, rollback) share that connection; split, each part would need it passed in and the rollback would be read in pieces.</remarks>
 public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, ILogger<TableRestore> logger)
 {
     private static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(60);

@@ -21,6 +21,7 @@ namespace Cellar.Core.Storage;
 /// multipart upload), each part's MD5 is checked against the ETag the server answers, and every request is retried
 /// with exponential backoff, so an outage shorter than the retry budget costs nothing but time.
 /// </summary>
+/// <remarks>Over 300 lines on purpose: this is the one place that speaks S3; uploads, parts and their checks, listing and retries share the client, its retry pipeline and its error mapping.</remarks>
 internal sealed partial class S3ObjectStore : IObjectStore
 {
     private readonly S3Options _options;

@@ -18,6 +18,7 @@ namespace Cellar.Tests.Cli;
 /// One operator's setup in a temp folder: a sample portfolio database, a config file with a <c>daily</c>
 /// snapshot job, a backup root and a log folder; and <c>cellar --config THAT ...</c> as a child process.
 /// </summary>
+/// <remarks>Over 300 lines on purpose: the one harness every CLI test shares (setup, config, running cellar, reading what it wrote).</remarks>
 internal sealed class CliSandbox : IDisposable
 {
     public const string TempMarker = ".cellar-tmp-";

@@ -15,6 +15,7 @@ namespace Cellar.Tests.Cli;
 /// old state or the complete new one, never something that looks valid and is not, and the next run settles the rest.
 /// Random kills (<see cref="CrashTests"/>) almost never land in the microseconds between a sidecar and a rename; these do.
 /// </summary>
+/// <remarks>Over 300 lines on purpose: one test per crash point, all sharing the kill-and-inspect helpers at the end.</remarks>
 public sealed class CrashPointTests
 {
     private const long DatabaseBytes = 1L << 20;

@@ -10,6 +10,7 @@ using Xunit;
 namespace Cellar.Tests.Cli;
 
 /// <summary><c>cellar restore</c> end to end: the right backup, verified, swapped in atomically, never over a live app.</summary>
+/// <remarks>Over 300 lines on purpose: each test is one promise of `cellar restore`, on the same sandbox and database.</remarks>
 public sealed partial class RestoreTests
 {
     private const long DatabaseBytes = 3 << 20;

@@ -11,6 +11,7 @@ namespace Cellar.Tests.Configuration;
 /// A bad config stops Cellar before any job touches a file, with one line that names the offending key and
 /// exit code 2. Files are real JSON on disk; CELLAR__ variables are left out (see ConfigEnvironmentTests).
 /// </summary>
+/// <remarks>Over 300 lines on purpose: one short test per bad setting, all through the same config-file helper.</remarks>
 public sealed class ConfigValidationTests : IDisposable
 {
     private readonly TempFolder _temp = new();

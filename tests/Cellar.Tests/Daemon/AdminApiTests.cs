@@ -22,6 +22,7 @@ using Xunit;
 namespace Cellar.Tests.Daemon;
 
 /// <summary>The admin API on a real Kestrel bound to 127.0.0.1 and a random port, backed by real backups.</summary>
+/// <remarks>Over 300 lines on purpose: one test per promise of the admin API, sharing one daemon harness.</remarks>
 public sealed partial class AdminApiTests
 {
     private const string Token = "0123456789abcdef-test-token";

@@ -21,6 +21,7 @@ namespace Cellar.Tests.Logs;
 /// archives followed by the live file (past what its state says is already archived) hold every number exactly
 /// once, in order, with no NUL byte.
 /// </summary>
+/// <remarks>Over 300 lines on purpose: every test runs the same real writer and checks the same invariant, which the helpers at the end hold.</remarks>
 [Collection(LogJobs.Collection)]
 public sealed class LogRotationTests : IDisposable
 {

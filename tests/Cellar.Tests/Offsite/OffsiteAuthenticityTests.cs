@@ -19,6 +19,7 @@ namespace Cellar.Tests.Offsite;
 /// objects written, deleted and put back straight in the bucket. Whenever a key exists, Cellar restores only what it
 /// sealed, says what it skipped and why, and notices deleted, replayed and rolled-back copies.
 /// </summary>
+/// <remarks>Over 300 lines on purpose: one test per thing a bucket writer can do, sharing the bucket and key setup.</remarks>
 public sealed class OffsiteAuthenticityTests
 {
     private const string Manifest = "portfolio/manifest.cellar";

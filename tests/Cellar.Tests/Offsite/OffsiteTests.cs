@@ -11,6 +11,8 @@ using Xunit;
 
 namespace Cellar.Tests.Offsite;
 
+/// <summary>The offsite copy end to end: up, listed, down and verified, against a real S3 server on loopback.</summary>
+/// <remarks>Over 300 lines on purpose: one test per promise of the copy, each on its own <c>OffsiteSandbox</c>.</remarks>
 public sealed class OffsiteTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

@@ -19,6 +19,7 @@ namespace Cellar.Tests.Retention;
 /// Pruning real files in a real job folder, with the clock faked. Every backup's mtime is set to mislead
 /// (old backups look fresh, fresh ones look ancient), so a pruner that looked at mtimes would fail here.
 /// </summary>
+/// <remarks>Over 300 lines on purpose: one test per retention rule, all on the same misleading-mtime folder.</remarks>
 public sealed class PrunerTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 26, 0, 30, 0, TimeSpan.Zero);

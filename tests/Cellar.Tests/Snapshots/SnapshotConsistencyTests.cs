@@ -28,6 +28,7 @@ namespace Cellar.Tests.Snapshots;
 /// transaction), and every backup must hold exactly rows 1..k of both tables for some k, in WAL and in
 /// rollback-journal mode alike. Backups go through the real job runner, on the real filesystem.
 /// </summary>
+/// <remarks>Over 300 lines on purpose: each test is one way the app writes while the snapshot runs, all checked by the same prefix invariant.</remarks>
 public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClassFixture<PortfolioTemplate>, IDisposable
 {
     private const string JobName = "snap";

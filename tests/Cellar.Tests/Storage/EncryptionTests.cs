@@ -9,6 +9,8 @@ using Xunit;
 
 namespace Cellar.Tests.Storage;
 
+/// <summary>The encrypted format (docs/encryption.md): round trips, tampering of every kind, and key files.</summary>
+/// <remarks>Over 300 lines on purpose: one test per promise of the format, most tampering with an encrypted stream a different way.</remarks>
 public sealed class EncryptionTests : IDisposable
 {
     private const int Exponent = 12;
