@@ -1,7 +1,7 @@
 namespace Cellar.Core.IO;
 
 /// <summary>The first of a sequence of candidate names that is not taken: how a new file avoids every existing one.</summary>
-public static class FreeName
+internal static class FreeName
 {
     /// <summary>
     /// <paramref name="candidate"/>(0), (1), ... until one is not <paramref name="taken"/>. The candidates say how a
