@@ -2,6 +2,7 @@ using System.CommandLine;
 using Cellar.Core.IO;
 using Cellar.Core.Offsite;
 using Cellar.Core.Retention;
+using Cellar.Logging;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Cli;
@@ -21,7 +22,7 @@ internal static class PruneCommand
             var failures = 0;
             foreach (var j in jobs.Where(j => Directory.Exists(j.Folder)))
             {
-                using var folderLock = await FolderLock.AcquireAsync(j.Folder, context.Time, cancellationToken, notices: context.Loggers.CreateLogger("Cellar.Maintenance")).ConfigureAwait(false);
+                using var folderLock = await FolderLock.AcquireAsync(j.Folder, context.Time, cancellationToken, notices: context.Loggers.CreateLogger(FileLoggerProvider.MaintenanceCategory)).ConfigureAwait(false);
                 var result = pruner.Prune(j, context.Config.TimeZone, parse.GetValue(dryRun));
                 foreach (var entry in result.Deleted)
                 {

@@ -6,6 +6,7 @@ using Cellar.Core.Catalog;
 using Cellar.Core.Offsite;
 using Cellar.Core.Restore;
 using Cellar.Core.Verification;
+using Cellar.Logging;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Cli;
@@ -88,7 +89,7 @@ internal static class RestoreCommand
     {
         if (BackupCatalog.JobOf(context.Config, backup) is { } owner)
         {
-            var log = context.Loggers.CreateLogger("Cellar.Maintenance.Verify");
+            var log = context.Loggers.CreateLogger(FileLoggerProvider.MaintenanceCategory + ".Verify");
             await BackupVerifier.RecordAsync(backup, owner, rejected.Result, context.Time, log, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -4,6 +4,7 @@ using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Progress;
 using Cellar.Core.Verification;
+using Cellar.Logging;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Cli;
@@ -29,7 +30,7 @@ internal static partial class VerifyCommand
             var paths = parse.GetValue(file) is { } one
                 ? [(Path: Path.GetFullPath(one), Job: BackupCatalog.JobOf(context.Config, one))]
                 : context.Config.Jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone).Select(e => (e.Path, Job: (JobConfig?)j))).ToList();
-            var log = context.Loggers.CreateLogger("Cellar.Maintenance.Verify");
+            var log = context.Loggers.CreateLogger(FileLoggerProvider.MaintenanceCategory + ".Verify");
             var bad = 0;
             foreach (var (path, owner) in paths)
             {

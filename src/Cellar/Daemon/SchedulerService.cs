@@ -4,6 +4,7 @@ using Cellar.Core.Jobs;
 using Cellar.Core.Logs;
 using Cellar.Core.Verification;
 using Cellar.Core.Scheduling;
+using Cellar.Logging;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -34,7 +35,7 @@ internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispat
             return;
         }
 
-        var logger = loggers.CreateLogger("Cellar.Maintenance.Verify");
+        var logger = loggers.CreateLogger(FileLoggerProvider.MaintenanceCategory + ".Verify");
         try
         {
             while (schedule.GetNextOccurrence(time.GetUtcNow(), config.TimeZone) is { } next)

@@ -1,5 +1,7 @@
 using System.Text;
 using Cellar.Core.IO;
+using Cellar.Core.Logs;
+using Cellar.Core.Retention;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Logging;
@@ -45,9 +47,17 @@ internal sealed class FileLoggerProvider(string logDir, TimeProvider time, Actio
         }
     }
 
+    /// <summary>
+    /// The categories whose lines are upkeep: retention and log rotation, named by their code's namespace (so a move of
+    /// that code moves its routing with it, or fails to compile), and the CLI's and daemon's own upkeep loggers.
+    /// </summary>
+    private static readonly string[] MaintenanceCategories = [typeof(Pruner).Namespace + ".", typeof(LogRotator).Namespace + ".", MaintenanceCategory];
+
+    /// <summary>The category of upkeep a host logs itself (<c>cellar verify</c>, the daemon's verify sweep, <c>cellar prune</c>'s lock).</summary>
+    public const string MaintenanceCategory = "Cellar.Maintenance";
+
     private static string FileFor(string category) =>
-        category.Contains("Retention", StringComparison.Ordinal) || category.Contains("Maintenance", StringComparison.Ordinal) || category.Contains(".Logs.", StringComparison.Ordinal)
-            ? "maintenance.log" : "backup.log";
+        MaintenanceCategories.Any(prefix => category.StartsWith(prefix, StringComparison.Ordinal)) ? "maintenance.log" : "backup.log";
 
     private void Write(string file, LogLevel level, string message, Exception? exception)
     {
