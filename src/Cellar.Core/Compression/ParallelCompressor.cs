@@ -69,8 +69,7 @@ internal static class ParallelCompressor
         try
         {
             var compressed = codec.CompressBlock(block.AsSpan(0, length), out var compressedLength);
-            FaultInjection.DamageCompressed(compressed, compressedLength);
-            return (compressed, compressedLength);
+            return (compressed, FaultInjection.DamageCompressed(compressed, compressedLength));
         }
         finally
         {

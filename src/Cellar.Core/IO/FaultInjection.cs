@@ -10,7 +10,7 @@ namespace Cellar.Core.IO;
 internal static class FaultInjection
 {
     private static readonly AsyncLocal<Func<string, int>?> FsyncFault = new();
-    private static readonly AsyncLocal<Action<byte[], int>?> CompressedFault = new();
+    private static readonly AsyncLocal<Func<byte[], int, int>?> CompressedFault = new();
 
     /// <summary>Given the path being synced, the errno its fsync should fail with, or 0 to sync for real.</summary>
     public static Func<string, int>? Fsync
@@ -24,15 +24,15 @@ internal static class FaultInjection
 
     /// <summary>
     /// Given each block a codec has just compressed (its buffer and length), may change it in place before it is
-    /// hashed and written: a compressor bug or a bit flipped in RAM, which only the compare of the stored file with
-    /// what went in can catch.
+    /// hashed and written, and returns how much of it is written: a compressor bug, a bit flipped in RAM or a frame cut
+    /// short, which only the proof of the stored file against what went in can catch.
     /// </summary>
-    public static Action<byte[], int>? Compressed
+    public static Func<byte[], int, int>? Compressed
     {
         get => CompressedFault.Value;
         set => CompressedFault.Value = value;
     }
 
-    /// <summary>Applies <see cref="Compressed"/>, if set, to one compressed block.</summary>
-    internal static void DamageCompressed(byte[] block, int length) => CompressedFault.Value?.Invoke(block, length);
+    /// <summary>Applies <see cref="Compressed"/>, if set, to one compressed block; the length of it to write.</summary>
+    internal static int DamageCompressed(byte[] block, int length) => CompressedFault.Value?.Invoke(block, length) ?? length;
 }

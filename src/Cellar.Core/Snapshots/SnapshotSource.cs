@@ -114,9 +114,10 @@ internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? 
             {
                 readA = expanded.ReadAtLeast(a, a.Length, throwOnEndOfStream: false);
             }
-            catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ZstdSharp.ZstdException)
             {
-                // A damaged gzip member or zstd frame stops the decoder before any compare: the same failed proof.
+                // A damaged gzip member or zstd frame stops the decoder before any compare: the same failed proof. A zstd
+                // frame cut short ends in EndOfStreamException ("Premature end of stream").
                 return $"the stored backup does not decompress after byte {offset} ({e.Message})";
             }
 

@@ -40,7 +40,11 @@ public sealed partial class PublishTests : IDisposable
         // The seed's cron, still installed during a migration, writes the same name while Cellar compresses (the
         // compressor's fault seam is just the moment to do it: the backup's name is chosen, its file not yet renamed).
         var seed = new Lazy<string>(() => TakeFinalName(job.Folder));
-        FaultInjection.Compressed = (_, _) => _ = seed.Value;
+        FaultInjection.Compressed = (block, length) =>
+        {
+            _ = seed.Value;
+            return length;
+        };
 
         var error = await Assert.ThrowsAsync<CellarException>(() => runner.RunAsync("daily", null, null, ct));
 

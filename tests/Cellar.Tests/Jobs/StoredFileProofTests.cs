@@ -11,8 +11,8 @@ using Xunit;
 namespace Cellar.Tests.Jobs;
 
 /// <summary>
-/// A stored file counts only once it decompresses to exactly what went in. A compressor that writes one wrong byte
-/// (injected through <see cref="FaultInjection.Compressed"/>, in this test's async flow only) fails the run: nothing
+/// A stored file counts only once it decompresses to exactly what went in. A compressor that writes one wrong byte, or
+/// cuts a block short (injected through <see cref="FaultInjection.Compressed"/>, in this test's async flow only), fails the run: nothing
 /// takes a final name and the backups made before stay as they were.
 /// </summary>
 public sealed class StoredFileProofTests : IDisposable
@@ -33,7 +33,11 @@ public sealed class StoredFileProofTests : IDisposable
     [InlineData("daily", "none", "middle")]
     [InlineData("social", "gzip", "middle")]
     [InlineData("social", "none", "middle")]
-    public async Task A_stored_file_with_one_wrong_byte_fails_the_run_and_leaves_the_older_backups_as_they_were(string jobName, string compression, string where)
+    [InlineData("daily", "zstd", "cut")]
+    [InlineData("daily", "gzip", "cut")]
+    [InlineData("daily", "none", "cut")]
+    [InlineData("social", "zstd", "cut")]
+    public async Task A_stored_file_with_a_wrong_byte_or_cut_short_fails_the_run_and_leaves_the_older_backups_as_they_were(string jobName, string compression, string where)
     {
         var ct = TestContext.Current.CancellationToken;
         var config = await SetUpAsync(compression, ct);
@@ -41,7 +45,14 @@ public sealed class StoredFileProofTests : IDisposable
         var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
         await runner.RunAsync(jobName, null, null, ct);
         var before = CliSandbox.Fingerprint(job.Folder);
-        CompressorFault.FlipOneByte(last: where == "last");
+        if (where == "cut")
+        {
+            CompressorFault.CutShort();
+        }
+        else
+        {
+            CompressorFault.FlipOneByte(last: where == "last");
+        }
 
         var error = await Assert.ThrowsAsync<CellarException>(() => runner.RunAsync(jobName, null, null, ct));
 

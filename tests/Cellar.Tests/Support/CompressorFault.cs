@@ -19,6 +19,18 @@ internal static class CompressorFault
             {
                 block[last ? length - 1 : length / 2] ^= 0xFF;
             }
+
+            return length;
         };
+    }
+
+    /// <summary>
+    /// From now on in the caller's async flow, the compressor writes only the first half of the first block it
+    /// compresses: a gzip member or zstd frame cut short, which its decoder meets as a stream that ends too early.
+    /// </summary>
+    public static void CutShort()
+    {
+        var blocks = 0;
+        FaultInjection.Compressed = (_, length) => Interlocked.Increment(ref blocks) == 1 ? length / 2 : length;
     }
 }
