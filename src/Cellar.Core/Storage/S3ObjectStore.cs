@@ -199,7 +199,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
         {
             hash = Convert.ToHexStringLower(await sha256.ComputeHashAsync(stored, cancellationToken).ConfigureAwait(false));
         }
-        catch (AmazonClientException)
+        catch (ChecksumMismatchException)
         {
             // The SDK checks a download against its ETag where that is an MD5 and throws at the end of the body: the
             // bytes read back are not even the ones the server vouches for, so they prove nothing either.
@@ -218,7 +218,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
         try
         {
             var response = await Run(key, ct => _client.GetObjectAsync(new GetObjectRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken, notFoundPassesThrough: true).ConfigureAwait(false);
-            return new ResponseStream(response);
+            return new ResponseStream(response, Location + key);
         }
         catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
         {
@@ -344,18 +344,45 @@ internal sealed partial class S3ObjectStore : IObjectStore
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Object}: could not abort the unfinished multipart upload ({Error}); a bucket lifecycle rule for incomplete uploads removes it")]
     private static partial void LogAbortFailed(ILogger logger, string @object, string error);
 
-    /// <summary>The object's body; disposing it releases the response and its connection.</summary>
-    private sealed class ResponseStream(GetObjectResponse response) : ReadOnlyStream
+    /// <summary>
+    /// The object's body; disposing it releases the response and its connection. The SDK checks the body against the
+    /// server's checksum as it ends and throws its own client exception when they differ: that becomes one line naming
+    /// the object, like every other failure of this store.
+    /// </summary>
+    private sealed class ResponseStream(GetObjectResponse response, string name) : ReadOnlyStream
     {
         private readonly Stream _body = response.ResponseStream;
 
         public override long Length => response.ContentLength;
 
-        public override int Read(Span<byte> buffer) => _body.Read(buffer);
+        public override int Read(Span<byte> buffer)
+        {
+            try
+            {
+                return _body.Read(buffer);
+            }
+            catch (AmazonClientException e)
+            {
+                throw Damaged(e);
+            }
+        }
 
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _body.ReadAsync(buffer, cancellationToken);
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            try
+            {
+                return await _body.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            }
+            catch (AmazonClientException e)
+            {
+                throw Damaged(e);
+            }
+        }
 
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _body.ReadAsync(buffer, offset, count, cancellationToken);
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        private ChecksumMismatchException Damaged(AmazonClientException e) => new($"{name}: the object read does not match the server's checksum for it ({e.Message})", e);
 
         protected override void Dispose(bool disposing)
         {
@@ -367,4 +394,7 @@ internal sealed partial class S3ObjectStore : IObjectStore
             base.Dispose(disposing);
         }
     }
+
+    /// <summary>A body that ended unlike the server's checksum of it: what was read is not what the server holds.</summary>
+    private sealed class ChecksumMismatchException(string message, Exception inner) : CellarException(message, inner);
 }

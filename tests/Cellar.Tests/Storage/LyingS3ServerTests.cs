@@ -65,6 +65,22 @@ public sealed class LyingS3ServerTests(SharedS3Server shared) : IClassFixture<Sh
         Assert.Equal(bytes, await lab.ReadDirectAsync(Key));
     }
 
+    [Fact]
+    public async Task A_download_that_comes_back_wrong_fails_in_one_line_naming_the_object()
+    {
+        await using var lab = await Lab.OpenAsync(shared);
+        var bytes = Bytes(S3Call.PutObject);
+        await lab.Store.PutAsync(Key, new MemoryStream(bytes), null, Ct);
+        lab.Proxy.Tell(new S3Lie(S3Call.GetObject, S3Fault.CorruptDownload));
+
+        await using var body = await lab.Store.GetAsync(Key, Ct);
+        var error = await Assert.ThrowsAnyAsync<CellarException>(() => body.CopyToAsync(Stream.Null, Ct));
+
+        // The SDK's own exception said neither the object nor the store; the operator gets both.
+        Assert.StartsWith($"{lab.Store.Location}{Key}: the object read does not match the server's checksum", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
     [Theory]
     [InlineData(S3Call.PutObject)]
     [InlineData(S3Call.CreateMultipartUpload)]
