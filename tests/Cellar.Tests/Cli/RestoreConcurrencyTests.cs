@@ -57,9 +57,7 @@ public sealed class RestoreConcurrencyTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes, withSocial: true);
-        var backup = await sandbox.BackupAsync(job);
-        var target = sandbox.Combine("app.sqlite");
-        File.Copy(sandbox.Database, target);
+        var (backup, target) = await sandbox.RestoreSceneAsync(appHasDatabase: true, job: job);
         var before = CliSandbox.HashOf(target);
 
         // Another restore holds the folder's lock (flock(1) on the folder itself, as Cellar takes it) until released.

@@ -47,16 +47,14 @@ public sealed class RestoreRefusalTests
     public async Task Restore_onto_a_fifo_or_a_device_node_is_refused_even_with_force_and_leaves_it_in_place(string kind, string job)
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes, withSocial: true);
-        var backup = await sandbox.BackupAsync(job);
-        var target = sandbox.Combine("app.sqlite");
+        var (backup, target) = await sandbox.RestoreSceneAsync(job: job);
         var before = await MakeNodeAsync(kind, target);
 
         var run = await sandbox.CellarAsync("restore", backup, "--to", target, "--force");
 
         CliSandbox.AssertOneLineError(run, 2, "not a regular file", kind);
         Assert.Equal(before, await DescribeAsync(target));
-        Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
-        CliSandbox.AssertNoTempFiles(sandbox.Root);
+        sandbox.AssertNothingRestored();
     }
 
     [Fact]
@@ -64,9 +62,7 @@ public sealed class RestoreRefusalTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
-        File.Copy(sandbox.Database, target);
+        var (_, target) = await sandbox.RestoreSceneAsync(appHasDatabase: true);
 
         // The app reaches the same file by another name, as through a bind mount of the folder.
         var elsewhere = sandbox.Combine("mounted");
@@ -78,8 +74,7 @@ public sealed class RestoreRefusalTests
         var run = await sandbox.CellarAsync("restore", "--latest", "daily", "--to", target, "--force");
 
         CliSandbox.AssertOneLineError(run, 1, "open for writing", $"process {writer.Pid} ");
-        Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
-        CliSandbox.AssertNoTempFiles(sandbox.Root);
+        sandbox.AssertNothingRestored();
         var stats = await writer.StopAsync(ct);
         Assert.True(stats.Commits > 0);
         using var app = CliSandbox.Open(target);

@@ -34,8 +34,7 @@ public sealed partial class RestoreTests
     public async Task Restore_onto_an_existing_file_without_force_exits_2_and_leaves_it_unchanged()
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
+        var (_, target) = await sandbox.RestoreSceneAsync();
         await File.WriteAllTextAsync(target, "not the database you are looking for", TestContext.Current.CancellationToken);
         var before = CliSandbox.HashOf(target);
 
@@ -43,16 +42,14 @@ public sealed partial class RestoreTests
 
         CliSandbox.AssertOneLineError(run, 2, "--force");
         Assert.Equal(before, CliSandbox.HashOf(target));
-        Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
-        CliSandbox.AssertNoTempFiles(sandbox.Root);
+        sandbox.AssertNothingRestored();
     }
 
     [Fact]
     public async Task Restore_with_force_keeps_the_old_database_with_the_commits_of_its_wal_beside_the_restored_one()
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        var backup = await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
+        var (backup, target) = await sandbox.RestoreSceneAsync();
 
         // The old database as a crashed app leaves it: committed rows still in its -wal.
         await using (var writer = await LoadWriterProcess.StartAsync(target, "wal", 0, TestContext.Current.CancellationToken))
@@ -160,15 +157,13 @@ public sealed partial class RestoreTests
     public async Task Restore_over_a_database_a_running_app_writes_to_is_refused_with_one_line()
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
+        var (_, target) = await sandbox.RestoreSceneAsync();
         await using var writer = await LoadWriterProcess.StartAsync(target, "wal", 200, TestContext.Current.CancellationToken);
 
         var run = await sandbox.CellarAsync("restore", "--latest", "daily", "--to", target, "--force");
 
         CliSandbox.AssertOneLineError(run, 1, "open for writing");
-        Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
-        CliSandbox.AssertNoTempFiles(sandbox.Root);
+        sandbox.AssertNothingRestored();
         var stats = await writer.StopAsync(TestContext.Current.CancellationToken);
         Assert.True(stats.Commits > 0);
         using var app = CliSandbox.Open(target);
@@ -180,8 +175,7 @@ public sealed partial class RestoreTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        var backup = await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
+        var (backup, target) = await sandbox.RestoreSceneAsync();
         await using (await LoadWriterProcess.StartAsync(target, "wal", 0, ct))
         {
             await Task.Delay(300, ct); // then killed: committed rows still in the -wal
@@ -208,8 +202,7 @@ public sealed partial class RestoreTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
+        var (_, target) = await sandbox.RestoreSceneAsync();
         await using var writer = await LoadWriterProcess.StartAsync(target, "wal", 200, ct);
         File.Delete(target); // the app keeps writing to the unlinked file and to its -wal
 
@@ -218,8 +211,7 @@ public sealed partial class RestoreTests
         CliSandbox.AssertOneLineError(run, 1, "open for writing");
         Assert.False(File.Exists(target), "a database was restored under a running app");
         Assert.True(File.Exists(target + "-wal"), "the running app's -wal was moved");
-        Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
-        CliSandbox.AssertNoTempFiles(sandbox.Root);
+        sandbox.AssertNothingRestored();
         var stats = await writer.StopAsync(ct);
         Assert.True(stats.Commits > 0);
     }
@@ -280,9 +272,7 @@ public sealed partial class RestoreTests
         const int Kills = 8;
         var ct = TestContext.Current.CancellationToken;
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        var backup = await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
-        File.Copy(sandbox.Database, target);
+        var (backup, target) = await sandbox.RestoreSceneAsync(appHasDatabase: true);
         string[] args = ["--config", sandbox.ConfigPath, "restore", backup, "--to", target, "--force"];
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -327,9 +317,7 @@ public sealed partial class RestoreTests
     {
         Assert.SkipUnless(UnixFiles.IsRoot, "only root can hand files to another user");
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        var backup = await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
-        File.Copy(sandbox.Database, target);
+        var (backup, target) = await sandbox.RestoreSceneAsync(appHasDatabase: true);
         await ExecOkAsync("chown", "1234:2345", target);
         File.SetUnixFileMode(target, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead);
 

@@ -26,8 +26,7 @@ public sealed class RestoreServiceTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        var backup = await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
+        var (backup, target) = await sandbox.RestoreSceneAsync();
         var appsFile = CliSandbox.HashOf(sandbox.Database);
 
         var result = await Service().RestoreAsync(backup, target, force: true, OnFirstReport(() => File.Copy(sandbox.Database, target)), ct);
@@ -44,16 +43,14 @@ public sealed class RestoreServiceTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        var backup = await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
+        var (backup, target) = await sandbox.RestoreSceneAsync();
 
         var error = await Assert.ThrowsAsync<ConfigException>(() =>
             Service().RestoreAsync(backup, target, force: false, OnFirstReport(() => File.Copy(sandbox.Database, target)), ct));
 
         Assert.Contains("--force", error.Message, StringComparison.Ordinal);
         Assert.Equal(CliSandbox.HashOf(sandbox.Database), CliSandbox.HashOf(target));
-        Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
-        CliSandbox.AssertNoTempFiles(sandbox.Root);
+        sandbox.AssertNothingRestored();
     }
 
     [Fact]
@@ -61,9 +58,7 @@ public sealed class RestoreServiceTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        var backup = await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
-        File.Copy(sandbox.Database, target);
+        var (backup, target) = await sandbox.RestoreSceneAsync(appHasDatabase: true);
         LoadWriterProcess? writer = null;
         try
         {
@@ -76,8 +71,7 @@ public sealed class RestoreServiceTests
 
             Assert.Contains("open for writing", error.Message, StringComparison.Ordinal);
             Assert.NotNull(writer);
-            Assert.Empty(Directory.EnumerateFiles(sandbox.Root, "app.sqlite.pre-restore-*"));
-            CliSandbox.AssertNoTempFiles(sandbox.Root);
+            sandbox.AssertNothingRestored();
             var stats = await writer.StopAsync(ct);
             using var app = CliSandbox.Open(target);
             Assert.Equal(stats.LastN, CliSandbox.Scalar(app, "SELECT max(n) FROM parent"));
@@ -97,8 +91,7 @@ public sealed class RestoreServiceTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        var backup = await sandbox.BackupAsync();
-        var target = sandbox.Combine("app.sqlite");
+        var (backup, target) = await sandbox.RestoreSceneAsync();
         await using (await LoadWriterProcess.StartAsync(target, "wal", 0, ct))
         {
             await Task.Delay(300, ct); // then killed, as a crash leaves it: committed rows still in the -wal
