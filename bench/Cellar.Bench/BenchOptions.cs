@@ -1,4 +1,5 @@
-using System.Diagnostics.CodeAnalysis;
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace Cellar.Bench;
@@ -15,131 +16,110 @@ internal sealed record BenchOptions(
     string Suite,
     IReadOnlyList<string> Arguments)
 {
-    public const string Usage =
-        "usage: dotnet run -c Release --project bench/Cellar.Bench -- [--sizes 50,1024 (MiB)] [--out docs/BENCHMARKS.md] "
-        + "[--work-dir /var/tmp] [--runs N (default 3 up to 100 MiB, else 1)] [--writer-seconds 10] [--backup-timeout 40] "
-        + "[--busy-size MIB (default: the largest size; 0 = skip the busy scenario)] "
-        + "[--suite backups|dumps|logs|daemon|offsite (dumps, logs, daemon, offsite: only that comparison, spliced into its section of the report; for logs the sizes are log sizes)]";
+    private const int ExitUsage = 2;
+
+    private static readonly string[] Suites = ["backups", "dumps", "logs", "daemon", "offsite"];
+
+    private static readonly Option<IReadOnlyList<int>> SizesOption = new("--sizes")
+    {
+        Description = "Database sizes in MiB, comma-separated (for --suite logs: log sizes)",
+        Arity = ArgumentArity.ExactlyOne,
+        DefaultValueFactory = _ => [50, 1024],
+        CustomParser = ParseSizes,
+    };
+
+    private static readonly Option<string?> OutOption = new("--out") { Description = "The report to write (default: docs/BENCHMARKS.md in this checkout)" };
+
+    private static readonly Option<string> WorkDirOption = new("--work-dir")
+    {
+        Description = "An existing folder to generate the databases in",
+        DefaultValueFactory = _ => "/var/tmp",
+    };
+
+    private static readonly Option<int?> RunsOption = new("--runs")
+    {
+        Description = "Runs per measurement (default 3 up to 100 MiB, else 1)",
+        CustomParser = result => ParsePositive(result),
+    };
+
+    private static readonly Option<int> WriterSecondsOption = new("--writer-seconds")
+    {
+        Description = "How long the load writer runs against a backup",
+        DefaultValueFactory = _ => 10,
+        CustomParser = ParsePositive,
+    };
+
+    private static readonly Option<int> BackupTimeoutOption = new("--backup-timeout")
+    {
+        Description = "Seconds a backup may take before it counts as failed",
+        DefaultValueFactory = _ => 40,
+        CustomParser = ParsePositive,
+    };
+
+    private static readonly Option<int?> BusySizeOption = new("--busy-size")
+    {
+        Description = "MiB size from --sizes to run the busy scenario on (default: the largest; 0 = skip it)",
+        CustomParser = ParseBusySize,
+    };
+
+    private static readonly Option<string> SuiteOption = new("--suite")
+    {
+        Description = "backups, dumps, logs, daemon or offsite (all but backups: only that comparison, spliced into its section of the report)",
+        DefaultValueFactory = _ => "backups",
+        CustomParser = ParseSuite,
+    };
+
+    static BenchOptions()
+    {
+        // A validator, not a parser: it checks the default folder too.
+        WorkDirOption.Validators.Add(result =>
+        {
+            var workDir = result.GetValueOrDefault<string>();
+            if (!Directory.Exists(workDir))
+            {
+                result.AddError($"--work-dir {workDir} does not exist");
+            }
+        });
+    }
 
     /// <summary>The command that produced the report, as a reader would retype it.</summary>
     public string CommandLine =>
         "dotnet run -c Release --project bench/Cellar.Bench" + (Arguments.Count == 0 ? "" : " -- " + string.Join(' ', Arguments));
 
-    public static bool TryParse(string[] args, [NotNullWhen(true)] out BenchOptions? options, [NotNullWhen(false)] out string? error)
+    /// <summary>
+    /// Parses <paramref name="args"/> and runs <paramref name="bench"/> with them. A usage error is one line per problem on
+    /// stderr and exit code 2.
+    /// </summary>
+    public static Task<int> RunAsync(string[] args, Func<BenchOptions, Task<int>> bench)
     {
-        options = null;
-        IReadOnlyList<int> sizes = [50, 1024];
-        string? outPath = null;
-        var workDir = "/var/tmp";
-        int? runs = null;
-        var writerSeconds = 10;
-        var backupTimeout = 40;
-        int? busySize = null;
-        var suite = "backups";
-
-        for (var i = 0; i < args.Length; i++)
+        var root = new RootCommand("Cellar's benchmark; writes its report to docs/BENCHMARKS.md")
         {
-            var name = args[i];
-            if (i + 1 >= args.Length)
+            SizesOption,
+            OutOption,
+            WorkDirOption,
+            RunsOption,
+            WriterSecondsOption,
+            BackupTimeoutOption,
+            BusySizeOption,
+            SuiteOption,
+        };
+
+        root.SetAction((parse, _) => bench(From(parse, args)));
+
+        // Paths are taken as given: one starting with @ is not a response file to expand.
+        var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parsed.Errors.Count > 0)
+        {
+            foreach (var error in parsed.Errors)
             {
-                error = $"missing value for '{name}'";
-                return false;
+                Console.Error.WriteLine($"Cellar.Bench: {error.Message}");
             }
 
-            var value = args[++i];
-            switch (name)
-            {
-                case "--sizes":
-                    var parsed = new List<int>();
-                    foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                    {
-                        if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var mib) || mib <= 0)
-                        {
-                            error = $"--sizes takes MiB counts like 50,1024, not '{value}'";
-                            return false;
-                        }
-
-                        parsed.Add(mib);
-                    }
-
-                    if (parsed.Count == 0)
-                    {
-                        error = "--sizes is empty";
-                        return false;
-                    }
-
-                    sizes = [.. parsed.Distinct().Order()];
-                    break;
-                case "--out":
-                    outPath = value;
-                    break;
-                case "--work-dir":
-                    workDir = value;
-                    break;
-                case "--runs":
-                    if (!TryPositive(value, out var r))
-                    {
-                        error = $"--runs must be a positive number, not '{value}'";
-                        return false;
-                    }
-
-                    runs = r;
-                    break;
-                case "--writer-seconds":
-                    if (!TryPositive(value, out writerSeconds))
-                    {
-                        error = $"--writer-seconds must be a positive number, not '{value}'";
-                        return false;
-                    }
-
-                    break;
-                case "--backup-timeout":
-                    if (!TryPositive(value, out backupTimeout))
-                    {
-                        error = $"--backup-timeout must be a positive number, not '{value}'";
-                        return false;
-                    }
-
-                    break;
-                case "--busy-size":
-                    if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var b))
-                    {
-                        error = $"--busy-size must be a MiB count from --sizes (0 = skip), not '{value}'";
-                        return false;
-                    }
-
-                    busySize = b;
-                    break;
-                case "--suite" when value is "backups" or "dumps" or "logs" or "daemon" or "offsite":
-                    suite = value;
-                    break;
-                case "--suite":
-                    error = $"--suite must be backups, dumps, logs, daemon or offsite, not '{value}'";
-                    return false;
-                default:
-                    error = $"unknown option '{name}'";
-                    return false;
-            }
+            return Task.FromResult(ExitUsage);
         }
 
-        if (!Directory.Exists(workDir))
-        {
-            error = $"--work-dir {workDir} does not exist";
-            return false;
-        }
-
-        options = new BenchOptions(
-            sizes,
-            outPath ?? Path.Combine(FindRepoRoot(), "docs", "BENCHMARKS.md"),
-            Path.GetFullPath(workDir),
-            runs,
-            writerSeconds,
-            backupTimeout,
-            busySize,
-            suite,
-            args);
-        error = null;
-        return true;
+        // Ctrl+C ends the bench at once (it does not watch a token), and an unexpected exception shows its stack trace.
+        return parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
     }
 
     /// <summary>The checkout this bench belongs to: the nearest folder holding Cellar.slnx, from the current directory or the binary.</summary>
@@ -159,6 +139,74 @@ internal sealed record BenchOptions(
         throw new InvalidOperationException("cannot find the repository root (Cellar.slnx) above the current directory");
     }
 
-    private static bool TryPositive(string value, out int result) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out result) && result > 0;
+    private static BenchOptions From(ParseResult parse, string[] args) => new(
+        parse.GetValue(SizesOption)!,
+        parse.GetValue(OutOption) ?? Path.Combine(FindRepoRoot(), "docs", "BENCHMARKS.md"),
+        Path.GetFullPath(parse.GetValue(WorkDirOption)!),
+        parse.GetValue(RunsOption),
+        parse.GetValue(WriterSecondsOption),
+        parse.GetValue(BackupTimeoutOption),
+        parse.GetValue(BusySizeOption),
+        parse.GetValue(SuiteOption)!,
+        args);
+
+    /// <summary>A comma list of positive MiB counts, sorted and without repeats.</summary>
+    private static IReadOnlyList<int> ParseSizes(ArgumentResult result)
+    {
+        var value = result.Tokens[0].Value;
+        var parsed = new List<int>();
+        foreach (var part in value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var mib) || mib <= 0)
+            {
+                result.AddError($"--sizes takes MiB counts like 50,1024, not '{value}'");
+                return [];
+            }
+
+            parsed.Add(mib);
+        }
+
+        if (parsed.Count == 0)
+        {
+            result.AddError("--sizes is empty");
+            return [];
+        }
+
+        return [.. parsed.Distinct().Order()];
+    }
+
+    private static int ParsePositive(ArgumentResult result)
+    {
+        var value = result.Tokens[0].Value;
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0)
+        {
+            return n;
+        }
+
+        result.AddError($"{((OptionResult)result.Parent!).Option.Name} must be a positive number, not '{value}'");
+        return 0;
+    }
+
+    private static int? ParseBusySize(ArgumentResult result)
+    {
+        var value = result.Tokens[0].Value;
+        if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var mib))
+        {
+            return mib;
+        }
+
+        result.AddError($"--busy-size must be a MiB count from --sizes (0 = skip), not '{value}'");
+        return null;
+    }
+
+    private static string ParseSuite(ArgumentResult result)
+    {
+        var value = result.Tokens[0].Value;
+        if (!Suites.Contains(value))
+        {
+            result.AddError($"--suite must be backups, dumps, logs, daemon or offsite, not '{value}'");
+        }
+
+        return value;
+    }
 }

@@ -6,121 +6,143 @@ using Cellar.Bench;
 // side by side in one run on generated databases, plus a busy database and the snapshot-method choice.
 // Usage: dotnet run -c Release --project bench/Cellar.Bench -- [--sizes 50,1024] [--out docs/BENCHMARKS.md]
 //        [--work-dir /var/tmp] [--runs N] [--writer-seconds 10] [--backup-timeout 40] [--busy-size MIB|0]
-if (!BenchOptions.TryParse(args, out var options, out var error))
+//        [--suite backups|dumps|logs|daemon|offsite]; --help describes them.
+return await BenchOptions.RunAsync(args, BenchAsync);
+
+static async Task<int> BenchAsync(BenchOptions options)
 {
-    Console.Error.WriteLine($"Cellar.Bench: {error}");
-    Console.Error.WriteLine(BenchOptions.Usage);
-    return 2;
-}
+    var repo = BenchOptions.FindRepoRoot();
+    Console.WriteLine($"repo {repo}; sizes {string.Join(", ", options.SizesMiB)} MiB; report -> {options.OutPath}");
 
-var repo = BenchOptions.FindRepoRoot();
-Console.WriteLine($"repo {repo}; sizes {string.Join(", ", options.SizesMiB)} MiB; report -> {options.OutPath}");
-
-foreach (var tool in new[] { "sqlite3", "gzip", "zstd", "cp", "sync" })
-{
-    try
+    foreach (var tool in new[] { "sqlite3", "gzip", "zstd", "cp", "sync" })
     {
-        await Proc.RunAsync(tool, ["--version"]);
-    }
-    catch (System.ComponentModel.Win32Exception)
-    {
-        Console.Error.WriteLine($"Cellar.Bench: '{tool}' is not installed (apt-get install {tool})");
-        return 1;
-    }
-}
-
-// The real CLI and the load writer, built in Release from this checkout.
-foreach (var project in new[] { "src/Cellar", "tests/Cellar.LoadWriter" })
-{
-    Console.WriteLine($"building {project} (Release)");
-    var build = await Proc.RunAsync(Proc.DotnetHost(), ["build", "-c", "Release", "-nologo", "-v", "q", project], workingDirectory: repo);
-    if (!build.Ok)
-    {
-        Console.Error.WriteLine($"Cellar.Bench: building {project} failed:\n{build.Stdout}\n{build.Stderr}");
-        return 1;
-    }
-}
-
-var cellarDll = Path.Combine(repo, "src/Cellar/bin/Release/net10.0/cellar.dll");
-var writerDll = Path.Combine(repo, "tests/Cellar.LoadWriter/bin/Release/net10.0/Cellar.LoadWriter.dll");
-
-var workDir = Directory.CreateDirectory(Path.Combine(options.WorkDir, $"cellar-bench-{Environment.ProcessId}")).FullName;
-var machine = await Machine.DescribeAsync(options.WorkDir);
-var loadBefore = Machine.LoadAverage();
-var started = TimeProvider.System.GetUtcNow();
-var total = Stopwatch.StartNew();
-Console.WriteLine($"load average before: {loadBefore}");
-
-if (options.Suite == "offsite")
-{
-    List<OffsiteResult> offsite;
-    try
-    {
-        offsite = await new OffsiteBench(repo, cellarDll, options.Runs).RunAsync(workDir, options.SizesMiB);
-    }
-    finally
-    {
-        Directory.Delete(workDir, recursive: true);
-    }
-
-    await ReportFile.SpliceAsync(options.OutPath, "offsite", OffsiteResult.ToMarkdown(offsite, options, machine, started));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the offsite section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
-    return 0;
-}
-
-if (options.Suite == "daemon")
-{
-    var results = new List<DaemonResult>();
-    try
-    {
-        var native = Path.Combine(workDir, "native");
-        Console.WriteLine("publishing src/Cellar as a native AOT binary");
-        var publish = await Proc.RunAsync(Proc.DotnetHost(), ["publish", "-c", "Release", "-r", "linux-x64", "-nologo", "-v", "q", "-o", native, "src/Cellar"], workingDirectory: repo);
-        if (!publish.Ok)
+        try
         {
-            Console.Error.WriteLine($"Cellar.Bench: publishing src/Cellar failed:\n{publish.Stdout}\n{publish.Stderr}");
+            await Proc.RunAsync(tool, ["--version"]);
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            Console.Error.WriteLine($"Cellar.Bench: '{tool}' is not installed (apt-get install {tool})");
             return 1;
         }
-
-        results.Add(await new DaemonBench("native AOT", [Path.Combine(native, "cellar")]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)));
-        results.Add(await new DaemonBench("JIT (dotnet cellar.dll)", [Proc.DotnetHost(), cellarDll]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)));
     }
-    finally
+
+    // The real CLI and the load writer, built in Release from this checkout.
+    foreach (var project in new[] { "src/Cellar", "tests/Cellar.LoadWriter" })
     {
-        Directory.Delete(workDir, recursive: true);
+        Console.WriteLine($"building {project} (Release)");
+        var build = await Proc.RunAsync(Proc.DotnetHost(), ["build", "-c", "Release", "-nologo", "-v", "q", project], workingDirectory: repo);
+        if (!build.Ok)
+        {
+            Console.Error.WriteLine($"Cellar.Bench: building {project} failed:\n{build.Stdout}\n{build.Stderr}");
+            return 1;
+        }
     }
 
-    await ReportFile.SpliceAsync(options.OutPath, "daemon", DaemonResult.ToMarkdown(results, options, machine, started));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the daemon section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
-    return 0;
-}
+    var cellarDll = Path.Combine(repo, "src/Cellar/bin/Release/net10.0/cellar.dll");
+    var writerDll = Path.Combine(repo, "tests/Cellar.LoadWriter/bin/Release/net10.0/Cellar.LoadWriter.dll");
 
-if (options.Suite == "logs")
-{
-    LogResult logs;
+    var workDir = Directory.CreateDirectory(Path.Combine(options.WorkDir, $"cellar-bench-{Environment.ProcessId}")).FullName;
+    var machine = await Machine.DescribeAsync(options.WorkDir);
+    var loadBefore = Machine.LoadAverage();
+    var started = TimeProvider.System.GetUtcNow();
+    var total = Stopwatch.StartNew();
+    Console.WriteLine($"load average before: {loadBefore}");
+
+    if (options.Suite == "offsite")
+    {
+        List<OffsiteResult> offsite;
+        try
+        {
+            offsite = await new OffsiteBench(repo, cellarDll, options.Runs).RunAsync(workDir, options.SizesMiB);
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+
+        await ReportFile.SpliceAsync(options.OutPath, "offsite", OffsiteResult.ToMarkdown(offsite, options, machine, started));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the offsite section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+        return 0;
+    }
+
+    if (options.Suite == "daemon")
+    {
+        var results = new List<DaemonResult>();
+        try
+        {
+            var native = Path.Combine(workDir, "native");
+            Console.WriteLine("publishing src/Cellar as a native AOT binary");
+            var publish = await Proc.RunAsync(Proc.DotnetHost(), ["publish", "-c", "Release", "-r", "linux-x64", "-nologo", "-v", "q", "-o", native, "src/Cellar"], workingDirectory: repo);
+            if (!publish.Ok)
+            {
+                Console.Error.WriteLine($"Cellar.Bench: publishing src/Cellar failed:\n{publish.Stdout}\n{publish.Stderr}");
+                return 1;
+            }
+
+            results.Add(await new DaemonBench("native AOT", [Path.Combine(native, "cellar")]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)));
+            results.Add(await new DaemonBench("JIT (dotnet cellar.dll)", [Proc.DotnetHost(), cellarDll]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)));
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+
+        await ReportFile.SpliceAsync(options.OutPath, "daemon", DaemonResult.ToMarkdown(results, options, machine, started));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the daemon section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+        return 0;
+    }
+
+    if (options.Suite == "logs")
+    {
+        LogResult logs;
+        try
+        {
+            logs = await new LogBench(cellarDll, writerDll).RunAsync(workDir, options.SizesMiB);
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+
+        await ReportFile.SpliceAsync(options.OutPath, "log-rotation", LogReport.ToMarkdown(options, machine, started, logs));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the log-rotation section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+        return 0;
+    }
+
+    if (options.Suite == "dumps")
+    {
+        var dumps = new List<DumpResult>();
+        try
+        {
+            var dumpBench = new DumpBench(options, cellarDll);
+            foreach (var mib in options.SizesMiB)
+            {
+                dumps.Add(await dumpBench.RunSizeAsync(workDir, mib));
+            }
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+
+        var section = DumpReport.ToMarkdown(options, machine, started, loadBefore, Machine.LoadAverage(), dumps);
+        await ReportFile.SpliceAsync(options.OutPath, "table-dumps", section);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the table-dump section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+        return 0;
+    }
+
+    var sizes = new List<SizeResult>();
+    BusyResult? busy = null;
     try
     {
-        logs = await new LogBench(cellarDll, writerDll).RunAsync(workDir, options.SizesMiB);
-    }
-    finally
-    {
-        Directory.Delete(workDir, recursive: true);
-    }
-
-    await ReportFile.SpliceAsync(options.OutPath, "log-rotation", LogReport.ToMarkdown(options, machine, started, logs));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the log-rotation section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
-    return 0;
-}
-
-if (options.Suite == "dumps")
-{
-    var dumps = new List<DumpResult>();
-    try
-    {
-        var dumpBench = new DumpBench(options, cellarDll);
+        var bench = new Bench(options, cellarDll, writerDll);
+        var busySize = options.BusySizeMiB ?? options.SizesMiB.Max();
         foreach (var mib in options.SizesMiB)
         {
-            dumps.Add(await dumpBench.RunSizeAsync(workDir, mib));
+            var (size, busyResult) = await bench.RunSizeAsync(workDir, mib, busy: mib == busySize && busy is null);
+            sizes.Add(size);
+            busy ??= busyResult;
         }
     }
     finally
@@ -128,35 +150,12 @@ if (options.Suite == "dumps")
         Directory.Delete(workDir, recursive: true);
     }
 
-    var section = DumpReport.ToMarkdown(options, machine, started, loadBefore, Machine.LoadAverage(), dumps);
-    await ReportFile.SpliceAsync(options.OutPath, "table-dumps", section);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the table-dump section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+    total.Stop();
+    var loadAfter = Machine.LoadAverage();
+    Console.WriteLine($"load average after: {loadAfter}");
+
+    var report = new Report(machine, options, started, total.Elapsed, loadBefore, loadAfter, Bench.MaxLoad, sizes, busy).ToMarkdown();
+    await ReportFile.WriteKeepingAsync(options.OutPath, report);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
     return 0;
 }
-
-var sizes = new List<SizeResult>();
-BusyResult? busy = null;
-try
-{
-    var bench = new Bench(options, cellarDll, writerDll);
-    var busySize = options.BusySizeMiB ?? options.SizesMiB.Max();
-    foreach (var mib in options.SizesMiB)
-    {
-        var (size, busyResult) = await bench.RunSizeAsync(workDir, mib, busy: mib == busySize && busy is null);
-        sizes.Add(size);
-        busy ??= busyResult;
-    }
-}
-finally
-{
-    Directory.Delete(workDir, recursive: true);
-}
-
-total.Stop();
-var loadAfter = Machine.LoadAverage();
-Console.WriteLine($"load average after: {loadAfter}");
-
-var report = new Report(machine, options, started, total.Elapsed, loadBefore, loadAfter, Bench.MaxLoad, sizes, busy).ToMarkdown();
-await ReportFile.WriteKeepingAsync(options.OutPath, report);
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
-return 0;

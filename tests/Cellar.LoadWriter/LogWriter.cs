@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -20,49 +22,40 @@ internal static partial class LogWriter
 
     private static volatile bool _reopen;
 
-    public static int Run(string[] args)
+    /// <summary>The <c>log</c> subcommand.</summary>
+    public static Command Create()
     {
-        string? path = null;
-        string? pidFile = null;
-        var append = true;
-        var reopenOnHup = false;
-        long rate = 0;
-        for (var i = 0; i < args.Length; i++)
+        var path = new Option<string>("--path") { Description = "The log file to append to", Required = true };
+        var pidFile = new Option<string?>("--pid-file") { Description = "A file to write this process's pid to, for SIGHUP" };
+        var noAppend = new Option<bool>("--no-append") { Description = "Open without O_APPEND and keep an own offset, like a careless logger" };
+        var reopenOnHup = new Option<bool>("--reopen-on-hup") { Description = "Reopen the path on SIGHUP" };
+        var rate = new Option<long>("--rate") { Description = "At most this many lines a second (default: as fast as it can)", CustomParser = ParseRate };
+        var command = new Command("log", "Plays an app's logger: appends numbered lines to a file until stdin closes")
         {
-            switch (args[i])
-            {
-                case "--path" when i + 1 < args.Length:
-                    path = args[++i];
-                    break;
-                case "--pid-file" when i + 1 < args.Length:
-                    pidFile = args[++i];
-                    break;
-                case "--no-append":
-                    append = false;
-                    break;
-                case "--reopen-on-hup":
-                    reopenOnHup = true;
-                    break;
-                case "--rate" when i + 1 < args.Length:
-                    if (!long.TryParse(args[++i], NumberStyles.None, CultureInfo.InvariantCulture, out rate) || rate <= 0)
-                    {
-                        Console.Error.WriteLine($"Cellar.LoadWriter log: --rate must be a positive number of lines a second, not '{args[i]}'");
-                        return 2;
-                    }
+            path,
+            pidFile,
+            noAppend,
+            reopenOnHup,
+            rate,
+        };
+        command.SetAction(parse => Run(parse.GetValue(path)!, parse.GetValue(pidFile), !parse.GetValue(noAppend), parse.GetValue(reopenOnHup), parse.GetValue(rate)));
+        return command;
+    }
 
-                    break;
-                default:
-                    Console.Error.WriteLine($"Cellar.LoadWriter log: unknown option '{args[i]}'");
-                    return 2;
-            }
+    private static long ParseRate(ArgumentResult result)
+    {
+        var value = result.Tokens[0].Value;
+        if (!long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var rate) || rate <= 0)
+        {
+            result.AddError($"--rate must be a positive number of lines a second, not '{value}'");
         }
 
-        if (path is null)
-        {
-            Console.Error.WriteLine("Cellar.LoadWriter log: --path is required");
-            return 2;
-        }
+        return rate;
+    }
 
+    /// <summary>Writes lines until stdin closes; <paramref name="rate"/> 0 is as fast as it can.</summary>
+    private static int Run(string path, string? pidFile, bool append, bool reopenOnHup, long rate)
+    {
         using var hup = reopenOnHup ? PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;

@@ -1,5 +1,6 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Diagnostics;
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -14,7 +15,7 @@ namespace Cellar.LoadWriter;
 /// Plays "the app": keeps committing small transactions to a SQLite database while Cellar backs it up.
 /// <para>
 /// Usage: <c>dotnet Cellar.LoadWriter.dll --db PATH [--journal wal|delete] [--rate N] [--duration SECONDS]
-/// [--busy-timeout MS] [--payload BYTES]</c>.
+/// [--busy-timeout MS] [--payload BYTES]</c>; <c>--help</c> describes them.
 /// </para>
 /// <para>
 /// Every commit is one <c>BEGIN IMMEDIATE … COMMIT</c> that inserts the next number n into <c>parent</c> and one
@@ -37,18 +38,31 @@ internal static class Program
 
     private static int Main(string[] args)
     {
-        if (args is ["log", .. var logArgs])
-        {
-            return LogWriter.Run(logArgs);
-        }
+        var root = new RootCommand("Plays the app: commits small transactions to a SQLite database until stopped") { LogWriter.Create() };
+        Options.AddTo(root);
+        root.SetAction(parse => Write(Options.From(parse)));
 
-        if (!Options.TryParse(args, out Options? options, out string? error))
+        // Paths are taken as given: one starting with @ is not a response file to expand.
+        ParseResult parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"Cellar.LoadWriter: {error}");
-            Console.Error.WriteLine(Options.Usage);
+            Command command = parsed.CommandResult.Command;
+            string program = command == root ? "Cellar.LoadWriter" : $"Cellar.LoadWriter {command.Name}";
+            foreach (ParseError error in parsed.Errors)
+            {
+                Console.Error.WriteLine($"{program}: {error.Message}");
+            }
+
             return ExitUsage;
         }
 
+        // An unexpected exception ends the writer with its stack trace, for the test that started it to show.
+        return parsed.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    }
+
+    /// <summary>Commits until the duration is over or a stop arrives; prints the run's figures as one JSON line.</summary>
+    private static int Write(Options options)
+    {
         // Stop after the current commit on SIGTERM/SIGINT instead of dying mid-transaction.
         using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
@@ -390,92 +404,130 @@ internal static class Program
         int BusyTimeoutMs,
         int PayloadBytes)
     {
-        public const string Usage =
-            "usage: Cellar.LoadWriter --db PATH [--journal wal|delete] [--rate COMMITS_PER_S (0 = max)] "
-            + "[--duration SECONDS (default: until stdin closes or SIGTERM)] [--busy-timeout MS (10000)] [--payload BYTES (100)]";
-
-        public static bool TryParse(string[] args, [NotNullWhen(true)] out Options? options, [NotNullWhen(false)] out string? error)
+        private static readonly Option<string> DbOption = new("--db")
         {
-            options = null;
-            string? db = null;
-            string journal = "wal";
-            double rate = 0;
-            TimeSpan? duration = null;
-            int busyTimeoutMs = 10_000;
-            int payloadBytes = 100;
+            Description = "The SQLite database to write to (created if missing)",
+            Required = true,
+            CustomParser = ParseDb,
+        };
 
-            for (int i = 0; i < args.Length; i++)
+        private static readonly Option<string> JournalOption = new("--journal")
+        {
+            Description = "Journal mode: wal or delete",
+            DefaultValueFactory = _ => "wal",
+            CustomParser = ParseJournal,
+        };
+
+        private static readonly Option<double> RateOption = new("--rate")
+        {
+            Description = "Commits a second (0 = as fast as it can)",
+            CustomParser = ParseRate,
+        };
+
+        private static readonly Option<TimeSpan?> DurationOption = new("--duration")
+        {
+            Description = "Seconds to run (default: until stdin closes or SIGTERM)",
+            CustomParser = ParseDuration,
+        };
+
+        private static readonly Option<int> BusyTimeoutOption = new("--busy-timeout")
+        {
+            Description = "SQLite's busy timeout in milliseconds",
+            DefaultValueFactory = _ => 10_000,
+            CustomParser = ParseBusyTimeout,
+        };
+
+        private static readonly Option<int> PayloadOption = new("--payload")
+        {
+            Description = "Random bytes in each child row (0..100000000)",
+            DefaultValueFactory = _ => 100,
+            CustomParser = ParsePayload,
+        };
+
+        public static void AddTo(Command command)
+        {
+            command.Options.Add(DbOption);
+            command.Options.Add(JournalOption);
+            command.Options.Add(RateOption);
+            command.Options.Add(DurationOption);
+            command.Options.Add(BusyTimeoutOption);
+            command.Options.Add(PayloadOption);
+        }
+
+        public static Options From(ParseResult parse) => new(
+            parse.GetValue(DbOption)!,
+            parse.GetValue(JournalOption)!,
+            parse.GetValue(RateOption),
+            parse.GetValue(DurationOption),
+            parse.GetValue(BusyTimeoutOption),
+            parse.GetValue(PayloadOption));
+
+        private static string ParseDb(ArgumentResult result)
+        {
+            string value = result.Tokens[0].Value;
+            if (value.Length == 0)
             {
-                string name = args[i];
-                if (i + 1 >= args.Length)
-                {
-                    error = $"missing value for '{name}'.";
-                    return false;
-                }
-
-                string value = args[++i];
-                switch (name)
-                {
-                    case "--db":
-                        db = value;
-                        break;
-                    case "--journal":
-                        journal = value.ToLowerInvariant();
-                        if (journal is not ("wal" or "delete"))
-                        {
-                            error = $"--journal must be wal or delete, not '{value}'.";
-                            return false;
-                        }
-
-                        break;
-                    case "--rate":
-                        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out rate) || rate < 0 || !double.IsFinite(rate))
-                        {
-                            error = $"--rate must be a number >= 0, not '{value}'.";
-                            return false;
-                        }
-
-                        break;
-                    case "--duration":
-                        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds <= 0 || seconds > int.MaxValue / 1000.0)
-                        {
-                            error = $"--duration must be a positive number of seconds, not '{value}'.";
-                            return false;
-                        }
-
-                        duration = TimeSpan.FromSeconds(seconds);
-                        break;
-                    case "--busy-timeout":
-                        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out busyTimeoutMs))
-                        {
-                            error = $"--busy-timeout must be a whole number of milliseconds, not '{value}'.";
-                            return false;
-                        }
-
-                        break;
-                    case "--payload":
-                        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out payloadBytes) || payloadBytes > 100_000_000)
-                        {
-                            error = $"--payload must be a byte count (0..100000000), not '{value}'.";
-                            return false;
-                        }
-
-                        break;
-                    default:
-                        error = $"unknown option '{name}'.";
-                        return false;
-                }
+                result.AddError("--db must not be empty.");
             }
 
-            if (string.IsNullOrEmpty(db))
+            return value;
+        }
+
+        private static string ParseJournal(ArgumentResult result)
+        {
+            string value = result.Tokens[0].Value;
+            string journal = value.ToLowerInvariant();
+            if (journal is not ("wal" or "delete"))
             {
-                error = "--db is required.";
-                return false;
+                result.AddError($"--journal must be wal or delete, not '{value}'.");
             }
 
-            options = new Options(db, journal, rate, duration, busyTimeoutMs, payloadBytes);
-            error = null;
-            return true;
+            return journal;
+        }
+
+        private static double ParseRate(ArgumentResult result)
+        {
+            string value = result.Tokens[0].Value;
+            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double rate) || rate < 0 || !double.IsFinite(rate))
+            {
+                result.AddError($"--rate must be a number >= 0, not '{value}'.");
+            }
+
+            return rate;
+        }
+
+        private static TimeSpan? ParseDuration(ArgumentResult result)
+        {
+            string value = result.Tokens[0].Value;
+            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double seconds) || seconds <= 0 || seconds > int.MaxValue / 1000.0)
+            {
+                result.AddError($"--duration must be a positive number of seconds, not '{value}'.");
+                return null;
+            }
+
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        private static int ParseBusyTimeout(ArgumentResult result)
+        {
+            string value = result.Tokens[0].Value;
+            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int milliseconds))
+            {
+                result.AddError($"--busy-timeout must be a whole number of milliseconds, not '{value}'.");
+            }
+
+            return milliseconds;
+        }
+
+        private static int ParsePayload(ArgumentResult result)
+        {
+            string value = result.Tokens[0].Value;
+            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int bytes) || bytes > 100_000_000)
+            {
+                result.AddError($"--payload must be a byte count (0..100000000), not '{value}'.");
+            }
+
+            return bytes;
         }
     }
 }
