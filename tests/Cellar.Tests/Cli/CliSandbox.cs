@@ -124,26 +124,15 @@ internal sealed class CliSandbox : IDisposable
     /// </summary>
     public static async Task<CellarRun> RunAsync(string[] args, IDictionary<string, string>? environment = null, IReadOnlyList<string>? wrapper = null)
     {
-        var ct = TestContext.Current.CancellationToken;
         using var process = CellarProcess.Start(args, environment, wrapper);
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(RunTimeout);
-        try
+        var run = await ChildRun.ToEndAsync(process, RunTimeout);
+        if (run.TimedOut)
         {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync(CancellationToken.None);
-            ct.ThrowIfCancellationRequested();
-            Assert.Fail($"cellar {string.Join(' ', args)} did not finish within {RunTimeout.TotalSeconds} s (hung?); stderr so far: {await stderr}");
+            Assert.Fail($"cellar {string.Join(' ', args)} did not finish within {RunTimeout.TotalSeconds} s (hung?); stderr so far: {run.Stderr}");
         }
 
-        return new CellarRun(process.ExitCode, await stdout, await stderr);
+        return new CellarRun(run.ExitCode, run.Stdout, run.Stderr);
     }
 
     /// <summary>Runs <c>cellar run JOB</c> and returns the backup it printed, failing the test if it failed.</summary>

@@ -58,7 +58,6 @@ internal static class Unprivileged
         }
 
         Assert.SkipUnless(File.Exists(SetPriv), "running as root and setpriv (util-linux) is missing, so this cannot run unprivileged");
-        var ct = TestContext.Current.CancellationToken;
         var name = $"{testClass.FullName}.{test}";
 
         // xunit v3 test assemblies are programs: run this one with a filter down to the one test.
@@ -76,24 +75,12 @@ internal static class Unprivileged
         }
 
         using var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {SetPriv}");
-        var stdout = process.StandardOutput.ReadToEndAsync(ct);
-        var stderr = process.StandardError.ReadToEndAsync(ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(RerunTimeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        var output = await stdout + await stderr;
+        var run = await ChildRun.ToEndAsync(process, RerunTimeout);
+        Assert.False(run.TimedOut, $"{name} run as nobody did not finish within {RerunTimeout.TotalSeconds} s; its output so far:\n{run.Stdout}{run.Stderr}");
+        var output = run.Stdout + run.Stderr;
         Assert.True(
-            process.ExitCode == 0 && output.Contains("Total: 1, Errors: 0, Failed: 0, Skipped: 0", StringComparison.Ordinal),
-            $"{name} run as nobody (uid {Nobody}) did not pass: exit {process.ExitCode}\n{output}");
+            run.ExitCode == 0 && output.Contains("Total: 1, Errors: 0, Failed: 0, Skipped: 0", StringComparison.Ordinal),
+            $"{name} run as nobody (uid {Nobody}) did not pass: exit {run.ExitCode}\n{output}");
         return true;
     }
 }
