@@ -76,12 +76,15 @@ internal static class CrashPoint
     private const int SigStop = 19;
     private static readonly string? CrashAt = Environment.GetEnvironmentVariable("CELLAR_CRASH_AT");
     private static readonly string? PauseAt = Environment.GetEnvironmentVariable("CELLAR_PAUSE_AT");
-    private static readonly TimeSpan PauseHold = TimeSpan.FromSeconds(60);
+    // A minute unless the test says (CELLAR_PAUSE_HOLD_S=0 for one that only looks or changes files while it is stopped).
+    private static readonly TimeSpan PauseHold = TimeSpan.FromSeconds(
+        int.TryParse(Environment.GetEnvironmentVariable("CELLAR_PAUSE_HOLD_S"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : 60);
 #endif
 
     /// <summary>
     /// Stops or kills the process here when a test asked for <paramref name="name"/> (Debug builds only); a pause holds,
-    /// once continued, until <paramref name="cancellationToken"/> (if it can be) is cancelled, for a minute at most.
+    /// once continued, until <paramref name="cancellationToken"/> (if it can be) is cancelled, for a minute at most (a
+    /// signal sent while stopped is seen here, mid-work), or as long as <c>CELLAR_PAUSE_HOLD_S</c> says.
     /// </summary>
     [Conditional("DEBUG")]
     public static void Reach(string name, CancellationToken cancellationToken = default)

@@ -169,7 +169,7 @@ public sealed class BadInputTests
     /// The sandbox's backup root as a read-only folder: as root (whom chmod does not stop) a read-only bind mount,
     /// otherwise the job folder made 0555.
     /// </summary>
-    private static async Task<Mount> ReadOnlyViewAsync(CliSandbox sandbox)
+    internal static async Task<Mount> ReadOnlyViewAsync(CliSandbox sandbox)
     {
         if (!Environment.IsPrivilegedProcess)
         {

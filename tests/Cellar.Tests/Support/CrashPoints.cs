@@ -28,8 +28,12 @@ internal static class CrashPoints
     /// <summary>The environment that makes cellar kill itself at <paramref name="point"/>.</summary>
     public static Dictionary<string, string> CrashAt(string point) => new() { ["CELLAR_CRASH_AT"] = point };
 
-    /// <summary>The environment that makes cellar stop itself (SIGSTOP) at <paramref name="point"/>.</summary>
-    public static Dictionary<string, string> PauseAt(string point) => new() { ["CELLAR_PAUSE_AT"] = point };
+    /// <summary>
+    /// The environment that makes cellar stop itself (SIGSTOP) at <paramref name="point"/>; once continued it waits there
+    /// for a cancelling signal a minute at most, or, without <paramref name="hold"/>, goes straight on.
+    /// </summary>
+    public static Dictionary<string, string> PauseAt(string point, bool hold = true) =>
+        hold ? new() { ["CELLAR_PAUSE_AT"] = point } : new() { ["CELLAR_PAUSE_AT"] = point, ["CELLAR_PAUSE_HOLD_S"] = "0" };
 
     /// <summary>Asserts that the run died by SIGKILL after saying it reached <paramref name="point"/>.</summary>
     public static void AssertKilledAt(CellarRun run, string point)
@@ -62,11 +66,11 @@ internal static class CrashPoints
     /// <paramref name="whilePaused"/> (look at what it left, send it a signal), lets it go on and waits a minute at most
     /// for it to end. A cellar left stopped behind a failed assertion is killed.
     /// </summary>
-    public static async Task<CellarRun> RunPausedAsync(string[] args, string point, Action<Process> whilePaused)
+    public static async Task<CellarRun> RunPausedAsync(string[] args, string point, Action<Process> whilePaused, bool hold = true)
     {
         SkipUnlessHonoured();
         var ct = TestContext.Current.CancellationToken;
-        using var process = CellarProcess.Start(args, PauseAt(point));
+        using var process = CellarProcess.Start(args, PauseAt(point, hold));
         try
         {
             process.StandardInput.Close();
