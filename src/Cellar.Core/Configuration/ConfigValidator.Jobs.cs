@@ -41,12 +41,10 @@ internal static partial class ConfigValidator
             throw error($"{key}:keepAtLeast", "must be at least 1: the last good backup is never deleted");
         }
 
-        var paths = (job.Paths ?? []).Concat(job.Path is null ? [] : [job.Path]).ToList();
-        var config = new JobConfig
+        var common = new SnapshotJob
         {
             Name = name,
             Key = key,
-            Type = type,
             Database = database,
             Schedule = schedule,
             ScheduleText = schedule is null ? null : job.Schedule!.Trim(),
@@ -59,13 +57,18 @@ internal static partial class ConfigValidator
             KeepAtLeast = keepAtLeast,
             Compression = compression,
             CompressionLevel = job.CompressionLevel,
-            Tables = job.Tables ?? [],
-            Paths = paths,
         };
+
         // The rotation settings are checked whatever the type, as they always were: a typo there is an error even on a job
-        // that does not use them yet.
-        config = WithRotation(config, job, key, error);
-        return type == JobType.Tables ? WithTables(config, key, error) : config;
+        // that does not use them.
+        var paths = (job.Paths ?? []).Concat(job.Path is null ? [] : [job.Path]).ToList();
+        var rotation = ValidateRotation(new RotateJob(common) { Paths = paths }, job, rotates: type == JobType.Rotate, key, error);
+        return type switch
+        {
+            JobType.Rotate => rotation,
+            JobType.Tables => ValidateTables(new TablesJob(common) { Tables = job.Tables ?? [] }, key, error),
+            _ => common,
+        };
     }
 
     private static CompressionKind ParseCompression(JobSettings job, string key, Func<string, string, ConfigException> error)
@@ -88,9 +91,8 @@ internal static partial class ConfigValidator
     }
 
     /// <summary>A rotate job's own settings: its logs, when to cut early, and how to make the app reopen its log.</summary>
-    private static JobConfig WithRotation(JobConfig config, JobSettings job, string key, Func<string, string, ConfigException> error)
+    private static RotateJob ValidateRotation(RotateJob config, JobSettings job, bool rotates, string key, Func<string, string, ConfigException> error)
     {
-        var rotates = config.Type == JobType.Rotate;
         var paths = config.Paths;
         if (rotates && paths.Count == 0)
         {
@@ -149,7 +151,7 @@ internal static partial class ConfigValidator
     /// A tables job's list, by its shape only: whether each entry names a table depends on the database's schema at run
     /// time, and a schema that drifted since (a renamed table) fails the runs of this job, never every command.
     /// </summary>
-    private static JobConfig WithTables(JobConfig config, string key, Func<string, string, ConfigException> error)
+    private static TablesJob ValidateTables(TablesJob config, string key, Func<string, string, ConfigException> error)
     {
         if (config.Tables.Count == 0)
         {

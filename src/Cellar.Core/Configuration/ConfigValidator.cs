@@ -82,7 +82,7 @@ internal static partial class ConfigValidator
 
         // Two rotate jobs cutting the same log would each skip what the other archived.
         var byLog = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var job in databases.SelectMany(d => d.Jobs).Where(j => j.Type == JobType.Rotate))
+        foreach (var job in databases.SelectMany(d => d.Jobs).OfType<RotateJob>())
         {
             foreach (var path in job.Paths)
             {

@@ -1,10 +1,15 @@
+using System.Diagnostics.CodeAnalysis;
 using Cellar.Core.Compression;
 using Cronos;
 
 namespace Cellar.Core.Configuration;
 
-/// <summary>One validated job.</summary>
-public sealed record JobConfig
+/// <summary>
+/// One validated job: what every job has. Each type of job is a record of its own below, with the settings only it
+/// uses (<see cref="SnapshotJob"/>, <see cref="TablesJob"/>, <see cref="RotateJob"/>), so code that needs a rotation's
+/// settings takes a <see cref="RotateJob"/> and cannot be handed another.
+/// </summary>
+public abstract record JobConfig
 {
     /// <summary>The job's name, e.g. <c>daily</c>.</summary>
     public required string Name { get; init; }
@@ -13,7 +18,7 @@ public sealed record JobConfig
     public string Key { get => field ?? $"jobs:{Name}"; init; }
 
     /// <summary>What it does.</summary>
-    public required JobType Type { get; init; }
+    public abstract JobType Type { get; }
 
     /// <summary>The database it belongs to.</summary>
     public required DatabaseConfig Database { get; init; }
@@ -51,16 +56,54 @@ public sealed record JobConfig
     /// <summary>Compression level, or null for the format's default.</summary>
     public int? CompressionLevel { get; init; }
 
-    /// <summary>Tables (or glob patterns) a <see cref="JobType.Tables"/> job dumps.</summary>
-    public IReadOnlyList<string> Tables { get; init; } = [];
+    /// <summary>The name to show: qualified with the database only when the config has several.</summary>
+    public string QualifiedName(CellarConfig config) => config.Databases.Count > 1 ? $"{Database.Name}/{Name}" : Name;
+}
 
-    /// <summary>Log files a <see cref="JobType.Rotate"/> job rotates (absolute; the file name may be a glob).</summary>
+/// <summary>A job that takes a consistent online snapshot of the whole database: only the common settings.</summary>
+public sealed record SnapshotJob : JobConfig
+{
+    /// <inheritdoc/>
+    public override JobType Type => JobType.Snapshot;
+}
+
+/// <summary>A job that dumps chosen tables as SQL.</summary>
+public sealed record TablesJob : JobConfig
+{
+    /// <summary>A tables job with <paramref name="common"/>'s common settings.</summary>
+    [SetsRequiredMembers]
+    public TablesJob(JobConfig common)
+        : base(common)
+    {
+    }
+
+    /// <inheritdoc/>
+    public override JobType Type => JobType.Tables;
+
+    /// <summary>Tables (or glob patterns) it dumps.</summary>
+    public IReadOnlyList<string> Tables { get; init; } = [];
+}
+
+/// <summary>A job that rotates application logs.</summary>
+public sealed record RotateJob : JobConfig
+{
+    /// <summary>A rotate job with <paramref name="common"/>'s common settings.</summary>
+    [SetsRequiredMembers]
+    public RotateJob(JobConfig common)
+        : base(common)
+    {
+    }
+
+    /// <inheritdoc/>
+    public override JobType Type => JobType.Rotate;
+
+    /// <summary>Log files it rotates (absolute; the file name may be a glob).</summary>
     public IReadOnlyList<string> Paths { get; init; } = [];
 
     /// <summary>Rotate a log early once it is larger than this (checked by the daemon); null for never.</summary>
     public long? MaxBytes { get; init; }
 
-    /// <summary>What a rotate job may do, in order, where the filesystem cannot collapse a file's head.</summary>
+    /// <summary>What it may do, in order, where the filesystem cannot collapse a file's head.</summary>
     public IReadOnlyList<RotationMethod> Fallbacks { get; init; } = JobDefaults.Fallbacks;
 
     /// <summary>For the signal method: the file holding the writer's pid.</summary>
@@ -71,7 +114,4 @@ public sealed record JobConfig
 
     /// <summary>For the signal method: a URL to POST to instead of sending a signal.</summary>
     public Uri? ReopenUrl { get; init; }
-
-    /// <summary>The name to show: qualified with the database only when the config has several.</summary>
-    public string QualifiedName(CellarConfig config) => config.Databases.Count > 1 ? $"{Database.Name}/{Name}" : Name;
 }

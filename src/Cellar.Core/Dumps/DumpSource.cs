@@ -16,7 +16,7 @@ namespace Cellar.Core.Dumps;
 /// SQL to the compressor and to a loader running it into an empty scratch database, so the restore drill happens while
 /// the dump is written; proven by counting the loaded tables and by decompressing the stored file back to the SQL.
 /// </summary>
-internal sealed class DumpSource(JobConfig job, TimeProvider time, ILogger? notices, IProgress<JobProgress>? progress) : ArtifactSource
+internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? notices, IProgress<JobProgress>? progress) : ArtifactSource
 {
     // The SQL text between the dump and the compressor: enough to keep both busy, small enough to stay flat.
     private const long PipeBytes = 8 << 20;

@@ -35,7 +35,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     {
         var job = request.Job;
         var started = time.GetTimestamp();
-        if (job.Type == JobType.Rotate)
+        if (job is RotateJob rotation)
         {
             if (request.Tag is not null)
             {
@@ -43,7 +43,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
             }
 
             var rotator = new LogRotator(time, config.TimeZone, loggers.CreateLogger<LogRotator>());
-            var (logs, rotationPruned) = await UnderLockAsync(job, () => rotator.RotateAsync(job, cancellationToken), cancellationToken, logs => [.. logs.Select(l => l.Describe())]).ConfigureAwait(false);
+            var (logs, rotationPruned) = await UnderLockAsync(job, () => rotator.RotateAsync(rotation, cancellationToken), cancellationToken, logs => [.. logs.Select(l => l.Describe())]).ConfigureAwait(false);
             return new JobOutcome
             {
                 Job = job,
@@ -98,7 +98,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     /// </summary>
     private async Task<(T Result, Pruned Pruned)> UnderLockAsync<T>(JobConfig job, Func<Task<T>> work, CancellationToken cancellationToken, Func<T, IReadOnlyList<string>>? notes = null)
     {
-        LogStarted(_logger, job.Name, job.Type == JobType.Rotate ? string.Join(", ", job.Paths) : job.Database.Path);
+        LogStarted(_logger, job.Name, job is RotateJob rotation ? string.Join(", ", rotation.Paths) : job.Database.Path);
         FolderLock folderLock;
         try
         {

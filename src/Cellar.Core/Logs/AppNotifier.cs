@@ -16,7 +16,7 @@ internal static class AppNotifier
     private static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
 
     /// <summary>Tells the app to reopen its log: the configured signal to the pid in the pid file, or a POST to the URL.</summary>
-    public static async Task NotifyAsync(JobConfig job, string path, IReadOnlyList<LogWriter> writers, CancellationToken cancellationToken)
+    public static async Task NotifyAsync(RotateJob job, string path, IReadOnlyList<LogWriter> writers, CancellationToken cancellationToken)
     {
         if (job.PidFile is { } pidFile)
         {

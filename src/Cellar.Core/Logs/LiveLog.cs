@@ -10,4 +10,4 @@ namespace Cellar.Core.Logs;
 /// <param name="Stat">What <paramref name="File"/> is: its inode, block size, owner and mode.</param>
 /// <param name="State">What is archived of it, any crash already settled.</param>
 /// <param name="Writers">The processes writing it, as seen in /proc.</param>
-internal sealed record LiveLog(JobConfig Job, string Path, FileStream File, UnixFiles.FileStat Stat, LogState State, IReadOnlyList<LogWriter> Writers);
+internal sealed record LiveLog(RotateJob Job, string Path, FileStream File, UnixFiles.FileStat Stat, LogState State, IReadOnlyList<LogWriter> Writers);

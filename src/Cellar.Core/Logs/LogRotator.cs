@@ -34,7 +34,7 @@ public sealed partial class LogRotator
     }
 
     /// <summary>Rotates every log of <paramref name="job"/>; throws <see cref="CellarException"/> on the first that cannot be.</summary>
-    public async Task<IReadOnlyList<LogOutcome>> RotateAsync(JobConfig job, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<LogOutcome>> RotateAsync(RotateJob job, CancellationToken cancellationToken)
     {
         SecureFiles.EnsureFolder(job.Folder);
         var outcomes = new List<LogOutcome>();
@@ -51,7 +51,7 @@ public sealed partial class LogRotator
     }
 
     /// <summary>The live logs a job names: its paths, with a glob in the file name expanded (Cellar's own files left out).</summary>
-    internal static IEnumerable<string> LogsOf(JobConfig job)
+    internal static IEnumerable<string> LogsOf(RotateJob job)
     {
         foreach (var configured in job.Paths)
         {
@@ -82,14 +82,14 @@ public sealed partial class LogRotator
     /// True when a log of <paramref name="job"/> holds more than its <c>maxBytes</c> not yet archived: the daemon's
     /// cheap check (a stat per log) for rotating early, before a huge night fills the disk.
     /// </summary>
-    public static bool IsOverMaxBytes(JobConfig job) =>
+    public static bool IsOverMaxBytes(RotateJob job) =>
         job.MaxBytes is { } max && LogsOf(job).Any(path =>
         {
             var info = new FileInfo(path);
             return info.Exists && info.Length - LogState.Read(job.Folder, path).Archived > max;
         });
 
-    private async Task<List<LogOutcome>> RotateOneAsync(JobConfig job, string path, CancellationToken cancellationToken)
+    private async Task<List<LogOutcome>> RotateOneAsync(RotateJob job, string path, CancellationToken cancellationToken)
     {
         var outcomes = new List<LogOutcome>();
         if (new FileInfo(path).LinkTarget is { } link)
@@ -147,7 +147,7 @@ public sealed partial class LogRotator
         return outcomes;
     }
 
-    private ILogCut ChooseCut(JobConfig job, string path, LogState state, long blockSize, LogWriter? careless)
+    private ILogCut ChooseCut(RotateJob job, string path, LogState state, long blockSize, LogWriter? careless)
     {
         var canSignal = job.Fallbacks.Contains(RotationMethod.Signal) && (job.PidFile is not null || job.ReopenUrl is not null);
         if (careless is not null)

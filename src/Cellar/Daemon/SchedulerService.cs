@@ -61,7 +61,7 @@ internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispat
     /// <summary>Once a minute, a stat per log: a rotate job whose log passed its maxBytes runs early, before the disk fills.</summary>
     private async Task WatchLogSizesAsync(CancellationToken stoppingToken)
     {
-        var watched = config.Jobs.Where(j => j.Type == JobType.Rotate && j.MaxBytes is not null).ToList();
+        var watched = config.Jobs.OfType<RotateJob>().Where(j => j.MaxBytes is not null).ToList();
         if (watched.Count == 0)
         {
             return;

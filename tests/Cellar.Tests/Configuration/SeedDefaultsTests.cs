@@ -69,8 +69,8 @@ public sealed class SeedDefaultsTests : IDisposable
     {
         var config = LoadDefaults();
 
-        Assert.Equal(["comments", "likes", "reactions", "follows"], config.FindJob("social").Tables);
-        Assert.Equal(["/app/logs/backend.log"], config.FindJob("logs").Paths);
+        Assert.Equal(["comments", "likes", "reactions", "follows"], ((TablesJob)config.FindJob("social")).Tables);
+        Assert.Equal(["/app/logs/backend.log"], ((RotateJob)config.FindJob("logs")).Paths);
     }
 
     [Fact]

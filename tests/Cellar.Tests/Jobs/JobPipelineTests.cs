@@ -57,7 +57,7 @@ public sealed class JobPipelineTests : IDisposable
     {
         var ct = TestContext.Current.CancellationToken;
         var config = await ConfigAsync(ct);
-        var log = config.FindJob("logs").Paths[0];
+        var log = ((RotateJob)config.FindJob("logs")).Paths[0];
         await File.WriteAllTextAsync(log, string.Concat(Enumerable.Range(0, 100).Select(i => $"line {i}\n")), ct);
 
         var outcome = await new JobPipeline(Runner(config)).RunAsync(new JobRequest(config.FindJob("logs")), ct);

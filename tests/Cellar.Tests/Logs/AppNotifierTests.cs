@@ -1,5 +1,6 @@
 using System.Net;
 using Cellar.Core;
+using Cellar.Core.Configuration;
 using Cellar.Core.Logs;
 using Cellar.Tests.Support;
 using Xunit;
@@ -34,7 +35,7 @@ public sealed class AppNotifierTests : IDisposable
         }, ct);
         var job = LogJobs.WriteConfig(_temp, [log], reopenUrl: url).FindJob("logs");
 
-        var error = await Assert.ThrowsAsync<CellarException>(() => AppNotifier.NotifyAsync(job, log, [], ct));
+        var error = await Assert.ThrowsAsync<CellarException>(() => AppNotifier.NotifyAsync((RotateJob)job, log, [], ct));
 
         Assert.Equal($"{url} answered 500 to the request to reopen the log", error.Message);
         Assert.Equal("POST", await serving);
@@ -51,7 +52,7 @@ public sealed class AppNotifierTests : IDisposable
         await File.WriteAllTextAsync(pidFile, content, ct);
         var job = LogJobs.WriteConfig(_temp, [_temp.Combine("backend.log")], pidFile).FindJob("logs");
 
-        var error = await Assert.ThrowsAsync<CellarException>(() => AppNotifier.NotifyAsync(job, _temp.Combine("backend.log"), [], ct));
+        var error = await Assert.ThrowsAsync<CellarException>(() => AppNotifier.NotifyAsync((RotateJob)job, _temp.Combine("backend.log"), [], ct));
 
         Assert.Equal($"pid file {pidFile} does not hold the pid of the app writing the log", error.Message);
     }

@@ -60,7 +60,7 @@ internal static class LogJobs
         using var file = LogFile.Open(path, FileAccess.ReadWrite);
         var stat = LogFile.StatOf(file, path);
         var state = LogState.Read(job.Folder, path);
-        var live = new LiveLog(job, path, file, stat, state.Inode == stat.Inode ? state : new LogState { Path = path, Inode = stat.Inode }, LogWriters.Find(path));
+        var live = new LiveLog((RotateJob)job, path, file, stat, state.Inode == stat.Inode ? state : new LogState { Path = path, Inode = stat.Inode }, LogWriters.Find(path));
         return await cut.CutAsync(live, ct);
     }
 

@@ -209,7 +209,7 @@ public sealed class LogRotationTests : IDisposable
     public void A_log_past_maxBytes_of_unarchived_lines_is_due_early()
     {
         var log = _temp.Combine("backend.log");
-        var job = WriteConfig([log], maxBytes: 4096).FindJob("logs");
+        var job = (RotateJob)WriteConfig([log], maxBytes: 4096).FindJob("logs");
         File.WriteAllText(log, new string('x', 4000) + "\n");
         Assert.False(LogRotator.IsOverMaxBytes(job));
 

@@ -38,10 +38,9 @@ public sealed class PrunerTests : IDisposable
 
     public void Dispose() => _temp.Dispose();
 
-    private JobConfig Job(string folder) => new()
+    private SnapshotJob Job(string folder) => new()
     {
         Name = folder,
-        Type = JobType.Snapshot,
         Database = _database,
         Folder = Path.Combine(_database.BackupRoot, folder),
         FileName = FileNamePattern.Parse("portfolio-{yyyy}-{MM}-{dd}.sqlite", ".gz"),

@@ -24,10 +24,10 @@ internal static class ArtifactKinds
     /// What a run of <paramref name="job"/> stores, ready for the <see cref="ArtifactWriter"/>: a snapshot of the database or
     /// a dump of its tables. A rotate job archives each of its logs through the writer itself (Logs/), so it has none.
     /// </summary>
-    public static ArtifactSource SourceFor(JobConfig job, TimeProvider time, ILogger? notices, IProgress<JobProgress>? progress) => job.Type switch
+    public static ArtifactSource SourceFor(JobConfig job, TimeProvider time, ILogger? notices, IProgress<JobProgress>? progress) => job switch
     {
-        JobType.Snapshot => new SnapshotSource(job, time, notices, progress),
-        JobType.Tables => new DumpSource(job, time, notices, progress),
+        SnapshotJob => new SnapshotSource(job, time, notices, progress),
+        TablesJob tables => new DumpSource(tables, time, notices, progress),
         _ => throw new ArgumentException($"job '{job.Name}' rotates logs: its archives come from Logs/, one per log", nameof(job)),
     };
 
