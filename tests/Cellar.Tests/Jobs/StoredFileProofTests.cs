@@ -1,5 +1,4 @@
 using Cellar.Core;
-using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Status;
@@ -40,7 +39,7 @@ public sealed class StoredFileProofTests : IDisposable
     public async Task A_stored_file_with_a_wrong_byte_or_cut_short_fails_the_run_and_leaves_the_older_backups_as_they_were(string jobName, string compression, string where)
     {
         var ct = TestContext.Current.CancellationToken;
-        var config = await SetUpAsync(compression, ct);
+        var config = await TwoJobConfig.WriteAsync(_temp, compression, 3L << 20, ct);
         var job = config.FindJob(jobName);
         var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
         await runner.RunAsync(jobName, null, null, ct);
@@ -61,18 +60,5 @@ public sealed class StoredFileProofTests : IDisposable
         Assert.Equal(before, CliSandbox.Fingerprint(job.Folder));
         CliSandbox.AssertNoTempFiles(job.Folder);
         Assert.StartsWith("verification failed: ", JobState.Read(job.Folder).LastFailureMessage, StringComparison.Ordinal);
-    }
-
-    private async Task<CellarConfig> SetUpAsync(string compression, CancellationToken ct)
-    {
-        var database = _temp.Combine("portfolio.sqlite");
-        await SampleDatabases.CopyToAsync(3L << 20, database);
-        var configPath = _temp.Combine("cellar.json");
-        await File.WriteAllTextAsync(configPath, $$"""
-            { "database": "{{database}}", "backupRoot": "{{_temp.Combine("backups")}}", "logDir": "{{_temp.Path}}",
-              "jobs": { "daily": { "type": "snapshot", "compression": "{{compression}}" },
-                        "social": { "type": "tables", "tables": ["comments", "likes"], "compression": "{{compression}}" } } }
-            """, ct);
-        return ConfigLoader.Load(configPath);
     }
 }

@@ -4,8 +4,6 @@ using System.Text;
 using Cellar.Core;
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
-using Cellar.Core.Configuration;
-using Cellar.Core.IO;
 using Cellar.Core.Jobs;
 using Cellar.Core.Verification;
 using Cellar.Tests.Cli;
@@ -102,15 +100,8 @@ public sealed class ProofVerdictTests : IDisposable
     /// <summary>A real backup of the sample database by <paramref name="job"/> (daily: snapshot, social: dump of two tables).</summary>
     private async Task<string> BackupAsync(string job, string compression)
     {
-        var database = _temp.Combine("portfolio.sqlite");
-        await SampleDatabases.CopyToAsync(2L << 20, database);
-        var configPath = _temp.Combine("cellar.json");
-        await File.WriteAllTextAsync(configPath, $$"""
-            { "database": "{{database}}", "backupRoot": "{{_temp.Combine("backups")}}", "logDir": "{{_temp.Path}}",
-              "jobs": { "daily": { "type": "snapshot", "compression": "{{compression}}" },
-                        "social": { "type": "tables", "tables": ["comments", "likes"], "compression": "{{compression}}" } } }
-            """, Ct);
-        var outcome = await new JobRunner(ConfigLoader.Load(configPath), TimeProvider.System, NullLoggerFactory.Instance).RunAsync(job, null, null, Ct);
+        var config = await TwoJobConfig.WriteAsync(_temp, compression, 2L << 20, Ct);
+        var outcome = await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync(job, null, null, Ct);
         return outcome.Path!;
     }
 
