@@ -51,9 +51,12 @@ public sealed partial class RestoreTests
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
         var (backup, target) = await sandbox.RestoreSceneAsync();
 
-        // The old database as a crashed app leaves it: committed rows still in its -wal.
-        await using (var writer = await LoadWriterProcess.StartAsync(target, "wal", 0, TestContext.Current.CancellationToken))
+        // The old database as a crashed app leaves it: committed rows still in its -wal. A kill that lands just after
+        // one of the writer's own checkpoints leaves none there, so the writer is started again (on the same database)
+        // until one is.
+        for (var attempt = 0; attempt < 5 && !HasCommitsInWal(sandbox, target); attempt++)
         {
+            await using var writer = await LoadWriterProcess.StartAsync(target, "wal", 0, TestContext.Current.CancellationToken);
             await Task.Delay(300, TestContext.Current.CancellationToken);
         }
 
@@ -79,6 +82,10 @@ public sealed partial class RestoreTests
         CliSandbox.AssertHoldsBackup(target, backup);
         CliSandbox.AssertNoTempFiles(sandbox.Root);
     }
+
+    /// <summary>Whether <paramref name="database"/>'s <c>-wal</c> holds commits its main file lacks.</summary>
+    private static bool HasCommitsInWal(CliSandbox sandbox, string database) =>
+        File.Exists(database + "-wal") && ParentRowsOf(sandbox, database, "-wal") > ParentRowsOf(sandbox, database);
 
     /// <summary>Rows of the LoadWriter's <c>parent</c> table (0 before it exists) in a copy of <paramref name="database"/> and the companions named.</summary>
     private static long ParentRowsOf(CliSandbox sandbox, string database, params string[] companions)
