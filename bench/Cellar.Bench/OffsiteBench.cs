@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Cellar.Demo;
+using Cellar.Core.IO;
 using Cellar.Core.Storage;
 using Cellar.Core.Storage.Encryption;
 
@@ -99,7 +100,7 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
                 await using var source = File.OpenRead(backup);
                 await using var target = new FileStream(Path.Combine(dir, "copy"), FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20, useAsync: true);
                 await source.CopyToAsync(target).ConfigureAwait(false);
-                target.Flush(flushToDisk: true);
+                Fsync.File(target); // the checked fsync Cellar uses, so the floor pays what Cellar pays
             }).ConfigureAwait(false);
             File.Delete(Path.Combine(dir, "copy"));
 
