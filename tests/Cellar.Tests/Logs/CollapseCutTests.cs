@@ -26,16 +26,7 @@ public sealed class CollapseCutTests : IDisposable
     [Fact]
     public async Task Collapse_cuts_whole_archived_blocks_off_the_head_while_a_writer_appends_and_loses_no_line()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var log = _temp.Combine("backend.log");
-        var job = LogJobs.WriteConfig(_temp, [log]).FindJob("logs");
-        await using var writer = await LogWriterProcess.StartAsync(log, ct);
-        await Task.Delay(200, ct);
-
-        var outcome = await LogJobs.CutAsync(new CollapseCut(LogJobs.Archiver()), job, log, ct);
-
-        await Task.Delay(50, ct);
-        var (lines, _) = await writer.StopAsync(ct);
+        var (job, log, outcome, lines) = await LogJobs.CutUnderWriterAsync(new CollapseCut(LogJobs.Archiver()), _temp, TestContext.Current.CancellationToken);
 
         Assert.Equal((LogStatus.Rotated, RotationMethod.Collapse), (outcome.Status, outcome.Method));
         var state = LogState.Read(job.Folder, log);

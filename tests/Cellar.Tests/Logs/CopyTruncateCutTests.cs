@@ -20,16 +20,7 @@ public sealed class CopyTruncateCutTests : IDisposable
     [Fact]
     public async Task Copytruncate_under_a_writer_archives_lines_in_order_without_repeats_and_reports_its_loss_window()
     {
-        var ct = TestContext.Current.CancellationToken;
-        var log = _temp.Combine("backend.log");
-        var job = LogJobs.WriteConfig(_temp, [log]).FindJob("logs");
-        await using var writer = await LogWriterProcess.StartAsync(log, ct);
-        await Task.Delay(200, ct);
-
-        var outcome = await LogJobs.CutAsync(new CopyTruncateCut(LogJobs.Archiver()), job, log, ct);
-
-        await Task.Delay(50, ct);
-        await writer.StopAsync(ct);
+        var (job, log, outcome, _) = await LogJobs.CutUnderWriterAsync(new CopyTruncateCut(LogJobs.Archiver()), _temp, TestContext.Current.CancellationToken);
 
         Assert.Equal((LogStatus.Rotated, RotationMethod.CopyTruncate), (outcome.Status, outcome.Method));
         Assert.NotNull(outcome.LossWindowMicroseconds);

@@ -65,6 +65,24 @@ internal static class LogJobs
     }
 
     /// <summary>A new archiver, as the rotator makes one: archives named by the system clock, in UTC.</summary>
+    /// <summary>
+    /// Runs <paramref name="cut"/> alone on a log a real writer appends numbered lines to as fast as it can (for 200 ms
+    /// before the cut and 50 ms after): the job, the log, what the cut did and how many lines were written in all.
+    /// </summary>
+    public static async Task<(JobConfig Job, string Log, LogOutcome Outcome, long Lines)> CutUnderWriterAsync(ILogCut cut, TempFolder temp, CancellationToken ct)
+    {
+        var log = temp.Combine("backend.log");
+        var job = WriteConfig(temp, [log]).FindJob("logs");
+        await using var writer = await LogWriterProcess.StartAsync(log, ct);
+        await Task.Delay(200, ct);
+
+        var outcome = await CutAsync(cut, job, log, ct);
+
+        await Task.Delay(50, ct);
+        var (lines, _) = await writer.StopAsync(ct);
+        return (job, log, outcome, lines);
+    }
+
     public static LogArchiver Archiver() => new(TimeProvider.System, TimeZoneInfo.Utc);
 
     /// <summary>Lines <paramref name="from"/> … <paramref name="from"/>+<paramref name="count"/>-1 as the test writer numbers them: ten digits and a line break.</summary>
