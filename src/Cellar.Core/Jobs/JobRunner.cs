@@ -19,9 +19,12 @@ namespace Cellar.Core.Jobs;
 /// </summary>
 public sealed partial class JobRunner(CellarConfig config, TimeProvider time, ILoggerFactory loggers)
 {
-    private readonly ILogger _logger = loggers.CreateLogger("Cellar.Backup");
+    /// <summary>The category of a run's lines: backup.log, beside whatever else is logged about the job.</summary>
+    private const string Category = "Cellar.Backup";
+
+    private readonly ILogger _logger = loggers.CreateLogger(Category);
     private readonly Pruner _pruner = new(time, OffsiteHold.Instance, loggers.CreateLogger<Pruner>());
-    private readonly InterruptedRuns _interrupted = new(time, loggers.CreateLogger("Cellar.Backup"));
+    private readonly InterruptedRuns _interrupted = new(time, loggers.CreateLogger(Category));
 
     /// <summary>Runs <paramref name="jobName"/> now (tests and tools that hold only a name); see <see cref="RunAsync(JobRequest, CancellationToken)"/>.</summary>
     public Task<JobOutcome> RunAsync(string jobName, string? tag, IProgress<JobProgress>? progress, CancellationToken cancellationToken) =>
