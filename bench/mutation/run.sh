@@ -38,7 +38,7 @@ declare -A tests=(
   [Restore]="(FullyQualifiedName~Cellar.Tests.Restore.|FullyQualifiedName~Cellar.Tests.Cli.Restore|FullyQualifiedName~Cellar.Tests.Cli.TableRestore|FullyQualifiedName~Cellar.Tests.Sqlite.)&FullyQualifiedName!~Processes_whose_descriptors_cannot_be_read"
   [Retention]="FullyQualifiedName~Cellar.Tests.Retention."
   [Offsite]="FullyQualifiedName~Cellar.Tests.Offsite.|FullyQualifiedName~Cellar.Tests.Storage."
-  [Streams]="FullyQualifiedName~Cellar.Tests.Storage.EncryptionTests|FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.IO.|FullyQualifiedName~Cellar.Tests.Dumps."
+  [Streams]="FullyQualifiedName~Cellar.Tests.Storage.EncryptionTests|FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.IO.|FullyQualifiedName~Cellar.Tests.Dumps.|FullyQualifiedName~Cellar.Tests.Compression.|FullyQualifiedName~Cellar.Tests.Jobs.StoredFileProofTests"
 )
 
 areas=("$@")

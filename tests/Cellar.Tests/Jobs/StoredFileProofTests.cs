@@ -57,8 +57,21 @@ public sealed class StoredFileProofTests : IDisposable
 
         Assert.StartsWith("verification failed: ", error.Message, StringComparison.Ordinal);
         Assert.EndsWith("backup not kept", error.Message, StringComparison.Ordinal);
+        Assert.Contains(Reason(jobName, compression, where), error.Message, StringComparison.Ordinal);
         Assert.Equal(before, CliSandbox.Fingerprint(job.Folder));
         CliSandbox.AssertNoTempFiles(job.Folder);
         Assert.StartsWith("verification failed: ", JobState.Read(job.Folder).LastFailureMessage, StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// What the proof says went wrong. A stored file that is not compressed decodes to as many bytes as went in, so a
+    /// flipped byte is caught only by comparing contents; a damaged compressed block stops the decoder first.
+    /// </summary>
+    private static string Reason(string jobName, string compression, string where) => (jobName, compression, where) switch
+    {
+        ("daily", "none", "middle") => "the stored backup does not decompress to the snapshot (differs after byte ",
+        ("social", "none", "middle") => "bytes of SQL other than the ",
+        ("daily", _, _) => "the stored backup does not decompress ",
+        _ => "the stored file ",
+    };
 }
