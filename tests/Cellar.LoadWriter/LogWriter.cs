@@ -19,6 +19,8 @@ internal static partial class LogWriter
     private const int OWronly = 0x1;
     private const int OCreat = 0x40;
     private const int OAppend = 0x400;
+    private const int SigHup = 1;
+    private const nint SigDfl = 0;
 
     private static volatile bool _reopen;
 
@@ -56,6 +58,14 @@ internal static partial class LogWriter
     /// <summary>Writes lines until stdin closes; <paramref name="rate"/> 0 is as fast as it can.</summary>
     private static int Run(string path, string? pidFile, bool append, bool reopenOnHup, long rate)
     {
+        if (reopenOnHup)
+        {
+            // Started under nohup (a test run or a CI job detached that way), SIGHUP arrives ignored, and .NET then
+            // leaves it ignored whatever is registered. An app that reopens its log on SIGHUP installs its handler
+            // regardless (Node's process.on('SIGHUP') does), so this one takes the signal back first.
+            _ = Signal(SigHup, SigDfl);
+        }
+
         using var hup = reopenOnHup ? PosixSignalRegistration.Create(PosixSignal.SIGHUP, context =>
         {
             context.Cancel = true;
@@ -128,4 +138,7 @@ internal static partial class LogWriter
 
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);
+
+    [LibraryImport("libc", EntryPoint = "signal")]
+    private static partial nint Signal(int signal, nint handler);
 }
