@@ -29,10 +29,11 @@ declare -A mutate=(
 # ... and the tests run against every mutant of it. Coverage analysis is off (stryker-config.json): most tests run
 # the real CLI as a child process, whose coverage Stryker cannot see, so each mutant runs every test of its area.
 # Left out: the test that reruns itself as nobody through xunit's own command line, which an MTP build lacks.
-# Publish runs the crash-point tests (a kill at each named step: before the rename, after the sidecar), not the
-# random-kill test: its kills rarely land inside the publish window, and its two minutes would double every mutant.
+# Snapshots and Publish run the crash-point tests (a kill at each named step: snapshot copied, before the rename,
+# after the sidecar), not the random-kill test: its kills rarely land inside a given window, and its two minutes
+# would double every mutant.
 declare -A tests=(
-  [Snapshots]="FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.Jobs.|FullyQualifiedName~Cellar.Tests.Cli.CrashTests"
+  [Snapshots]="FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.Jobs.|FullyQualifiedName~Cellar.Tests.Cli.CrashPointTests"
   [Verification]="FullyQualifiedName~Verif|FullyQualifiedName~Cellar.Tests.Cli.CorruptionTests|FullyQualifiedName~Cellar.Tests.Cli.ArtifactKindTests"
   [Publish]="FullyQualifiedName~Cellar.Tests.Artifacts.|FullyQualifiedName~Cellar.Tests.Cli.CrashPointTests|FullyQualifiedName~Cellar.Tests.IO.FsyncFaultTests|FullyQualifiedName~Cellar.Tests.Cli.FsyncInjectionTests|FullyQualifiedName~Cellar.Tests.Cli.BadInputTests"
   [Restore]="(FullyQualifiedName~Cellar.Tests.Restore.|FullyQualifiedName~Cellar.Tests.Cli.Restore|FullyQualifiedName~Cellar.Tests.Cli.TableRestore|FullyQualifiedName~Cellar.Tests.Sqlite.)&FullyQualifiedName!~Processes_whose_descriptors_cannot_be_read"
