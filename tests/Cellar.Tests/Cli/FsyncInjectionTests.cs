@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Cellar.Tests.Support;
 using Xunit;
 
@@ -9,7 +10,7 @@ namespace Cellar.Tests.Cli;
 /// <c>Flush(flushToDisk: true)</c> ignores that; these runs printed "verified" and exited 0 before Cellar checked fsync
 /// itself.
 /// </summary>
-public sealed class FsyncInjectionTests
+public sealed partial class FsyncInjectionTests
 {
     [Fact]
     public async Task A_backup_whose_fsync_fails_is_not_called_verified_and_leaves_nothing_under_a_final_name()
@@ -41,6 +42,63 @@ public sealed class FsyncInjectionTests
         Assert.False(File.Exists(target));
         CliSandbox.AssertNoTempFiles(sandbox.Root);
     }
+
+    [Fact]
+    public async Task A_run_fsyncs_each_file_before_it_takes_its_final_name_and_the_folder_after()
+    {
+        await SkipWithoutStraceAsync();
+        using var sandbox = await CliSandbox.CreateAsync(8L << 20);
+        var trace = sandbox.Combine("fsync.trace");
+
+        // -y names each descriptor's file, so the trace says which file each fsync(2) reached, in the order the calls were made.
+        var (code, output) = await CliSandbox.ExecAsync(
+            "strace",
+            ["-f", "-qq", "-y", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat,renameat2",
+             CellarProcess.DotnetHost(), CellarProcess.DllPath, "--config", sandbox.ConfigPath, "run", "daily"]);
+
+        Assert.True(code == 0, $"expected exit 0, got {code}: {output}");
+        var calls = await File.ReadAllLinesAsync(trace, TestContext.Current.CancellationToken);
+        var renames = calls.Select((line, at) => (Match: RenameCall().Match(line), At: at))
+            .Where(r => r.Match.Success && Path.GetDirectoryName(r.Match.Groups["to"].Value) == sandbox.DailyFolder)
+            .ToList();
+        Assert.Contains(renames, r => r.Match.Groups["to"].Value.EndsWith(".gz", StringComparison.Ordinal));
+        Assert.Contains(renames, r => r.Match.Groups["to"].Value.EndsWith(".gz.json", StringComparison.Ordinal));
+        foreach (var (rename, at) in renames)
+        {
+            var from = rename.Groups["from"].Value;
+            var to = rename.Groups["to"].Value;
+            Assert.True(calls.Take(at).Any(c => SyncOf(c) == from), $"{from} was renamed to {to} without an fsync of it first");
+            Assert.True(calls.Skip(at + 1).Any(c => SyncOf(c) == sandbox.DailyFolder), $"{to} was given its name, but its folder was not synced after");
+        }
+    }
+
+    [Fact]
+    public async Task A_run_whose_folder_sync_fails_in_the_kernel_fails_and_keeps_nothing_new()
+    {
+        await SkipWithoutStraceAsync();
+        using var sandbox = await CliSandbox.CreateAsync(8L << 20);
+        await sandbox.BackupAsync();
+        var before = CliSandbox.Fingerprint(sandbox.DailyFolder);
+
+        // -P limits the failure to the fsync(2) calls on the job's folder: every file's own fsync succeeds.
+        var (code, output) = await CliSandbox.ExecAsync(
+            "strace",
+            ["-f", "-qq", "-o", "/dev/null", "-P", sandbox.DailyFolder, "-e", "trace=fsync,fdatasync", "-e", "inject=fsync,fdatasync:error=EIO:when=1",
+             CellarProcess.DotnetHost(), CellarProcess.DllPath, "--config", sandbox.ConfigPath, "run", "daily"]);
+
+        Assert.True(code == 1, $"expected exit 1, got {code}: {output}");
+        Assert.Contains($"cannot sync {sandbox.DailyFolder} to disk: Input/output error", output, StringComparison.Ordinal);
+        Assert.Equal(before, CliSandbox.Fingerprint(sandbox.DailyFolder));
+    }
+
+    /// <summary>The file an fsync or fdatasync line of an <c>strace -y</c> trace reached, or null.</summary>
+    private static string? SyncOf(string line) => SyncCall().Match(line) is { Success: true } m ? m.Groups["path"].Value : null;
+
+    [GeneratedRegex(@"\bf(?:data)?sync\(\d+<(?<path>[^>]*)>")]
+    private static partial Regex SyncCall();
+
+    [GeneratedRegex(@"\brename(?:at2?)?\((?:[^,]*, )?""(?<from>[^""]*)"", (?:[^,]*, )?""(?<to>[^""]*)""")]
+    private static partial Regex RenameCall();
 
     private static Task<(int ExitCode, string Output)> UnderFailingFsyncAsync(CliSandbox sandbox, params string[] args) =>
         CliSandbox.ExecAsync(

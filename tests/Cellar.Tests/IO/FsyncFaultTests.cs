@@ -29,10 +29,13 @@ public sealed class FsyncFaultTests : IDisposable
         _temp.Dispose();
     }
 
+    // "folder" fails every sync of the job's folder, so the run stops at its first (the run's own state); the two
+    // publish points fail only the sync that makes the sidecar's name durable, or the backup's, and the name just made
+    // must go again (and with the backup's, its sidecar too).
     public static TheoryData<string, string> Points => new()
     {
-        { "daily", "data" }, { "daily", "sidecar" }, { "daily", "folder" },
-        { "social", "data" }, { "social", "sidecar" }, { "social", "folder" },
+        { "daily", "data" }, { "daily", "sidecar" }, { "daily", "folder" }, { "daily", "sidecar-renamed" }, { "daily", "backup-renamed" },
+        { "social", "data" }, { "social", "sidecar" }, { "social", "folder" }, { "social", "sidecar-renamed" }, { "social", "backup-renamed" },
     };
 
     [Theory]
@@ -52,6 +55,8 @@ public sealed class FsyncFaultTests : IDisposable
                 "data" => name.Contains(".cellar-tmp-", StringComparison.Ordinal) && !name.Contains(".json.cellar-tmp-", StringComparison.Ordinal)
                     && !name.EndsWith(".db", StringComparison.Ordinal),
                 "sidecar" => name.Contains(".json.cellar-tmp-", StringComparison.Ordinal) && !name.Contains("cellar-state", StringComparison.Ordinal),
+                "sidecar-renamed" => path == job.Folder && FinalNames(job.Folder) is [var only] && only.EndsWith(".json", StringComparison.Ordinal),
+                "backup-renamed" => path == job.Folder && FinalNames(job.Folder).Any(n => !n.EndsWith(".json", StringComparison.Ordinal)),
                 _ => path == job.Folder,
             };
             if (hit)
