@@ -33,7 +33,7 @@ declare -A mutate=(
 # after the sidecar), not the random-kill test: its kills rarely land inside a given window, and its two minutes
 # would double every mutant.
 declare -A tests=(
-  [Snapshots]="FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.Jobs.|FullyQualifiedName~Cellar.Tests.Cli.CrashPointTests"
+  [Snapshots]="FullyQualifiedName~Cellar.Tests.Snapshots.|FullyQualifiedName~Cellar.Tests.Jobs.|FullyQualifiedName~Cellar.Tests.Cli.CrashPointTests|FullyQualifiedName~Cellar.Tests.Cli.DamagedDatabaseTests|FullyQualifiedName~Cellar.Tests.Cli.BadInputTests|FullyQualifiedName~Cellar.Tests.Cli.CorruptionTests|FullyQualifiedName~Cellar.Tests.Cli.RestoreVerifiedCopyTests"
   [Verification]="FullyQualifiedName~Verif|FullyQualifiedName~Cellar.Tests.Cli.CorruptionTests|FullyQualifiedName~Cellar.Tests.Cli.ArtifactKindTests"
   [Publish]="FullyQualifiedName~Cellar.Tests.Artifacts.|FullyQualifiedName~Cellar.Tests.Cli.CrashPointTests|FullyQualifiedName~Cellar.Tests.IO.FsyncFaultTests|FullyQualifiedName~Cellar.Tests.Cli.FsyncInjectionTests|FullyQualifiedName~Cellar.Tests.Cli.BadInputTests"
   [Restore]="(FullyQualifiedName~Cellar.Tests.Restore.|FullyQualifiedName~Cellar.Tests.Cli.Restore|FullyQualifiedName~Cellar.Tests.Cli.TableRestore|FullyQualifiedName~Cellar.Tests.Sqlite.)&FullyQualifiedName!~Processes_whose_descriptors_cannot_be_read"

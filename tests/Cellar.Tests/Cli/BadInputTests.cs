@@ -25,18 +25,23 @@ public sealed class BadInputTests
         AssertFailedCleanly(sandbox, before, run, 1, "does not exist");
     }
 
-    [Fact]
-    public async Task Database_that_is_not_SQLite_fails_with_exit_1_and_touches_no_backup()
+    // Random bytes, and a file cut short inside SQLite's 16-byte header (its first 15 bytes are right): both are
+    // refused by the header check itself, before SQLite is asked to open them.
+    [Theory]
+    [InlineData("random")]
+    [InlineData("short")]
+    public async Task Database_that_is_not_SQLite_fails_with_exit_1_and_touches_no_backup(string content)
     {
         using var sandbox = await SandboxWithOneBackupAsync();
         var before = CliSandbox.Fingerprint(sandbox.DailyFolder);
         var junk = sandbox.Combine("data", "junk.sqlite");
-        await File.WriteAllBytesAsync(junk, System.Security.Cryptography.RandomNumberGenerator.GetBytes(256 << 10), TestContext.Current.CancellationToken);
+        var bytes = content == "short" ? "SQLite format 3"u8.ToArray() : System.Security.Cryptography.RandomNumberGenerator.GetBytes(256 << 10);
+        await File.WriteAllBytesAsync(junk, bytes, TestContext.Current.CancellationToken);
         var config = sandbox.WriteConfig(database: junk, path: sandbox.Combine("junk-db.json"));
 
         var run = await CliSandbox.CellarWithConfigAsync(config, "run", "daily");
 
-        AssertFailedCleanly(sandbox, before, run, 1, "not an SQLite database");
+        AssertFailedCleanly(sandbox, before, run, 1, $"database {junk} is not an SQLite database (bad header)");
     }
 
     [Fact]

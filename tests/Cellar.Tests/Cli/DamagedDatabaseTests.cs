@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
 using Cellar.Core.Catalog;
@@ -19,13 +20,7 @@ public sealed class DamagedDatabaseTests
     public async Task Run_of_a_database_with_a_corrupted_index_page_exits_1_naming_integrity_check_and_leaves_older_backups_untouched()
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
-        using (var app = CliSandbox.Open(sandbox.Database, readOnly: false))
-        {
-            using var command = app.CreateCommand();
-            command.CommandText = "CREATE TABLE tags(id INTEGER PRIMARY KEY, name TEXT NOT NULL); CREATE INDEX tags_by_name ON tags(name); "
-                + string.Concat(Enumerable.Range(1, 50).Select(i => $"INSERT INTO tags(name) VALUES ('tag-{i.ToString("D4", CultureInfo.InvariantCulture)}');"));
-            command.ExecuteNonQuery();
-        }
+        AddIndexedTags(sandbox.Database);
 
         await sandbox.BackupAsync();
         var before = CliSandbox.Fingerprint(sandbox.DailyFolder);
@@ -77,6 +72,52 @@ public sealed class DamagedDatabaseTests
         verify = await sandbox.CellarAsync("verify", backup);
         Assert.True(verify.ExitCode == 1, verify.ToString());
         Assert.Contains("table pets has 3 rows, the snapshot had 4", verify.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Verify_refuses_a_stored_snapshot_that_fails_integrity_check_even_when_its_checksum_matches()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        AddIndexedTags(sandbox.Database);
+        var backup = await sandbox.BackupAsync();
+
+        // A backup and sidecar rewritten together (by an older, buggy version, or by hand): the same rows and counts,
+        // one index entry wrong, and a checksum that matches. Only integrity_check on the expanded copy can tell.
+        var expanded = sandbox.Combine("expanded.sqlite");
+        await using (var stored = new GZipStream(File.OpenRead(backup), CompressionMode.Decompress))
+        await using (var copy = File.Create(expanded))
+        {
+            await stored.CopyToAsync(copy, ct);
+        }
+
+        OverwriteInIndexPage(expanded, "tags_by_name", "tag-0007", "zzz-0007");
+        await using (var copy = File.OpenRead(expanded))
+        await using (var restored = new GZipStream(File.Create(backup), CompressionLevel.Fastest))
+        {
+            await copy.CopyToAsync(restored, ct);
+        }
+
+        EditSidecar(Sidecar.PathFor(backup), json =>
+        {
+            json["sha256"] = CliSandbox.HashOf(backup);
+            json["sizeBytes"] = new FileInfo(backup).Length;
+        });
+
+        var verify = await sandbox.CellarAsync("verify", backup);
+
+        Assert.True(verify.ExitCode == 1, verify.ToString());
+        Assert.Contains("integrity_check failed: ", verify.Stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>A table with an index the tests can damage: 50 tags, tag-0001 to tag-0050.</summary>
+    private static void AddIndexedTags(string database)
+    {
+        using var app = CliSandbox.Open(database, readOnly: false);
+        using var command = app.CreateCommand();
+        command.CommandText = "CREATE TABLE tags(id INTEGER PRIMARY KEY, name TEXT NOT NULL); CREATE INDEX tags_by_name ON tags(name); "
+            + string.Concat(Enumerable.Range(1, 50).Select(i => $"INSERT INTO tags(name) VALUES ('tag-{i.ToString("D4", CultureInfo.InvariantCulture)}');"));
+        command.ExecuteNonQuery();
     }
 
     private static void EditSidecar(string path, Action<JsonNode> edit)
