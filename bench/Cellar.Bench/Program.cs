@@ -51,87 +51,46 @@ static async Task<int> BenchAsync(BenchOptions options)
     var total = Stopwatch.StartNew();
     Console.WriteLine($"load average before: {loadBefore}");
 
-    if (options.Suite == "offsite")
+    // The suites other than backups each measure into one section of the report, spliced in place of the old one.
+    switch (options.Suite)
     {
-        List<OffsiteResult> offsite;
-        try
-        {
-            offsite = await new OffsiteBench(repo, cellarDll, options.Runs).RunAsync(workDir, options.SizesMiB);
-        }
-        finally
-        {
-            Directory.Delete(workDir, recursive: true);
-        }
-
-        await ReportFile.SpliceAsync(options.OutPath, "offsite", OffsiteResult.ToMarkdown(offsite, options, machine, started));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the offsite section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
-        return 0;
-    }
-
-    if (options.Suite == "daemon")
-    {
-        var results = new List<DaemonResult>();
-        try
-        {
-            var native = Path.Combine(workDir, "native");
-            Console.WriteLine("publishing src/Cellar as a native AOT binary");
-            var publish = await Proc.RunAsync(Proc.DotnetHost(), ["publish", "-c", "Release", "-r", "linux-x64", "-nologo", "-v", "q", "-o", native, "src/Cellar"], workingDirectory: repo);
-            if (!publish.Ok)
+        case "offsite":
+            return await SectionAsync("offsite", "offsite", async () =>
+                OffsiteResult.ToMarkdown(await new OffsiteBench(repo, cellarDll, options.Runs).RunAsync(workDir, options.SizesMiB), options, machine, started));
+        case "daemon":
+            return await SectionAsync("daemon", "daemon", async () =>
             {
-                Console.Error.WriteLine($"Cellar.Bench: publishing src/Cellar failed:\n{publish.Stdout}\n{publish.Stderr}");
-                return 1;
-            }
+                var native = Path.Combine(workDir, "native");
+                Console.WriteLine("publishing src/Cellar as a native AOT binary");
+                var publish = await Proc.RunAsync(Proc.DotnetHost(), ["publish", "-c", "Release", "-r", "linux-x64", "-nologo", "-v", "q", "-o", native, "src/Cellar"], workingDirectory: repo);
+                if (!publish.Ok)
+                {
+                    Console.Error.WriteLine($"Cellar.Bench: publishing src/Cellar failed:\n{publish.Stdout}\n{publish.Stderr}");
+                    return null;
+                }
 
-            results.Add(await new DaemonBench("native AOT", [Path.Combine(native, "cellar")]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)));
-            results.Add(await new DaemonBench("JIT (dotnet cellar.dll)", [Proc.DotnetHost(), cellarDll]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)));
-        }
-        finally
-        {
-            Directory.Delete(workDir, recursive: true);
-        }
-
-        await ReportFile.SpliceAsync(options.OutPath, "daemon", DaemonResult.ToMarkdown(results, options, machine, started));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the daemon section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
-        return 0;
-    }
-
-    if (options.Suite == "logs")
-    {
-        LogResult logs;
-        try
-        {
-            logs = await new LogBench(cellarDll, writerDll).RunAsync(workDir, options.SizesMiB);
-        }
-        finally
-        {
-            Directory.Delete(workDir, recursive: true);
-        }
-
-        await ReportFile.SpliceAsync(options.OutPath, "log-rotation", LogReport.ToMarkdown(options, machine, started, logs));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the log-rotation section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
-        return 0;
-    }
-
-    if (options.Suite == "dumps")
-    {
-        var dumps = new List<DumpResult>();
-        try
-        {
-            var dumpBench = new DumpBench(options, cellarDll);
-            foreach (var mib in options.SizesMiB)
+                DaemonResult[] results =
+                [
+                    await new DaemonBench("native AOT", [Path.Combine(native, "cellar")]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)),
+                    await new DaemonBench("JIT (dotnet cellar.dll)", [Proc.DotnetHost(), cellarDll]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)),
+                ];
+                return DaemonResult.ToMarkdown(results, options, machine, started);
+            });
+        case "logs":
+            return await SectionAsync("log-rotation", "log-rotation", async () =>
+                LogReport.ToMarkdown(options, machine, started, await new LogBench(cellarDll, writerDll).RunAsync(workDir, options.SizesMiB)));
+        case "dumps":
+            return await SectionAsync("table-dumps", "table-dump", async () =>
             {
-                dumps.Add(await dumpBench.RunSizeAsync(workDir, mib));
-            }
-        }
-        finally
-        {
-            Directory.Delete(workDir, recursive: true);
-        }
+                var dumpBench = new DumpBench(options, cellarDll);
+                var dumps = new List<DumpResult>();
+                foreach (var mib in options.SizesMiB)
+                {
+                    dumps.Add(await dumpBench.RunSizeAsync(workDir, mib));
+                }
 
-        var section = DumpReport.ToMarkdown(options, machine, started, loadBefore, Machine.LoadAverage(), dumps);
-        await ReportFile.SpliceAsync(options.OutPath, "table-dumps", section);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the table-dump section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
-        return 0;
+                return DumpReport.ToMarkdown(options, machine, started, loadBefore, Machine.LoadAverage(), dumps);
+            });
     }
 
     var sizes = new List<SizeResult>();
@@ -160,4 +119,28 @@ static async Task<int> BenchAsync(BenchOptions options)
     await ReportFile.WriteKeepingAsync(options.OutPath, report);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"wrote {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
     return 0;
+
+    // Runs one suite in the work folder (deleted afterwards, whatever happens), then splices its markdown into the
+    // report; a suite that cannot run returns null, after saying why.
+    async Task<int> SectionAsync(string section, string title, Func<Task<string?>> measure)
+    {
+        string? markdown;
+        try
+        {
+            markdown = await measure();
+        }
+        finally
+        {
+            Directory.Delete(workDir, recursive: true);
+        }
+
+        if (markdown is null)
+        {
+            return 1;
+        }
+
+        await ReportFile.SpliceAsync(options.OutPath, section, markdown);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the {title} section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
+        return 0;
+    }
 }
