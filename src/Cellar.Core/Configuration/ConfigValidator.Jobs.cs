@@ -17,11 +17,28 @@ internal static partial class ConfigValidator
             "snapshot" => JobType.Snapshot,
             "tables" => JobType.Tables,
             "rotate" => JobType.Rotate,
-            null => throw error($"{key}:type", "missing; use snapshot, tables or rotate"),
-            var other => throw error($"{key}:type", $"unknown job type '{other}'; use snapshot, tables or rotate"),
+            "stream" => JobType.Stream,
+            null => throw error($"{key}:type", "missing; use snapshot, tables, rotate or stream"),
+            var other => throw error($"{key}:type", $"unknown job type '{other}'; use snapshot, tables, rotate or stream"),
         };
-        var compression = ParseCompression(job, key, error);
-        var schedule = ParseSchedule(job.Schedule, $"{key}:schedule", error);
+        if (type == JobType.Stream)
+        {
+            // A stream's files are Cellar's own format: bases and segments are zstd, named by generation and transaction.
+            if (job.FileName is not null)
+            {
+                throw error($"{key}:fileName", "a stream job names its files itself (generations, bases, segments)");
+            }
+
+            if (job.Compression is not null and not "zstd")
+            {
+                throw error($"{key}:compression", "a stream job always uses zstd");
+            }
+        }
+
+        var stream = type == JobType.Stream;
+        var compression = stream ? CompressionKind.Zstd : ParseCompression(job, key, error);
+        var scheduleText = job.Schedule ?? (stream ? StreamBaseSchedule : null);
+        var schedule = ParseSchedule(scheduleText, $"{key}:schedule", error);
         var folder = job.Folder ?? name;
         if (folder.Split('/', '\\').Contains(".."))
         {
@@ -29,7 +46,7 @@ internal static partial class ConfigValidator
         }
 
         var fileName = FileNamePattern(job.FileName ?? DefaultFileName(name, type), Codec.For(compression), $"{key}:fileName", error);
-        var keepDays = job.KeepDays ?? JobDefaults.KeepDays;
+        var keepDays = job.KeepDays ?? (stream ? JobDefaults.StreamKeepDays : JobDefaults.KeepDays);
         if (keepDays is < 1 or > JobDefaults.MaxKeepDays)
         {
             throw error($"{key}:keepDays", $"must be 1..{JobDefaults.MaxKeepDays} (100 years)");
@@ -47,7 +64,7 @@ internal static partial class ConfigValidator
             Key = key,
             Database = database,
             Schedule = schedule,
-            ScheduleText = schedule is null ? null : job.Schedule!.Trim(),
+            ScheduleText = schedule is null ? null : scheduleText!.Trim(),
             CatchUp = job.CatchUp ?? JobDefaults.CatchUp,
             HeartbeatUrl = HttpUrl(job.HeartbeatUrl, $"{key}:heartbeatUrl", error),
             WebhookUrl = HttpUrl(job.WebhookUrl, $"{key}:webhookUrl", error),
@@ -65,11 +82,15 @@ internal static partial class ConfigValidator
         var rotation = ValidateRotation(new RotateJob(common) { Paths = paths }, job, rotates: type == JobType.Rotate, key, error);
         return type switch
         {
+            JobType.Stream => new StreamJob(common),
             JobType.Rotate => rotation,
             JobType.Tables => ValidateTables(new TablesJob(common) { Tables = job.Tables ?? [] }, key, error),
             _ => common,
         };
     }
+
+    /// <summary>When a stream job takes a new base unless configured: daily, before the seed's nightly backup.</summary>
+    private const string StreamBaseSchedule = "30 1 * * *";
 
     private static CompressionKind ParseCompression(JobSettings job, string key, Func<string, string, ConfigException> error)
     {
@@ -173,6 +194,7 @@ internal static partial class ConfigValidator
     {
         JobType.Snapshot => $"{job}-{{yyyy}}-{{MM}}-{{dd}}-{{HH}}{{mm}}{{ss}}.sqlite",
         JobType.Tables => $"{job}-{{yyyy}}-{{MM}}-{{dd}}.sql",
+        JobType.Stream => "base-{tag}-{yyyy}{MM}{dd}-{HH}{mm}{ss}.sqlite",
         _ => $"{job}-{{yyyy}}-{{MM}}-{{dd}}.log",
     };
 

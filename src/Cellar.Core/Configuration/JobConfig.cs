@@ -115,3 +115,29 @@ public sealed record RotateJob : JobConfig
     /// <summary>For the signal method: a URL to POST to instead of sending a signal.</summary>
     public Uri? ReopenUrl { get; init; }
 }
+
+/// <summary>
+/// A job that follows the database's WAL continuously (<c>cellar serve</c>) and ships every committed transaction, so
+/// the database restores to any moment of its window; its schedule is when it takes a new base image.
+/// </summary>
+public sealed record StreamJob : JobConfig
+{
+    /// <summary>A stream job with <paramref name="common"/>'s common settings.</summary>
+    [SetsRequiredMembers]
+    public StreamJob(JobConfig common)
+        : base(common)
+    {
+    }
+
+    /// <inheritdoc/>
+    public override JobType Type => JobType.Stream;
+
+    /// <summary>The journal is sealed into a segment at least this often.</summary>
+    public TimeSpan SegmentInterval { get; init; } = JobDefaults.StreamSegmentInterval;
+
+    /// <summary>The journal is sealed into a segment once it holds this many bytes.</summary>
+    public long SegmentBytes { get; init; } = JobDefaults.StreamSegmentBytes;
+
+    /// <summary>Cellar checkpoints the WAL itself (and lets it start over) once it holds this many bytes.</summary>
+    public long CheckpointBytes { get; init; } = JobDefaults.StreamCheckpointBytes;
+}

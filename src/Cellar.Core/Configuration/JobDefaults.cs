@@ -29,6 +29,21 @@ public static class JobDefaults
     /// <summary>SIGHUP: what makes most servers reopen their log, as logrotate's postrotate scripts send.</summary>
     public const int ReopenSignal = 1;
 
+    /// <summary>A stream job seals its journal into a segment at least this often: few files, each a few seconds of history.</summary>
+    public static readonly TimeSpan StreamSegmentInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>... or once the journal holds this much.</summary>
+    public const long StreamSegmentBytes = 16 << 20;
+
+    /// <summary>
+    /// A stream job checkpoints the WAL once it holds this much: well under the 64 MB bound it promises, and four times
+    /// SQLite's own default (1000 pages of 4 KiB), so the app's own checkpoints still do most of the copying.
+    /// </summary>
+    public const long StreamCheckpointBytes = 16 << 20;
+
+    /// <summary>A stream job keeps a week of history unless configured: a day is what Litestream keeps by default.</summary>
+    public const int StreamKeepDays = 7;
+
     /// <summary>What a rotate job may do, in order, where the filesystem cannot collapse a file's head.</summary>
     public static IReadOnlyList<RotationMethod> Fallbacks { get; } = [RotationMethod.Signal, RotationMethod.CopyTruncate];
 }

@@ -11,4 +11,7 @@ public enum JobType
 
     /// <summary>Rotation of an application log.</summary>
     Rotate,
+
+    /// <summary>Continuous replication of the WAL, restorable to any moment.</summary>
+    Stream,
 }

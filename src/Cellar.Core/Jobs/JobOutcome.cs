@@ -33,6 +33,9 @@ public sealed record JobOutcome
     /// <summary>What the run did not stop for but an operator should read (a log's warning, a retention problem).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 
+    /// <summary>For a stream job's catch-up pass: what it shipped.</summary>
+    public Replication.StreamPass? Stream { get; init; }
+
     /// <summary>The offsite copy made right after the run, when the pipeline has that step (<c>cellar run</c>); else empty.</summary>
     internal IReadOnlyList<SyncReport> Offsite { get; init; } = [];
 

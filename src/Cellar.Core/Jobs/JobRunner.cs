@@ -5,6 +5,7 @@ using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Logs;
 using Cellar.Core.Offsite;
+using Cellar.Core.Replication;
 using Cellar.Core.Progress;
 using Cellar.Core.Retention;
 using Cellar.Core.Status;
@@ -56,6 +57,18 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
                 Prune = rotationPruned.Result,
                 Warnings = [.. logs.Select(l => l.Warning).OfType<string>(), .. rotationPruned.Warnings],
             };
+        }
+
+        if (job is StreamJob stream)
+        {
+            if (request.Tag is not null)
+            {
+                throw new ConfigException($"job '{job.Name}' streams the WAL: its files are named by generation and transaction, and a tag does not apply");
+            }
+
+            var streamer = new StreamRunner(time, config.TimeZone, loggers);
+            var (pass, streamPruned) = await UnderLockAsync(job, () => streamer.CatchUpAsync(stream, cancellationToken), cancellationToken, pass => [pass.Describe()]).ConfigureAwait(false);
+            return new JobOutcome { Job = job, Stream = pass, Duration = time.GetElapsedTime(started), Prune = streamPruned.Result, Warnings = streamPruned.Warnings };
         }
 
         if (request.Tag is { } tag && Slug.Problem(tag) is { } problem)
@@ -155,9 +168,10 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
 
     /// <summary>
     /// What the daemon does for every job as it starts: a run it was killed in (SIGKILL, OOM, power loss) is recorded
-    /// as failed and what it left is swept, before anything is scheduled.
+    /// as failed and what it left is swept, before anything is scheduled. A stream job's folder is its follower's for as
+    /// long as the daemon runs, so it is not waited for here.
     /// </summary>
-    public Task RecoverAsync(CancellationToken cancellationToken) => _interrupted.RecoverAsync(config.Jobs, cancellationToken);
+    public Task RecoverAsync(CancellationToken cancellationToken) => _interrupted.RecoverAsync([.. config.Jobs.Where(j => j is not StreamJob)], cancellationToken);
 
     /// <summary>A run stopped cleanly (cancelled) has nothing to record; its mark goes, quietly, whatever the disk says.</summary>
     private void ClearRunning(JobConfig job)
@@ -210,7 +224,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     {
         SecureFiles.EnsureFolder(job.Folder);
         SecureFiles.WarnIfOthersCanWrite(job.Folder, warning => LogFolderWarning(_logger, job.Name, warning));
-        return await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, notices: _logger).ConfigureAwait(false);
+        return await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, job is StreamJob ? StreamRunner.LockWait : null, _logger).ConfigureAwait(false);
     }
 
     /// <summary>One line an operator can act on, whatever failed.</summary>

@@ -2,7 +2,9 @@ using System.Globalization;
 using Cellar.Core.Artifacts;
 using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.IO;
+using Cellar.Core.Configuration;
 using Cellar.Core.Progress;
+using Cellar.Core.Replication;
 using Cellar.Core.Sqlite;
 using Cellar.Core.Verification;
 using Microsoft.Extensions.Logging;
@@ -26,7 +28,22 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
     internal static readonly string[] CompanionSuffixes = ["-wal", "-shm", "-journal"];
 
     /// <summary>Restores <paramref name="backupPath"/> to <paramref name="targetPath"/>.</summary>
-    public async Task<RestoreResult> RestoreAsync(string backupPath, string targetPath, bool force, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
+    public Task<RestoreResult> RestoreAsync(string backupPath, string targetPath, bool force, IProgress<JobProgress>? progress, CancellationToken cancellationToken) =>
+        SwapInAsync(backupPath, (expanded, stage, c) => BackupVerifier.ExpandAndCheckAsync(backupPath, expanded, stage, c), targetPath, force, progress, cancellationToken);
+
+    /// <summary>
+    /// Restores the database <paramref name="job"/> streamed as of <paramref name="at"/> (null: its newest point) to
+    /// <paramref name="targetPath"/>, by the same steps as a snapshot.
+    /// </summary>
+    public Task<RestoreResult> RestoreStreamAsync(StreamJob job, DateTimeOffset? at, string targetPath, bool force, IProgress<JobProgress>? progress, CancellationToken cancellationToken) =>
+        SwapInAsync($"stream {job.Name}", (expanded, stage, c) => StreamRestore.BuildAsync(job, at, expanded, stage, c), targetPath, force, progress, cancellationToken);
+
+    /// <summary>
+    /// The restore itself: <paramref name="expand"/> writes the database to restore into a temp file beside the target
+    /// and checks it (<paramref name="backupPath"/> names what it restores), then the swap.
+    /// </summary>
+    private async Task<RestoreResult> SwapInAsync(
+        string backupPath, Func<string, IProgress<double>?, CancellationToken, Task<VerificationResult>> expand, string targetPath, bool force, IProgress<JobProgress>? progress, CancellationToken cancellationToken)
     {
         var target = RestoreTarget.Check(targetPath);
         var folder = Path.GetDirectoryName(target)!;
@@ -50,7 +67,7 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
 
         using var expanded = TempFile.For(folder, name);
         var stage = progress is null ? null : new InlineProgress<double>(f => progress.Report(new JobProgress("verify", f)));
-        var result = await BackupVerifier.ExpandAndCheckAsync(backupPath, expanded.Path, stage, cancellationToken).ConfigureAwait(false);
+        var result = await expand(expanded.Path, stage, cancellationToken).ConfigureAwait(false);
         if (!result.Ok)
         {
             throw new BackupRejectedException(backupPath, result);

@@ -29,7 +29,8 @@ public sealed partial class JobScheduler(CellarConfig config, JobDispatcher queu
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var zone = config.TimeZone;
-        var jobs = config.Jobs.Where(j => j.Schedule is not null).ToList();
+        // A stream job's schedule is when its follower takes a new base, which the follower does itself.
+        var jobs = config.Jobs.Where(j => j.Schedule is not null && j is not StreamJob).ToList();
         var now = time.GetUtcNow();
         foreach (var job in jobs.Where(j => j.CatchUp && Missed(j, now)))
         {

@@ -11,9 +11,11 @@ namespace Cellar.Core.Snapshots;
 /// <summary>
 /// What a snapshot backup hands the <see cref="ArtifactWriter"/>: a copy of the database taken under a read transaction
 /// into a hidden temp file, inspected (integrity_check, foreign keys, row counts) while it is compressed, and proven by
-/// decompressing the stored file and comparing it with the copy byte for byte.
+/// decompressing the stored file and comparing it with the copy byte for byte. A stream's base image takes its copy
+/// its own way (<paramref name="take"/>: the pages as the stream's read transaction sees them) and is stored and proven
+/// by the same steps.
 /// </summary>
-internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? notices, IProgress<JobProgress>? progress) : ArtifactSource
+internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? notices, IProgress<JobProgress>? progress, Func<string, CancellationToken, Task<SnapshotInfo>>? take = null) : ArtifactSource
 {
     private readonly TempFile _copy = TempFile.For(job.Folder, job.Name, "db");
     private SnapshotInfo? _snapshot;
@@ -26,7 +28,9 @@ internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? 
     /// <inheritdoc/>
     public override async Task<DateTimeOffset> TakeAsync(CancellationToken cancellationToken)
     {
-        _snapshot = await SqliteSnapshot.CopyAsync(job.Database.Path, _copy.Path, time, Stage(progress, "snapshot"), notices, cancellationToken).ConfigureAwait(false);
+        _snapshot = take is null
+            ? await SqliteSnapshot.CopyAsync(job.Database.Path, _copy.Path, time, Stage(progress, "snapshot"), notices, cancellationToken).ConfigureAwait(false)
+            : await take(_copy.Path, cancellationToken).ConfigureAwait(false);
         CrashPoint.Reach(CrashPoint.SnapshotCopied, cancellationToken);
         return _snapshot.Taken;
     }

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
 using Cellar.Core.Offsite;
+using Cellar.Core.Replication;
 using Spectre.Console;
 
 namespace Cellar.Cli;
@@ -23,6 +25,11 @@ internal static class ListCommand
             }
 
             var jobs = parse.GetValue(job) is { } name ? [context.Config.FindJob(name)] : context.Config.Jobs.ToList();
+            if (jobs is [StreamJob stream])
+            {
+                return Task.FromResult(ListStream(context, stream, parse.GetValue(json)));
+            }
+
             var rows = jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone).Select(e => (Job: j.QualifiedName(context.Config), Entry: e))).ToList();
             if (parse.GetValue(json))
             {
@@ -46,6 +53,31 @@ internal static class ListCommand
             return Task.FromResult(0);
         }));
         return command;
+    }
+
+    /// <summary>A stream job's restorable window, generation by generation: from its first base to its last transaction.</summary>
+    private static int ListStream(CliContext context, StreamJob job, bool json)
+    {
+        var generations = StreamCatalog.List(job);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(generations, CliJson.Default.IReadOnlyListStreamGeneration));
+            return 0;
+        }
+
+        var table = new Table().AddColumns("generation", "from", "to", "transactions", "bases", "segments", "size");
+        foreach (var g in generations)
+        {
+            table.AddRow(Markup.Escape(g.Id), Output.Instant(g.From, context.Config.TimeZone), Output.Instant(g.To, context.Config.TimeZone), $"{g.Transactions}", $"{g.Bases}", $"{g.Segments}", Output.Bytes(g.SizeBytes));
+        }
+
+        Output.Console.Write(table);
+        if (generations.Count > 0)
+        {
+            Console.Error.WriteLine($"{job.Name}: restorable from {Output.Instant(generations[0].From, context.Config.TimeZone)} to {Output.Instant(generations[^1].To, context.Config.TimeZone)} (cellar restore --job {job.Name} --at TIME)");
+        }
+
+        return 0;
     }
 
     /// <summary>

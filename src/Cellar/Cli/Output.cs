@@ -46,6 +46,10 @@ internal static class Output
         var a => $"{a.Value.TotalDays:0.#} d",
     };
 
+    /// <summary>A moment to the millisecond, as <c>restore --at</c> takes it for a stream.</summary>
+    public static string Instant(DateTimeOffset time, TimeZoneInfo zone) =>
+        TimeZoneInfo.ConvertTime(time, zone).ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture);
+
     public static string Time(DateTimeOffset? time, TimeZoneInfo zone) =>
         time is { } t ? TimeZoneInfo.ConvertTime(t, zone).ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture) : "-";
 }

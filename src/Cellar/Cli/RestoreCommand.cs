@@ -3,6 +3,7 @@ using Cellar.Core;
 using Cellar.Core.Artifacts;
 using Cellar.Core.Artifacts.Kinds;
 using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
 using Cellar.Core.Offsite;
 using Cellar.Core.Restore;
 using Cellar.Core.Verification;
@@ -55,6 +56,17 @@ internal static class RestoreCommand
             if (parse.GetValue(acceptUnsealed))
             {
                 throw new ConfigException("--accept-unsealed applies to restores from an offsite destination (--from)");
+            }
+
+            if ((parse.GetValue(latest) ?? parse.GetValue(job)) is { } named && context.Config.FindJob(named) is StreamJob stream)
+            {
+                if (tableNames is not null || parse.GetValue(noSafetyCopy))
+                {
+                    throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; job '{stream.Name}' streams the whole database");
+                }
+
+                var until = parse.GetValue(at) is { } time ? BackupSelector.LastInstantOf(time, context.Config.TimeZone) : (DateTimeOffset?)null;
+                return await RestoreStreamAsync(context, stream, until, parse.GetValue(to)!, parse.GetValue(force), cancellationToken).ConfigureAwait(false);
             }
 
             IReadOnlyList<string> candidates = parse.GetValue(file) is { } path ? [Path.GetFullPath(path)]
@@ -139,6 +151,23 @@ internal static class RestoreCommand
         var result = await ProgressDisplay.RunAsync(progress =>
             service.RestoreAsync(backup, parse.GetValue(to)!, parse.GetValue(force), progress, cancellationToken)).ConfigureAwait(false);
         Console.Error.WriteLine($"restored {shown} (taken {result.Sidecar.Created:u}, verified)");
+        ReportSaved(result);
+        Console.WriteLine(result.Target);
+        return 0;
+    }
+
+    private static async Task<int> RestoreStreamAsync(CliContext context, StreamJob job, DateTimeOffset? at, string to, bool force, CancellationToken cancellationToken)
+    {
+        var service = new RestoreService(context.Time, context.Config.TimeZone, context.Loggers.CreateLogger<RestoreService>());
+        var result = await ProgressDisplay.RunAsync(progress => service.RestoreStreamAsync(job, at, to, force, progress, cancellationToken)).ConfigureAwait(false);
+        Console.Error.WriteLine($"restored stream {job.Name} to transaction {result.Sidecar.Tag} (committed by {result.Sidecar.Created:yyyy-MM-dd HH:mm:ss.fff zzz}, verified)");
+        ReportSaved(result);
+        Console.WriteLine(result.Target);
+        return 0;
+    }
+
+    private static void ReportSaved(RestoreResult result)
+    {
         if (result.SavedPrevious is { } saved)
         {
             Console.Error.WriteLine($"previous database kept as {saved}");
@@ -148,9 +177,6 @@ internal static class RestoreCommand
         {
             Console.Error.WriteLine($"moved aside {companion} (it must never be replayed into the restored file)");
         }
-
-        Console.WriteLine(result.Target);
-        return 0;
     }
 
     private static async Task<int> RestoreTablesAsync(CliContext context, string backup, string shown, string to, string[]? tables, bool safetyCopy, CancellationToken cancellationToken)

@@ -55,6 +55,11 @@ internal static class RunCommand
                 + (s.WritersHeldOffMs is { } held ? $", writers held off {held} ms (rollback journal)" : ""));
         }
 
+        if (outcome.Stream is { } stream)
+        {
+            Console.Error.WriteLine($"{outcome.Job.Name}: {stream.Describe()}");
+        }
+
         ReportPrune(outcome.Prune);
         foreach (var file in outcome.Files)
         {

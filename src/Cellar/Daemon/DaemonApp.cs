@@ -59,6 +59,7 @@ internal static partial class DaemonApp
             return new JobDispatcher(pipeline.RunAsync, config.MaxParallelDatabases, provider.GetRequiredService<ILogger<JobDispatcher>>());
         });
         builder.Services.AddHostedService<SchedulerService>();
+        builder.Services.AddHostedService<StreamService>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<OffsiteWorker>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownGrace + TimeSpan.FromSeconds(10));
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DaemonJson.Default));

@@ -1,0 +1,184 @@
+using Cellar.Core.IO;
+using Cellar.Core.Sqlite;
+using Microsoft.Data.Sqlite;
+using Microsoft.Win32.SafeHandles;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// The follower's hold on the app's database: a reader connection whose open read transaction keeps SQLite from
+/// restarting the WAL over frames not yet shipped (a writer restarts the WAL only when no reader uses it), a second
+/// connection for the checkpoints Cellar runs itself and for the moments it must hold writers off, and a handle on
+/// the <c>-wal</c> file its frames are read through. Never changes the app's journal mode: a database not in WAL
+/// mode is refused.
+/// </summary>
+internal sealed class LiveDatabase : IDisposable
+{
+    private static readonly TimeSpan WriterWait = TimeSpan.FromSeconds(5);
+    private readonly SqliteConnection _reader;
+    private readonly SqliteConnection _writer;
+    private bool _reading;
+
+    private LiveDatabase(string path, SqliteConnection reader, SqliteConnection writer, SafeFileHandle wal, UnixFiles.FileId? id)
+    {
+        Path = path;
+        _reader = reader;
+        _writer = writer;
+        Wal = wal;
+        Id = id;
+    }
+
+    /// <summary>The database's path.</summary>
+    public string Path { get; }
+
+    /// <summary>The <c>-wal</c> file, opened read-only.</summary>
+    public SafeFileHandle Wal { get; }
+
+    /// <summary>The database file's identity when opened: another one under the name means it was replaced.</summary>
+    public UnixFiles.FileId? Id { get; }
+
+    /// <summary>Opens <paramref name="path"/>, which must be an SQLite database in WAL mode, and takes the first read transaction.</summary>
+    public static LiveDatabase Open(string path)
+    {
+        SqliteFiles.RequireDatabase(path, "database");
+        RequireWal(path);
+        var reader = SqliteFiles.OpenLive(path);
+        SqliteConnection? writer = null;
+        try
+        {
+            writer = SqliteFiles.OpenLive(path);
+            writer.Execute($"PRAGMA busy_timeout={(int)WriterWait.TotalMilliseconds}");
+            var id = UnixFiles.Stat(path)?.Id;
+
+            // The first read opens the WAL, creating the file (with the database's owner) when the app has none open.
+            reader.Execute("BEGIN");
+            reader.Scalar("SELECT count(*) FROM sqlite_schema");
+            return new LiveDatabase(path, reader, writer, OpenWal(path), id) { _reading = true };
+        }
+        catch
+        {
+            writer?.Dispose();
+            reader.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Throws unless the database file's header says WAL mode (bytes 18 and 19 are 2).</summary>
+    public static void RequireWal(string path)
+    {
+        var header = new byte[20];
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        {
+            file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+        }
+
+        if (header[18] != 2 || header[19] != 2)
+        {
+            throw new CellarException($"database {path} is not in WAL mode; a stream job follows the WAL, and Cellar never changes the app's journal mode (the app sets it: PRAGMA journal_mode=WAL)");
+        }
+    }
+
+    /// <summary>True when <see cref="Path"/> still names the file opened, in WAL mode.</summary>
+    public bool StillTheSame()
+    {
+        if (UnixFiles.Stat(Path)?.Id != Id)
+        {
+            return false;
+        }
+
+        try
+        {
+            RequireWal(Path);
+            return true;
+        }
+        catch (CellarException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Ends the read transaction and takes a new one, at the WAL's current end.</summary>
+    public void RefreshRead()
+    {
+        EndRead();
+        BeginRead();
+    }
+
+    /// <summary>Ends the read transaction: until <see cref="BeginRead"/>, SQLite may restart the WAL.</summary>
+    public void EndRead()
+    {
+        if (_reading)
+        {
+            _reader.Execute("ROLLBACK");
+            _reading = false;
+        }
+    }
+
+    /// <summary>Takes a read transaction (a deferred BEGIN takes its lock at the first read).</summary>
+    public void BeginRead()
+    {
+        _reader.Execute("BEGIN");
+        _reader.Scalar("SELECT count(*) FROM sqlite_schema");
+        _reading = true;
+    }
+
+    /// <summary>The page size and page count the read transaction sees.</summary>
+    public (int PageSize, long Pages) Shape() => ((int)(long)_reader.Scalar("PRAGMA page_size")!, (long)_reader.Scalar("PRAGMA page_count")!);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> while no writer can commit (Cellar holds the write lock, waiting up to five seconds
+    /// for the app's current transaction), so the WAL's end is still at the moment.
+    /// </summary>
+    public T WithWritersHeld<T>(Func<T> work)
+    {
+        try
+        {
+            _writer.Execute("BEGIN IMMEDIATE");
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SQLitePCL.raw.SQLITE_BUSY)
+        {
+            throw new CellarException($"database {Path}: a writer held its lock for more than {WriterWait.TotalSeconds:0} s; trying again later", e);
+        }
+
+        try
+        {
+            return work();
+        }
+        finally
+        {
+            _writer.Execute("ROLLBACK");
+        }
+    }
+
+    /// <summary>
+    /// Runs <c>PRAGMA wal_checkpoint(MODE)</c>; returns whether it completed and the WAL's frame count when it ran (for
+    /// RESTART: the last frame of the WAL that the next writer starts over). Waits at most <paramref name="wait"/> for
+    /// the locks it needs: a RESTART holds the app's writers off while it waits.
+    /// </summary>
+    public (bool Done, long Frames) Checkpoint(string mode, TimeSpan wait)
+    {
+        _writer.Execute($"PRAGMA busy_timeout={(int)wait.TotalMilliseconds}");
+        try
+        {
+            using var command = _writer.CreateCommand();
+            command.CommandText = $"PRAGMA wal_checkpoint({mode})";
+            using var row = command.ExecuteReader();
+            row.Read();
+            return (row.GetInt64(0) == 0 && row.GetInt64(1) == row.GetInt64(2), row.GetInt64(1));
+        }
+        finally
+        {
+            _writer.Execute($"PRAGMA busy_timeout={(int)WriterWait.TotalMilliseconds}");
+        }
+    }
+
+    public void Dispose()
+    {
+        Wal.Dispose();
+        _reader.Dispose();
+        _writer.Dispose();
+    }
+
+    private static SafeFileHandle OpenWal(string path) =>
+        File.OpenHandle(path + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+}

@@ -1,0 +1,93 @@
+using System.Globalization;
+using Cellar.Core.Catalog;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// What a generation holds, read back for a restore or a listing: its base images and its transactions in order,
+/// each checked, with any hole in the numbering reported as such (a missing segment), never stepped over.
+/// </summary>
+internal static class StreamHistory
+{
+    /// <summary>The generation's proven base images, oldest first.</summary>
+    public static IReadOnlyList<StreamBaseImage> Bases(Generation generation)
+    {
+        var bases = new List<StreamBaseImage>();
+        foreach (var path in Directory.EnumerateFiles(generation.Folder, "base-*.sqlite.zst"))
+        {
+            var name = Path.GetFileName(path);
+            if (name.Length > 21 && long.TryParse(name.AsSpan(5, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var txid)
+                && Sidecar.TryRead(path) is { Verified: true } sidecar)
+            {
+                bases.Add(new StreamBaseImage(txid, path, sidecar));
+            }
+        }
+
+        return [.. bases.OrderBy(b => b.Txid)];
+    }
+
+    /// <summary>
+    /// Every transaction after <paramref name="txid"/>, in order: sealed segments first, then the journal up to its last
+    /// whole record. A transaction missing in between throws, naming the hole.
+    /// </summary>
+    public static IEnumerable<StreamRecord> After(Generation generation, long txid)
+    {
+        var expected = txid + 1;
+        var pageSize = generation.Manifest.PageSize;
+        foreach (var (first, last, path) in generation.Segments())
+        {
+            if (last < expected)
+            {
+                continue;
+            }
+
+            if (first > expected)
+            {
+                throw Hole(generation, expected, first - 1);
+            }
+
+            foreach (var record in StreamSegment.Records(path, pageSize))
+            {
+                if (record.Txid < expected)
+                {
+                    continue;
+                }
+
+                if (record.Txid != expected || record.Txid > last)
+                {
+                    throw new CellarException($"segment {path} holds transaction {record.Txid} where {expected} belongs");
+                }
+
+                expected++;
+                yield return record;
+            }
+
+            if (expected <= last)
+            {
+                throw new CellarException($"segment {path} ends at transaction {expected - 1}, not {last} as its name says");
+            }
+        }
+
+        foreach (var record in StreamJournal.Read(generation.JournalPath, pageSize))
+        {
+            if (record.Txid < expected)
+            {
+                continue;
+            }
+
+            if (record.Txid != expected)
+            {
+                throw Hole(generation, expected, record.Txid - 1);
+            }
+
+            expected++;
+            yield return record;
+        }
+    }
+
+    private static CellarException Hole(Generation generation, long from, long to) =>
+        new($"generation {generation.Id} is missing transactions {from} to {to} (a segment is gone); it cannot be restored past transaction {from - 1}");
+}
+
+/// <summary>A base image: the database as it was after transaction <paramref name="Txid"/> of its generation.</summary>
+internal sealed record StreamBaseImage(long Txid, string Path, Sidecar Sidecar);

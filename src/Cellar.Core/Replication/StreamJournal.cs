@@ -1,0 +1,163 @@
+using Cellar.Core.IO;
+using Microsoft.Win32.SafeHandles;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// The generation's journal: transactions shipped but not yet sealed into a segment, appended and fsynced batch by
+/// batch, so a transaction is durable within milliseconds of Cellar seeing it commit. A crash mid-append leaves a last
+/// record cut short or failing its checksum: it was never acknowledged, and opening the journal cuts it off (the
+/// follower reads it again from the WAL). A bad record before the last one is damage, and is reported, never skipped.
+/// </summary>
+internal sealed class StreamJournal : IDisposable
+{
+    private readonly FileStream _file;
+    private readonly int _pageSize;
+
+    private StreamJournal(FileStream file, int pageSize, IReadOnlyList<StreamRecord> records)
+    {
+        _file = file;
+        _pageSize = pageSize;
+        Records = [.. records];
+    }
+
+    /// <summary>The records in the journal, oldest first, without their pages.</summary>
+    public List<StreamRecord> Records { get; }
+
+    /// <summary>The journal's size in bytes.</summary>
+    public long Length => _file.Length;
+
+    /// <summary>Opens (creating, owner-only) the journal at <paramref name="path"/>, cutting off a torn last record.</summary>
+    public static StreamJournal Open(string path, int pageSize)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.Read, BufferSize = 1 << 16 };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = SecureFiles.FileMode;
+        }
+
+        var file = new FileStream(path, options);
+        try
+        {
+            var (records, valid) = ReadValid(file, pageSize, path);
+            if (valid < file.Length)
+            {
+                file.SetLength(valid);
+                Fsync.File(file);
+            }
+
+            file.Position = valid;
+            return new StreamJournal(file, pageSize, records);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Appends the records of <paramref name="transactions"/>, numbered from <paramref name="firstTxid"/>, and fsyncs them.</summary>
+    public IReadOnlyList<StreamRecord> Append(long firstTxid, DateTimeOffset committed, IReadOnlyList<WalTransaction> transactions, SafeFileHandle wal, WalHeader header)
+    {
+        var start = _file.Position;
+        var added = new List<StreamRecord>(transactions.Count);
+        try
+        {
+            var txid = firstTxid;
+            foreach (var transaction in transactions)
+            {
+                StreamRecord.Write(_file, txid, committed, transaction, _pageSize, (frame, page) => WalReader.ReadPage(wal, header, frame, page));
+                added.Add(new StreamRecord(txid, committed, transaction.DatabasePages, transaction.End, []));
+                txid++;
+            }
+
+            Fsync.File(_file);
+        }
+        catch
+        {
+            // Not durable, so not shipped: the journal goes back to where it was, and the follower reads them again.
+            _file.SetLength(start);
+            _file.Position = start;
+            throw;
+        }
+
+        Records.AddRange(added);
+        return added;
+    }
+
+    /// <summary>Empties the journal once its records are sealed in a segment.</summary>
+    public void Clear()
+    {
+        _file.SetLength(0);
+        _file.Position = 0;
+        Fsync.File(_file);
+        Records.Clear();
+    }
+
+    /// <summary>The journal's path.</summary>
+    public string Path => _file.Name;
+
+    public void Dispose() => _file.Dispose();
+
+    /// <summary>
+    /// The records of the journal at <paramref name="path"/>, pages included, up to the last whole one: what a restore
+    /// reads while the follower may be appending.
+    /// </summary>
+    public static IEnumerable<StreamRecord> Read(string path, int pageSize)
+    {
+        if (!File.Exists(path))
+        {
+            yield break;
+        }
+
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+        foreach (var (record, _) in Scan(file, pageSize, path))
+        {
+            yield return record;
+        }
+    }
+
+    private static (List<StreamRecord> Records, long Valid) ReadValid(FileStream file, int pageSize, string path)
+    {
+        var records = new List<StreamRecord>();
+        long valid = 0;
+        foreach (var (record, end) in Scan(file, pageSize, path))
+        {
+            records.Add(record with { Pages = [] });
+            valid = end;
+        }
+
+        return (records, valid);
+    }
+
+    private static IEnumerable<(StreamRecord Record, long End)> Scan(FileStream file, int pageSize, string path)
+    {
+        var length = file.Length;
+        long valid = 0;
+        while (true)
+        {
+            StreamRecord? record;
+            try
+            {
+                record = StreamRecord.Read(file, pageSize);
+            }
+            catch (Exception e) when (e is EndOfStreamException or InvalidDataException)
+            {
+                if (file.Position < length)
+                {
+                    throw new CellarException($"journal {path} is damaged after byte {valid} ({e.Message})");
+                }
+
+                yield break; // the torn tail of an append a crash interrupted
+            }
+
+            if (record is null)
+            {
+                yield break;
+            }
+
+            valid = file.Position;
+            yield return (record, valid);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using Cellar.Core.Artifacts;
+using Cellar.Core.Configuration;
+using Cellar.Core.IO;
+using Cellar.Core.Sqlite;
+using Cellar.Core.Verification;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// Builds the database as it stood at a moment of a stream: the newest base image at or before it, expanded and proven
+/// as any snapshot is, then every transaction after it that Cellar saw committed at or before the moment, applied page
+/// by page (each record's checksum checked before any of its pages is written), the file cut to the size the last one
+/// recorded, and <c>integrity_check</c> on the result. Without a moment: everything shipped so far.
+/// </summary>
+internal static class StreamRestore
+{
+    /// <summary>The point a restore of <paramref name="job"/> at <paramref name="at"/> (null: the newest) means: a generation and its base.</summary>
+    public static (Generation Generation, StreamBaseImage Base) Choose(StreamJob job, DateTimeOffset? at)
+    {
+        var generations = Generation.List(job.Folder);
+        for (var i = generations.Count - 1; i >= 0; i--)
+        {
+            var bases = StreamHistory.Bases(generations[i]);
+            var chosen = at is { } until ? bases.LastOrDefault(b => b.Sidecar.Created <= until) : bases is [.., var newest] ? newest : null;
+            if (chosen is not null)
+            {
+                return (generations[i], chosen);
+            }
+        }
+
+        throw at is null
+            ? new CellarException($"stream job '{job.Name}' has nothing restorable yet in {job.Folder} (no base image; is `cellar serve` running it?)")
+            : new CellarException($"stream job '{job.Name}' holds nothing as old as {at:yyyy-MM-dd HH:mm:ss.fff zzz}");
+    }
+
+    /// <summary>
+    /// Writes the database as of <paramref name="at"/> (null: the newest point) into <paramref name="expandedPath"/>, which
+    /// the caller owns; returns the check's verdict, with the base's sidecar telling the point restored.
+    /// </summary>
+    public static async Task<VerificationResult> BuildAsync(StreamJob job, DateTimeOffset? at, string expandedPath, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        var (generation, image) = Choose(job, at);
+        var shown = $"stream {job.Name}, generation {generation.Id}";
+        var result = await BackupVerifier.ExpandAndCheckAsync(image.Path, expandedPath, progress, cancellationToken).ConfigureAwait(false);
+        if (!result.Ok)
+        {
+            return result;
+        }
+
+        var pageSize = generation.Manifest.PageSize;
+        var (txid, committed) = (image.Txid, image.Sidecar.Created);
+        try
+        {
+            await Task.Run(
+                () =>
+                {
+                    using var file = new FileStream(expandedPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+                    uint? pages = null;
+                    foreach (var record in StreamHistory.After(generation, image.Txid))
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        if (at is { } until && record.Committed > until)
+                        {
+                            break;
+                        }
+
+                        foreach (var (page, data) in record.Pages)
+                        {
+                            RandomAccess.Write(file.SafeFileHandle, data.Span, (long)(page - 1) * pageSize);
+                        }
+
+                        (pages, txid, committed) = (record.DatabasePages, record.Txid, record.Committed);
+                    }
+
+                    if (pages is { } count)
+                    {
+                        file.SetLength((long)count * pageSize);
+                    }
+
+                    Fsync.File(file);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (CellarException e)
+        {
+            return VerificationResult.Failed(shown, e.Message, image.Sidecar);
+        }
+
+        var inspection = Inspection.Of(expandedPath, cancellationToken);
+        var point = image.Sidecar with { Created = committed, RowCounts = inspection.RowCounts, Tag = $"{generation.Id}/{txid}" };
+        return inspection.Integrity == "ok"
+            ? result with { Path = shown, Sidecar = point }
+            : VerificationResult.Failed(shown, $"the database rebuilt to transaction {txid} fails integrity_check ({inspection.Integrity})", point);
+    }
+}

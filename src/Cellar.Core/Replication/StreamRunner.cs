@@ -1,0 +1,129 @@
+using Cellar.Core.Configuration;
+using Cellar.Core.IO;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// Runs a stream job: for good under the daemon (woken by inotify on the <c>-wal</c> file, with a short poll in case an
+/// event is missed), or as one catch-up pass for <c>cellar run</c>. Either holds the job folder's lock while it
+/// writes, so two followers never write one stream.
+/// </summary>
+public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, ILoggerFactory loggers)
+{
+    /// <summary>How long <c>cellar run</c> waits for a stream's folder: a daemon streaming it holds it for good.</summary>
+    public static readonly TimeSpan LockWait = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often the WAL is looked at when no change was signalled.</summary>
+    internal static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
+
+    private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
+    private readonly ILogger _logger = loggers.CreateLogger<StreamRunner>();
+
+    /// <summary>Ships everything committed so far, seals it into a segment, and returns; the caller holds the folder's lock.</summary>
+    public async Task<StreamPass> CatchUpAsync(StreamJob job, CancellationToken cancellationToken)
+    {
+        using var follower = new WalFollower(job, time, zone, _logger);
+        var shipped = 0;
+        var started = Generation.List(job.Folder) is [.., var newest] ? newest.Id : null;
+        int step;
+        do
+        {
+            step = await follower.StepAsync(cancellationToken).ConfigureAwait(false);
+            shipped += step;
+        }
+        while (step > 0);
+
+        follower.Seal(cancellationToken);
+        var generation = follower.Generation!.Id;
+        return new StreamPass(generation, shipped, follower.Txid, generation != started);
+    }
+
+    /// <summary>Follows the database until <paramref name="cancellationToken"/> is cancelled; a failure is logged and retried.</summary>
+    public async Task FollowAsync(StreamJob job, CancellationToken cancellationToken)
+    {
+        SecureFiles.EnsureFolder(job.Folder);
+        using var folderLock = await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, notices: _logger).ConfigureAwait(false);
+        using var wake = new SemaphoreSlim(0, 1);
+        using var watcher = Watch(job.Database.Path, wake);
+        var follower = new WalFollower(job, time, zone, _logger);
+        string? lastError = null;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await follower.StepAsync(cancellationToken).ConfigureAwait(false);
+                    if (lastError is not null)
+                    {
+                        LogRecovered(_logger, job.Name);
+                        lastError = null;
+                    }
+
+                    await wake.WaitAsync(PollInterval, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException or SqliteException)
+                {
+                    if (e.Message != lastError)
+                    {
+                        LogFailed(_logger, job.Name, e.Message);
+                        lastError = e.Message;
+                    }
+
+                    follower.Dispose();
+                    follower = new WalFollower(job, time, zone, _logger);
+                    await Task.Delay(RetryAfter, time, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Stopping: the follower seals what it holds as it is disposed.
+        }
+        finally
+        {
+            follower.Dispose();
+        }
+    }
+
+    private static FileSystemWatcher? Watch(string database, SemaphoreSlim wake)
+    {
+        try
+        {
+            var watcher = new FileSystemWatcher(Path.GetDirectoryName(database)!, Path.GetFileName(database) + "-wal")
+            {
+                NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName,
+            };
+            FileSystemEventHandler signal = (_, _) =>
+            {
+                if (wake.CurrentCount == 0)
+                {
+                    try
+                    {
+                        wake.Release();
+                    }
+                    catch (SemaphoreFullException)
+                    {
+                        // Already woken.
+                    }
+                }
+            };
+            watcher.Changed += signal;
+            watcher.Created += signal;
+            watcher.EnableRaisingEvents = true;
+            return watcher;
+        }
+        catch (Exception e) when (e is IOException or ArgumentException or PlatformNotSupportedException)
+        {
+            return null; // no inotify (the watch limit reached): the poll alone
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "stream {Job}: {Error}; retrying")]
+    private static partial void LogFailed(ILogger logger, string job, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stream {Job}: following again")]
+    private static partial void LogRecovered(ILogger logger, string job);
+}

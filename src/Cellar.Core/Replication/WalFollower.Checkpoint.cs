@@ -1,0 +1,48 @@
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// The checkpoints Cellar runs itself. Its read transaction keeps the app's checkpoints from restarting the WAL over
+/// unshipped frames, so the WAL would grow without end if Cellar did not let it start over: once the WAL holds
+/// <see cref="Configuration.StreamJob.CheckpointBytes"/>, a PASSIVE checkpoint copies what it can without holding anyone
+/// up, then, with everything shipped, a RESTART checkpoint lets the next writer start from frame 1. RESTART reports the
+/// WAL's last frame, so the follower knows the old WAL ended exactly there and the next one follows on.
+/// </summary>
+internal sealed partial class WalFollower
+{
+    private static readonly TimeSpan RestartWait = TimeSpan.FromSeconds(1);
+
+    private bool DueForCheckpoint() =>
+        !_walEmpty && _position.Frame > 0 && WalReader.Header(_live!.Wal) is { } h && _position.IsIn(h)
+        && h.FrameOffset(_position.Frame + 1) >= job.CheckpointBytes;
+
+    private int Checkpoint()
+    {
+        var live = _live!;
+        live.Checkpoint("PASSIVE", TimeSpan.Zero);
+        var shipped = Ship();
+        live.EndRead();
+        try
+        {
+            var (done, frames) = live.Checkpoint("RESTART", RestartWait);
+            if (done && WalReader.Header(live.Wal) is { } h && _position.IsIn(h))
+            {
+                if (frames > _position.Frame)
+                {
+                    var scan = WalReader.Scan(live.Wal, h, _position, lastFrame: frames);
+                    if (scan.End.Frame == frames)
+                    {
+                        shipped += Append(scan.Committed, h);
+                    }
+                }
+
+                _endKnown = _position.Frame == frames;
+            }
+        }
+        finally
+        {
+            live.BeginRead();
+        }
+
+        return shipped;
+    }
+}

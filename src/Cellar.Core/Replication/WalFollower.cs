@@ -1,0 +1,212 @@
+using Cellar.Core.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// Follows one database's WAL and ships every committed transaction into the stream job's folder: read each frame up
+/// to the last commit frame (salts and checksum chain checked), append the transactions to the generation's journal
+/// and fsync, then move the read transaction up to the new end. Sealing, checkpoints and bases are in the other parts
+/// of this class; how a restart of the WAL is told apart from a gap is in <see cref="Ship"/>.
+/// </summary>
+internal sealed partial class WalFollower(StreamJob job, TimeProvider time, TimeZoneInfo zone, ILogger logger) : IDisposable
+{
+    private LiveDatabase? _live;
+    private Generation? _generation;
+    private StreamJournal? _journal;
+    private WalPosition _position;
+    private bool _walEmpty;
+    private bool _endKnown;
+    private long _walLength;
+    private long _txid;
+    private DateTimeOffset _journalSince;
+
+    /// <summary>The generation being written, once there is one.</summary>
+    public Generation? Generation => _generation;
+
+    /// <summary>The last transaction shipped (0: the generation's base).</summary>
+    public long Txid => _txid;
+
+    /// <summary>
+    /// One step: open (resuming the newest generation, or starting one), ship what has committed, seal and checkpoint
+    /// when due. Returns how many transactions were shipped.
+    /// </summary>
+    public async Task<int> StepAsync(CancellationToken cancellationToken)
+    {
+        if (_live is null)
+        {
+            await OpenAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        int shipped;
+        try
+        {
+            if (!_live!.StillTheSame())
+            {
+                throw new StreamLost("the database file was replaced or left WAL mode");
+            }
+
+            shipped = Ship();
+            if (shipped > 0)
+            {
+                _live.RefreshRead();
+                _endKnown = false;
+            }
+
+            if (DueForCheckpoint())
+            {
+                shipped += Checkpoint();
+            }
+
+            if (DueForBase())
+            {
+                await TakeBaseAsync(cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (StreamLost lost)
+        {
+            LogNewGeneration(logger, job.Name, lost.Message);
+            Close();
+            await OpenAsync(cancellationToken, resume: false).ConfigureAwait(false);
+            return 0;
+        }
+
+        if (_journal!.Records.Count > 0 && (time.GetUtcNow() - _journalSince >= job.SegmentInterval || _journal.Length >= job.SegmentBytes))
+        {
+            Seal(cancellationToken);
+        }
+
+        return shipped;
+    }
+
+    /// <summary>Seals what the journal holds into a segment (at a stop, and when a segment's time or size is up).</summary>
+    public void Seal(CancellationToken cancellationToken)
+    {
+        if (_generation is not null && _journal is not null && StreamSegment.Seal(_generation, _journal, cancellationToken) is { } path)
+        {
+            LogSealed(logger, job.Name, path);
+        }
+
+        _journalSince = time.GetUtcNow();
+    }
+
+    public void Dispose() => Close();
+
+    /// <summary>
+    /// Reads what committed since <see cref="_position"/> and ships it. The WAL may have been restarted since the last
+    /// read (a checkpoint let the next writer start over from frame 1, with salt-1 one up): the line goes on only when
+    /// it is certain no frame of the old WAL is missed, because Cellar's own checkpoint said where the old WAL ended,
+    /// or because the old WAL's frames after the position are still in the file, whole, up to where they provably end
+    /// (<see cref="OldWalEndProven"/>). Anything less is a possible gap: <see cref="StreamLost"/>.
+    /// </summary>
+    private int Ship()
+    {
+        var wal = _live!.Wal;
+        var header = WalReader.Header(wal);
+        if (header is not { } h)
+        {
+            return _walEmpty || _endKnown || _position.Frame == 0 ? 0 : throw new StreamLost("the WAL was truncated before Cellar read all of it");
+        }
+
+        if (h.PageSize != _generation!.Manifest.PageSize)
+        {
+            throw new StreamLost($"the page size changed to {h.PageSize} (VACUUM)");
+        }
+
+        var shipped = 0;
+        if (_walEmpty)
+        {
+            _position = WalPosition.Start(h);
+            _walEmpty = false;
+        }
+        else if (!_position.IsIn(h))
+        {
+            if (!_position.IsFollowedBy(h))
+            {
+                throw new StreamLost("the WAL was replaced or restarted more than once since Cellar last read it");
+            }
+
+            if (!_endKnown)
+            {
+                var tail = WalReader.Scan(wal, h, _position);
+                var fresh = WalReader.Scan(wal, h, WalPosition.Start(h));
+                if (!OldWalEndProven(h, tail, fresh) || WalReader.Header(wal) != h)
+                {
+                    throw new StreamLost("the WAL was restarted before Cellar read all of it");
+                }
+
+                shipped += Append(tail.Committed, h);
+            }
+
+            _position = WalPosition.Start(h);
+            _endKnown = false;
+        }
+
+        var scan = WalReader.Scan(wal, h, _position);
+        _walLength = scan.Length;
+        return shipped + Append(scan.Committed, h);
+    }
+
+    /// <summary>
+    /// True when the old WAL's frames after the position (<paramref name="tail"/>) are provably all of them, read after
+    /// the new WAL (<paramref name="fresh"/>, in <paramref name="header"/>) had written its frames. The new WAL must not
+    /// have reached the position: its frames are written from 1 upward, so everything past its end, the frame it may be
+    /// writing included, is as the old WAL left it. Then the old frames end either at a frame that is not one of them,
+    /// or at the end of a file that was not cut: SQLite cuts a WAL only when it truncates it (TRUNCATE, which leaves it
+    /// shorter than it was when last read) or to a journal_size_limit (a size that ends inside a frame).
+    /// </summary>
+    private bool OldWalEndProven(WalHeader header, WalScan tail, WalScan fresh)
+    {
+        if (fresh.BreakFrame > _position.Frame)
+        {
+            return false;
+        }
+
+        return tail.BreakAtEndOfFile
+            ? (tail.Length - WalHeader.Size) % header.FrameSize == 0 && tail.Length >= Math.Max(_walLength, header.FrameOffset(_position.Frame + 1))
+            : tail.BreakSalts != (header.Salt1, header.Salt2);
+    }
+
+    private int Append(IReadOnlyList<WalTransaction> transactions, WalHeader header)
+    {
+        if (transactions.Count == 0)
+        {
+            return 0;
+        }
+
+        if (_journal!.Records.Count == 0)
+        {
+            _journalSince = time.GetUtcNow();
+        }
+
+        _journal.Append(_txid + 1, time.GetUtcNow(), transactions, _live!.Wal, header);
+        _txid += transactions.Count;
+        _position = transactions[^1].End;
+        return transactions.Count;
+    }
+
+    private void Close()
+    {
+        try
+        {
+            if (_journal is not null)
+            {
+                Seal(CancellationToken.None);
+            }
+        }
+        finally
+        {
+            _journal?.Dispose();
+            _journal = null;
+            _generation = null;
+            _live?.Dispose();
+            _live = null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stream {Job}: starting a new generation: {Reason}")]
+    private static partial void LogNewGeneration(ILogger logger, string job, string reason);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "stream {Job}: sealed {Segment}")]
+    private static partial void LogSealed(ILogger logger, string job, string segment);
+}

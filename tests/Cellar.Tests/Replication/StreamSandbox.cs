@@ -1,0 +1,76 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cellar.Core.Configuration;
+using Cellar.Core.Replication;
+using Cellar.Core.Restore;
+using Cellar.Tests.Support;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Cellar.Tests.Replication;
+
+/// <summary>A database folder, a backup root and a config with one stream job <c>live</c>; the follower runs in the test process.</summary>
+internal sealed class StreamSandbox : IDisposable
+{
+    private readonly TempFolder _temp = new();
+
+    public StreamSandbox()
+    {
+        Directory.CreateDirectory(_temp.Combine("data"));
+        var config = new JsonObject
+        {
+            ["database"] = Database,
+            ["backupRoot"] = _temp.Combine("backups"),
+            ["logDir"] = _temp.Combine("logs"),
+            ["timeZone"] = "UTC",
+            ["jobs"] = new JsonObject { ["live"] = new JsonObject { ["type"] = "stream", ["folder"] = "stream" } },
+        };
+        File.WriteAllText(ConfigPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    public string Database => _temp.Combine("data", "app.sqlite");
+
+    /// <summary>What the follower logged.</summary>
+    public LogRecorder Log { get; } = new();
+
+    public string ConfigPath => _temp.Combine("cellar.json");
+
+    public StreamJob Job => (StreamJob)ConfigLoader.Load(ConfigPath).FindJob("live");
+
+    public string Combine(params string[] parts) => _temp.Combine(parts);
+
+    /// <summary>Follows the database in the background until the returned source is cancelled; the task ends with the follower.</summary>
+    public (CancellationTokenSource Stop, Task Following) Follow()
+    {
+        var stop = new CancellationTokenSource();
+        var job = Job;
+        var loggers = new Microsoft.Extensions.Logging.LoggerFactory([Log]);
+        var following = Task.Run(() => new StreamRunner(TimeProvider.System, TimeZoneInfo.Utc, loggers).FollowAsync(job, stop.Token));
+        return (stop, following);
+    }
+
+    /// <summary>Restores the stream (at <paramref name="at"/>, or its newest point) into a new file and returns its path.</summary>
+    public async Task<string> RestoreAsync(DateTimeOffset? at = null, string? name = null)
+    {
+        var target = Combine(name ?? $"restored-{Guid.NewGuid():N}.sqlite");
+        var service = new RestoreService(TimeProvider.System, TimeZoneInfo.Utc, NullLogger<RestoreService>.Instance);
+        await service.RestoreStreamAsync(Job, at, target, force: false, progress: null, CancellationToken.None);
+        return target;
+    }
+
+    /// <summary>The parents the load writer committed that <paramref name="path"/> holds: n = 1..count, or a failure.</summary>
+    public static long ParentsIn(string path)
+    {
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*), COALESCE(MIN(n), 1), COALESCE(MAX(n), 0), (SELECT count(*) FROM child) FROM parent";
+        using var row = command.ExecuteReader();
+        row.Read();
+        var (count, min, max, children) = (row.GetInt64(0), row.GetInt64(1), row.GetInt64(2), row.GetInt64(3));
+        Xunit.Assert.True(min == 1 && max == count && children == count, $"{path} holds parents {min}..{max} ({count}) and {children} children: not one committed prefix");
+        return count;
+    }
+
+    public void Dispose() => _temp.Dispose();
+}
