@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Diagnostics;
@@ -19,7 +20,8 @@ namespace Cellar.LoadWriter;
 /// </para>
 /// <para>
 /// Every commit is one <c>BEGIN IMMEDIATE … COMMIT</c> that inserts the next number n into <c>parent</c> and one
-/// <c>child</c> row pointing at it, so any consistent snapshot holds exactly parents 1..k and children 1..k.
+/// <c>child</c> row pointing at it, so any consistent snapshot holds exactly parents 1..k and children 1..k. A child's
+/// payload (random bytes) starts with the time of its commit's start (Unix milliseconds, little-endian) when it has room.
 /// Prints <c>ready</c> after the first commit, and on exit one JSON line with the commit count and latencies.
 /// Without <c>--duration</c> it runs until stdin is closed or SIGTERM/SIGINT arrives.
 /// </para>
@@ -221,6 +223,12 @@ internal static class Program
         sqlite3 db, SqliteCommand insert, byte[] payload, SqliteParameter nParam, long n, RunStats stats, bool recordLatency)
     {
         RandomNumberGenerator.Fill(payload);
+        if (payload.Length >= sizeof(long))
+        {
+            // Taken before BEGIN, so never later than the commit: a point-in-time restore is checked against it.
+            BinaryPrimitives.WriteInt64LittleEndian(payload, TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
+        }
+
         nParam.Value = n;
 
         long started = Stopwatch.GetTimestamp();

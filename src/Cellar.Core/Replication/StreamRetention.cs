@@ -22,10 +22,7 @@ internal static class StreamRetention
             var bases = StreamHistory.Bases(generation);
             if (i + 1 < generations.Count && StreamHistory.Bases(generations[i + 1]) is [var next, ..] && next.Sidecar.Created <= cutoff)
             {
-                // Hidden first, by one rename: a removal cut short leaves a folder no listing reads, swept next time.
-                var hidden = Path.Combine(job.Folder, "." + generation.Id + ".removing");
-                Directory.Move(generation.Folder, hidden);
-                Directory.Delete(hidden, recursive: true);
+                Remove(job, generation);
                 removed.Add($"generation {generation.Id}");
                 continue;
             }
@@ -49,11 +46,44 @@ internal static class StreamRetention
             }
         }
 
+        return removed;
+    }
+
+    /// <summary>
+    /// What a follower killed mid-way left, swept as the next one starts (it holds the folder's lock): temp files of a
+    /// segment or base being written, a generation whose first base never got written, a removal cut short.
+    /// </summary>
+    public static void SweepLeftovers(StreamJob job)
+    {
+        if (!Directory.Exists(job.Folder))
+        {
+            return;
+        }
+
         foreach (var left in Directory.EnumerateDirectories(job.Folder, ".*.removing"))
         {
             Directory.Delete(left, recursive: true);
         }
 
-        return removed;
+        foreach (var generation in Generation.List(job.Folder))
+        {
+            foreach (var temp in Directory.EnumerateFiles(generation.Folder).Where(f => IO.TempFile.IsTempName(Path.GetFileName(f))))
+            {
+                File.Delete(temp);
+            }
+
+            if (StreamHistory.Bases(generation).Count == 0)
+            {
+                Remove(job, generation);
+            }
+        }
+    }
+
+    /// <summary>Removes a generation, hidden first by one rename: a removal cut short leaves a folder no listing reads.</summary>
+    private static void Remove(StreamJob job, Generation generation)
+    {
+        var hidden = Path.Combine(job.Folder, "." + generation.Id + ".removing");
+        Directory.Move(generation.Folder, hidden);
+        Directory.Delete(hidden, recursive: true);
     }
 }

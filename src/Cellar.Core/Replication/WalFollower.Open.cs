@@ -6,6 +6,7 @@ internal sealed partial class WalFollower
     private async Task OpenAsync(CancellationToken cancellationToken, bool resume = true)
     {
         _live = LiveDatabase.Open(job.Database.Path);
+        StreamRetention.SweepLeftovers(job);
         try
         {
             if (!resume || !TryResume())
