@@ -20,7 +20,7 @@ namespace Cellar.Core.Restore;
 /// otherwise replay into the restored file, is moved aside to that name plus its suffix, even when the
 /// database itself is gone.
 /// </summary>
-/// <remarks>Just over 300 lines, a sixth of them its log messages: the swap and the undo of a failed swap read
+/// <remarks>Over 300 lines, a sixth of them its log messages: the swap and the undo of a failed swap read
 /// best side by side, and the verified copy and the target's checks already have files of their own.</remarks>
 public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone, ILogger<RestoreService> logger)
 {

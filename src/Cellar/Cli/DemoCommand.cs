@@ -74,11 +74,16 @@ internal static class DemoCommand
         foreach (var job in context.Config.Jobs)
         {
             // A rotate job's archives are named after their logs; a tagged backup job shows the seed's gallery backups.
-            var tag = job.Type != JobType.Rotate && job.FileName.HasTag ? "Summer Collection 2026" : null;
+            var tag = job.Type is not (JobType.Rotate or JobType.Stream) && job.FileName.HasTag ? "Summer Collection 2026" : null;
             var outcome = await ProgressDisplay.RunAsync(p => pipeline.RunAsync(new JobRequest(job, tag, p), cancellationToken)).ConfigureAwait(false);
             foreach (var log in outcome.Logs)
             {
                 Console.Error.WriteLine($"{job.Name}: {log.Describe()}" + (log.Archive is { } archive ? $" -> {archive}" : string.Empty));
+            }
+
+            if (outcome.Stream is { } stream)
+            {
+                Console.Error.WriteLine($"{job.Name}: {stream.Describe()}");
             }
 
             if (outcome.Logs.Count == 0 && outcome.Sidecar is { } sidecar)
@@ -151,6 +156,8 @@ internal static class DemoCommand
             }
         }
 
+        // Beyond the seed: the WAL followed continuously under `cellar serve`, restorable to any moment (the demo runs it once).
+        root["jobs"]!["live"] = new JsonObject { ["type"] = "stream", ["folder"] = "stream" };
         return root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true });
     }
 
