@@ -18,8 +18,23 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
     /// <summary>Writes the image to the new file <paramref name="copyPath"/> (owner-only) and fsyncs it.</summary>
     public Task<SnapshotInfo> CopyAsync(string copyPath, CancellationToken cancellationToken) => Task.Run(() =>
     {
-        using var source = File.OpenHandle(database, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         using var output = SecureFiles.CreateNew(copyPath);
+        WriteTo(output, cancellationToken);
+        Fsync.File(output);
+        return new SnapshotInfo(pageSize, pages, "wal", null, taken);
+    }, cancellationToken);
+
+    /// <summary>The image's SHA-256, as lowercase hex.</summary>
+    public string Hash(CancellationToken cancellationToken)
+    {
+        using var hash = new HashingStream(Stream.Null);
+        WriteTo(hash, cancellationToken);
+        return hash.HexHash();
+    }
+
+    private void WriteTo(Stream output, CancellationToken cancellationToken)
+    {
+        using var source = File.OpenHandle(database, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         var buffer = new byte[PagesPerRead * pageSize];
         for (long first = 1; first <= pages; first += PagesPerRead)
         {
@@ -38,8 +53,5 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
 
             output.Write(chunk);
         }
-
-        Fsync.File(output);
-        return new SnapshotInfo(pageSize, pages, "wal", null, taken);
-    }, cancellationToken);
+    }
 }

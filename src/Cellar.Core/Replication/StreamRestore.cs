@@ -37,9 +37,25 @@ internal static class StreamRestore
     /// Writes the database as of <paramref name="at"/> (null: the newest point) into <paramref name="expandedPath"/>, which
     /// the caller owns; returns the check's verdict, with the base's sidecar telling the point restored.
     /// </summary>
-    public static async Task<VerificationResult> BuildAsync(StreamJob job, DateTimeOffset? at, string expandedPath, IProgress<double>? progress, CancellationToken cancellationToken)
+    public static Task<VerificationResult> BuildAsync(StreamJob job, DateTimeOffset? at, string expandedPath, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         var (generation, image) = Choose(job, at);
+        return BuildAsync(job, generation, image, record => at is not { } until || record.Committed <= until, expandedPath, progress, cancellationToken);
+    }
+
+    /// <summary>As <see cref="BuildAsync(StreamJob, DateTimeOffset?, string, IProgress{double}?, CancellationToken)"/>, to exactly transaction <paramref name="txid"/> of <paramref name="generation"/>.</summary>
+    public static async Task<VerificationResult> BuildToAsync(StreamJob job, Generation generation, long txid, string expandedPath, CancellationToken cancellationToken)
+    {
+        var image = StreamHistory.Bases(generation).LastOrDefault(b => b.Txid <= txid)
+            ?? throw new CellarException($"generation {generation.Id} has no base at or before transaction {txid}");
+        var result = await BuildAsync(job, generation, image, record => record.Txid <= txid, expandedPath, null, cancellationToken).ConfigureAwait(false);
+        return !result.Ok || result.Sidecar!.Tag == $"{generation.Id}/{txid}" ? result
+            : VerificationResult.Failed(result.Path, $"the stream ends at {result.Sidecar.Tag}, before transaction {txid}", result.Sidecar);
+    }
+
+    private static async Task<VerificationResult> BuildAsync(
+        StreamJob job, Generation generation, StreamBaseImage image, Func<StreamRecord, bool> wanted, string expandedPath, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
         var shown = $"stream {job.Name}, generation {generation.Id}";
         var result = await BackupVerifier.ExpandAndCheckAsync(image.Path, expandedPath, progress, cancellationToken).ConfigureAwait(false);
         if (!result.Ok)
@@ -59,7 +75,7 @@ internal static class StreamRestore
                     foreach (var record in StreamHistory.After(generation, image.Txid))
                     {
                         cancellationToken.ThrowIfCancellationRequested();
-                        if (at is { } until && record.Committed > until)
+                        if (!wanted(record))
                         {
                             break;
                         }

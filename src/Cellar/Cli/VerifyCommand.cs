@@ -3,6 +3,7 @@ using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Progress;
+using Cellar.Core.Replication;
 using Cellar.Core.Verification;
 using Cellar.Logging;
 using Microsoft.Extensions.Logging;
@@ -15,6 +16,27 @@ namespace Cellar.Cli;
 /// </summary>
 internal static partial class VerifyCommand
 {
+    /// <summary>The stream drill of each job (rebuild the newest point, compare it page for page with the live database); returns how many failed.</summary>
+    private static async Task<int> DrillAsync(CliContext context, IReadOnlyList<StreamJob> jobs, CancellationToken cancellationToken)
+    {
+        var bad = 0;
+        foreach (var job in jobs)
+        {
+            var result = await StreamDrill.RunAsync(job, context.Time, context.Config.TimeZone, context.Loggers, cancellationToken).ConfigureAwait(false);
+            if (result.Ok)
+            {
+                Console.WriteLine($"ok   stream {job.Name} at {result.Point}: rebuilt from the stream, identical to the live database page for page, integrity_check ok");
+            }
+            else
+            {
+                bad++;
+                Console.Error.WriteLine($"BAD  stream {job.Name} at {result.Point}: {result.Problem}");
+            }
+        }
+
+        return bad;
+    }
+
     public static Command Create()
     {
         var file = new Argument<string?>("file") { Description = "One backup file (default: all backups of all jobs)", Arity = ArgumentArity.ZeroOrOne };
@@ -25,6 +47,11 @@ internal static partial class VerifyCommand
             if (parse.GetValue(file) is not null && parse.GetValue(all))
             {
                 throw new ConfigException("give either a FILE or --all, not both");
+            }
+
+            if (parse.GetValue(file) is { } name && context.Config.Jobs.FirstOrDefault(j => j.Name == name) is StreamJob named)
+            {
+                return await DrillAsync(context, [named], cancellationToken).ConfigureAwait(false) == 0 ? 0 : 1;
             }
 
             var paths = parse.GetValue(file) is { } one
@@ -57,6 +84,11 @@ internal static partial class VerifyCommand
 
             Console.Error.WriteLine(paths.Count == 0 ? "no backups to verify" : $"{paths.Count - bad} ok, {bad} bad");
             LogSummary(log, paths.Count - bad, bad);
+            if (parse.GetValue(file) is null)
+            {
+                bad += await DrillAsync(context, [.. context.Config.Jobs.OfType<StreamJob>()], cancellationToken).ConfigureAwait(false);
+            }
+
             return bad == 0 ? 0 : 1;
         }));
         return command;

@@ -1,7 +1,9 @@
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
+using Cellar.Core;
 using Cellar.Core.Logs;
+using Cellar.Core.Replication;
 using Cellar.Core.Verification;
 using Cellar.Core.Scheduling;
 using Cellar.Logging;
@@ -48,6 +50,23 @@ internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispat
                     if (BackupCatalog.JobOf(config, bad.Path) is { } job)
                     {
                         await Alerts.FailedAsync(config, time, logger, job, null, $"backup {Path.GetFileName(bad.Path)} failed verification: {bad.Problems[0]}").ConfigureAwait(false);
+                    }
+                }
+
+                // Each stream's drill: its newest point rebuilt and compared page for page with the live database.
+                foreach (var stream in config.Jobs.OfType<StreamJob>())
+                {
+                    try
+                    {
+                        var drill = await StreamDrill.RunAsync(stream, time, config.TimeZone, loggers, stoppingToken).ConfigureAwait(false);
+                        if (!drill.Ok)
+                        {
+                            await Alerts.FailedAsync(config, time, logger, stream, null, $"stream {stream.Name} failed its drill at {drill.Point}: {drill.Problem}").ConfigureAwait(false);
+                        }
+                    }
+                    catch (CellarException e)
+                    {
+                        await Alerts.FailedAsync(config, time, logger, stream, null, $"stream {stream.Name}: the drill could not run: {e.Message}").ConfigureAwait(false);
                     }
                 }
             }
