@@ -20,6 +20,10 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
 
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
     private readonly ILogger _logger = loggers.CreateLogger<StreamRunner>();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StreamState> _states = new(StringComparer.Ordinal);
+
+    /// <summary>Where each stream this runner follows stands, as of its last step.</summary>
+    public IReadOnlyCollection<StreamState> States => [.. _states.Values];
 
     /// <summary>Ships everything committed so far, seals it into a segment, and returns; the caller holds the folder's lock.</summary>
     public async Task<StreamPass> CatchUpAsync(StreamJob job, CancellationToken cancellationToken)
@@ -56,6 +60,7 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
                 try
                 {
                     await follower.StepAsync(cancellationToken).ConfigureAwait(false);
+                    _states[job.Name] = new StreamState(job.Name, follower.Generation?.Id, follower.Txid, follower.LastShipped, follower.CaughtUp, follower.WalBytes, null);
                     if (lastError is not null)
                     {
                         LogRecovered(_logger, job.Name);
@@ -66,6 +71,7 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
                 }
                 catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException or SqliteException)
                 {
+                    _states[job.Name] = _states.GetValueOrDefault(job.Name, new StreamState(job.Name, null, 0, null, null, 0, null)) with { LastError = e.Message };
                     if (e.Message != lastError)
                     {
                         LogFailed(_logger, job.Name, e.Message);

@@ -27,6 +27,15 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
     /// <summary>The last transaction shipped (0: the generation's base).</summary>
     public long Txid => _txid;
 
+    /// <summary>When the last step found everything committed shipped (null: not yet).</summary>
+    public DateTimeOffset? CaughtUp { get; private set; }
+
+    /// <summary>When a transaction was last shipped.</summary>
+    public DateTimeOffset? LastShipped { get; private set; }
+
+    /// <summary>The <c>-wal</c> file's size at the last step.</summary>
+    public long WalBytes { get; private set; }
+
     /// <summary>
     /// One step: open (resuming the newest generation, or starting one), ship what has committed, seal and checkpoint
     /// when due. Returns how many transactions were shipped.
@@ -62,6 +71,10 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             {
                 await TakeBaseAsync(cancellationToken).ConfigureAwait(false);
             }
+
+            var now = time.GetUtcNow();
+            (CaughtUp, WalBytes) = (now, RandomAccess.GetLength(_live.Wal));
+            LastShipped = shipped > 0 ? now : LastShipped;
         }
         catch (StreamLost lost)
         {

@@ -100,7 +100,7 @@ internal static class DemoCommand
             Console.Error.WriteLine($"verify {entry.Name}: {(check.Ok ? "ok" : string.Join("; ", check.Problems))}");
         }
 
-        StatusCommand.Print(JobStatus.All(context.Config, context.Time), context.Config);
+        StatusCommand.Print(JobStatus.All(context.Config, context.Time), context.Config, context.Time);
         Console.WriteLine($"Try: {SelfInvocation.Current()} --config {SelfInvocation.Quoted(configPath)} list");
         return bad == 0 ? 0 : 1;
     }

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Cellar.Core.Configuration;
 using Cellar.Core.Status;
 using Cellar.Core.Offsite;
+using Cellar.Core.Replication;
 using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 
@@ -24,7 +25,7 @@ internal static class StatusCommand
             }
             else
             {
-                Print(statuses, context.Config);
+                Print(statuses, context.Config, context.Time);
                 PrintOffsite(context.Config, context.Time);
             }
 
@@ -33,19 +34,21 @@ internal static class StatusCommand
         return command;
     }
 
-    public static void Print(IReadOnlyList<JobStatus> statuses, CellarConfig config)
+    public static void Print(IReadOnlyList<JobStatus> statuses, CellarConfig config, TimeProvider time)
     {
         var table = new Table().AddColumns("job", "type", "schedule", "newest backup", "age", "count", "total", "last failure");
         foreach (var s in statuses)
         {
+            // A stream's newest point is its last transaction shipped; its count is of generations.
+            var window = config.Jobs.FirstOrDefault(j => j.QualifiedName(config) == s.Job) is StreamJob stream ? StreamCatalog.List(stream) : null;
             table.AddRow(
                 Markup.Escape(s.Job),
                 s.Type.ToString().ToLowerInvariant(),
                 Markup.Escape(s.Schedule ?? "on demand"),
-                Markup.Escape(s.Newest?.Name ?? "-"),
-                Output.Age(s.NewestAge),
-                s.Count.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                Output.Bytes(s.TotalBytes),
+                Markup.Escape(window is [.., var newest] ? $"restorable to {Output.Instant(newest.To, config.TimeZone)}" : s.Newest?.Name ?? "-"),
+                Output.Age(window is [.., var last] ? time.GetUtcNow() - last.To : s.NewestAge),
+                (window?.Count ?? s.Count).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                Output.Bytes(window?.Sum(g => g.SizeBytes) ?? s.TotalBytes),
                 s.LastFailureMessage is null ? "-" : Markup.Escape($"{Output.Time(s.LastFailure, config.TimeZone)}: {s.LastFailureMessage}"));
         }
 

@@ -1,5 +1,6 @@
 using Cellar.Core.Configuration;
 using Cellar.Core.Offsite;
+using Cellar.Core.Replication;
 using Cellar.Core.Status;
 
 namespace Cellar.Daemon;
@@ -35,6 +36,17 @@ internal static class BackupHealth
             foreach (var bad in status.FailedVerification)
             {
                 reasons.Add($"job {status.Job}: backup {bad.Name} {bad.Problem}");
+            }
+
+            if (job is StreamJob stream)
+            {
+                // Its schedule is when it takes bases; what counts is that the stream exists (its lag is on /metrics).
+                if (StreamCatalog.List(stream).Count == 0)
+                {
+                    reasons.Add($"job {status.Job}: nothing streamed yet");
+                }
+
+                continue;
             }
 
             if (job.Type != JobType.Rotate && job.Schedule?.GetNextOccurrence(now, config.TimeZone) is { } next

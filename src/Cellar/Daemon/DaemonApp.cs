@@ -59,7 +59,8 @@ internal static partial class DaemonApp
             return new JobDispatcher(pipeline.RunAsync, config.MaxParallelDatabases, provider.GetRequiredService<ILogger<JobDispatcher>>());
         });
         builder.Services.AddHostedService<SchedulerService>();
-        builder.Services.AddHostedService<StreamService>();
+        builder.Services.AddSingleton<StreamService>();
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<StreamService>());
         builder.Services.AddHostedService(provider => provider.GetRequiredService<OffsiteWorker>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownGrace + TimeSpan.FromSeconds(10));
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DaemonJson.Default));
@@ -79,6 +80,7 @@ internal static partial class DaemonApp
         routes.MapMetricsApi(metricsToken, token);
         app.MapOpenApi();
         FolderMetrics.Watch(app, config, time);
+        StreamMetrics.Watch(app, app.Services.GetRequiredService<StreamService>(), time);
         if (!token.Configured)
         {
             LogNoToken(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cellar.Daemon"));
