@@ -134,6 +134,13 @@ public sealed partial class RestoreService(TimeProvider time, TimeZoneInfo zone,
             Undo(undo);
             throw new CellarException($"cannot swap the restored database into {target}: {e.Message}; nothing was changed", e);
         }
+        catch (CellarException)
+        {
+            // The verified copy was swapped by someone else: what was moved so far goes back (the old database's -wal,
+            // which may hold commits a fold could not take in), and the refusal is said as it is.
+            Undo(undo);
+            throw;
+        }
 
         CrashPoint.Reach(CrashPoint.RestoreSwapped, cancellationToken);
 
