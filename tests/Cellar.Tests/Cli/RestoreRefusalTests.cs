@@ -39,6 +39,40 @@ public sealed class RestoreRefusalTests
         CliSandbox.AssertNoTempFiles(sandbox.Root);
     }
 
+    [Fact]
+    public async Task Restore_of_a_table_the_dump_lacks_is_a_usage_error_naming_what_it_holds_and_touches_nothing()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes, withSocial: true);
+        var dump = await sandbox.BackupAsync("social");
+        var before = CliSandbox.HashOf(sandbox.Database);
+
+        var run = await sandbox.CellarAsync("restore", dump, "--to", sandbox.Database, "--tables", "COMMENTS,nosuch");
+
+        CliSandbox.AssertOneLineError(run, 2, "table 'nosuch' is not in", "it holds comments, likes");
+        Assert.Equal(before, CliSandbox.HashOf(sandbox.Database));
+        CliSandbox.AssertNoTempFiles(sandbox.Root);
+    }
+
+    [Fact]
+    public async Task Restore_of_a_table_whose_index_name_another_table_took_since_is_refused_naming_both()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes, withSocial: true);
+        var dump = await sandbox.BackupAsync("social");
+
+        // A migration since the dump moved the name of the comments index to an index of images.
+        using (var app = CliSandbox.Open(sandbox.Database, readOnly: false))
+        {
+            CliSandbox.Scalar(app, "DROP INDEX idx_comments_image_id");
+            CliSandbox.Scalar(app, "CREATE INDEX idx_comments_image_id ON images(id)");
+        }
+
+        var before = CliSandbox.HashOf(sandbox.Database);
+        var run = await sandbox.CellarAsync("restore", dump, "--to", sandbox.Database, "--tables", "comments", "--no-safety-copy");
+
+        CliSandbox.AssertOneLineError(run, 1, "cannot restore comments: its index idx_comments_image_id has the name of an index of table images", "nothing was changed");
+        Assert.Equal(before, CliSandbox.HashOf(sandbox.Database));
+    }
+
     [Theory]
     [InlineData("fifo", "daily")]
     [InlineData("fifo", "social")]

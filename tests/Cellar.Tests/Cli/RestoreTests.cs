@@ -147,6 +147,20 @@ public sealed partial class RestoreTests
     }
 
     [Fact]
+    public async Task Restore_of_a_backup_whose_bytes_changed_is_refused_naming_the_backup_and_what_is_wrong()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var backup = await sandbox.BackupAsync();
+        CliSandbox.FlipByte(backup, new FileInfo(backup).Length / 2);
+        var target = sandbox.Combine("app.sqlite");
+
+        var run = await sandbox.CellarAsync("restore", backup, "--to", target);
+
+        CliSandbox.AssertOneLineError(run, 1, $"refusing to restore {backup}: ");
+        Assert.False(File.Exists(target));
+    }
+
+    [Fact]
     public async Task Restore_at_a_time_before_every_backup_fails_and_writes_nothing()
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
