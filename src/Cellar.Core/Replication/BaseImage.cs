@@ -21,6 +21,7 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
         using var output = SecureFiles.CreateNew(copyPath);
         WriteTo(output, cancellationToken);
         Fsync.File(output);
+        RequireOverlayUnchanged();
         return new SnapshotInfo(pageSize, pages, "wal", null, taken);
     }, cancellationToken);
 
@@ -29,7 +30,28 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
     {
         using var hash = new HashingStream(Stream.Null);
         WriteTo(hash, cancellationToken);
+        RequireOverlayUnchanged();
         return hash.HexHash();
+    }
+
+    /// <summary>
+    /// Throws unless the WAL frames laid over the file were still the same WAL's when the copy was done. When the WAL
+    /// had been copied into the database whole as the read transaction began, SQLite lets the WAL restart (or be
+    /// truncated) under that reader, and the frames read could be another WAL's: their checksum chain, read again
+    /// after the copy, says so (a new WAL's frames carry other salts, and the WAL only grows from frame 1 upward).
+    /// </summary>
+    private void RequireOverlayUnchanged()
+    {
+        if (header is not { } h || overlay.Count == 0)
+        {
+            return;
+        }
+
+        var last = overlay.Values.Max();
+        if (WalReader.Header(wal) != h || WalReader.Scan(wal, h, WalPosition.Start(h), last).End.Frame < last)
+        {
+            throw new CellarException("the WAL was restarted while the base image was copied; it is taken again");
+        }
     }
 
     private void WriteTo(Stream output, CancellationToken cancellationToken)

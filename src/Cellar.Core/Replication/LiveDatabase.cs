@@ -6,23 +6,26 @@ using Microsoft.Win32.SafeHandles;
 namespace Cellar.Core.Replication;
 
 /// <summary>
-/// The follower's hold on the app's database: a reader connection whose open read transaction keeps SQLite from
-/// restarting the WAL over frames not yet shipped (a writer restarts the WAL only when no reader uses it), a second
-/// connection for the checkpoints Cellar runs itself and for the moments it must hold writers off, and a handle on
-/// the <c>-wal</c> file its frames are read through. Never changes the app's journal mode: a database not in WAL
-/// mode is refused.
+/// The follower's hold on the app's database: two reader connections taking turns, so a read transaction is open at
+/// every moment, a connection for the checkpoints Cellar runs itself and for the moments it must hold writers off, and
+/// a handle on the <c>-wal</c> file its frames are read through. A frame cannot be copied into the database (and so
+/// cannot be overwritten by a restart of the WAL, or cut by a truncation) while a reader that began before it was
+/// committed is open; the follower begins the next reader, ships everything to the WAL's end, and only then ends the
+/// previous one (<see cref="BeginNext"/>, <see cref="EndPrevious"/>), so every frame not yet shipped is always held.
+/// Never changes the app's journal mode: a database not in WAL mode is refused.
 /// </summary>
 internal sealed class LiveDatabase : IDisposable
 {
     private static readonly TimeSpan WriterWait = TimeSpan.FromSeconds(5);
-    private readonly SqliteConnection _reader;
+    private readonly SqliteConnection[] _readers;
+    private readonly bool[] _reading = new bool[2];
     private readonly SqliteConnection _writer;
-    private bool _reading;
+    private int _current;
 
-    private LiveDatabase(string path, SqliteConnection reader, SqliteConnection writer, SafeFileHandle wal, UnixFiles.FileId? id)
+    private LiveDatabase(string path, SqliteConnection[] readers, SqliteConnection writer, SafeFileHandle wal, UnixFiles.FileId? id)
     {
         Path = path;
-        _reader = reader;
+        _readers = readers;
         _writer = writer;
         Wal = wal;
         Id = id;
@@ -42,23 +45,27 @@ internal sealed class LiveDatabase : IDisposable
     {
         SqliteFiles.RequireDatabase(path, "database");
         RequireWal(path);
-        var reader = SqliteFiles.OpenLive(path);
-        SqliteConnection? writer = null;
+        var connections = new List<SqliteConnection>();
         try
         {
-            writer = SqliteFiles.OpenLive(path);
+            for (var i = 0; i < 3; i++)
+            {
+                connections.Add(SqliteFiles.OpenLive(path));
+            }
+
+            var writer = connections[2];
             writer.Execute($"PRAGMA busy_timeout={(int)WriterWait.TotalMilliseconds}");
             var id = UnixFiles.Stat(path)?.Id;
 
             // The first read opens the WAL, creating the file (with the database's owner) when the app has none open.
-            reader.Execute("BEGIN");
-            reader.Scalar("SELECT count(*) FROM sqlite_schema");
-            return new LiveDatabase(path, reader, writer, OpenWal(path), id) { _reading = true };
+            Begin(connections[0]);
+            var live = new LiveDatabase(path, [connections[0], connections[1]], writer, OpenWal(path), id);
+            live._reading[0] = true;
+            return live;
         }
         catch
         {
-            writer?.Dispose();
-            reader.Dispose();
+            connections.ForEach(c => c.Dispose());
             throw;
         }
     }
@@ -97,33 +104,54 @@ internal sealed class LiveDatabase : IDisposable
         }
     }
 
-    /// <summary>Ends the read transaction and takes a new one, at the WAL's current end.</summary>
-    public void RefreshRead()
+    /// <summary>Begins the other reader's read transaction, at the WAL's current end; the current one stays open.</summary>
+    public void BeginNext()
     {
-        EndRead();
-        BeginRead();
-    }
-
-    /// <summary>Ends the read transaction: until <see cref="BeginRead"/>, SQLite may restart the WAL.</summary>
-    public void EndRead()
-    {
-        if (_reading)
+        var next = 1 - _current;
+        if (!_reading[next])
         {
-            _reader.Execute("ROLLBACK");
-            _reading = false;
+            Begin(_readers[next]);
+            _reading[next] = true;
         }
     }
 
-    /// <summary>Takes a read transaction (a deferred BEGIN takes its lock at the first read).</summary>
+    /// <summary>Ends the previous reader's read transaction (once what it held is shipped); the next one becomes current.</summary>
+    public void EndPrevious()
+    {
+        var next = 1 - _current;
+        if (_reading[next])
+        {
+            End(_current);
+            _current = next;
+        }
+    }
+
+    /// <summary>Moves the read transaction to the WAL's current end, with no moment without one.</summary>
+    public void RefreshRead()
+    {
+        BeginNext();
+        EndPrevious();
+    }
+
+    /// <summary>Ends every read transaction: until <see cref="BeginRead"/>, SQLite may restart or truncate the WAL.</summary>
+    public void EndRead()
+    {
+        End(0);
+        End(1);
+    }
+
+    /// <summary>Takes a read transaction on the current reader.</summary>
     public void BeginRead()
     {
-        _reader.Execute("BEGIN");
-        _reader.Scalar("SELECT count(*) FROM sqlite_schema");
-        _reading = true;
+        if (!_reading[_current])
+        {
+            Begin(_readers[_current]);
+            _reading[_current] = true;
+        }
     }
 
     /// <summary>The page size and page count the read transaction sees.</summary>
-    public (int PageSize, long Pages) Shape() => ((int)(long)_reader.Scalar("PRAGMA page_size")!, (long)_reader.Scalar("PRAGMA page_count")!);
+    public (int PageSize, long Pages) Shape() => ((int)(long)_readers[_current].Scalar("PRAGMA page_size")!, (long)_readers[_current].Scalar("PRAGMA page_count")!);
 
     /// <summary>
     /// Runs <paramref name="work"/> while no writer can commit (Cellar holds the write lock, waiting up to five seconds
@@ -175,8 +203,25 @@ internal sealed class LiveDatabase : IDisposable
     public void Dispose()
     {
         Wal.Dispose();
-        _reader.Dispose();
+        _readers[0].Dispose();
+        _readers[1].Dispose();
         _writer.Dispose();
+    }
+
+    /// <summary>A deferred BEGIN takes no lock until the first read: the read takes it.</summary>
+    private static void Begin(SqliteConnection reader)
+    {
+        reader.Execute("BEGIN");
+        reader.Scalar("SELECT count(*) FROM sqlite_schema");
+    }
+
+    private void End(int reader)
+    {
+        if (_reading[reader])
+        {
+            _readers[reader].Execute("ROLLBACK");
+            _reading[reader] = false;
+        }
     }
 
     private static SafeFileHandle OpenWal(string path) =>

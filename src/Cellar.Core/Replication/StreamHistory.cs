@@ -28,61 +28,99 @@ internal static class StreamHistory
 
     /// <summary>
     /// Every transaction after <paramref name="txid"/>, in order: sealed segments first, then the journal up to its last
-    /// whole record. A transaction missing in between throws, naming the hole.
+    /// whole record. A transaction missing in between throws, naming the hole. The follower may seal the journal while
+    /// this reads (a restore beside a running daemon): what seems missing from the journal is looked for again in the
+    /// segments, which then hold it.
     /// </summary>
     public static IEnumerable<StreamRecord> After(Generation generation, long txid)
     {
         var expected = txid + 1;
         var pageSize = generation.Manifest.PageSize;
-        foreach (var (first, last, path) in generation.Segments())
+        for (var attempt = 0; ; attempt++)
         {
-            if (last < expected)
+            foreach (var (first, last, path) in generation.Segments())
             {
-                continue;
-            }
-
-            if (first > expected)
-            {
-                throw Hole(generation, expected, first - 1);
-            }
-
-            foreach (var record in StreamSegment.Records(path, pageSize))
-            {
-                if (record.Txid < expected)
+                if (last < expected)
                 {
                     continue;
                 }
 
-                if (record.Txid != expected || record.Txid > last)
+                if (first > expected)
                 {
-                    throw new CellarException($"segment {path} holds transaction {record.Txid} where {expected} belongs");
+                    throw Hole(generation, expected, first - 1);
                 }
 
+                foreach (var record in StreamSegment.Records(path, pageSize))
+                {
+                    if (record.Txid < expected)
+                    {
+                        continue;
+                    }
+
+                    if (record.Txid != expected || record.Txid > last)
+                    {
+                        throw new CellarException($"segment {path} holds transaction {record.Txid} where {expected} belongs");
+                    }
+
+                    expected++;
+                    yield return record;
+                }
+
+                if (expected <= last)
+                {
+                    throw new CellarException($"segment {path} ends at transaction {expected - 1}, not {last} as its name says");
+                }
+            }
+
+            var (journal, problem) = JournalAfter(generation, expected);
+            foreach (var record in journal)
+            {
                 expected++;
                 yield return record;
             }
 
-            if (expected <= last)
+            if (problem is null)
             {
-                throw new CellarException($"segment {path} ends at transaction {expected - 1}, not {last} as its name says");
+                yield break;
+            }
+
+            if (attempt == 2 || !generation.Segments().Any(s => s.First <= expected && s.Last >= expected))
+            {
+                throw problem;
             }
         }
+    }
 
-        foreach (var record in StreamJournal.Read(generation.JournalPath, pageSize))
+    /// <summary>
+    /// The journal's records from <paramref name="expected"/> on, and what stopped the read short, if anything: a record
+    /// out of line or a damaged one (possibly the journal being emptied by a seal under the reader).
+    /// </summary>
+    private static (List<StreamRecord> Records, CellarException? Problem) JournalAfter(Generation generation, long expected)
+    {
+        var records = new List<StreamRecord>();
+        try
         {
-            if (record.Txid < expected)
+            foreach (var record in StreamJournal.Read(generation.JournalPath, generation.Manifest.PageSize))
             {
-                continue;
-            }
+                if (record.Txid < expected + records.Count)
+                {
+                    continue;
+                }
 
-            if (record.Txid != expected)
-            {
-                throw Hole(generation, expected, record.Txid - 1);
-            }
+                if (record.Txid != expected + records.Count)
+                {
+                    return (records, Hole(generation, expected + records.Count, record.Txid - 1));
+                }
 
-            expected++;
-            yield return record;
+                records.Add(record);
+            }
         }
+        catch (CellarException e)
+        {
+            return (records, e);
+        }
+
+        return (records, null);
     }
 
     private static CellarException Hole(Generation generation, long from, long to) =>

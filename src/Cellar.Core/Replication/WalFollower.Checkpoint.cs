@@ -21,6 +21,9 @@ internal sealed partial class WalFollower
         live.Checkpoint("PASSIVE", TimeSpan.Zero);
         var shipped = Ship();
         live.EndRead();
+
+        // No reader now: until the RESTART below says where the WAL ended, a restart seen later proves nothing.
+        _endKnown = false;
         try
         {
             var (done, frames) = live.Checkpoint("RESTART", RestartWait);

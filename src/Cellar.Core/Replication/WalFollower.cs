@@ -55,12 +55,13 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
                 throw new StreamLost("the database file was replaced or left WAL mode");
             }
 
+            // The next reader first: it holds whatever commits from now on; then everything to the WAL's end is shipped,
+            // and only then the previous reader lets go of what it held. From here a restart or truncation of the WAL
+            // can only drop frames already shipped, which is what _endKnown says.
+            _live.BeginNext();
             shipped = Ship();
-            if (shipped > 0)
-            {
-                _live.RefreshRead();
-                _endKnown = false;
-            }
+            _live.EndPrevious();
+            _endKnown = true;
 
             if (DueForCheckpoint())
             {
@@ -107,10 +108,11 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
 
     /// <summary>
     /// Reads what committed since <see cref="_position"/> and ships it. The WAL may have been restarted since the last
-    /// read (a checkpoint let the next writer start over from frame 1, with salt-1 one up): the line goes on only when
-    /// it is certain no frame of the old WAL is missed, because Cellar's own checkpoint said where the old WAL ended,
-    /// or because the old WAL's frames after the position are still in the file, whole, up to where they provably end
-    /// (<see cref="OldWalEndProven"/>). Anything less is a possible gap: <see cref="StreamLost"/>.
+    /// read (a checkpoint let the next writer start over from frame 1, with salt-1 one up) or truncated: the line goes
+    /// on only when it is certain no frame of the old WAL is missed, because a reader held since the last read kept
+    /// every later frame in place (so the old WAL ended where the last read did: <see cref="_endKnown"/>), or because
+    /// the old WAL's frames after the position are still in the file, whole, up to where they provably end
+    /// (<see cref="OldWalEndProven"/>; after Cellar was down). Anything less is a possible gap: <see cref="StreamLost"/>.
     /// </summary>
     private int Ship()
     {
@@ -134,13 +136,18 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
         }
         else if (!_position.IsIn(h))
         {
-            if (!_position.IsFollowedBy(h))
-            {
-                throw new StreamLost("the WAL was replaced or restarted more than once since Cellar last read it");
-            }
-
+            // While a reader was held since the last read, the WAL could be restarted or truncated only once every frame
+            // in it was one that reader saw, all shipped by the last read; and any WAL after it, until this one, could
+            // hold no frame (a frame committed after the reader began can never be checkpointed). So this WAL goes on
+            // the line from its first frame, whatever its salts (a writer that never restarted a WAL itself writes new,
+            // random ones). Otherwise (Cellar was down) only the proof below will do.
             if (!_endKnown)
             {
+                if (_position.RestartsTo(h) != 1)
+                {
+                    throw new StreamLost("the WAL was replaced, or restarted more than once, while Cellar was not holding it");
+                }
+
                 var tail = WalReader.Scan(wal, h, _position);
                 var fresh = WalReader.Scan(wal, h, WalPosition.Start(h));
                 if (!OldWalEndProven(h, tail, fresh) || WalReader.Header(wal) != h)

@@ -3,9 +3,9 @@ using System.Buffers.Binary;
 namespace Cellar.Core.Replication;
 
 /// <summary>
-/// The 32-byte header of a <c>-wal</c> file. A checkpoint that restarts the WAL writes a new one: salt-1 goes up by one,
-/// salt-2 is new, and the checkpoint sequence goes up by one, which is how a follower tells "the same WAL, grown" from
-/// "a new WAL over the old one" and counts how many restarts it missed.
+/// The 32-byte header of a <c>-wal</c> file. A checkpoint that restarts the WAL writes a new one: salt-1 goes up by one
+/// and salt-2 is new, which is how a follower tells "the same WAL, grown" from "a new WAL over the old one" and counts
+/// how many restarts it missed.
 /// </summary>
 internal readonly record struct WalHeader(bool BigEndian, int PageSize, uint CheckpointSequence, uint Salt1, uint Salt2, uint S0, uint S1)
 {

@@ -12,6 +12,10 @@ internal readonly record struct WalPosition(uint Salt1, uint Salt2, uint Checkpo
     /// <summary>True when <paramref name="header"/> is the header of the WAL this position is in.</summary>
     public bool IsIn(WalHeader header) => header.Salt1 == Salt1 && header.Salt2 == Salt2;
 
-    /// <summary>True when <paramref name="header"/> is the WAL that follows this one after exactly one restart.</summary>
-    public bool IsFollowedBy(WalHeader header) => header.Salt1 == unchecked(Salt1 + 1) && header.CheckpointSequence == unchecked(CheckpointSequence + 1);
+    /// <summary>
+    /// How many restarts of the WAL lie between this one and <paramref name="header"/>'s, by salt-1, which every restart
+    /// moves up by one in the header all connections share. (The checkpoint sequence is no count: each connection writes
+    /// its own.)
+    /// </summary>
+    public uint RestartsTo(WalHeader header) => unchecked(header.Salt1 - Salt1);
 }

@@ -20,10 +20,7 @@ public sealed class RestoreVerifiedCopyTests
         var run = await CrashPoints.RunPausedAsync(["--config", sandbox.ConfigPath, "restore", "--latest", "daily", "--to", target], CrashPoint.VerifyExpanded, _ =>
         {
             // The same bytes under a new inode: only the copy's identity, taken when the check created it, can tell.
-            var copy = Assert.Single(TempFile.LeftFor(sandbox.Root, "app.sqlite"));
-            var impostor = sandbox.Combine("impostor.sqlite");
-            File.Copy(copy, impostor);
-            File.Move(impostor, copy, overwrite: true);
+            CliSandbox.ReplaceWithSameBytes(Assert.Single(TempFile.LeftFor(sandbox.Root, "app.sqlite")));
             replaced = true;
         }, hold: false);
 

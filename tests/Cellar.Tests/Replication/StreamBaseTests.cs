@@ -52,8 +52,8 @@ public sealed class StreamBaseTests
         Assert.True(bases.Count >= 8, $"{bases.Count} bases");
         Assert.All(generation.Segments(), s => Assert.True(s.Last > bases[0].Txid, $"segment up to {s.Last} outlived the anchor at {bases[0].Txid}"));
 
-        Assert.Equal(inserted, Rows(await sandbox.RestoreAsync()));
-        Assert.Equal(inserted - 10, Rows(await sandbox.RestoreAsync(clock.GetUtcNow() - TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1))));
+        Assert.Equal(inserted, StreamSandbox.Rows(await sandbox.RestoreAsync(), "item"));
+        Assert.Equal(inserted - 10, StreamSandbox.Rows(await sandbox.RestoreAsync(clock.GetUtcNow() - TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1)), "item"));
         await Assert.ThrowsAsync<Core.CellarException>(() => sandbox.RestoreAsync(cutoff - TimeSpan.FromDays(2)));
     }
 
@@ -62,14 +62,5 @@ public sealed class StreamBaseTests
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         command.ExecuteNonQuery();
-    }
-
-    private static long Rows(string path)
-    {
-        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var count = connection.CreateCommand();
-        count.CommandText = "SELECT count(*) FROM item";
-        return (long)count.ExecuteScalar()!;
     }
 }

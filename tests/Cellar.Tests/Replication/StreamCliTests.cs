@@ -30,12 +30,12 @@ public sealed class StreamCliTests
         var latest = sandbox.Combine("latest.sqlite");
         var run = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, "restore", "--latest", "live", "--to", latest);
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(150, Rows(latest));
+        Assert.Equal(150, StreamSandbox.Rows(latest, "item"));
 
         var earlier = sandbox.Combine("earlier.sqlite");
         run = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, "restore", "--job", "live", "--at", between.ToString("yyyy-MM-ddTHH:mm:ss.fffZ"), "--to", earlier);
         Assert.True(run.ExitCode == 0, run.ToString());
-        Assert.Equal(100, Rows(earlier));
+        Assert.Equal(100, StreamSandbox.Rows(earlier, "item"));
     }
 
     [Fact]
@@ -50,10 +50,7 @@ public sealed class StreamCliTests
         var segment = Generation.List(sandbox.Job.Folder)[^1].Segments()[^1].Path;
         CliSandbox.FlipByte(segment, new FileInfo(segment).Length / 2);
 
-        var target = sandbox.Combine("restored.sqlite");
-        var run = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, "restore", "--latest", "live", "--to", target);
-        CliSandbox.AssertOneLineError(run, 1, "damaged");
-        Assert.False(File.Exists(target));
+        await sandbox.AssertRestoreRefusedAsync("damaged");
     }
 
     [Fact]
@@ -72,10 +69,7 @@ public sealed class StreamCliTests
         var segments = Generation.List(sandbox.Job.Folder)[^1].Segments();
         File.Delete(segments[1].Path);
 
-        var target = sandbox.Combine("restored.sqlite");
-        var run = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, "restore", "--latest", "live", "--to", target);
-        CliSandbox.AssertOneLineError(run, 1, "missing transactions");
-        Assert.False(File.Exists(target));
+        await sandbox.AssertRestoreRefusedAsync("missing transactions");
     }
 
     [Fact]
@@ -132,13 +126,4 @@ public sealed class StreamCliTests
     /// <summary>When Cellar saw the newest shipped transaction committed.</summary>
     private static DateTimeOffset NewestCommitted(StreamSandbox sandbox) =>
         StreamHistory.After(Generation.List(sandbox.Job.Folder)[^1], 0).Last().Committed;
-
-    private static long Rows(string path)
-    {
-        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var count = connection.CreateCommand();
-        count.CommandText = "SELECT count(*) FROM item";
-        return (long)count.ExecuteScalar()!;
-    }
 }

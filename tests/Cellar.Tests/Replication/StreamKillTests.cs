@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Cellar.Core.Replication;
 using Cellar.Tests.Daemon;
 using Cellar.Tests.Support;
@@ -19,9 +18,7 @@ public sealed class StreamKillTests
     {
         using var sandbox = new StreamSandbox();
         var ct = TestContext.Current.CancellationToken;
-        var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath, ct))!;
-        config["listen"] = "http://127.0.0.1:0";
-        await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString(), ct);
+        await sandbox.ListenAsync(ct);
         var writer = await LoadWriterProcess.StartAsync(sandbox.Database, "wal", 200, ct);
         var random = new Random(20);
         for (var i = 0; i < 20; i++)

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Cellar.Tests.Daemon;
 using Cellar.Tests.Support;
@@ -16,9 +15,7 @@ public sealed partial class StreamMetricsTests
     {
         using var sandbox = new StreamSandbox();
         var ct = TestContext.Current.CancellationToken;
-        var config = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath, ct))!;
-        config["listen"] = "http://127.0.0.1:0";
-        await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString(), ct);
+        await sandbox.ListenAsync(ct);
         var writer = await LoadWriterProcess.StartAsync(sandbox.Database, "wal", 200, ct);
         using var daemon = CellarProcess.Start(["--config", sandbox.ConfigPath, "serve"]);
         _ = daemon.StandardError.ReadToEndAsync(ct);

@@ -72,5 +72,32 @@ internal sealed class StreamSandbox : IDisposable
         return count;
     }
 
+    /// <summary>Lets <c>cellar serve</c> listen on a free loopback port.</summary>
+    public async Task ListenAsync(CancellationToken ct)
+    {
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(ConfigPath, ct))!;
+        config["listen"] = "http://127.0.0.1:0";
+        await File.WriteAllTextAsync(ConfigPath, config.ToJsonString(), ct);
+    }
+
+    /// <summary>Rows of <paramref name="table"/> in the database at <paramref name="path"/>.</summary>
+    public static long Rows(string path, string table)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var count = connection.CreateCommand();
+        count.CommandText = $"SELECT count(*) FROM {table}";
+        return (long)count.ExecuteScalar()!;
+    }
+
+    /// <summary>Runs <c>cellar restore --latest live</c>, which must fail in one line saying <paramref name="why"/> and write nothing.</summary>
+    public async Task AssertRestoreRefusedAsync(string why)
+    {
+        var target = Combine("restored.sqlite");
+        var run = await Cli.CliSandbox.CellarWithConfigAsync(ConfigPath, "restore", "--latest", "live", "--to", target);
+        Cli.CliSandbox.AssertOneLineError(run, 1, why);
+        Xunit.Assert.False(File.Exists(target));
+    }
+
     public void Dispose() => _temp.Dispose();
 }

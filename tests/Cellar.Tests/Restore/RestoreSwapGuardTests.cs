@@ -26,12 +26,17 @@ public sealed class RestoreSwapGuardTests
         var before = CliSandbox.Fingerprint(sandbox.Root);
         var replaced = false;
 
+        // Refused before the rename, not undone after it: nothing is ever renamed onto the app's name, even for a moment.
+        using var watch = new FileSystemWatcher(sandbox.Root) { NotifyFilter = NotifyFilters.FileName };
+        var renamedOnto = 0;
+        var seen = new TaskCompletionSource();
+        watch.Renamed += (_, e) => renamedOnto += e.Name == "app.sqlite" ? 1 : 0;
+        watch.Created += (_, e) => _ = e.Name == "sentinel" && seen.TrySetResult();
+        watch.EnableRaisingEvents = true;
+
         var run = await CrashPoints.RunPausedAsync(["--config", sandbox.ConfigPath, "restore", "--latest", "daily", "--to", target, "--force"], CrashPoint.RestoreCompanionsMoved, _ =>
         {
-            var copy = Assert.Single(TempFile.LeftFor(sandbox.Root, "app.sqlite"));
-            var impostor = sandbox.Combine("impostor.sqlite");
-            File.Copy(copy, impostor);
-            File.Move(impostor, copy, overwrite: true);
+            CliSandbox.ReplaceWithSameBytes(Assert.Single(TempFile.LeftFor(sandbox.Root, "app.sqlite")));
             replaced = true;
         }, hold: false);
 
@@ -41,6 +46,9 @@ public sealed class RestoreSwapGuardTests
         Assert.Equal(before["app.sqlite"], after.GetValueOrDefault("app.sqlite"));
         Assert.Equal(before["app.sqlite-wal"], after.GetValueOrDefault("app.sqlite-wal"));
         sandbox.AssertNothingRestored();
+        await File.WriteAllBytesAsync(sandbox.Combine("sentinel"), [], TestContext.Current.CancellationToken);
+        await seen.Task.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
+        Assert.Equal(0, renamedOnto);
     }
 
     [Fact]
@@ -61,9 +69,7 @@ public sealed class RestoreSwapGuardTests
         var replaced = false;
         var run = await CrashPoints.RunPausedAsync(["--config", sandbox.ConfigPath, "restore", "--latest", "daily", "--to", target, "--force"], CrashPoint.RestoreSwapped, _ =>
         {
-            var impostor = sandbox.Combine("impostor.sqlite");
-            File.Copy(target, impostor);
-            File.Move(impostor, target, overwrite: true);
+            CliSandbox.ReplaceWithSameBytes(target);
             replaced = true;
         }, hold: false);
 
