@@ -30,10 +30,11 @@ internal static class CrashPoints
 
     /// <summary>
     /// The environment that makes cellar stop itself (SIGSTOP) at <paramref name="point"/>; once continued it waits there
-    /// for a cancelling signal a minute at most, or, without <paramref name="hold"/>, goes straight on.
+    /// for a cancelling signal a minute at most, or, without <paramref name="hold"/>, a second. Never less: the thread that
+    /// sends itself SIGSTOP can run on a little before the whole process stops, and the wait keeps it at the point.
     /// </summary>
     public static Dictionary<string, string> PauseAt(string point, bool hold = true) =>
-        hold ? new() { ["CELLAR_PAUSE_AT"] = point } : new() { ["CELLAR_PAUSE_AT"] = point, ["CELLAR_PAUSE_HOLD_S"] = "0" };
+        hold ? new() { ["CELLAR_PAUSE_AT"] = point } : new() { ["CELLAR_PAUSE_AT"] = point, ["CELLAR_PAUSE_HOLD_S"] = "1" };
 
     /// <summary>Asserts that the run died by SIGKILL after saying it reached <paramref name="point"/>.</summary>
     public static void AssertKilledAt(CellarRun run, string point)
