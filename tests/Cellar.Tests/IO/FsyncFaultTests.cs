@@ -128,6 +128,23 @@ public sealed class FsyncFaultTests : IDisposable
     }
 
     [Fact]
+    public async Task A_restore_to_a_new_path_whose_swap_cannot_be_made_durable_leaves_nothing_there()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var config = await SetUpAsync(ct);
+        var backup = (await new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance).RunAsync("daily", null, null, ct)).Path!;
+        var folder = _temp.Combine("fresh");
+        Directory.CreateDirectory(folder);
+        var target = Path.Combine(folder, "portfolio.sqlite");
+        FaultInjection.Fsync = path => path == folder ? EIO : 0;
+
+        var service = new RestoreService(TimeProvider.System, TimeZoneInfo.Utc, NullLogger<RestoreService>.Instance);
+        await Assert.ThrowsAsync<SyncFailedException>(() => service.RestoreAsync(backup, target, force: false, null, ct));
+
+        Assert.Empty(Directory.EnumerateFileSystemEntries(folder));
+    }
+
+    [Fact]
     public async Task A_table_restore_whose_safety_copy_cannot_be_synced_changes_nothing_and_leaves_no_copy()
     {
         var ct = TestContext.Current.CancellationToken;
