@@ -31,17 +31,22 @@ public sealed class StreamKillTests
 
         using (var last = await StartAsync(sandbox, ct))
         {
-            var stats = await writer.StopAsync(ct);
-            await writer.DisposeAsync();
-            var waited = Stopwatch.StartNew();
-            while (StreamSandbox.ParentsIn(await sandbox.RestoreAsync()) != stats.LastN)
+            try
             {
-                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "the stream did not catch up within 20 s of the writer stopping");
-                await Task.Delay(200, ct);
+                var stats = await writer.StopAsync(ct);
+                await writer.DisposeAsync();
+                var waited = Stopwatch.StartNew();
+                while (StreamSandbox.ParentsIn(await sandbox.RestoreAsync()) != stats.LastN)
+                {
+                    Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "the stream did not catch up within 20 s of the writer stopping");
+                    await Task.Delay(200, ct);
+                }
             }
-
-            Process.Start("kill", ["-TERM", last.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
-            await last.WaitForExitAsync(ct);
+            finally
+            {
+                last.Kill();
+                await last.WaitForExitAsync(ct);
+            }
         }
 
         TestContext.Current.TestOutputHelper?.WriteLine($"{Generation.List(sandbox.Job.Folder).Count} generation(s) after 20 kills");
