@@ -214,6 +214,11 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
                 Seal(CancellationToken.None);
             }
         }
+        catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException)
+        {
+            // The journal's records are durable as they are: the next follower seals them.
+            LogSealFailed(logger, job.Name, e.Message);
+        }
         finally
         {
             _journal?.Dispose();
@@ -226,6 +231,9 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "stream {Job}: starting a new generation: {Reason}")]
     private static partial void LogNewGeneration(ILogger logger, string job, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stream {Job}: could not seal the journal on closing ({Error}); the next start seals it")]
+    private static partial void LogSealFailed(ILogger logger, string job, string error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "stream {Job}: sealed {Segment}")]
     private static partial void LogSealed(ILogger logger, string job, string segment);
