@@ -120,7 +120,14 @@ public static class StreamDrill
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
         using var hash = new HashingStream(Stream.Null);
-        file.CopyToAsync(hash, cancellationToken).GetAwaiter().GetResult();
+        var buffer = new byte[1 << 20];
+        int read;
+        while ((read = file.Read(buffer)) > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            hash.Write(buffer, 0, read);
+        }
+
         return hash.HexHash();
     }
 }
