@@ -31,12 +31,12 @@ internal sealed record Generation(string Folder, GenerationManifest Manifest)
     public string JournalPath => Path.Combine(Folder, JournalName);
 
     /// <summary>Starts a new generation in <paramref name="jobFolder"/>: its folder and manifest, durable before anything goes in.</summary>
-    public static Generation Create(string jobFolder, DateTimeOffset now, string database, int pageSize, WalPosition start)
+    public static Generation Create(string jobFolder, DateTimeOffset now, string database, UnixFiles.FileId? file, int pageSize, WalPosition start)
     {
         var id = $"{now.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff'Z'", CultureInfo.InvariantCulture)}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
         var folder = Path.Combine(jobFolder, id);
         SecureFiles.EnsureFolder(folder);
-        var manifest = new GenerationManifest(1, id, now, database, pageSize, start);
+        var manifest = new GenerationManifest(1, id, now, database, file, pageSize, start);
         DurableJson.Write(Path.Combine(folder, ManifestName), manifest, GenerationJson.Default.GenerationManifest, replace: false);
         return new Generation(folder, manifest);
     }
@@ -102,10 +102,12 @@ internal sealed record Generation(string Folder, GenerationManifest Manifest)
 }
 
 /// <summary>
-/// What a generation is: its id, when it began, the database it follows, the page size every page in it has, and the
-/// WAL position its first base was taken at (where a follower restarted before any transaction goes on from).
+/// What a generation is: its id, when it began, the database it follows (its path, and the file's device and inode then:
+/// another file under the name, a restore or a copy put in place, cannot go on the same line), the page size every page
+/// in it has, and the WAL position its first base was taken at (where a follower restarted before any transaction goes
+/// on from).
 /// </summary>
-internal sealed record GenerationManifest(int Format, string Id, DateTimeOffset Created, string Database, int PageSize, WalPosition Start);
+internal sealed record GenerationManifest(int Format, string Id, DateTimeOffset Created, string Database, UnixFiles.FileId? File, int PageSize, WalPosition Start);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(GenerationManifest))]

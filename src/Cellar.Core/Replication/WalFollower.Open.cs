@@ -29,8 +29,9 @@ internal sealed partial class WalFollower
     private bool TryResume()
     {
         if (Generation.List(job.Folder).LastOrDefault(g => g.Manifest.Database == job.Database.Path) is not { } generation
+            || generation.Manifest.File != _live!.Id
             || StreamHistory.Bases(generation).Count == 0
-            || generation.Manifest.PageSize != _live!.Shape().PageSize)
+            || generation.Manifest.PageSize != _live.Shape().PageSize)
         {
             return false;
         }
@@ -76,7 +77,7 @@ internal sealed partial class WalFollower
             return (position, Pin(position));
         });
 
-        var generation = Generation.Create(job.Folder, pinned.Taken, job.Database.Path, pinned.PageSize, position);
+        var generation = Generation.Create(job.Folder, pinned.Taken, job.Database.Path, live.Id, pinned.PageSize, position);
         await WriteBaseAsync(generation, 0, pinned, cancellationToken).ConfigureAwait(false);
         (_generation, _position, _txid, _walEmpty, _endKnown, _walLength) = (generation, position, 0, pinned.Header is null, true, 0);
         _journal = StreamJournal.Open(generation.JournalPath, pinned.PageSize);

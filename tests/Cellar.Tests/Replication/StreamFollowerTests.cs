@@ -42,6 +42,42 @@ public sealed class StreamFollowerTests
         Assert.True(Cellar.Core.Replication.Generation.List(sandbox.Job.Folder).Count == 1, string.Join("\n", sandbox.Log.Entries.Select(e => e.Message)));
     }
 
+    [Fact]
+    public async Task A_VACUUM_that_shrinks_the_database_mid_stream_is_restored_page_for_page()
+    {
+        using var sandbox = new StreamSandbox();
+        await WriteWhileFollowingAsync(sandbox, async () =>
+        {
+            // Four MiB the app then drops: VACUUM rewrites every page through the WAL and its commit shrinks the file.
+            using var app = new SqliteConnection($"Data Source={sandbox.Database};Pooling=False");
+            app.Open();
+            using var command = app.CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout=5000; CREATE TABLE scratch(b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1024) INSERT INTO scratch SELECT randomblob(4096) FROM n";
+            command.ExecuteNonQuery();
+            await Task.Delay(500, TestContext.Current.CancellationToken);
+            command.CommandText = "DROP TABLE scratch";
+            command.ExecuteNonQuery();
+            command.CommandText = "VACUUM";
+            command.ExecuteNonQuery();
+            await Task.Delay(500, TestContext.Current.CancellationToken);
+        });
+
+        // The restored file is the live one's size (the commit's page count cut it), and VACUUM needed no new generation.
+        var restored = await sandbox.RestoreAsync();
+        Assert.Equal(PageCount(sandbox.Database), PageCount(restored));
+        Assert.True(PageCount(restored) < 1024, $"{PageCount(restored)} pages: the VACUUM did not shrink the database");
+        Assert.Single(Cellar.Core.Replication.Generation.List(sandbox.Job.Folder));
+    }
+
+    private static long PageCount(string path)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA page_count";
+        return (long)command.ExecuteScalar()!;
+    }
+
     /// <summary>
     /// A writer process commits while the follower runs and <paramref name="meanwhile"/> happens; once the writer stops,
     /// the stream must catch up and its newest point hold every commit the writer saw succeed.
@@ -54,27 +90,9 @@ public sealed class StreamFollowerTests
         await meanwhile();
         var stats = await writer.StopAsync(ct);
         await writer.DisposeAsync();
-        await WaitForShippedAsync(sandbox, stats.LastN, ct);
+        await sandbox.WaitForShippedAsync(stats.LastN, ct);
         await stop.CancelAsync();
         await following;
         Assert.Equal(stats.LastN, StreamSandbox.ParentsIn(await sandbox.RestoreAsync()));
-    }
-
-    /// <summary>Waits (with a deadline) until the newest point of the stream holds parent <paramref name="lastN"/>.</summary>
-    private static async Task WaitForShippedAsync(StreamSandbox sandbox, long lastN, CancellationToken ct)
-    {
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
-        {
-            // Until the follower's first base is written there is nothing to restore yet.
-            var restored = Cellar.Core.Replication.StreamCatalog.List(sandbox.Job).Count == 0 ? -1 : StreamSandbox.ParentsIn(await sandbox.RestoreAsync());
-            if (restored == lastN)
-            {
-                return;
-            }
-
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), $"the stream holds {restored} of {lastN} parents after 20 s");
-            await Task.Delay(200, ct);
-        }
     }
 }

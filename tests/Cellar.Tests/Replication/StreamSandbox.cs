@@ -58,6 +58,24 @@ internal sealed class StreamSandbox : IDisposable
         return target;
     }
 
+    /// <summary>Waits (with a deadline) until the newest point of the stream holds parent <paramref name="lastN"/>.</summary>
+    public async Task WaitForShippedAsync(long lastN, CancellationToken ct)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            // Until the follower's first base is written there is nothing to restore yet.
+            var restored = Cellar.Core.Replication.StreamCatalog.List(Job).Count == 0 ? -1 : ParentsIn(await RestoreAsync());
+            if (restored == lastN)
+            {
+                return;
+            }
+
+            Xunit.Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), $"the stream holds {restored} of {lastN} parents after 20 s");
+            await Task.Delay(200, ct);
+        }
+    }
+
     /// <summary>The parents the load writer committed that <paramref name="path"/> holds: n = 1..count, or a failure.</summary>
     public static long ParentsIn(string path)
     {
