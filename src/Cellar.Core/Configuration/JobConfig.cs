@@ -138,6 +138,9 @@ public sealed record StreamJob : JobConfig
     /// <summary>The journal is sealed into a segment once it holds this many bytes.</summary>
     public long SegmentBytes { get; init; } = JobDefaults.StreamSegmentBytes;
 
+    /// <summary>How often new transactions go to each offsite destination.</summary>
+    public TimeSpan OffsiteInterval { get; init; } = JobDefaults.StreamOffsiteInterval;
+
     /// <summary>Cellar checkpoints the WAL itself (and lets it start over) once it holds this many bytes.</summary>
     public long CheckpointBytes { get; init; } = JobDefaults.StreamCheckpointBytes;
 }

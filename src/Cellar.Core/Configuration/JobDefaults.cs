@@ -36,6 +36,12 @@ public static class JobDefaults
     public const long StreamSegmentBytes = 16 << 20;
 
     /// <summary>
+    /// How often a stream's new transactions go to each offsite destination: one PUT per interval while the app writes
+    /// (3,600 an hour), none while it does not; what a lost server can cost is this much more than the local stream.
+    /// </summary>
+    public static readonly TimeSpan StreamOffsiteInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
     /// A stream job checkpoints the WAL once it holds this much: well under the 64 MB bound it promises, and four times
     /// SQLite's own default (1000 pages of 4 KiB), so the app's own checkpoints still do most of the copying.
     /// </summary>

@@ -66,9 +66,17 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
                 throw new ConfigException($"job '{job.Name}' streams the WAL: its files are named by generation and transaction, and a tag does not apply");
             }
 
+            // The offsite pass under the folder's lock too: a daemon following the job copies it itself, and two
+            // passes would race on the destination's stream ledger.
             var streamer = new StreamRunner(time, config.TimeZone, loggers);
-            var (pass, streamPruned) = await UnderLockAsync(job, () => streamer.CatchUpAsync(stream, cancellationToken), cancellationToken, pass => [pass.Describe()]).ConfigureAwait(false);
-            return new JobOutcome { Job = job, Stream = pass, Duration = time.GetElapsedTime(started), Prune = streamPruned.Result, Warnings = streamPruned.Warnings };
+            var uploader = new StreamUploader(config, time, loggers);
+            var ((pass, offsiteFailed), streamPruned) = await UnderLockAsync(
+                job,
+                async () => (await streamer.CatchUpAsync(stream, cancellationToken).ConfigureAwait(false), await uploader.PassAsync(stream, cancellationToken).ConfigureAwait(false)),
+                cancellationToken,
+                result => [result.Item1.Describe()]).ConfigureAwait(false);
+            IReadOnlyList<string> offsiteWarnings = offsiteFailed is null ? [] : [$"{offsiteFailed}; the stream goes there with the next pass"];
+            return new JobOutcome { Job = job, Stream = pass, Duration = time.GetElapsedTime(started), Prune = streamPruned.Result, Warnings = [.. streamPruned.Warnings, .. offsiteWarnings] };
         }
 
         if (request.Tag is { } tag && Slug.Problem(tag) is { } problem)

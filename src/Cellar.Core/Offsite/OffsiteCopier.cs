@@ -14,12 +14,16 @@ namespace Cellar.Core.Offsite;
 /// </summary>
 internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination destination, KeyRing? keys, TimeProvider time)
 {
-    public async Task<OffsiteEntry> CopyAsync(JobConfig job, BackupEntry backup, CancellationToken cancellationToken)
+    public Task<OffsiteEntry> CopyAsync(JobConfig job, BackupEntry backup, CancellationToken cancellationToken) =>
+        CopyAsync(job, backup, backup.Name, cancellationToken);
+
+    /// <summary>As <see cref="CopyAsync(JobConfig, BackupEntry, CancellationToken)"/>, stored as <paramref name="name"/> under the job's prefix (a stream's base: <c>GENERATION/FILE</c>).</summary>
+    public async Task<OffsiteEntry> CopyAsync(JobConfig job, BackupEntry backup, string name, CancellationToken cancellationToken)
     {
         var sidecar = backup is { LooksGood: true, Sidecar: { } s } ? s
             : throw new CellarException($"{backup.Path} is not a verified backup; only verified backups go offsite");
         var cipherKey = destination.Encrypt ? OffsiteKey.Require(keys, destination) : null;
-        var objectKey = RemoteLayout.KeyFor(job, backup.Name, cipherKey is not null);
+        var objectKey = RemoteLayout.KeyFor(job, name, cipherKey is not null);
 
         // Checked before anything is sent: a rotten local file must never replace a good copy already there.
         await RequireIntactAsync(backup.Path, sidecar, cancellationToken).ConfigureAwait(false);

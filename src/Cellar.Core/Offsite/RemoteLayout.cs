@@ -5,7 +5,8 @@ namespace Cellar.Core.Offsite;
 
 /// <summary>
 /// Where copies live in a destination, and what a key says about its copy: <c>DATABASE/JOB/FILE</c>, <c>.enc</c>
-/// appended when encrypted, the sidecar at <c>DATABASE/JOB/FILE.json</c>. The one place that both writes and reads
+/// appended when encrypted, the sidecar at <c>DATABASE/JOB/FILE.json</c>; a stream job's history one level down, at
+/// <c>DATABASE/JOB/GENERATION/</c> (docs/stream-format.md, "Offsite"). The one place that both writes and reads
 /// the layout, so a copy is always found where it was put.
 /// </summary>
 internal static class RemoteLayout
@@ -15,6 +16,9 @@ internal static class RemoteLayout
 
     /// <summary>The key prefix of a job's copies: <c>DATABASE/JOB/</c>.</summary>
     public static string PrefixOf(JobConfig job) => $"{job.Database.Name}/{job.Name}/";
+
+    /// <summary>The key prefix of one generation of a stream job: <c>DATABASE/JOB/GENERATION/</c>.</summary>
+    public static string StreamPrefixOf(JobConfig job, string generation) => $"{PrefixOf(job)}{generation}/";
 
     /// <summary>The object key of a backup of <paramref name="job"/> named <paramref name="fileName"/>.</summary>
     public static string KeyFor(JobConfig job, string fileName, bool encrypted) =>

@@ -81,11 +81,7 @@ internal sealed record Generation(string Folder, GenerationManifest Manifest)
         var segments = new List<(long, long, string)>();
         foreach (var path in Directory.EnumerateFiles(Folder, "*" + SegmentExtension))
         {
-            var name = Path.GetFileName(path)[..^SegmentExtension.Length];
-            if (name.Length == 33 && name[16] == '-'
-                && long.TryParse(name.AsSpan(0, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var first)
-                && long.TryParse(name.AsSpan(17), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var last)
-                && first >= 1 && last >= first)
+            if (SegmentRange(Path.GetFileName(path)) is var (first, last))
             {
                 segments.Add((first, last, path));
             }
@@ -94,8 +90,28 @@ internal sealed record Generation(string Folder, GenerationManifest Manifest)
         return [.. segments.OrderBy(s => s.Item1)];
     }
 
+    /// <summary>The transactions a segment named <paramref name="fileName"/> (<c>FIRST-LAST.segment.zst</c>, hex) holds; null for another name.</summary>
+    public static (long First, long Last)? SegmentRange(string fileName)
+    {
+        if (!fileName.EndsWith(SegmentExtension, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var name = fileName[..^SegmentExtension.Length];
+        return name.Length == 33 && name[16] == '-'
+            && long.TryParse(name.AsSpan(0, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var first)
+            && long.TryParse(name.AsSpan(17), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var last)
+            && first >= 1 && last >= first ? (first, last) : null;
+    }
+
     /// <summary>The name of the segment holding transactions <paramref name="first"/> to <paramref name="last"/>.</summary>
     public string SegmentPath(long first, long last) => Path.Combine(Folder, $"{first:x16}-{last:x16}{SegmentExtension}");
+
+    /// <summary>The transaction a base image named <paramref name="fileName"/> (<c>base-TXID-….sqlite.zst</c>) was taken after; null for another name.</summary>
+    public static long? BaseTxid(string fileName) =>
+        fileName.Length > 21 && fileName.StartsWith("base-", StringComparison.Ordinal) && fileName.EndsWith(".sqlite.zst", StringComparison.Ordinal)
+        && long.TryParse(fileName.AsSpan(5, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var txid) ? txid : null;
 
     /// <summary>The tag a base taken after transaction <paramref name="txid"/> carries (its name is <c>base-TAG-TIME.sqlite.zst</c>).</summary>
     public static string BaseTag(long txid) => txid.ToString("x16", CultureInfo.InvariantCulture);

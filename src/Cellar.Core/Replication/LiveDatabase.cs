@@ -51,6 +51,7 @@ internal sealed class LiveDatabase : IDisposable
             for (var i = 0; i < 3; i++)
             {
                 connections.Add(SqliteFiles.OpenLive(path));
+                PersistentWal.TryKeep(connections[^1]);
             }
 
             var writer = connections[2];

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Cellar.Core.Catalog;
 
 namespace Cellar.Core.Replication;
@@ -15,9 +14,7 @@ internal static class StreamHistory
         var bases = new List<StreamBaseImage>();
         foreach (var path in Directory.EnumerateFiles(generation.Folder, "base-*.sqlite.zst"))
         {
-            var name = Path.GetFileName(path);
-            if (name.Length > 21 && long.TryParse(name.AsSpan(5, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var txid)
-                && Sidecar.TryRead(path) is { Verified: true } sidecar)
+            if (Generation.BaseTxid(Path.GetFileName(path)) is { } txid && Sidecar.TryRead(path) is { Verified: true } sidecar)
             {
                 bases.Add(new StreamBaseImage(txid, path, sidecar));
             }

@@ -57,6 +57,13 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
         output.Write(hash.GetHashAndReset());
     }
 
+    /// <summary>Writes this record again, byte for byte as it was first written (to carry it into another file).</summary>
+    public void WriteTo(Stream output, int pageSize)
+    {
+        var pages = Enumerable.Range(0, Pages.Count).Select(i => (Pages[i].Page, (long)i)).ToList();
+        Write(output, Txid, Committed, new WalTransaction(pages, DatabasePages, End), pageSize, (i, buffer) => Pages[(int)i].Data.Span.CopyTo(buffer));
+    }
+
     /// <summary>
     /// The next record of <paramref name="input"/>; null at its clean end. A record cut short throws
     /// <see cref="EndOfStreamException"/>, one that fails its checksum or is not a record <see cref="InvalidDataException"/>.

@@ -29,15 +29,7 @@ internal static class StreamSegment
             using (var output = SecureFiles.CreateNew(temp.Path))
             using (var input = new FileStream(journal.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16))
             {
-                var block = new byte[Zstd.BlockSize];
-                int read;
-                while ((read = input.ReadAtLeast(block, block.Length, throwOnEndOfStream: false)) > 0)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var compressed = Zstd.CompressBlock(block.AsSpan(0, read), out var length);
-                    output.Write(compressed, 0, length);
-                }
-
+                Compress(input, output, cancellationToken);
                 Fsync.File(output);
             }
 
@@ -63,6 +55,19 @@ internal static class StreamSegment
 
         journal.Clear();
         return path;
+    }
+
+    /// <summary>Compresses records (<paramref name="input"/> to its end) into segment bytes, as a sealed segment holds them.</summary>
+    public static void Compress(Stream input, Stream output, CancellationToken cancellationToken)
+    {
+        var block = new byte[Zstd.BlockSize];
+        int read;
+        while ((read = input.ReadAtLeast(block, block.Length, throwOnEndOfStream: false)) > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var compressed = Zstd.CompressBlock(block.AsSpan(0, read), out var length);
+            output.Write(compressed, 0, length);
+        }
     }
 
     /// <summary>The records of the segment at <paramref name="path"/> (<paramref name="shown"/> names it in errors), each checked.</summary>

@@ -16,6 +16,7 @@ internal sealed class RemoteTarget : IDisposable
         _store = store;
         Backups = backups;
         Selection = selection;
+        Streams = new RemoteStream(store, backups, Warn);
     }
 
     public OffsiteDestination Destination { get; }
@@ -23,6 +24,9 @@ internal sealed class RemoteTarget : IDisposable
     public RemoteBackups Backups { get; }
 
     public RemoteSelection Selection { get; }
+
+    /// <summary>Stream jobs' history at the destination.</summary>
+    public RemoteStream Streams { get; }
 
     /// <summary>Opens the destination; what the operator must know about the copies read is said on stderr as warnings.</summary>
     public static RemoteTarget Open(CliContext context, string name, bool acceptUnsealed = false)

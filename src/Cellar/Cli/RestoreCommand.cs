@@ -45,10 +45,24 @@ internal static class RestoreCommand
             }
 
             var tableNames = TableNames(parse.GetValue(tables));
+            var stream = (parse.GetValue(latest) ?? parse.GetValue(job)) is { } named && context.Config.FindJob(named) is StreamJob streamJob ? streamJob : null;
+            if (stream is not null && (tableNames is not null || parse.GetValue(noSafetyCopy)))
+            {
+                throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; job '{stream.Name}' streams the whole database");
+            }
+
+            var until = stream is not null && parse.GetValue(at) is { } time ? BackupSelector.LastInstantOf(time, context.Config.TimeZone) : (DateTimeOffset?)null;
             if (parse.GetValue(from) is { } destination)
             {
                 using var download = DownloadFolder.Create(parse.GetValue(to)!);
                 using var remote = RemoteTarget.Open(context, destination, parse.GetValue(acceptUnsealed));
+                if (stream is not null)
+                {
+                    Console.Error.WriteLine($"downloading stream {stream.Name} from {remote.Destination.Location}");
+                    var fetched = await remote.Streams.FetchAsync(stream, until, download.Path, cancellationToken).ConfigureAwait(false);
+                    return await RestoreStreamAsync(context, fetched, until, parse.GetValue(to)!, parse.GetValue(force), cancellationToken).ConfigureAwait(false);
+                }
+
                 var (local, shown) = await DownloadAsync(context, remote, parse, file, latest, at, job, download.Path, cancellationToken).ConfigureAwait(false);
                 return await RestoreAsync(parse, context, local, shown, to, force, tableNames, noSafetyCopy, cancellationToken).ConfigureAwait(false);
             }
@@ -58,14 +72,8 @@ internal static class RestoreCommand
                 throw new ConfigException("--accept-unsealed applies to restores from an offsite destination (--from)");
             }
 
-            if ((parse.GetValue(latest) ?? parse.GetValue(job)) is { } named && context.Config.FindJob(named) is StreamJob stream)
+            if (stream is not null)
             {
-                if (tableNames is not null || parse.GetValue(noSafetyCopy))
-                {
-                    throw new ConfigException($"--tables and --no-safety-copy apply to table dumps; job '{stream.Name}' streams the whole database");
-                }
-
-                var until = parse.GetValue(at) is { } time ? BackupSelector.LastInstantOf(time, context.Config.TimeZone) : (DateTimeOffset?)null;
                 return await RestoreStreamAsync(context, stream, until, parse.GetValue(to)!, parse.GetValue(force), cancellationToken).ConfigureAwait(false);
             }
 

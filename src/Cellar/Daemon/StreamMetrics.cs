@@ -7,7 +7,8 @@ namespace Cellar.Daemon;
 /// <summary>
 /// Each stream job on <c>GET /metrics</c>, from its follower's last step: how far behind it may be (seconds since it
 /// last had everything committed shipped: a quarter of a second on a healthy stream, growing while it fails), the WAL's
-/// size, the last transaction shipped and when, and whether its last step failed.
+/// size, the last transaction shipped and when, and whether its last step failed; and per offsite destination, how old
+/// the oldest transaction not yet confirmed there is, and whether the last copy failed.
 /// </summary>
 internal static class StreamMetrics
 {
@@ -16,6 +17,8 @@ internal static class StreamMetrics
     private static readonly Gauge Transaction = Metrics.CreateGauge("cellar_stream_last_transaction", "Number of the last transaction shipped in the current generation.", "job");
     private static readonly Gauge Shipped = Metrics.CreateGauge("cellar_stream_last_shipped_timestamp_seconds", "Unix time the stream last shipped a transaction.", "job");
     private static readonly Gauge Failing = Metrics.CreateGauge("cellar_stream_failing", "1 while the stream's last step failed.", "job");
+    private static readonly Gauge OffsiteLag = Metrics.CreateGauge("cellar_stream_offsite_lag_seconds", "Age of the oldest transaction the destination does not hold yet (0: it holds everything).", "job", "destination");
+    private static readonly Gauge OffsiteFailing = Metrics.CreateGauge("cellar_stream_offsite_failing", "1 while the last copy to the destination failed.", "job", "destination");
 
     // Every daemon app in this process (tests run many); one callback serves them all.
     private static readonly ConcurrentDictionary<(StreamService Service, TimeProvider Time), bool> Live = new();
@@ -45,6 +48,12 @@ internal static class StreamMetrics
                 Transaction.WithLabels(state.Job).Set(state.Txid);
                 Shipped.WithLabels(state.Job).Set(state.LastShipped?.ToUnixTimeMilliseconds() / 1000.0 ?? double.NaN);
                 Failing.WithLabels(state.Job).Set(state.LastError is null ? 0 : 1);
+            }
+
+            foreach (var offsite in service.Offsite)
+            {
+                OffsiteLag.WithLabels(offsite.Job, offsite.Destination).Set(offsite.OldestPending is { } since ? Math.Max(0, (now - since).TotalSeconds) : 0);
+                OffsiteFailing.WithLabels(offsite.Job, offsite.Destination).Set(offsite.LastError is null ? 0 : 1);
             }
         }
     }

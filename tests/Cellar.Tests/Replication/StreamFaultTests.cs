@@ -19,6 +19,7 @@ public sealed class StreamFaultTests
     {
         using var sandbox = new StreamSandbox();
         var ct = TestContext.Current.CancellationToken;
+        sandbox.OpenApp().Dispose();
         var (stop, following) = sandbox.Follow();
         try
         {
@@ -80,6 +81,22 @@ public sealed class StreamFaultTests
     }
 
     [Fact]
+    public async Task A_follower_that_closes_the_database_last_keeps_the_WAL_and_goes_on_with_its_generation()
+    {
+        using var sandbox = new StreamSandbox();
+        var ct = TestContext.Current.CancellationToken;
+
+        // The writer stops first, so the follower is the last to close: SQLite would delete the WAL, and with it the proof.
+        await FollowWhileWritingAsync(sandbox, ct);
+        Assert.True(File.Exists(sandbox.Database + "-wal"));
+        var (stop, following) = sandbox.Follow();
+        await Task.Delay(1000, ct);
+        await stop.CancelAsync();
+        await following;
+        Assert.True(Generation.List(sandbox.Job.Folder).Count == 1, string.Join("\n", sandbox.Log.Entries.Select(e => e.Message)));
+    }
+
+    [Fact]
     public async Task A_database_switched_out_of_WAL_mode_is_refused_and_back_in_WAL_mode_followed_again()
     {
         using var sandbox = new StreamSandbox();
@@ -113,6 +130,8 @@ public sealed class StreamFaultTests
     /// <summary>Follows the database while a writer commits for a second, then stops following.</summary>
     private static async Task<long> FollowWhileWritingAsync(StreamSandbox sandbox, CancellationToken ct)
     {
+        // The database exists before the follower starts, so it holds the WAL from the writer's first commit.
+        sandbox.OpenApp().Dispose();
         var (stop, following) = sandbox.Follow();
         try
         {

@@ -90,6 +90,44 @@ internal sealed class StreamSandbox : IDisposable
         return count;
     }
 
+    /// <summary>Copies the stream to <paramref name="server"/> as destination <c>spaces</c>, with a fresh key (so its objects are sealed).</summary>
+    public async Task AddOffsiteAsync(Support.S3Server server, CancellationToken ct)
+    {
+        var key = Combine("offsite.key");
+        Offsite.OffsiteSandbox.WriteKey(key);
+        var config = JsonNode.Parse(await File.ReadAllTextAsync(ConfigPath, ct))!;
+        config["encryptionKeyFile"] = key;
+        config["offsite"] = new JsonObject
+        {
+            ["spaces"] = new JsonObject
+            {
+                ["type"] = "s3",
+                ["bucket"] = Support.S3Server.Bucket,
+                ["prefix"] = "cellar",
+                ["endpoint"] = server.Endpoint.AbsoluteUri,
+                ["forcePathStyle"] = true,
+                ["credentialsFile"] = server.CredentialsFile,
+                ["retries"] = 1,
+            },
+        };
+        await File.WriteAllTextAsync(ConfigPath, config.ToJsonString(), ct);
+    }
+
+    /// <summary>An idle connection of the app's, in WAL mode, held open as a running app holds one (so no writer that stops is the last to close the database, and deletes the WAL).</summary>
+    public SqliteConnection OpenApp()
+    {
+        var app = new SqliteConnection($"Data Source={Database};Pooling=False");
+        app.Open();
+        using var command = app.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL";
+        command.ExecuteNonQuery();
+
+        // A read opens the WAL (a connection that never read holds nothing).
+        command.CommandText = "SELECT count(*) FROM sqlite_schema";
+        command.ExecuteScalar();
+        return app;
+    }
+
     /// <summary>Lets <c>cellar serve</c> listen on a free loopback port.</summary>
     public async Task ListenAsync(CancellationToken ct)
     {

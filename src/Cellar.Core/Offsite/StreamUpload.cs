@@ -1,0 +1,199 @@
+using System.Text;
+using Cellar.Core.Catalog;
+using Cellar.Core.Configuration;
+using Cellar.Core.Replication;
+using Cellar.Core.Storage;
+using Cellar.Core.Storage.Encryption;
+using Microsoft.Extensions.Logging;
+
+namespace Cellar.Core.Offsite;
+
+/// <summary>
+/// Brings one destination's copy of a stream job's history up to date from the job's folder (docs/stream-format.md,
+/// "Offsite"): per generation its manifest, its base images (through the same copier as every backup: sidecar sealed,
+/// confirmed) and its transactions since the last confirmed one, in one segment object per pass (so one PUT a second
+/// under a steady writer, none while the app is idle). Every object is confirmed by its PUT before the ledger moves on.
+/// With a key configured, manifests are sealed and segments encrypted whatever the destination's <c>encrypt</c> says:
+/// that is what proves them Cellar's to a restore on another machine, a bucket writer having no key.
+/// </summary>
+internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination destination, IObjectStore store, KeyRing? keys, TimeProvider time, ILogger logger)
+{
+    /// <summary>The format name a sealed generation manifest carries.</summary>
+    public const string ManifestFormat = "cellar-stream-generation-v1";
+
+    /// <summary>The first line of every segment object, before the segment's bytes: format, generation, first and last transaction.</summary>
+    public const string SegmentMagic = "cellar-stream-segment-v1";
+
+    /// <summary>A segment object holds at most about this many bytes of records (a catch-up after an outage makes several).</summary>
+    private const long ObjectBytes = 16 << 20;
+
+    /// <summary>When the oldest transaction not yet confirmed here committed (null: none waiting, as of the last pass).</summary>
+    public DateTimeOffset? OldestPending { get; private set; }
+
+    /// <summary>One pass: everything the job's folder holds that the destination does not. Returns the objects put.</summary>
+    public async Task<int> PassAsync(CancellationToken cancellationToken)
+    {
+        var ledger = StreamLedger.Load(job, destination);
+        try
+        {
+            return await PassAsync(ledger, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            OldestPending ??= PendingSince(ledger);
+            throw;
+        }
+    }
+
+    /// <summary>When the oldest transaction (or, of a generation not begun there, the base) the destination lacks committed; null when it lacks none.</summary>
+    private DateTimeOffset? PendingSince(StreamLedger ledger)
+    {
+        try
+        {
+            var generations = Generation.List(job.Folder).Where(g => g.Manifest.Database == job.Database.Path).ToList();
+            var current = generations.FirstOrDefault(g => g.Id == ledger.File.Generation);
+            if (current is not null && ledger.File.Files.Count == 0)
+            {
+                return current.Manifest.Created;
+            }
+
+            if (current is not null && StreamHistory.After(current, ledger.File.Txid).FirstOrDefault() is { } record)
+            {
+                return record.Committed;
+            }
+
+            // Nothing waits in the current generation: a newer one, not begun there, waits since it began.
+            return generations.FirstOrDefault(g => ledger.File.Generation is null || string.CompareOrdinal(g.Id, ledger.File.Generation) > 0)?.Manifest.Created;
+        }
+        catch (CellarException)
+        {
+            return null; // the pass's own failure says what is wrong
+        }
+    }
+
+    private async Task<int> PassAsync(StreamLedger ledger, CancellationToken cancellationToken)
+    {
+        var puts = 0;
+        foreach (var generation in Generation.List(job.Folder).Where(g => g.Manifest.Database == job.Database.Path))
+        {
+            if (ledger.File.Generation is { } current && string.CompareOrdinal(generation.Id, current) < 0)
+            {
+                continue; // done before the current one began
+            }
+
+            if (generation.Id != ledger.File.Generation)
+            {
+                ledger.Begin(generation.Id);
+            }
+
+            if (!ledger.File.Files.Contains(Generation.ManifestName))
+            {
+                await PutManifestAsync(generation, cancellationToken).ConfigureAwait(false);
+                ledger.Put(Generation.ManifestName);
+                puts++;
+            }
+
+            // Transactions restore to nothing without a base before them; after the first, they go before new bases,
+            // so a day's base (the size of the database) never holds up the last second's commits.
+            if (!ledger.File.Files.Any(f => f.StartsWith("base-", StringComparison.Ordinal)))
+            {
+                puts += await PutBasesAsync(generation, ledger, cancellationToken).ConfigureAwait(false);
+            }
+
+            puts += await PutTransactionsAsync(generation, ledger, cancellationToken).ConfigureAwait(false);
+            puts += await PutBasesAsync(generation, ledger, cancellationToken).ConfigureAwait(false);
+        }
+
+        return puts;
+    }
+
+    /// <summary>The remote bytes of a segment: its first line names what it is, the rest is the segment as on disk.</summary>
+    public static string SegmentHeader(string generation, long first, long last) => $"{SegmentMagic} {generation} {first} {last}\n";
+
+    private async Task PutManifestAsync(Generation generation, CancellationToken cancellationToken)
+    {
+        var plain = await File.ReadAllBytesAsync(Path.Combine(generation.Folder, Generation.ManifestName), cancellationToken).ConfigureAwait(false);
+        var key = RemoteLayout.StreamPrefixOf(job, generation.Id) + Generation.ManifestName + (keys is null ? "" : RemoteLayout.EncryptedSuffix);
+        var bytes = keys is null ? plain : SealedEnvelope.Seal(keys.Current, ManifestFormat, key, plain);
+        await store.PutAsync(key, new MemoryStream(bytes), bytes.Length, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<int> PutBasesAsync(Generation generation, StreamLedger ledger, CancellationToken cancellationToken)
+    {
+        var copier = new OffsiteCopier(store, destination, keys, time);
+        var puts = 0;
+        foreach (var image in StreamHistory.Bases(generation))
+        {
+            var name = Path.GetFileName(image.Path);
+            if (ledger.File.Files.Contains(name))
+            {
+                continue;
+            }
+
+            var entry = new BackupEntry(image.Path, image.Sidecar.Created, image.Sidecar.SizeBytes, image.Sidecar, null);
+            var copy = await copier.CopyAsync(job, entry, $"{generation.Id}/{name}", cancellationToken).ConfigureAwait(false);
+            ledger.Put(name);
+            LogUploaded(logger, job.Name, destination.Name, copy.Key);
+            puts += 2;
+        }
+
+        return puts;
+    }
+
+    private async Task<int> PutTransactionsAsync(Generation generation, StreamLedger ledger, CancellationToken cancellationToken)
+    {
+        var pageSize = generation.Manifest.PageSize;
+        var puts = 0;
+        using var records = new MemoryStream();
+        StreamRecord? first = null;
+        StreamRecord? last = null;
+        // A range whose PUT did not complete goes again as it was (StreamLedger.Sending).
+        var cut = ledger.File.SendingLast;
+        foreach (var record in StreamHistory.After(generation, ledger.File.Txid))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            OldestPending ??= record.Committed;
+            first ??= record;
+            last = record;
+            record.WriteTo(records, pageSize);
+            if (cut is null ? records.Length >= ObjectBytes : record.Txid == cut)
+            {
+                cut = null;
+                await PutSegmentAsync(generation, first.Txid, last, records, ledger, cancellationToken).ConfigureAwait(false);
+                (first, puts) = (null, puts + 1);
+                records.SetLength(0);
+            }
+        }
+
+        if (first is not null)
+        {
+            await PutSegmentAsync(generation, first.Txid, last!, records, ledger, cancellationToken).ConfigureAwait(false);
+            puts++;
+        }
+
+        OldestPending = null;
+        return puts;
+    }
+
+    private async Task PutSegmentAsync(Generation generation, long first, StreamRecord last, MemoryStream records, StreamLedger ledger, CancellationToken cancellationToken)
+    {
+        using var plain = new MemoryStream();
+        plain.Write(Encoding.ASCII.GetBytes(SegmentHeader(generation.Id, first, last.Txid)));
+        records.Position = 0;
+        StreamSegment.Compress(records, plain, cancellationToken);
+        plain.Position = 0;
+        var key = RemoteLayout.StreamPrefixOf(job, generation.Id) + Path.GetFileName(generation.SegmentPath(first, last.Txid)) + (keys is null ? "" : RemoteLayout.EncryptedSuffix);
+        ledger.Sending(last.Txid);
+        await using (Stream body = keys is null ? plain : new EncryptingStream(plain, keys.Current, leaveOpen: true))
+        {
+            var length = keys is null ? plain.Length : EncryptionFormat.EncryptedLength(plain.Length);
+            await store.PutAsync(key, body, length, cancellationToken).ConfigureAwait(false);
+        }
+
+        ledger.Confirm(last.Txid, last.Committed);
+        OldestPending = null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stream {Job}: base {Key} copied to {Destination}")]
+    private static partial void LogUploaded(ILogger logger, string job, string destination, string key);
+}
