@@ -74,26 +74,19 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
     private async Task<OffsiteResult> MeasureAsync(string dir, string db, string backup, int sizeMiB, string s3Folder)
     {
         var bytes = new FileInfo(backup).Length;
-        var port = FreePort();
-        var data = Directory.CreateDirectory(Path.Combine(dir, "s3")).FullName;
-        using var server = Process.Start(Proc.StartInfo("node", [Path.Combine(s3Folder, "node_modules", "s3rver", "bin", "s3rver.js"), "-d", data, "-a", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "--configure-bucket", "cellar"], redirectStdin: false))!;
-        var answered = new ServerLog(server);
-        try
+        using var server = await S3rver.StartAsync(dir, s3Folder).ConfigureAwait(false);
+        var answered = server.Log;
+        var credentials = server.CredentialsFile;
         {
-            await WaitForPortAsync(port, server).ConfigureAwait(false);
-            var credentials = Path.Combine(dir, "credentials");
-            await File.WriteAllTextAsync(credentials, "[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n").ConfigureAwait(false);
             var keyFile = Path.Combine(dir, "key");
             await File.WriteAllBytesAsync(keyFile, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ConfigureAwait(false);
             if (!OperatingSystem.IsWindows())
             {
-                // Cellar refuses secret files others can read.
-                File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-                File.SetUnixFileMode(credentials, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                File.SetUnixFileMode(keyFile, UnixFileMode.UserRead | UnixFileMode.UserWrite); // Cellar refuses secret files others can read
             }
 
             var key = EncryptionKey.FromFile(keyFile);
-            var options = new S3Options { Bucket = "cellar", Endpoint = new Uri($"http://127.0.0.1:{port}"), ForcePathStyle = true, CredentialsFile = credentials };
+            var options = new S3Options { Bucket = "cellar", Endpoint = new Uri(server.Endpoint), ForcePathStyle = true, CredentialsFile = credentials };
 
             var disk = await TimeAsync(async () =>
             {
@@ -176,11 +169,6 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
             var parts = (int)Math.Ceiling(EncryptionFormat.EncryptedLength(bytes) / (double)options.PartSizeBytes);
             return new OffsiteResult(sizeMiB, bytes, rounds, disk, Median(seconds["upload"]), Median(seconds["encrypted upload"]), Median(seconds["cellar sync"]), requests.Max(), parts);
         }
-        finally
-        {
-            server.Kill(entireProcessTree: true);
-            await server.WaitForExitAsync().ConfigureAwait(false);
-        }
     }
 
     private static double Median(List<double> values) => values.Order().ElementAt((values.Count - 1) / 2);
@@ -192,7 +180,7 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
         return clock.Elapsed.TotalSeconds;
     }
 
-    private static async Task WaitForPortAsync(int port, Process server)
+    internal static async Task WaitForPortAsync(int port, Process server)
     {
         var waited = Stopwatch.StartNew();
         while (true)
@@ -210,7 +198,7 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
         }
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
@@ -220,7 +208,7 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
     }
 
     /// <summary>Counts the responses s3rver logs (one line per answered request, retries included).</summary>
-    private sealed partial class ServerLog
+    internal sealed partial class ServerLog
     {
         private long _count;
         private long _lines;

@@ -6,7 +6,7 @@ using Cellar.Bench;
 // side by side in one run on generated databases, plus a busy database and the snapshot-method choice.
 // Usage: dotnet run -c Release --project bench/Cellar.Bench -- [--sizes 50,1024] [--out docs/BENCHMARKS.md]
 //        [--work-dir /var/tmp] [--runs N] [--writer-seconds 10] [--backup-timeout 40] [--busy-size MIB|0]
-//        [--suite backups|dumps|logs|daemon|offsite]; --help describes them.
+//        [--suite backups|dumps|logs|daemon|offsite|stream]; --help describes them.
 return await BenchOptions.RunAsync(args, BenchAsync);
 
 static async Task<int> BenchAsync(BenchOptions options)
@@ -54,6 +54,9 @@ static async Task<int> BenchAsync(BenchOptions options)
     // The suites other than backups each measure into one section of the report, spliced in place of the old one.
     switch (options.Suite)
     {
+        case "stream":
+            return await SectionAsync("stream", "stream", async () =>
+                StreamReport.ToMarkdown(await new StreamBench(repo, cellarDll, writerDll, options.Runs ?? 3).RunAsync(workDir), options, machine, started));
         case "offsite":
             return await SectionAsync("offsite", "offsite", async () =>
                 OffsiteResult.ToMarkdown(await new OffsiteBench(repo, cellarDll, options.Runs).RunAsync(workDir, options.SizesMiB), options, machine, started));

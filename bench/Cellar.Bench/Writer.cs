@@ -47,6 +47,9 @@ internal sealed class Writer : IDisposable
         });
     }
 
+    /// <summary>The writer's process id.</summary>
+    public int Pid => _process.Id;
+
     /// <summary>Starts the writer and returns after its first commit.</summary>
     public static async Task<Writer> StartAsync(string dll, string db, string journal, int rate)
     {

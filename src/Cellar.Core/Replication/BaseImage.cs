@@ -15,6 +15,43 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
 {
     private const int PagesPerRead = 256;
 
+    /// <summary>The WAL whose frames are laid over the file (null: none).</summary>
+    public WalHeader? Header => header;
+
+    /// <summary>The database's page size.</summary>
+    public int PageSize => pageSize;
+
+    /// <summary>When the image was pinned.</summary>
+    public DateTimeOffset Taken => taken;
+
+    /// <summary>
+    /// Pins what <paramref name="live"/>'s read transaction sees, the database's shape and the WAL frame holding the
+    /// newest version of each page, up to <paramref name="upTo"/> (null: every transaction the WAL holds, with writers
+    /// held so that is where the read transaction stands). Returns where the image ends in the WAL, and the image.
+    /// </summary>
+    public static (WalPosition End, BaseImage Image) Pin(LiveDatabase live, WalPosition? upTo, DateTimeOffset now)
+    {
+        var (pageSize, pages) = live.Shape();
+        var overlay = new Dictionary<uint, long>();
+        var header = WalReader.Header(live.Wal) is { } h && (upTo is not { } limit || limit.IsIn(h)) ? h : (WalHeader?)null;
+        var end = upTo ?? default;
+        if (header is { } current)
+        {
+            var scan = WalReader.Scan(live.Wal, current, WalPosition.Start(current), upTo?.Frame ?? long.MaxValue);
+            foreach (var transaction in scan.Committed)
+            {
+                foreach (var (page, frame) in transaction.Pages)
+                {
+                    overlay[page] = frame;
+                }
+            }
+
+            end = upTo ?? scan.End;
+        }
+
+        return (end, new BaseImage(live.Path, live.Wal, header, overlay, pageSize, pages, now));
+    }
+
     /// <summary>Writes the image to the new file <paramref name="copyPath"/> (owner-only) and fsyncs it.</summary>
     public Task<SnapshotInfo> CopyAsync(string copyPath, CancellationToken cancellationToken) => Task.Run(() =>
     {

@@ -26,25 +26,7 @@ public static class StreamDrill
         var (position, image) = live.WithWritersHeld(() =>
         {
             live.RefreshRead();
-            var (pageSize, pages) = live.Shape();
-            var overlay = new Dictionary<uint, long>();
-            var header = WalReader.Header(live.Wal);
-            var position = default(WalPosition);
-            if (header is { } h)
-            {
-                foreach (var transaction in WalReader.Scan(live.Wal, h, WalPosition.Start(h)).Committed)
-                {
-                    position = transaction.End;
-                    foreach (var (page, frame) in transaction.Pages)
-                    {
-                        overlay[page] = frame;
-                    }
-                }
-
-                position = overlay.Count == 0 ? WalPosition.Start(h) : position;
-            }
-
-            return (position, new BaseImage(job.Database.Path, live.Wal, header, overlay, pageSize, pages, time.GetUtcNow()));
+            return BaseImage.Pin(live, null, time.GetUtcNow());
         });
         var liveHash = await Task.Run(() => image.Hash(cancellationToken), cancellationToken).ConfigureAwait(false);
         live.EndRead();

@@ -45,34 +45,12 @@ internal sealed partial class WalFollower
         }
     }
 
-    /// <summary>
-    /// What the read transaction sees now that it was moved up to <paramref name="position"/> with writers held: the
-    /// database's shape, and the WAL frame holding the newest version of each page up to the position.
-    /// </summary>
-    private Pinned Pin(WalPosition position)
-    {
-        var live = _live!;
-        var (pageSize, pages) = live.Shape();
-        var overlay = new Dictionary<uint, long>();
-        var header = WalReader.Header(live.Wal) is { } h && position.IsIn(h) ? h : (WalHeader?)null;
-        if (header is { } current)
-        {
-            foreach (var transaction in WalReader.Scan(live.Wal, current, WalPosition.Start(current), position.Frame).Committed)
-            {
-                foreach (var (page, frame) in transaction.Pages)
-                {
-                    overlay[page] = frame;
-                }
-            }
-        }
+    /// <summary>What the read transaction sees now that it was moved up to <paramref name="position"/> with writers held.</summary>
+    private BaseImage Pin(WalPosition position) => BaseImage.Pin(_live!, position, time.GetUtcNow()).Image;
 
-        return new Pinned(header, overlay, pageSize, pages, time.GetUtcNow());
-    }
-
-    /// <summary>Writes the base image of <paramref name="pinned"/> into <paramref name="generation"/> as the state after <paramref name="txid"/>.</summary>
-    private async Task WriteBaseAsync(Generation generation, long txid, Pinned pinned, CancellationToken cancellationToken)
+    /// <summary>Writes <paramref name="image"/> into <paramref name="generation"/> as the state after <paramref name="txid"/>.</summary>
+    private async Task WriteBaseAsync(Generation generation, long txid, BaseImage image, CancellationToken cancellationToken)
     {
-        var image = new BaseImage(job.Database.Path, _live!.Wal, pinned.Header, pinned.Overlay, pinned.PageSize, pinned.Pages, pinned.Taken);
         var baseJob = job with { Folder = generation.Folder };
         await using var source = new SnapshotSource(baseJob, time, logger, null, image.CopyAsync);
         await new ArtifactWriter(time).WriteAsync(baseJob, TimeZoneInfo.Utc, Generation.BaseTag(txid), source, cancellationToken).ConfigureAwait(false);
@@ -80,7 +58,4 @@ internal sealed partial class WalFollower
 
     [LoggerMessage(Level = LogLevel.Information, Message = "stream {Job}: retention removed {Removed}")]
     private static partial void LogPruned(ILogger logger, string job, string removed);
-
-    /// <summary>The state a base copies: the WAL it overlays (null: none), the newest frame of each page, the shape, the moment.</summary>
-    private sealed record Pinned(WalHeader? Header, IReadOnlyDictionary<uint, long> Overlay, int PageSize, long Pages, DateTimeOffset Taken);
 }

@@ -73,8 +73,7 @@ internal sealed partial class WalFollower
         var (position, pinned) = live.WithWritersHeld(() =>
         {
             live.RefreshRead();
-            var position = WalReader.Header(live.Wal) is { } h ? WalReader.Scan(live.Wal, h, WalPosition.Start(h)).End : default;
-            return (position, Pin(position));
+            return BaseImage.Pin(live, null, time.GetUtcNow());
         });
 
         var generation = Generation.Create(job.Folder, pinned.Taken, job.Database.Path, live.Id, pinned.PageSize, position);

@@ -1,0 +1,291 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace Cellar.Bench;
+
+/// <summary>
+/// Continuous replication side by side with Litestream v0.3.13 (npm <c>@flydotio/litestream-linux-x64</c> 1.0.1, installed
+/// into the work folder for the bench only), each following a database that the load writer ("the app") commits to:
+/// commits lost when app and replicator are SIGKILLed together (to a local folder, and to s3rver on loopback, with the
+/// requests each made there per hour), the app's commit p99 at 500 tx/s with and without each, the WAL's size (500
+/// tx/s and unthrottled), and each replicator's CPU while idle and at 200 tx/s. Cellar runs as the real CLI
+/// (<c>cellar serve</c>), Litestream as its own binary, one at a time on the same machine.
+/// </summary>
+internal sealed class StreamBench(string repo, string cellarDll, string writerDll, int rounds)
+{
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(3);
+
+    public async Task<StreamResult> RunAsync(string workDir)
+    {
+        var litestream = await InstallLitestreamAsync(workDir).ConfigureAwait(false);
+        var s3 = Path.Combine(repo, "tests", "s3server");
+        if (!File.Exists(Path.Combine(s3, "node_modules", "s3rver", "bin", "s3rver.js")))
+        {
+            await Proc.RunCheckedAsync("npm", "ci", "--no-audit", "--no-fund", "--prefix", s3).ConfigureAwait(false);
+        }
+
+        var result = new StreamResult();
+        foreach (var tool in new[] { Tool.Cellar, Tool.Litestream })
+        {
+            for (var round = 0; round < rounds; round++)
+            {
+                result.LostLocal[tool].Add(await LossAsync(workDir, tool, litestream, s3: null).ConfigureAwait(false));
+                result.LostOffsite[tool].Add(await LossAsync(workDir, tool, litestream, s3).ConfigureAwait(false));
+            }
+
+            result.Steady[tool] = await SteadyAsync(workDir, tool, litestream, 500).ConfigureAwait(false);
+            result.Unthrottled[tool] = await SteadyAsync(workDir, tool, litestream, 0).ConfigureAwait(false);
+            result.Cpu[tool] = await CpuAsync(workDir, tool, litestream).ConfigureAwait(false);
+        }
+
+        result.Steady[Tool.None] = await SteadyAsync(workDir, Tool.None, litestream, 500).ConfigureAwait(false);
+        result.Unthrottled[Tool.None] = await SteadyAsync(workDir, Tool.None, litestream, 0).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>The app commits at 200 tx/s for ten seconds under the replicator; both are killed at once; the replica is restored and compared.</summary>
+    private async Task<Loss> LossAsync(string workDir, Tool tool, string litestream, string? s3)
+    {
+        var dir = Fresh(workDir, $"loss-{tool}");
+        var db = Path.Combine(dir, "app.sqlite");
+        using var server = s3 is null ? null : await S3rver.StartAsync(dir, s3).ConfigureAwait(false);
+        using var writer = await Writer.StartAsync(writerDll, db, "wal", 200).ConfigureAwait(false);
+        using var replicator = await StartAsync(tool, dir, db, litestream, server).ConfigureAwait(false);
+        await Task.Delay(Warmup).ConfigureAwait(false);
+        var before = server?.Log.Count ?? 0;
+        var window = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        var requests = (server?.Log.Count ?? 0) - before;
+        var seconds = window.Elapsed.TotalSeconds;
+
+        // Together, as a machine that dies takes both: one kill(1) for the two.
+        await Proc.RunCheckedAsync("kill", "-KILL", writer.Pid.ToString(CultureInfo.InvariantCulture), replicator!.Id.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        await replicator.WaitForExitAsync().ConfigureAwait(false);
+        var committed = LastParent(db);
+
+        var restored = Path.Combine(dir, "restored.sqlite");
+        var restore = tool == Tool.Cellar
+            ? await Proc.RunAsync(Proc.DotnetHost(), s3 is null
+                ? [cellarDll, "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--to", restored]
+                : [cellarDll, "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--from", "bench", "--to", restored]).ConfigureAwait(false)
+            : await Proc.RunAsync(litestream, ["restore", "-config", Path.Combine(dir, "litestream.yml"), "-o", restored, db]).ConfigureAwait(false);
+        if (!restore.Ok)
+        {
+            throw new InvalidOperationException($"{tool} restore failed: {restore.FirstErrorLine}");
+        }
+
+        var loss = new Loss(committed, LastParent(restored), requests / seconds * 3600);
+        Bench.Log($"[stream] {tool} {(s3 is null ? "local" : "s3rver")}: {loss.Lost} of {committed} commits lost, {loss.RequestsPerHour:0} requests/h");
+        Directory.Delete(dir, recursive: true);
+        return loss;
+    }
+
+    /// <summary>The app at <paramref name="rate"/> tx/s (0: as fast as it can) for 20 s under the replicator: its commit latencies and the WAL's largest size.</summary>
+    private async Task<Steady> SteadyAsync(string workDir, Tool tool, string litestream, int rate)
+    {
+        var dir = Fresh(workDir, $"steady-{tool}-{rate}");
+        var db = Path.Combine(dir, "app.sqlite");
+        using var writer = await Writer.StartAsync(writerDll, db, "wal", rate).ConfigureAwait(false);
+        using var replicator = await StartAsync(tool, dir, db, litestream, null).ConfigureAwait(false);
+        var largest = 0L;
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            largest = Math.Max(largest, new FileInfo(db + "-wal") is { Exists: true } wal ? wal.Length : 0);
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        var stats = await writer.StopAsync().ConfigureAwait(false);
+        await StopAsync(replicator).ConfigureAwait(false);
+        Bench.Log($"[stream] {tool} at {(rate == 0 ? "full speed" : $"{rate} tx/s")}: {stats.Commits / stats.ElapsedS:0} tx/s, p99 {stats.P99Ms:0.00} ms, WAL at most {largest / 1048576.0:0.0} MiB");
+        Directory.Delete(dir, recursive: true);
+        return new Steady(stats.Commits / stats.ElapsedS, stats.P99Ms, largest);
+    }
+
+    /// <summary>The replicator's CPU seconds per minute with the app connected and idle, then at 200 tx/s (30 s each, after a warm-up).</summary>
+    private async Task<Cpu> CpuAsync(string workDir, Tool tool, string litestream)
+    {
+        var dir = Fresh(workDir, $"cpu-{tool}");
+        var db = Path.Combine(dir, "app.sqlite");
+        var writer = await Writer.StartAsync(writerDll, db, "wal", 200).ConfigureAwait(false);
+        using var replicator = await StartAsync(tool, dir, db, litestream, null).ConfigureAwait(false);
+        await Task.Delay(Warmup).ConfigureAwait(false);
+        var busy = await CpuSecondsPerMinuteAsync(replicator!).ConfigureAwait(false);
+        await writer.StopAsync().ConfigureAwait(false);
+        writer.Dispose();
+        using var idleApp = new SqliteConnection($"Data Source={db};Pooling=False");
+        idleApp.Open();
+        await Task.Delay(Warmup).ConfigureAwait(false);
+        var idle = await CpuSecondsPerMinuteAsync(replicator!).ConfigureAwait(false);
+        await StopAsync(replicator).ConfigureAwait(false);
+        Bench.Log($"[stream] {tool} CPU: idle {idle:0.00} s/min, 200 tx/s {busy:0.00} s/min");
+        Directory.Delete(dir, recursive: true);
+        return new Cpu(idle, busy);
+    }
+
+    private static async Task<double> CpuSecondsPerMinuteAsync(Process process)
+    {
+        var before = CpuTicks(process.Id);
+        await Task.Delay(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        return (CpuTicks(process.Id) - before) / 100.0 * 2; // USER_HZ is 100 on Linux; 30 s measured, per minute
+    }
+
+    /// <summary>utime + stime of the process, in clock ticks (/proc/PID/stat fields 14 and 15).</summary>
+    private static long CpuTicks(int pid)
+    {
+        var stat = File.ReadAllText($"/proc/{pid}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Starts the replicator on <paramref name="db"/> (to the folder, or to <paramref name="server"/>) and returns once it follows it; null for none.</summary>
+    private async Task<Process?> StartAsync(Tool tool, string dir, string db, string litestream, S3rver? server)
+    {
+        Process? process;
+        switch (tool)
+        {
+            case Tool.Cellar:
+                var config = new Dictionary<string, object>
+                {
+                    ["database"] = db,
+                    ["backupRoot"] = Path.Combine(dir, "backups"),
+                    ["logDir"] = dir,
+                    ["listen"] = "http://127.0.0.1:0",
+                    ["jobs"] = new Dictionary<string, object> { ["live"] = new { type = "stream", folder = "stream" } },
+                };
+                if (server is not null)
+                {
+                    var key = Path.Combine(dir, "key");
+                    await File.WriteAllBytesAsync(key, System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ConfigureAwait(false);
+                    if (!OperatingSystem.IsWindows())
+                    {
+                        File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                    }
+
+                    config["encryptionKeyFile"] = key;
+                    config["offsite"] = new Dictionary<string, object>
+                    {
+                        ["bench"] = new Dictionary<string, object>
+                        {
+                            ["type"] = "s3", ["bucket"] = "cellar", ["prefix"] = "cellar", ["endpoint"] = server.Endpoint, ["forcePathStyle"] = true,
+                            ["credentialsFile"] = server.CredentialsFile,
+                        },
+                    };
+                }
+
+                var path = Path.Combine(dir, "cellar.json");
+                await File.WriteAllTextAsync(path, JsonSerializer.Serialize(config)).ConfigureAwait(false);
+                process = Process.Start(Proc.StartInfo(Proc.DotnetHost(), [cellarDll, "--config", path, "serve"], redirectStdin: false))!;
+                break;
+            case Tool.Litestream:
+                var replica = server is null
+                    ? $"      - path: {Path.Combine(dir, "replica")}\n"
+                    : $"      - type: s3\n        bucket: cellar\n        path: litestream\n        endpoint: {server.Endpoint}\n        force-path-style: true\n        access-key-id: S3RVER\n        secret-access-key: S3RVER\n";
+                var yml = Path.Combine(dir, "litestream.yml");
+                await File.WriteAllTextAsync(yml, $"dbs:\n  - path: {db}\n    replicas:\n{replica}").ConfigureAwait(false);
+                process = Process.Start(Proc.StartInfo(litestream, ["replicate", "-config", yml], redirectStdin: false))!;
+                break;
+            default:
+                return null;
+        }
+
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+
+        // Following once its first full copy exists: Cellar's first base, Litestream's first snapshot.
+        var waited = Stopwatch.StartNew();
+        while (!Following(tool, dir, server))
+        {
+            if (process.HasExited || waited.Elapsed > TimeSpan.FromSeconds(60))
+            {
+                throw new InvalidOperationException($"{tool} did not start following {db} within 60 s");
+            }
+
+            await Task.Delay(100).ConfigureAwait(false);
+        }
+
+        return process;
+    }
+
+    private static bool Following(Tool tool, string dir, S3rver? server) => (tool, server) switch
+    {
+        (Tool.Cellar, null) => Directory.Exists(Path.Combine(dir, "backups", "stream")) && Directory.EnumerateFiles(Path.Combine(dir, "backups", "stream"), "base-*.sqlite.zst.json", SearchOption.AllDirectories).Any(),
+        (Tool.Cellar, { } s3) => Directory.Exists(s3.DataFolder) && Directory.EnumerateFiles(s3.DataFolder, "*", SearchOption.AllDirectories).Any(f => f.Contains("base-", StringComparison.Ordinal)),
+        (Tool.Litestream, null) => Directory.Exists(Path.Combine(dir, "replica", "generations")) && Directory.EnumerateFiles(Path.Combine(dir, "replica", "generations"), "*.snapshot.lz4", SearchOption.AllDirectories).Any(),
+        (Tool.Litestream, { } s3) => Directory.Exists(s3.DataFolder) && Directory.EnumerateFiles(s3.DataFolder, "*", SearchOption.AllDirectories).Any(f => f.Contains("snapshot", StringComparison.Ordinal)),
+        _ => true,
+    };
+
+    private static async Task StopAsync(Process? process)
+    {
+        if (process is { HasExited: false })
+        {
+            await Proc.RunAsync("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]).ConfigureAwait(false);
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await process.WaitForExitAsync(patience.Token).ConfigureAwait(false);
+        }
+    }
+
+    private static long LastParent(string db)
+    {
+        using var connection = new SqliteConnection($"Data Source={db};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(n), 0) FROM parent";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private static string Fresh(string workDir, string name)
+    {
+        var dir = Path.Combine(workDir, name);
+        if (Directory.Exists(dir))
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+
+        return Directory.CreateDirectory(dir).FullName;
+    }
+
+    private static async Task<string> InstallLitestreamAsync(string workDir)
+    {
+        var prefix = Path.Combine(workDir, "litestream");
+        await Proc.RunCheckedAsync("npm", "install", "--no-audit", "--no-fund", "--prefix", prefix, "@flydotio/litestream-linux-x64@1.0.1").ConfigureAwait(false);
+        return Path.Combine(prefix, "node_modules", "@flydotio", "litestream-linux-x64", "litestream");
+    }
+}
+
+/// <summary>Which replicator follows the database (none: the app alone).</summary>
+internal enum Tool
+{
+    None,
+    Cellar,
+    Litestream,
+}
+
+/// <summary>One kill: the last commit the app made, the last one the replica restored, and the requests per hour the destination answered meanwhile.</summary>
+internal sealed record Loss(long Committed, long Restored, double RequestsPerHour)
+{
+    public long Lost => Committed - Restored;
+}
+
+/// <summary>The app's rate reached, its commit p99, and the WAL's largest size, under one replicator.</summary>
+internal sealed record Steady(double Rate, double P99Ms, long LargestWalBytes);
+
+/// <summary>A replicator's CPU seconds per minute, idle and at 200 tx/s.</summary>
+internal sealed record Cpu(double IdleSecondsPerMinute, double BusySecondsPerMinute);
+
+/// <summary>Everything the stream suite measured.</summary>
+internal sealed class StreamResult
+{
+    public Dictionary<Tool, List<Loss>> LostLocal { get; } = new() { [Tool.Cellar] = [], [Tool.Litestream] = [] };
+
+    public Dictionary<Tool, List<Loss>> LostOffsite { get; } = new() { [Tool.Cellar] = [], [Tool.Litestream] = [] };
+
+    public Dictionary<Tool, Steady> Steady { get; } = [];
+
+    public Dictionary<Tool, Steady> Unthrottled { get; } = [];
+
+    public Dictionary<Tool, Cpu> Cpu { get; } = [];
+}

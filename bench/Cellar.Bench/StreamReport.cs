@@ -1,0 +1,31 @@
+using static System.FormattableString;
+
+namespace Cellar.Bench;
+
+/// <summary>The stream suite's section of the report: each measure as Cellar vs Litestream, with the issue's target.</summary>
+internal static class StreamReport
+{
+    public static string ToMarkdown(StreamResult r, BenchOptions options, Machine machine, DateTimeOffset started)
+    {
+        var rounds = r.LostLocal[Tool.Cellar].Count;
+        string Lost(List<Loss> losses) => Invariant($"{losses.Average(l => l.Lost):0} of {losses.Average(l => l.Committed):0} ({losses.Average(l => l.Lost) / 200.0 * 1000:0} ms of writes; runs: {string.Join(", ", losses.Select(l => l.Lost))})");
+        string Steady(Steady s) => Invariant($"{s.Rate:0} tx/s, p99 {s.P99Ms:0.00} ms, WAL at most {s.LargestWalBytes / 1048576.0:0.0} MiB");
+        string[] rows =
+        [
+            Invariant($"| commits lost, app and replicator SIGKILLed together, 200 tx/s, local folder (mean of {rounds}) | {Lost(r.LostLocal[Tool.Cellar])} | {Lost(r.LostLocal[Tool.Litestream])} | <= 1/10 of Litestream's |"),
+            Invariant($"| same, to s3rver (mean of {rounds}) | {Lost(r.LostOffsite[Tool.Cellar])} | {Lost(r.LostOffsite[Tool.Litestream])} | <= Litestream's |"),
+            Invariant($"| requests per hour to s3rver at 200 tx/s | {r.LostOffsite[Tool.Cellar].Average(l => l.RequestsPerHour):0} | {r.LostOffsite[Tool.Litestream].Average(l => l.RequestsPerHour):0} | fewer than Litestream's |"),
+            Invariant($"| the app at 500 tx/s, no replicator: {Steady(r.Steady[Tool.None])} | {Steady(r.Steady[Tool.Cellar])} ({r.Steady[Tool.Cellar].P99Ms / r.Steady[Tool.None].P99Ms:0.00}x p99) | {Steady(r.Steady[Tool.Litestream])} ({r.Steady[Tool.Litestream].P99Ms / r.Steady[Tool.None].P99Ms:0.00}x p99) | p99 <= 1.2x; WAL <= 64 MiB |"),
+            Invariant($"| the app unthrottled, no replicator: {Steady(r.Unthrottled[Tool.None])} | {Steady(r.Unthrottled[Tool.Cellar])} | {Steady(r.Unthrottled[Tool.Litestream])} | WAL bounded; reported |"),
+            Invariant($"| replicator CPU, app idle / 200 tx/s | {r.Cpu[Tool.Cellar].IdleSecondsPerMinute:0.00} / {r.Cpu[Tool.Cellar].BusySecondsPerMinute:0.00} CPU-s per min | {r.Cpu[Tool.Litestream].IdleSecondsPerMinute:0.00} / {r.Cpu[Tool.Litestream].BusySecondsPerMinute:0.00} CPU-s per min | reported |"),
+        ];
+        return Report.Section(
+            "Continuous replication vs Litestream",
+            "A stream job (`cellar serve`, JIT, default settings: segments sealed every 10 s, offsite every 1 s) and Litestream v0.3.13 (npm `@flydotio/litestream-linux-x64`, default settings: 1 s sync interval) each follow a database the load writer commits to (one parent and one child row per transaction, WAL mode). Loss: after a 3 s warm-up and 10 s of commits at 200 tx/s, one `kill -KILL` for the app and the replicator together; the replica (the job's folder / Litestream's replica folder; or, offsite, the bucket alone: `cellar restore --from`, `litestream restore`) is restored and its last commit compared with the app's. Requests are those s3rver answered during the 10 s, scaled to an hour. Latency and WAL: the app for 20 s at 500 tx/s and unthrottled, the `-wal` file's size sampled every 100 ms. CPU: utime + stime of the replicator over 30 s at 200 tx/s, then 30 s with the app connected and idle.",
+            options,
+            machine,
+            started,
+            "| measure | Cellar | Litestream | target |",
+            rows);
+    }
+}
