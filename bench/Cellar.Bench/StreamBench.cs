@@ -70,16 +70,37 @@ internal sealed class StreamBench(string repo, string cellarDll, string writerDl
             ? await Proc.RunAsync(Proc.DotnetHost(), s3 is null
                 ? [cellarDll, "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--to", restored]
                 : [cellarDll, "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--from", "bench", "--to", restored]).ConfigureAwait(false)
-            : await Proc.RunAsync(litestream, ["restore", "-config", Path.Combine(dir, "litestream.yml"), "-o", restored, db]).ConfigureAwait(false);
+            : await Proc.RunAsync(litestream, ["restore", "-config", server is null ? Path.Combine(dir, "litestream.yml") : await MirrorAsync(dir, db, server).ConfigureAwait(false), "-o", restored, db]).ConfigureAwait(false);
         if (!restore.Ok)
         {
-            throw new InvalidOperationException($"{tool} restore failed: {restore.FirstErrorLine}");
+            throw new InvalidOperationException($"{tool} restore failed: {restore.Stderr} {restore.Stdout}");
         }
 
         var loss = new Loss(committed, LastParent(restored), requests / seconds * 3600);
         Bench.Log($"[stream] {tool} {(s3 is null ? "local" : "s3rver")}: {loss.Lost} of {committed} commits lost, {loss.RequestsPerHour:0} requests/h");
         Directory.Delete(dir, recursive: true);
         return loss;
+    }
+
+    /// <summary>
+    /// Litestream v0.3.13 replicates to s3rver but cannot restore from it (its listing finds no generation there: "no
+    /// matching backups found"), so what it put in the bucket is copied out of s3rver's data folder (one file per
+    /// object, named by its key) into a folder replica, byte for byte, and restored from there. Returns that config.
+    /// </summary>
+    private static async Task<string> MirrorAsync(string dir, string db, S3rver server)
+    {
+        var bucket = Path.Combine(server.DataFolder, "cellar", "litestream");
+        var mirror = Path.Combine(dir, "mirror");
+        foreach (var stored in Directory.EnumerateFiles(bucket, "*._S3rver_object", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(mirror, Path.GetRelativePath(bucket, stored)[..^"._S3rver_object".Length]);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(stored, target);
+        }
+
+        var yml = Path.Combine(dir, "mirror.yml");
+        await File.WriteAllTextAsync(yml, $"dbs:\n  - path: {db}\n    replicas:\n      - path: {mirror}\n").ConfigureAwait(false);
+        return yml;
     }
 
     /// <summary>The app at <paramref name="rate"/> tx/s (0: as fast as it can) for 20 s under the replicator: its commit latencies and the WAL's largest size.</summary>

@@ -36,5 +36,6 @@ internal static class RemoteLayout
     /// <summary>The backup's file name, as it was (and will be again) on disk.</summary>
     public static string FileNameOf(string objectKey) => Path.GetFileName(PlainKey(objectKey));
 
-    private static string PlainKey(string objectKey) => IsEncrypted(objectKey) ? objectKey[..^EncryptedSuffix.Length] : objectKey;
+    /// <summary>The key (or name) without <see cref="EncryptedSuffix"/>: what the object is called when it is not encrypted.</summary>
+    public static string PlainKey(string objectKey) => IsEncrypted(objectKey) ? objectKey[..^EncryptedSuffix.Length] : objectKey;
 }

@@ -29,16 +29,7 @@ internal sealed class RemoteStream
     public async Task<StreamJob> FetchAsync(StreamJob job, DateTimeOffset? at, string folder, CancellationToken cancellationToken)
     {
         var prefix = RemoteLayout.PrefixOf(job);
-        var generations = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
-        await foreach (var item in _store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
-        {
-            var parts = item.Key[prefix.Length..].Split('/');
-            if (parts.Length == 2)
-            {
-                (generations.TryGetValue(parts[0], out var names) ? names : generations[parts[0]] = []).Add(parts[1]);
-            }
-        }
-
+        var generations = await GenerationsAsync(_store, job, cancellationToken).ConfigureAwait(false);
         foreach (var (generation, names) in generations.Reverse())
         {
             if (await ChooseBaseAsync(job, generation, names, at, cancellationToken).ConfigureAwait(false) is not { } chosen)
@@ -53,7 +44,7 @@ internal sealed class RemoteStream
             await _backups.DownloadAsync(chosen, local, cancellationToken).ConfigureAwait(false);
             foreach (var name in names)
             {
-                if (Generation.SegmentRange(Plain(name)) is { } range && range.Last > baseTxid)
+                if (Generation.SegmentRange(RemoteLayout.PlainKey(name)) is { } range && range.Last > baseTxid)
                 {
                     await FetchSegmentAsync(job, generation, name, range, local, cancellationToken).ConfigureAwait(false);
                 }
@@ -67,10 +58,27 @@ internal sealed class RemoteStream
             : new CellarException($"{_store.Location}{prefix}: the stream of job '{job.Name}' holds nothing as old as {at:yyyy-MM-dd HH:mm:ss.fff zzz}");
     }
 
+    /// <summary>What the destination holds of <paramref name="job"/>'s stream (one listing): the names of each generation's objects, by generation, oldest first.</summary>
+    public static async Task<SortedDictionary<string, List<string>>> GenerationsAsync(IObjectStore store, StreamJob job, CancellationToken cancellationToken)
+    {
+        var prefix = RemoteLayout.PrefixOf(job);
+        var generations = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        await foreach (var item in store.ListAsync(prefix, cancellationToken).ConfigureAwait(false))
+        {
+            var parts = item.Key[prefix.Length..].Split('/');
+            if (parts.Length == 2)
+            {
+                (generations.TryGetValue(parts[0], out var names) ? names : generations[parts[0]] = []).Add(parts[1]);
+            }
+        }
+
+        return generations;
+    }
+
     /// <summary>The newest base of the generation taken at or before <paramref name="at"/> (its sidecar read and checked), or null.</summary>
     private async Task<RemoteCopy?> ChooseBaseAsync(StreamJob job, string generation, List<string> names, DateTimeOffset? at, CancellationToken cancellationToken)
     {
-        var bases = names.Where(n => Generation.BaseTxid(Plain(n)) is not null).OrderByDescending(n => Generation.BaseTxid(Plain(n)));
+        var bases = names.Where(n => Generation.BaseTxid(RemoteLayout.PlainKey(n)) is not null).OrderByDescending(n => Generation.BaseTxid(RemoteLayout.PlainKey(n)));
         foreach (var name in bases)
         {
             var copy = await _backups.OpenAsync(RemoteLayout.StreamPrefixOf(job, generation) + name, cancellationToken).ConfigureAwait(false);
@@ -132,8 +140,8 @@ internal sealed class RemoteStream
             throw new CellarException($"{_store.Location}{key}: an unencrypted segment where, with a key configured, every segment Cellar uploads is encrypted; not restored");
         }
 
-        var target = Path.Combine(local, Plain(name));
-        using var temp = TempFile.For(local, Plain(name));
+        var target = Path.Combine(local, RemoteLayout.PlainKey(name));
+        using var temp = TempFile.For(local, RemoteLayout.PlainKey(name));
         try
         {
             await using (var source = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false))
@@ -158,6 +166,4 @@ internal sealed class RemoteStream
 
         temp.Commit(target);
     }
-
-    private static string Plain(string name) => RemoteLayout.IsEncrypted(name) ? name[..^RemoteLayout.EncryptedSuffix.Length] : name;
 }

@@ -27,6 +27,11 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
     /// <summary>A segment object holds at most about this many bytes of records (a catch-up after an outage makes several).</summary>
     private const long ObjectBytes = 16 << 20;
 
+    /// <summary>How often retention is applied at the destination (one listing each time).</summary>
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
+
+    private DateTimeOffset? _pruned;
+
     /// <summary>When the oldest transaction not yet confirmed here committed (null: none waiting, as of the last pass).</summary>
     public DateTimeOffset? OldestPending { get; private set; }
 
@@ -104,8 +109,46 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
             puts += await PutBasesAsync(generation, ledger, cancellationToken).ConfigureAwait(false);
         }
 
+        if (destination.Prune && (_pruned is not { } last || time.GetUtcNow() - last >= PruneInterval))
+        {
+            await PruneAsync(cancellationToken).ConfigureAwait(false);
+            _pruned = time.GetUtcNow();
+        }
+
         return puts;
     }
+
+    /// <summary>
+    /// Applies the stream's retention (<see cref="StreamRetention.Plan"/>, with the destination's keepDays for the job)
+    /// to what the destination holds, judged from the names alone: one listing, then a DELETE per object that goes.
+    /// </summary>
+    private async Task PruneAsync(CancellationToken cancellationToken)
+    {
+        var generations = await RemoteStream.GenerationsAsync(store, job, cancellationToken).ConfigureAwait(false);
+        var ids = generations.Keys.ToList();
+        var bases = ids.Select(id => (IReadOnlyList<(long, DateTimeOffset)>)[.. generations[id]
+            .Select(RemoteLayout.PlainKey).Where(n => Generation.BaseTxid(n) is not null && Generation.BaseTime(n) is not null)
+            .Select(n => (Generation.BaseTxid(n)!.Value, Generation.BaseTime(n)!.Value)).Distinct().OrderBy(b => b.Item1)]).ToList();
+        var cuts = StreamRetention.Plan(bases, time.GetUtcNow() - TimeSpan.FromDays(destination.KeepDaysFor(job)));
+        for (var i = 0; i < ids.Count; i++)
+        {
+            foreach (var name in generations[ids[i]].Where(n => cuts[i] is { } cut && Goes(RemoteLayout.PlainKey(n), cut)))
+            {
+                await store.DeleteAsync(RemoteLayout.StreamPrefixOf(job, ids[i]) + name, cancellationToken).ConfigureAwait(false);
+                LogPruned(logger, job.Name, destination.Name, ids[i] + "/" + name);
+            }
+        }
+    }
+
+    /// <summary>Whether the object <paramref name="name"/> (its plain name; a base's sidecar goes with it) is before <paramref name="cut"/>.</summary>
+    private static bool Goes(string name, RetentionCut cut)
+    {
+        var image = name.EndsWith(Sidecar.Suffix, StringComparison.Ordinal) ? name[..^Sidecar.Suffix.Length] : name;
+        return cut.Whole
+            || Generation.BaseTxid(image) is { } txid && txid < cut.Anchor
+            || Generation.SegmentRange(name) is { } range && range.Last <= cut.Anchor;
+    }
+
 
     /// <summary>The remote bytes of a segment: its first line names what it is, the rest is the segment as on disk.</summary>
     public static string SegmentHeader(string generation, long first, long last) => $"{SegmentMagic} {generation} {first} {last}\n";
@@ -193,6 +236,9 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
         ledger.Confirm(last.Txid, last.Committed);
         OldestPending = null;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "stream {Job}: offsite {Destination}: retention removed {Key}")]
+    private static partial void LogPruned(ILogger logger, string job, string destination, string key);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "stream {Job}: base {Key} copied to {Destination}")]
     private static partial void LogUploaded(ILogger logger, string job, string destination, string key);

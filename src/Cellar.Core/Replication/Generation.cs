@@ -113,6 +113,12 @@ internal sealed record Generation(string Folder, GenerationManifest Manifest)
         fileName.Length > 21 && fileName.StartsWith("base-", StringComparison.Ordinal) && fileName.EndsWith(".sqlite.zst", StringComparison.Ordinal)
         && long.TryParse(fileName.AsSpan(5, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var txid) ? txid : null;
 
+    /// <summary>When a base image named <paramref name="fileName"/> was taken, to the second (its name carries the UTC time); null for another name.</summary>
+    public static DateTimeOffset? BaseTime(string fileName) =>
+        BaseTxid(fileName) is not null && fileName.Length >= 37
+        && DateTime.TryParseExact(fileName.AsSpan(22, 15), "yyyyMMdd-HHmmss", CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var taken)
+            ? new DateTimeOffset(taken, TimeSpan.Zero) : null;
+
     /// <summary>The tag a base taken after transaction <paramref name="txid"/> carries (its name is <c>base-TAG-TIME.sqlite.zst</c>).</summary>
     public static string BaseTag(long txid) => txid.ToString("x16", CultureInfo.InvariantCulture);
 }

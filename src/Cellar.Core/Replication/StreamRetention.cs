@@ -13,41 +13,51 @@ internal static class StreamRetention
     /// <summary>Removes what the window no longer needs; returns what it removed.</summary>
     public static IReadOnlyList<string> Prune(StreamJob job, DateTimeOffset now)
     {
-        var cutoff = now - TimeSpan.FromDays(job.KeepDays);
         var removed = new List<string>();
         var generations = Generation.List(job.Folder);
+        var bases = generations.Select(StreamHistory.Bases).ToList();
+        var cuts = Plan([.. bases.Select(b => (IReadOnlyList<(long, DateTimeOffset)>)[.. b.Select(i => (i.Txid, i.Sidecar.Created))])], now - TimeSpan.FromDays(job.KeepDays));
         for (var i = 0; i < generations.Count; i++)
         {
             var generation = generations[i];
-            var bases = StreamHistory.Bases(generation);
-            if (i + 1 < generations.Count && StreamHistory.Bases(generations[i + 1]) is [var next, ..] && next.Sidecar.Created <= cutoff)
+            switch (cuts[i])
             {
-                Remove(job, generation);
-                removed.Add($"generation {generation.Id}");
-                continue;
-            }
+                case { Whole: true }:
+                    Remove(job, generation);
+                    removed.Add($"generation {generation.Id}");
+                    break;
+                case { } cut:
+                    foreach (var old in bases[i].Where(b => b.Txid < cut.Anchor))
+                    {
+                        File.Delete(Catalog.Sidecar.PathFor(old.Path));
+                        File.Delete(old.Path);
+                        removed.Add(Path.GetFileName(old.Path));
+                    }
 
-            if (bases.LastOrDefault(b => b.Sidecar.Created <= cutoff) is not { } anchor)
-            {
-                continue;
-            }
+                    foreach (var (_, last, path) in generation.Segments().Where(s => s.Last <= cut.Anchor))
+                    {
+                        File.Delete(path);
+                        removed.Add(Path.GetFileName(path));
+                    }
 
-            foreach (var old in bases.Where(b => b.Txid < anchor.Txid))
-            {
-                File.Delete(Catalog.Sidecar.PathFor(old.Path));
-                File.Delete(old.Path);
-                removed.Add(Path.GetFileName(old.Path));
-            }
-
-            foreach (var (_, last, path) in generation.Segments().Where(s => s.Last <= anchor.Txid))
-            {
-                File.Delete(path);
-                removed.Add(Path.GetFileName(path));
+                    break;
             }
         }
 
         return removed;
     }
+
+    /// <summary>
+    /// The rule, for the job's folder and for a destination alike: given each generation's bases (oldest generation
+    /// first; each base's transaction and time), what goes. A generation goes whole once the next one's first base is
+    /// older than <paramref name="cutoff"/>; otherwise its newest base at or before the cutoff is the anchor, and the
+    /// bases before it and the segments that end at or before it go. Null: nothing goes.
+    /// </summary>
+    public static IReadOnlyList<RetentionCut?> Plan(IReadOnlyList<IReadOnlyList<(long Txid, DateTimeOffset Created)>> generations, DateTimeOffset cutoff) =>
+        [.. generations.Select((bases, i) =>
+            i + 1 < generations.Count && generations[i + 1] is [var next, ..] && next.Created <= cutoff ? new RetentionCut(true, 0)
+            : bases.Where(b => b.Created <= cutoff).Select(b => (long?)b.Txid).LastOrDefault() is { } anchor ? new RetentionCut(false, anchor)
+            : null)];
 
     /// <summary>
     /// What a follower killed mid-way left, swept as the next one starts (it holds the folder's lock): temp files of a
@@ -87,3 +97,6 @@ internal static class StreamRetention
         Directory.Delete(hidden, recursive: true);
     }
 }
+
+/// <summary>What retention removes of one generation: all of it, or what lies before its anchor base (the bases before <c>Anchor</c>, the segments ending at or before it).</summary>
+internal sealed record RetentionCut(bool Whole, long Anchor);

@@ -133,6 +133,57 @@ public sealed class StreamOffsiteTests
         Assert.False(File.Exists(target));
     }
 
+    [Fact]
+    public async Task The_destination_keeps_the_same_window_as_the_jobs_folder()
+    {
+        using var sandbox = new StreamSandbox();
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await S3Server.StartAsync(ct);
+        await sandbox.AddOffsiteAsync(server, ct);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
+        using var app = sandbox.OpenApp();
+        using (var create = app.CreateCommand())
+        {
+            create.CommandText = "CREATE TABLE item(id INTEGER PRIMARY KEY)";
+            create.ExecuteNonQuery();
+        }
+
+        var config = ConfigLoader.Load(sandbox.ConfigPath);
+        var job = (StreamJob)config.FindJob("live");
+        using var store = new Cellar.Core.Storage.S3ObjectStore(server.Options("cellar/"));
+        var upload = new StreamUpload(job, job.Database.Offsite[0], store, OffsiteKey.Load(config), clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using (var follower = new WalFollower(job, clock, TimeZoneInfo.Utc, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
+        {
+            for (var day = 0; day < 10; day++)
+            {
+                using (var insert = app.CreateCommand())
+                {
+                    insert.CommandText = "INSERT INTO item DEFAULT VALUES";
+                    insert.ExecuteNonQuery();
+                }
+
+                await follower.StepAsync(ct);
+                follower.Seal(ct);
+                await upload.PassAsync(ct);
+                clock.Advance(TimeSpan.FromDays(1));
+                await follower.StepAsync(ct); // the day's base, and local retention
+                await upload.PassAsync(ct);
+            }
+        }
+
+        // The bucket holds the bases the folder holds, and no segment the window no longer needs.
+        var generation = Generation.List(job.Folder)[^1];
+        var local = StreamHistory.Bases(generation).Select(b => Path.GetFileName(b.Path)).ToHashSet();
+        var remote = (await RemoteStream.GenerationsAsync(store, job, ct))[generation.Id];
+        Assert.Equal(local.Order(), remote.Select(RemoteLayout.PlainKey).Where(n => Generation.BaseTxid(n) is not null).Order());
+        var anchor = StreamHistory.Bases(generation)[0].Txid;
+        Assert.All(remote.Select(RemoteLayout.PlainKey).Select(Generation.SegmentRange).OfType<(long First, long Last)>(), r => Assert.True(r.Last > anchor, $"segment up to {r.Last} outlived the anchor at {anchor}"));
+        Assert.True(local.Count >= 8, $"{local.Count} bases");
+
+        LoseTheMachine(sandbox);
+        Assert.Equal(10, StreamSandbox.Rows(await RestoreFromAsync(sandbox, "restored.sqlite", "--latest", "live"), "item"));
+    }
+
     /// <summary>A writer commits for a second; then <c>cellar run live</c> ships it and copies it offsite. Returns the writer's last parent.</summary>
     private static async Task<long> WriteAndRunAsync(StreamSandbox sandbox, CancellationToken ct)
     {
