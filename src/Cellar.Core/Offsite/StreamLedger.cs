@@ -31,7 +31,7 @@ internal sealed class StreamLedger
         var path = Path.Combine(OffsiteLedger.FolderOf(job.Database), $"{job.Database.Name}.{destination.Name}.stream-{job.Name}.json");
         if (!System.IO.File.Exists(path))
         {
-            return new StreamLedger(path, new StreamLedgerFile(null, 0, null, [], null));
+            return new StreamLedger(path, new StreamLedgerFile(null, 0, null, [], null, 0));
         }
 
         try
@@ -45,7 +45,7 @@ internal sealed class StreamLedger
     }
 
     /// <summary>Starts on <paramref name="generation"/>: nothing of it is confirmed yet.</summary>
-    public void Begin(string generation) => Save(new StreamLedgerFile(generation, 0, null, [], null));
+    public void Begin(string generation) => Save(new StreamLedgerFile(generation, 0, null, [], null, 0));
 
     /// <summary>Records that the file <paramref name="name"/> of the current generation is confirmed.</summary>
     public void Put(string name) => Save(File with { Files = [.. File.Files, name] });
@@ -56,6 +56,9 @@ internal sealed class StreamLedger
     /// failed request is replaced, never left beside the range that followed.
     /// </summary>
     public void Sending(long last) => Save(File with { SendingLast = last });
+
+    /// <summary>Records that the current generation's transactions up to <paramref name="txid"/> are in compacted objects.</summary>
+    public void Compacted(long txid) => Save(File with { CompactedUpTo = txid });
 
     /// <summary>Records that the current generation's transactions up to <paramref name="txid"/> (committed at <paramref name="committed"/>) are confirmed.</summary>
     public void Confirm(long txid, DateTimeOffset committed) => Save(File with { Txid = txid, Committed = committed, SendingLast = null });
@@ -68,8 +71,11 @@ internal sealed class StreamLedger
     }
 }
 
-/// <summary>The stream ledger's content; <c>SendingLast</c>: the last transaction of the segment object being sent after <c>Txid</c>, if any.</summary>
-internal sealed record StreamLedgerFile(string? Generation, long Txid, DateTimeOffset? Committed, IReadOnlyList<string> Files, long? SendingLast);
+/// <summary>
+/// The stream ledger's content; <c>SendingLast</c>: the last transaction of the segment object being sent after
+/// <c>Txid</c>, if any; <c>CompactedUpTo</c>: the transactions up to it are in compacted objects.
+/// </summary>
+internal sealed record StreamLedgerFile(string? Generation, long Txid, DateTimeOffset? Committed, IReadOnlyList<string> Files, long? SendingLast, long CompactedUpTo);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(StreamLedgerFile))]

@@ -27,10 +27,13 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
     /// <summary>A segment object holds at most about this many bytes of records (a catch-up after an outage makes several).</summary>
     private const long ObjectBytes = 16 << 20;
 
-    /// <summary>How often retention is applied at the destination (one listing each time).</summary>
-    private static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
+    /// <summary>A compacted segment object holds at most about this many bytes of records.</summary>
+    private const long CompactBytes = 64 << 20;
 
-    private DateTimeOffset? _pruned;
+    /// <summary>How often the destination's objects are compacted and pruned (one listing each time).</summary>
+    private static readonly TimeSpan MaintenanceInterval = TimeSpan.FromMinutes(10);
+
+    private DateTimeOffset? _maintained;
 
     /// <summary>When the oldest transaction not yet confirmed here committed (null: none waiting, as of the last pass).</summary>
     public DateTimeOffset? OldestPending { get; private set; }
@@ -109,34 +112,92 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
             puts += await PutBasesAsync(generation, ledger, cancellationToken).ConfigureAwait(false);
         }
 
-        if (destination.Prune && (_pruned is not { } last || time.GetUtcNow() - last >= PruneInterval))
+        // Where Cellar may delete (not retention: none), it tidies up every few minutes: one listing, the second-by-second
+        // objects merged, what the window no longer needs removed. Timed from the attempt, so a failing step costs
+        // one listing per interval, not one per pass.
+        if (destination.Prune && (_maintained is not { } last || time.GetUtcNow() - last >= MaintenanceInterval))
         {
-            await PruneAsync(cancellationToken).ConfigureAwait(false);
-            _pruned = time.GetUtcNow();
+            _maintained = time.GetUtcNow();
+            var generations = await RemoteStream.GenerationsAsync(store, job, cancellationToken).ConfigureAwait(false);
+            await CompactAsync(ledger, generations, cancellationToken).ConfigureAwait(false);
+            await PruneAsync(generations, cancellationToken).ConfigureAwait(false);
         }
 
         return puts;
     }
 
     /// <summary>
-    /// Applies the stream's retention (<see cref="StreamRetention.Plan"/>, with the destination's keepDays for the job)
-    /// to what the destination holds, judged from the names alone: one listing, then a DELETE per object that goes.
+    /// Merges the segment objects of the current generation confirmed since the last compaction into few large ones
+    /// (at most <see cref="CompactBytes"/> of records each), built again from the job's folder, then deletes the small
+    /// ones in one request: a restore reads a few objects per hour of history instead of thousands, and the bucket
+    /// holds as few. A compaction cut short leaves the small objects beside the large one, which a restore reads as one.
     /// </summary>
-    private async Task PruneAsync(CancellationToken cancellationToken)
+    private async Task CompactAsync(StreamLedger ledger, SortedDictionary<string, List<string>> generations, CancellationToken cancellationToken)
     {
-        var generations = await RemoteStream.GenerationsAsync(store, job, cancellationToken).ConfigureAwait(false);
+        if (ledger.File.Generation is not { } id || Generation.List(job.Folder).FirstOrDefault(g => g.Id == id) is not { } generation
+            || !generations.TryGetValue(id, out var names))
+        {
+            return;
+        }
+
+        var done = ledger.File.CompactedUpTo;
+        var small = names.Select(n => (Name: n, Range: Generation.SegmentRange(RemoteLayout.PlainKey(n))))
+            .Where(o => o.Range is { } r && r.First > done && r.Last <= ledger.File.Txid)
+            .Select(o => (o.Name, o.Range!.Value.First, o.Range.Value.Last)).ToList();
+        if (small.Count < 2)
+        {
+            return;
+        }
+
+        var upTo = small.Max(o => o.Last);
+        var written = new List<(long First, long Last, string Name)>();
+        using var records = new MemoryStream();
+        StreamRecord? first = null;
+        foreach (var record in StreamHistory.After(generation, done))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            first ??= record;
+            record.WriteTo(records, generation.Manifest.PageSize);
+            if (records.Length >= CompactBytes || record.Txid == upTo)
+            {
+                written.Add((first.Txid, record.Txid, await PutObjectAsync(generation, first.Txid, record.Txid, records, cancellationToken).ConfigureAwait(false)));
+                (first, records.Position) = (null, 0);
+                records.SetLength(0);
+            }
+
+            if (record.Txid == upTo)
+            {
+                break;
+            }
+        }
+
+        if (written is not [.., var end] || end.Last != upTo)
+        {
+            throw new CellarException($"the job's folder no longer holds transactions {done + 1} to {upTo} of generation {id}; the objects at {destination.Name} are left as they are");
+        }
+
+        var merged = small.Where(o => written.Any(w => w.First <= o.First && o.Last <= w.Last && w.Name != o.Name)).Select(o => RemoteLayout.StreamPrefixOf(job, id) + o.Name).ToList();
+        await store.DeleteManyAsync(merged, cancellationToken).ConfigureAwait(false);
+        ledger.Compacted(upTo);
+        LogCompacted(logger, job.Name, destination.Name, merged.Count, written.Count);
+    }
+
+    /// <summary>
+    /// Applies the stream's retention (<see cref="StreamRetention.Plan"/>, with the destination's keepDays for the job)
+    /// to what the destination holds, judged from the names alone, and deletes what goes in one request.
+    /// </summary>
+    private async Task PruneAsync(SortedDictionary<string, List<string>> generations, CancellationToken cancellationToken)
+    {
         var ids = generations.Keys.ToList();
         var bases = ids.Select(id => (IReadOnlyList<(long, DateTimeOffset)>)[.. generations[id]
             .Select(RemoteLayout.PlainKey).Where(n => Generation.BaseTxid(n) is not null && Generation.BaseTime(n) is not null)
             .Select(n => (Generation.BaseTxid(n)!.Value, Generation.BaseTime(n)!.Value)).Distinct().OrderBy(b => b.Item1)]).ToList();
         var cuts = StreamRetention.Plan(bases, time.GetUtcNow() - TimeSpan.FromDays(destination.KeepDaysFor(job)));
-        for (var i = 0; i < ids.Count; i++)
+        var gone = ids.SelectMany((id, i) => generations[id].Where(n => cuts[i] is { } cut && Goes(RemoteLayout.PlainKey(n), cut)).Select(n => id + "/" + n)).ToList();
+        await store.DeleteManyAsync([.. gone.Select(n => RemoteLayout.PrefixOf(job) + n)], cancellationToken).ConfigureAwait(false);
+        foreach (var name in gone)
         {
-            foreach (var name in generations[ids[i]].Where(n => cuts[i] is { } cut && Goes(RemoteLayout.PlainKey(n), cut)))
-            {
-                await store.DeleteAsync(RemoteLayout.StreamPrefixOf(job, ids[i]) + name, cancellationToken).ConfigureAwait(false);
-                LogPruned(logger, job.Name, destination.Name, ids[i] + "/" + name);
-            }
+            LogPruned(logger, job.Name, destination.Name, name);
         }
     }
 
@@ -220,22 +281,32 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
 
     private async Task PutSegmentAsync(Generation generation, long first, StreamRecord last, MemoryStream records, StreamLedger ledger, CancellationToken cancellationToken)
     {
-        using var plain = new MemoryStream();
-        plain.Write(Encoding.ASCII.GetBytes(SegmentHeader(generation.Id, first, last.Txid)));
-        records.Position = 0;
-        StreamSegment.Compress(records, plain, cancellationToken);
-        plain.Position = 0;
-        var key = RemoteLayout.StreamPrefixOf(job, generation.Id) + Path.GetFileName(generation.SegmentPath(first, last.Txid)) + (keys is null ? "" : RemoteLayout.EncryptedSuffix);
         ledger.Sending(last.Txid);
-        await using (Stream body = keys is null ? plain : new EncryptingStream(plain, keys.Current, leaveOpen: true))
-        {
-            var length = keys is null ? plain.Length : EncryptionFormat.EncryptedLength(plain.Length);
-            await store.PutAsync(key, body, length, cancellationToken).ConfigureAwait(false);
-        }
-
+        await PutObjectAsync(generation, first, last.Txid, records, cancellationToken).ConfigureAwait(false);
         ledger.Confirm(last.Txid, last.Committed);
         OldestPending = null;
     }
+
+    /// <summary>Puts the records (<paramref name="records"/>, to its length) as the segment object of <paramref name="first"/> to <paramref name="last"/>; returns its name.</summary>
+    private async Task<string> PutObjectAsync(Generation generation, long first, long last, MemoryStream records, CancellationToken cancellationToken)
+    {
+        using var plain = new MemoryStream();
+        plain.Write(Encoding.ASCII.GetBytes(SegmentHeader(generation.Id, first, last)));
+        records.Position = 0;
+        StreamSegment.Compress(records, plain, cancellationToken);
+        plain.Position = 0;
+        var name = Path.GetFileName(generation.SegmentPath(first, last)) + (keys is null ? "" : RemoteLayout.EncryptedSuffix);
+        await using (Stream body = keys is null ? plain : new EncryptingStream(plain, keys.Current, leaveOpen: true))
+        {
+            var length = keys is null ? plain.Length : EncryptionFormat.EncryptedLength(plain.Length);
+            await store.PutAsync(RemoteLayout.StreamPrefixOf(job, generation.Id) + name, body, length, cancellationToken).ConfigureAwait(false);
+        }
+
+        return name;
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "stream {Job}: offsite {Destination}: {Merged} segment objects merged into {Written}")]
+    private static partial void LogCompacted(ILogger logger, string job, string destination, int merged, int written);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "stream {Job}: offsite {Destination}: retention removed {Key}")]
     private static partial void LogPruned(ILogger logger, string job, string destination, string key);

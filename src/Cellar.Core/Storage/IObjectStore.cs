@@ -41,6 +41,12 @@ internal interface IObjectStore : IDisposable
 
     /// <summary>Deletes the object; deleting a key that does not exist is not an error.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Deletes every one of <paramref name="keys"/> (S3: up to 1,000 in one request, so a stream's compaction costs a
+    /// request, not one per object); keys that do not exist are not an error. Throws naming the first key not deleted.
+    /// </summary>
+    Task DeleteManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken);
 }
 
 /// <summary>One stored object as a listing or a stat shows it.</summary>

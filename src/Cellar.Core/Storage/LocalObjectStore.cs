@@ -112,5 +112,14 @@ internal sealed class LocalObjectStore : IObjectStore
         return Task.CompletedTask;
     }
 
+    public async Task DeleteManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        foreach (var key in keys)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            await DeleteAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     private string PathOf(string key) => Path.Combine(Root, ObjectKey.Check(key).Replace('/', Path.DirectorySeparatorChar));
 }

@@ -268,6 +268,19 @@ internal sealed partial class S3ObjectStore : IObjectStore
         await Run(key, ct => _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _options.Bucket, Key = objectKey }, ct), cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task DeleteManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        foreach (var batch in keys.Chunk(1000))
+        {
+            var request = new DeleteObjectsRequest { BucketName = _options.Bucket, Quiet = true, Objects = [.. batch.Select(k => new KeyVersion { Key = FullKey(k) })] };
+            var response = await Run(batch[0], ct => _client.DeleteObjectsAsync(request, ct), cancellationToken).ConfigureAwait(false);
+            if (response.DeleteErrors is [var first, ..])
+            {
+                throw new CellarException($"{Location}{first.Key[_options.Prefix.Length..]}: not deleted ({first.Code}: {first.Message})");
+            }
+        }
+    }
+
     public void Dispose() => _client.Dispose();
 
     private string FullKey(string key) => _options.Prefix + ObjectKey.Check(key);

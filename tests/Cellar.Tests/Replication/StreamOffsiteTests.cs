@@ -184,6 +184,45 @@ public sealed class StreamOffsiteTests
         Assert.Equal(10, StreamSandbox.Rows(await RestoreFromAsync(sandbox, "restored.sqlite", "--latest", "live"), "item"));
     }
 
+    [Fact]
+    public async Task Second_by_second_objects_are_merged_into_one_and_the_bucket_restores_the_same()
+    {
+        using var sandbox = new StreamSandbox();
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await S3Server.StartAsync(ct);
+        await sandbox.AddOffsiteAsync(server, ct);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
+        using var app = sandbox.OpenApp();
+        using var insert = app.CreateCommand();
+        insert.CommandText = "CREATE TABLE item(id INTEGER PRIMARY KEY, b BLOB)";
+        insert.ExecuteNonQuery();
+        insert.CommandText = "INSERT INTO item(b) VALUES (randomblob(3000))";
+
+        var config = ConfigLoader.Load(sandbox.ConfigPath);
+        var job = (StreamJob)config.FindJob("live");
+        using var store = new Cellar.Core.Storage.S3ObjectStore(server.Options("cellar/"));
+        var upload = new StreamUpload(job, job.Database.Offsite[0], store, OffsiteKey.Load(config), clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var follower = new WalFollower(job, clock, TimeZoneInfo.Utc, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        for (var second = 0; second < 30; second++)
+        {
+            insert.ExecuteNonQuery();
+            await follower.StepAsync(ct);
+            await upload.PassAsync(ct);
+            clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        async Task<List<(long First, long Last)>> SegmentsAsync() =>
+            [.. (await RemoteStream.GenerationsAsync(store, job, ct)).Single().Value.Select(n => Generation.SegmentRange(RemoteLayout.PlainKey(n))).OfType<(long First, long Last)>()];
+        Assert.True((await SegmentsAsync()).Count >= 28);
+
+        clock.Advance(TimeSpan.FromMinutes(10));
+        await upload.PassAsync(ct);
+        Assert.Equal([(1L, 29L)], await SegmentsAsync()); // the first insert is in the base
+
+        LoseTheMachine(sandbox);
+        Assert.Equal(30, StreamSandbox.Rows(await RestoreFromAsync(sandbox, "restored.sqlite", "--latest", "live"), "item"));
+    }
+
     /// <summary>A writer commits for a second; then <c>cellar run live</c> ships it and copies it offsite. Returns the writer's last parent.</summary>
     private static async Task<long> WriteAndRunAsync(StreamSandbox sandbox, CancellationToken ct)
     {

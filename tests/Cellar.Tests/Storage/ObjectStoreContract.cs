@@ -86,6 +86,18 @@ public abstract class ObjectStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Deleting_many_removes_exactly_those_keys_missing_ones_included()
+    {
+        foreach (var key in new[] { "s/1", "s/2", "s/3", "t/1" })
+        {
+            await Store.PutAsync(key, new MemoryStream([1]), null, Ct);
+        }
+
+        await Store.DeleteManyAsync(["s/1", "s/3", "s/missing"], Ct);
+        Assert.Equal(["s/2", "t/1"], (await ListAsync("")).Select(o => o.Key));
+    }
+
+    [Fact]
     public async Task Listing_a_prefix_returns_its_objects_in_key_order()
     {
         foreach (var key in new[] { "db/daily/b.gz", "db/daily/a.gz", "db/daily/a.gz.json", "db/social/c.sql.gz", "dbx/daily/z.gz" })
