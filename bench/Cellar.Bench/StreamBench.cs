@@ -66,6 +66,7 @@ internal sealed class StreamBench(string repo, string cellarDll, string writerDl
         var committed = LastParent(db);
 
         var restored = Path.Combine(dir, "restored.sqlite");
+        var restoreClock = Stopwatch.StartNew();
         var restore = tool == Tool.Cellar
             ? await Proc.RunAsync(Proc.DotnetHost(), s3 is null
                 ? [cellarDll, "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--to", restored]
@@ -76,8 +77,8 @@ internal sealed class StreamBench(string repo, string cellarDll, string writerDl
             throw new InvalidOperationException($"{tool} restore failed: {restore.Stderr} {restore.Stdout}");
         }
 
-        var loss = new Loss(committed, LastParent(restored), requests / seconds * 3600);
-        Bench.Log($"[stream] {tool} {(s3 is null ? "local" : "s3rver")}: {loss.Lost} of {committed} commits lost, {loss.RequestsPerHour:0} requests/h");
+        var loss = new Loss(committed, LastParent(restored), requests / seconds * 3600, restoreClock.Elapsed.TotalSeconds);
+        Bench.Log($"[stream] {tool} {(s3 is null ? "local" : "s3rver")}: {loss.Lost} of {committed} commits lost, {loss.RequestsPerHour:0} requests/h, restored in {loss.RestoreSeconds:0.00} s");
         Directory.Delete(dir, recursive: true);
         return loss;
     }
@@ -285,8 +286,8 @@ internal enum Tool
     Litestream,
 }
 
-/// <summary>One kill: the last commit the app made, the last one the replica restored, and the requests per hour the destination answered meanwhile.</summary>
-internal sealed record Loss(long Committed, long Restored, double RequestsPerHour)
+/// <summary>One kill: the last commit the app made, the last one the replica restored, the requests per hour the destination answered meanwhile, and how long the restore took.</summary>
+internal sealed record Loss(long Committed, long Restored, double RequestsPerHour, double RestoreSeconds)
 {
     public long Lost => Committed - Restored;
 }
