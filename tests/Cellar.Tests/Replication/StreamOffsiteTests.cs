@@ -136,91 +136,55 @@ public sealed class StreamOffsiteTests
     [Fact]
     public async Task The_destination_keeps_the_same_window_as_the_jobs_folder()
     {
-        using var sandbox = new StreamSandbox();
         var ct = TestContext.Current.CancellationToken;
-        await using var server = await S3Server.StartAsync(ct);
-        await sandbox.AddOffsiteAsync(server, ct);
-        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
-        using var app = sandbox.OpenApp();
-        using (var create = app.CreateCommand())
+        await using var rig = await FakeClockRig.StartAsync("CREATE TABLE item(id INTEGER PRIMARY KEY)", "INSERT INTO item DEFAULT VALUES");
+        for (var day = 0; day < 10; day++)
         {
-            create.CommandText = "CREATE TABLE item(id INTEGER PRIMARY KEY)";
-            create.ExecuteNonQuery();
-        }
-
-        var config = ConfigLoader.Load(sandbox.ConfigPath);
-        var job = (StreamJob)config.FindJob("live");
-        using var store = new Cellar.Core.Storage.S3ObjectStore(server.Options("cellar/"));
-        var upload = new StreamUpload(job, job.Database.Offsite[0], store, OffsiteKey.Load(config), clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        using (var follower = new WalFollower(job, clock, TimeZoneInfo.Utc, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance))
-        {
-            for (var day = 0; day < 10; day++)
-            {
-                using (var insert = app.CreateCommand())
-                {
-                    insert.CommandText = "INSERT INTO item DEFAULT VALUES";
-                    insert.ExecuteNonQuery();
-                }
-
-                await follower.StepAsync(ct);
-                follower.Seal(ct);
-                await upload.PassAsync(ct);
-                clock.Advance(TimeSpan.FromDays(1));
-                await follower.StepAsync(ct); // the day's base, and local retention
-                await upload.PassAsync(ct);
-            }
+            rig.Insert.ExecuteNonQuery();
+            await rig.Follower.StepAsync(ct);
+            rig.Follower.Seal(ct);
+            await rig.Upload.PassAsync(ct);
+            rig.Clock.Advance(TimeSpan.FromDays(1));
+            await rig.Follower.StepAsync(ct); // the day's base, and local retention
+            await rig.Upload.PassAsync(ct);
         }
 
         // The bucket holds the bases the folder holds, and no segment the window no longer needs.
-        var generation = Generation.List(job.Folder)[^1];
+        var generation = Generation.List(rig.Job.Folder)[^1];
         var local = StreamHistory.Bases(generation).Select(b => Path.GetFileName(b.Path)).ToHashSet();
-        var remote = (await RemoteStream.GenerationsAsync(store, job, ct))[generation.Id];
+        var remote = (await RemoteStream.GenerationsAsync(rig.Store, rig.Job, ct))[generation.Id];
         Assert.Equal(local.Order(), remote.Select(RemoteLayout.PlainKey).Where(n => Generation.BaseTxid(n) is not null).Order());
         var anchor = StreamHistory.Bases(generation)[0].Txid;
         Assert.All(remote.Select(RemoteLayout.PlainKey).Select(Generation.SegmentRange).OfType<(long First, long Last)>(), r => Assert.True(r.Last > anchor, $"segment up to {r.Last} outlived the anchor at {anchor}"));
         Assert.True(local.Count >= 8, $"{local.Count} bases");
 
-        LoseTheMachine(sandbox);
-        Assert.Equal(10, StreamSandbox.Rows(await RestoreFromAsync(sandbox, "restored.sqlite", "--latest", "live"), "item"));
+        LoseTheMachine(rig.Sandbox);
+        Assert.Equal(10, StreamSandbox.Rows(await RestoreFromAsync(rig.Sandbox, "restored.sqlite", "--latest", "live"), "item"));
     }
 
     [Fact]
     public async Task Second_by_second_objects_are_merged_into_one_and_the_bucket_restores_the_same()
     {
-        using var sandbox = new StreamSandbox();
         var ct = TestContext.Current.CancellationToken;
-        await using var server = await S3Server.StartAsync(ct);
-        await sandbox.AddOffsiteAsync(server, ct);
-        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
-        using var app = sandbox.OpenApp();
-        using var insert = app.CreateCommand();
-        insert.CommandText = "CREATE TABLE item(id INTEGER PRIMARY KEY, b BLOB)";
-        insert.ExecuteNonQuery();
-        insert.CommandText = "INSERT INTO item(b) VALUES (randomblob(3000))";
-
-        var config = ConfigLoader.Load(sandbox.ConfigPath);
-        var job = (StreamJob)config.FindJob("live");
-        using var store = new Cellar.Core.Storage.S3ObjectStore(server.Options("cellar/"));
-        var upload = new StreamUpload(job, job.Database.Offsite[0], store, OffsiteKey.Load(config), clock, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        using var follower = new WalFollower(job, clock, TimeZoneInfo.Utc, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var rig = await FakeClockRig.StartAsync("CREATE TABLE item(id INTEGER PRIMARY KEY, b BLOB)", "INSERT INTO item(b) VALUES (randomblob(3000))");
         for (var second = 0; second < 30; second++)
         {
-            insert.ExecuteNonQuery();
-            await follower.StepAsync(ct);
-            await upload.PassAsync(ct);
-            clock.Advance(TimeSpan.FromSeconds(1));
+            rig.Insert.ExecuteNonQuery();
+            await rig.Follower.StepAsync(ct);
+            await rig.Upload.PassAsync(ct);
+            rig.Clock.Advance(TimeSpan.FromSeconds(1));
         }
 
         async Task<List<(long First, long Last)>> SegmentsAsync() =>
-            [.. (await RemoteStream.GenerationsAsync(store, job, ct)).Single().Value.Select(n => Generation.SegmentRange(RemoteLayout.PlainKey(n))).OfType<(long First, long Last)>()];
+            [.. (await RemoteStream.GenerationsAsync(rig.Store, rig.Job, ct)).Single().Value.Select(n => Generation.SegmentRange(RemoteLayout.PlainKey(n))).OfType<(long First, long Last)>()];
         Assert.True((await SegmentsAsync()).Count >= 28);
 
-        clock.Advance(TimeSpan.FromMinutes(10));
-        await upload.PassAsync(ct);
+        rig.Clock.Advance(TimeSpan.FromMinutes(10));
+        await rig.Upload.PassAsync(ct);
         Assert.Equal([(1L, 29L)], await SegmentsAsync()); // the first insert is in the base
 
-        LoseTheMachine(sandbox);
-        Assert.Equal(30, StreamSandbox.Rows(await RestoreFromAsync(sandbox, "restored.sqlite", "--latest", "live"), "item"));
+        LoseTheMachine(rig.Sandbox);
+        Assert.Equal(30, StreamSandbox.Rows(await RestoreFromAsync(rig.Sandbox, "restored.sqlite", "--latest", "live"), "item"));
     }
 
     /// <summary>A writer commits for a second; then <c>cellar run live</c> ships it and copies it offsite. Returns the writer's last parent.</summary>
@@ -248,5 +212,59 @@ public sealed class StreamOffsiteTests
         var run = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, ["restore", .. choice, "--from", "spaces", "--to", target]);
         Assert.True(run.ExitCode == 0, run.ToString());
         return target;
+    }
+
+    /// <summary>
+    /// A stream job with the destination on s3rver, followed and copied in this process on a fake clock: the app's
+    /// connection (with <c>Insert</c> ready to run), the follower and the upload, stepped by the test.
+    /// </summary>
+    private sealed class FakeClockRig : IAsyncDisposable
+    {
+        private S3Server _server = null!;
+        private Microsoft.Data.Sqlite.SqliteConnection _app = null!;
+
+        public StreamSandbox Sandbox { get; } = new();
+
+        public Microsoft.Extensions.Time.Testing.FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
+
+        public Microsoft.Data.Sqlite.SqliteCommand Insert { get; private set; } = null!;
+
+        public StreamJob Job { get; private set; } = null!;
+
+        public Cellar.Core.Storage.S3ObjectStore Store { get; private set; } = null!;
+
+        public StreamUpload Upload { get; private set; } = null!;
+
+        public WalFollower Follower { get; private set; } = null!;
+
+        public static async Task<FakeClockRig> StartAsync(string schema, string insert)
+        {
+            var rig = new FakeClockRig();
+            var ct = TestContext.Current.CancellationToken;
+            rig._server = await S3Server.StartAsync(ct);
+            await rig.Sandbox.AddOffsiteAsync(rig._server, ct);
+            rig._app = rig.Sandbox.OpenApp();
+            rig.Insert = rig._app.CreateCommand();
+            rig.Insert.CommandText = schema;
+            rig.Insert.ExecuteNonQuery();
+            rig.Insert.CommandText = insert;
+            var config = ConfigLoader.Load(rig.Sandbox.ConfigPath);
+            rig.Job = (StreamJob)config.FindJob("live");
+            rig.Store = new Cellar.Core.Storage.S3ObjectStore(rig._server.Options("cellar/"));
+            var quiet = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+            rig.Upload = new StreamUpload(rig.Job, rig.Job.Database.Offsite[0], rig.Store, OffsiteKey.Load(config), rig.Clock, quiet);
+            rig.Follower = new WalFollower(rig.Job, rig.Clock, TimeZoneInfo.Utc, quiet);
+            return rig;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Follower.Dispose();
+            Store.Dispose();
+            Insert.Dispose();
+            _app.Dispose();
+            await _server.DisposeAsync();
+            Sandbox.Dispose();
+        }
     }
 }
