@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Text.Json;
 using Cellar.Core.Configuration;
-using Cellar.Core.Status;
 using Cellar.Core.Offsite;
 using Cellar.Core.Replication;
+using Cellar.Core.Status;
 using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
 
@@ -80,6 +80,23 @@ internal static class StatusCommand
                 : lag.OldestPending is { } oldest
                 ? $"offsite {lag.Destination} ({lag.Database}): {lag.Pending} backup(s) not confirmed yet, the oldest is {Output.Age(now - oldest)} old (cellar sync)"
                 : $"offsite {lag.Destination} ({lag.Database}): up to date", Style.Plain);
+        }
+
+        // A stream at each destination: how far its copy there reaches, against the job's folder.
+        foreach (var stream in config.Jobs.OfType<StreamJob>())
+        {
+            var local = StreamCatalog.List(stream) is [.., var newest] ? newest : null;
+            foreach (var destination in stream.Database.Offsite.Where(d => d.Takes(stream)))
+            {
+                var ledger = StreamLedger.Load(stream, destination).File;
+                var shown = $"offsite {destination.Name} (stream {stream.Name})";
+                Output.Console.WriteLine(
+                    local is null ? $"{shown}: nothing streamed yet"
+                    : ledger.Generation != local.Id || (ledger.Committed ?? DateTimeOffset.MinValue) < local.To
+                        ? $"{shown}: confirmed to {(ledger.Committed is { } at ? Output.Instant(at, config.TimeZone) : "nothing yet")}, {Output.Age(local.To - (ledger.Committed ?? local.From))} behind the job's folder"
+                        : $"{shown}: up to date (to {Output.Instant(local.To, config.TimeZone)})",
+                    Style.Plain);
+            }
         }
     }
 }

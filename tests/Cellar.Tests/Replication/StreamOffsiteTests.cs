@@ -41,6 +41,9 @@ public sealed class StreamOffsiteTests
             Assert.All(keys.Where(k => k.Contains(".segment.zst", StringComparison.Ordinal)), k => Assert.EndsWith(".segment.zst.enc", k));
         }
 
+        var status = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, "status");
+        Assert.Contains("offsite spaces (stream live): up to date", status.Stdout, StringComparison.Ordinal);
+
         LoseTheMachine(sandbox);
         Assert.Equal(second, StreamSandbox.ParentsIn(await RestoreFromAsync(sandbox, "latest.sqlite", "--latest", "live")));
         Assert.Equal(first, StreamSandbox.ParentsIn(await RestoreFromAsync(sandbox, "between.sqlite", "--job", "live", "--at", between.ToString("O"))));
