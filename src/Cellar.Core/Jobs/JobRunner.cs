@@ -75,8 +75,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
                 async () => (await streamer.CatchUpAsync(stream, cancellationToken).ConfigureAwait(false), await uploader.PassAsync(stream, cancellationToken).ConfigureAwait(false)),
                 cancellationToken,
                 result => [result.Item1.Describe()]).ConfigureAwait(false);
-            IReadOnlyList<string> offsiteWarnings = offsiteFailed is null ? [] : [$"{offsiteFailed}; the stream goes there with the next pass"];
-            return new JobOutcome { Job = job, Stream = pass, Duration = time.GetElapsedTime(started), Prune = streamPruned.Result, Warnings = [.. streamPruned.Warnings, .. offsiteWarnings] };
+            return new JobOutcome { Job = job, Stream = pass with { OffsiteFailure = offsiteFailed }, Duration = time.GetElapsedTime(started), Prune = streamPruned.Result, Warnings = streamPruned.Warnings };
         }
 
         if (request.Tag is { } tag && Slug.Problem(tag) is { } problem)

@@ -80,3 +80,48 @@ internal sealed record StreamLedgerFile(string? Generation, long Txid, DateTimeO
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
 [JsonSerializable(typeof(StreamLedgerFile))]
 internal sealed partial class StreamLedgerJson : JsonSerializerContext;
+
+/// <summary>How far a stream's copy at a destination reaches, from the ledger and the job's folder (no request is sent).</summary>
+/// <param name="Destination">The destination.</param>
+/// <param name="Newest">The job folder's newest point (null: nothing streamed yet).</param>
+/// <param name="Confirmed">When the last transaction confirmed there committed (null: none yet).</param>
+/// <param name="OldestPending">When the oldest transaction the destination lacks committed (null: it lacks none).</param>
+public sealed record StreamOffsiteReach(string Destination, DateTimeOffset? Newest, DateTimeOffset? Confirmed, DateTimeOffset? OldestPending)
+{
+    /// <summary>Where each destination of <paramref name="job"/> stands.</summary>
+    public static IReadOnlyList<StreamOffsiteReach> Of(StreamJob job)
+    {
+        var newest = Replication.StreamCatalog.List(job) is [.., var last] ? last.To : (DateTimeOffset?)null;
+        return [.. job.Database.Offsite.Where(d => d.Takes(job)).Select(destination =>
+        {
+            var ledger = StreamLedger.Load(job, destination).File;
+            return new StreamOffsiteReach(destination.Name, newest, ledger.Committed, PendingSince(job, ledger));
+        })];
+    }
+
+    /// <summary>When the oldest transaction (or, of a generation not begun there, the base) the destination lacks committed; null when it lacks none.</summary>
+    internal static DateTimeOffset? PendingSince(StreamJob job, StreamLedgerFile ledger)
+    {
+        try
+        {
+            var generations = Replication.Generation.List(job.Folder).Where(g => g.Manifest.Database == job.Database.Path).ToList();
+            var current = generations.FirstOrDefault(g => g.Id == ledger.Generation);
+            if (current is not null && ledger.Files.Count == 0)
+            {
+                return current.Manifest.Created;
+            }
+
+            if (current is not null && Replication.StreamHistory.After(current, ledger.Txid).FirstOrDefault() is { } record)
+            {
+                return record.Committed;
+            }
+
+            // Nothing waits in the current generation: a newer one, not begun there, waits since it began.
+            return generations.FirstOrDefault(g => ledger.Generation is null || string.CompareOrdinal(g.Id, ledger.Generation) > 0)?.Manifest.Created;
+        }
+        catch (CellarException)
+        {
+            return null; // what is wrong with the folder is said where it is read for a pass or a restore
+        }
+    }
+}

@@ -48,34 +48,8 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
         }
         catch
         {
-            OldestPending ??= PendingSince(ledger);
+            OldestPending ??= StreamOffsiteReach.PendingSince(job, ledger.File);
             throw;
-        }
-    }
-
-    /// <summary>When the oldest transaction (or, of a generation not begun there, the base) the destination lacks committed; null when it lacks none.</summary>
-    private DateTimeOffset? PendingSince(StreamLedger ledger)
-    {
-        try
-        {
-            var generations = Generation.List(job.Folder).Where(g => g.Manifest.Database == job.Database.Path).ToList();
-            var current = generations.FirstOrDefault(g => g.Id == ledger.File.Generation);
-            if (current is not null && ledger.File.Files.Count == 0)
-            {
-                return current.Manifest.Created;
-            }
-
-            if (current is not null && StreamHistory.After(current, ledger.File.Txid).FirstOrDefault() is { } record)
-            {
-                return record.Committed;
-            }
-
-            // Nothing waits in the current generation: a newer one, not begun there, waits since it began.
-            return generations.FirstOrDefault(g => ledger.File.Generation is null || string.CompareOrdinal(g.Id, ledger.File.Generation) > 0)?.Manifest.Created;
-        }
-        catch (CellarException)
-        {
-            return null; // the pass's own failure says what is wrong
         }
     }
 

@@ -27,7 +27,8 @@ internal static class RunCommand
             var pipeline = Pipeline(context);
             var outcome = await ProgressDisplay.RunAsync(progress => pipeline.RunAsync(request with { Progress = progress }, cancellationToken)).ConfigureAwait(false);
             Report(outcome);
-            return SyncCommand.Report(outcome.Offsite);
+            var copied = SyncCommand.Report(outcome.Offsite);
+            return outcome.Stream?.OffsiteFailure is null ? copied : 1;
         }));
         return command;
     }
@@ -58,6 +59,10 @@ internal static class RunCommand
         if (outcome.Stream is { } stream)
         {
             Console.Error.WriteLine($"{outcome.Job.Name}: {stream.Describe()}");
+            if (stream.OffsiteFailure is { } failure)
+            {
+                Console.Error.WriteLine($"{outcome.Job.Name}: {failure}; the stream goes there with the next pass");
+            }
         }
 
         ReportPrune(outcome.Prune);

@@ -85,16 +85,14 @@ internal static class StatusCommand
         // A stream at each destination: how far its copy there reaches, against the job's folder.
         foreach (var stream in config.Jobs.OfType<StreamJob>())
         {
-            var local = StreamCatalog.List(stream) is [.., var newest] ? newest : null;
-            foreach (var destination in stream.Database.Offsite.Where(d => d.Takes(stream)))
+            foreach (var reach in StreamOffsiteReach.Of(stream))
             {
-                var ledger = StreamLedger.Load(stream, destination).File;
-                var shown = $"offsite {destination.Name} (stream {stream.Name})";
+                var shown = $"offsite {reach.Destination} (stream {stream.Name})";
                 Output.Console.WriteLine(
-                    local is null ? $"{shown}: nothing streamed yet"
-                    : ledger.Generation != local.Id || (ledger.Committed ?? DateTimeOffset.MinValue) < local.To
-                        ? $"{shown}: confirmed to {(ledger.Committed is { } at ? Output.Instant(at, config.TimeZone) : "nothing yet")}, {Output.Age(local.To - (ledger.Committed ?? local.From))} behind the job's folder"
-                        : $"{shown}: up to date (to {Output.Instant(local.To, config.TimeZone)})",
+                    reach.Newest is not { } newest ? $"{shown}: nothing streamed yet"
+                    : reach.OldestPending is { } pending
+                        ? $"{shown}: confirmed to {(reach.Confirmed is { } at ? Output.Instant(at, config.TimeZone) : "nothing yet")}; the oldest transaction not there yet is {Output.Age(now - pending)} old"
+                        : $"{shown}: up to date (to {Output.Instant(newest, config.TimeZone)})",
                     Style.Plain);
             }
         }

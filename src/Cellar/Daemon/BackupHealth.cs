@@ -19,6 +19,9 @@ internal static class BackupHealth
     /// <summary>A backup still not offsite after this long means uploads are failing, not merely queued.</summary>
     private static readonly TimeSpan OffsiteSlack = TimeSpan.FromHours(6);
 
+    /// <summary>A stream's transactions still not offsite after this long (they go every second) mean its uploads are failing.</summary>
+    private static readonly TimeSpan StreamOffsiteSlack = TimeSpan.FromMinutes(5);
+
     public static StatusAnswer Of(CellarConfig config, TimeProvider time)
     {
         var now = time.GetUtcNow();
@@ -44,6 +47,11 @@ internal static class BackupHealth
                 if (StreamCatalog.List(stream).Count == 0)
                 {
                     reasons.Add($"job {status.Job}: nothing streamed yet");
+                }
+
+                foreach (var reach in StreamOffsiteReach.Of(stream).Where(r => now - r.OldestPending > StreamOffsiteSlack))
+                {
+                    reasons.Add($"offsite {reach.Destination} (stream {stream.Name}): transactions waiting for {(now - reach.OldestPending!.Value).TotalMinutes:0} min");
                 }
 
                 continue;

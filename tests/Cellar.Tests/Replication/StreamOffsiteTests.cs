@@ -104,6 +104,32 @@ public sealed class StreamOffsiteTests
     }
 
     [Fact]
+    public async Task A_stream_that_cannot_reach_its_destination_is_unhealthy_after_five_minutes_and_healthy_once_copied()
+    {
+        using var sandbox = new StreamSandbox();
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await S3Server.StartAsync(ct);
+        await sandbox.AddOffsiteAsync(server, ct);
+        using var app = sandbox.OpenApp();
+        await server.StopAsync();
+
+        var writer = await LoadWriterProcess.StartAsync(sandbox.Database, "wal", 300, ct);
+        await Task.Delay(500, ct);
+        await writer.StopAsync(ct);
+        await writer.DisposeAsync();
+        var failed = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, "run", "live");
+        Assert.True(failed.ExitCode == 1 && failed.Stderr.Contains("live: offsite spaces: ", StringComparison.Ordinal), failed.ToString());
+
+        var config = ConfigLoader.Load(sandbox.ConfigPath);
+        var later = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TimeProvider.System.GetUtcNow() + TimeSpan.FromMinutes(6));
+        Assert.Contains(Cellar.Daemon.BackupHealth.Of(config, later).Reasons, r => r.StartsWith("offsite spaces (stream live): transactions waiting for", StringComparison.Ordinal));
+
+        await server.RestartAsync(ct);
+        await WriteAndRunAsync(sandbox, ct);
+        Assert.DoesNotContain(Cellar.Daemon.BackupHealth.Of(config, later).Reasons, r => r.StartsWith("offsite spaces", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_segment_changed_in_the_bucket_is_refused_and_nothing_is_restored()
     {
         using var sandbox = new StreamSandbox();
