@@ -35,16 +35,29 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
 
     private DateTimeOffset? _maintained;
 
+    private string? _copied;
+
+    private bool MaintenanceDue => destination.Prune && (_maintained is not { } last || time.GetUtcNow() - last >= MaintenanceInterval);
+
     /// <summary>When the oldest transaction not yet confirmed here committed (null: none waiting, as of the last pass).</summary>
     public DateTimeOffset? OldestPending { get; private set; }
 
     /// <summary>One pass: everything the job's folder holds that the destination does not. Returns the objects put.</summary>
     public async Task<int> PassAsync(CancellationToken cancellationToken)
     {
+        // An idle app leaves the folder as it was: then there is nothing to read, let alone send (until maintenance is due).
+        var seen = Fingerprint();
+        if (seen == _copied && !MaintenanceDue)
+        {
+            return 0;
+        }
+
         var ledger = StreamLedger.Load(job, destination);
         try
         {
-            return await PassAsync(ledger, cancellationToken).ConfigureAwait(false);
+            var puts = await PassAsync(ledger, cancellationToken).ConfigureAwait(false);
+            _copied = seen;
+            return puts;
         }
         catch
         {
@@ -89,7 +102,7 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
         // Where Cellar may delete (not retention: none), it tidies up every few minutes: one listing, the second-by-second
         // objects merged, what the window no longer needs removed. Timed from the attempt, so a failing step costs
         // one listing per interval, not one per pass.
-        if (destination.Prune && (_maintained is not { } last || time.GetUtcNow() - last >= MaintenanceInterval))
+        if (MaintenanceDue)
         {
             _maintained = time.GetUtcNow();
             var generations = await RemoteStream.GenerationsAsync(store, job, cancellationToken).ConfigureAwait(false);
@@ -184,6 +197,27 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
             || Generation.SegmentRange(name) is { } range && range.Last <= cut.Anchor;
     }
 
+
+    /// <summary>
+    /// What changes whenever the job's folder gets something to copy: each generation folder's modification time (a
+    /// segment sealed, a base written, anything removed) and its journal's length (transactions appended).
+    /// </summary>
+    private string Fingerprint()
+    {
+        if (!Directory.Exists(job.Folder))
+        {
+            return "";
+        }
+
+        var seen = new StringBuilder();
+        foreach (var folder in Directory.EnumerateDirectories(job.Folder).Order(StringComparer.Ordinal))
+        {
+            var journal = new FileInfo(Path.Combine(folder, Generation.JournalName));
+            seen.Append(folder).Append(' ').Append(Directory.GetLastWriteTimeUtc(folder).Ticks).Append(' ').Append(journal.Exists ? journal.Length : -1).Append('\n');
+        }
+
+        return seen.ToString();
+    }
 
     /// <summary>The remote bytes of a segment: its first line names what it is, the rest is the segment as on disk.</summary>
     public static string SegmentHeader(string generation, long first, long last) => $"{SegmentMagic} {generation} {first} {last}\n";
