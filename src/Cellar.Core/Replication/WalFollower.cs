@@ -55,6 +55,14 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
                 throw new StreamLost("the database file was replaced or left WAL mode");
             }
 
+            // Nothing committed after the position in the same WAL, and nothing due: the read transaction stays where
+            // it is, and an idle app costs a stat and a frame header read a step.
+            if (NothingNew() && !SealDue && !DueForBase())
+            {
+                CaughtUp = time.GetUtcNow();
+                return 0;
+            }
+
             // The next reader first: it holds whatever commits from now on; then everything to the WAL's end is shipped,
             // and only then the previous reader lets go of what it held. From here a restart or truncation of the WAL
             // can only drop frames already shipped, which is what _endKnown says.
@@ -85,13 +93,24 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             return 0;
         }
 
-        if (_journal!.Records.Count > 0 && (time.GetUtcNow() - _journalSince >= job.SegmentInterval || _journal.Length >= job.SegmentBytes))
+        if (SealDue)
         {
             Seal(cancellationToken);
         }
 
         return shipped;
     }
+
+    /// <summary>
+    /// True when the WAL is the one the position is in and holds no commit after it: no restart, no truncation, no
+    /// frame since (a restart rewrites the header with new salts; a new frame continues the checksum chain).
+    /// </summary>
+    private bool NothingNew() =>
+        _endKnown && !_walEmpty && WalReader.Header(_live!.Wal) is { } header && _position.IsIn(header)
+        && WalReader.Scan(_live.Wal, header, _position).Committed.Count == 0;
+
+    /// <summary>True when the journal holds transactions and its segment's time or size is up.</summary>
+    private bool SealDue => _journal!.Records.Count > 0 && (time.GetUtcNow() - _journalSince >= job.SegmentInterval || _journal.Length >= job.SegmentBytes);
 
     /// <summary>Seals what the journal holds into a segment (at a stop, and when a segment's time or size is up).</summary>
     public void Seal(CancellationToken cancellationToken)

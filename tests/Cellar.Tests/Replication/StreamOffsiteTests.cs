@@ -90,7 +90,12 @@ public sealed class StreamOffsiteTests
                 await Task.Delay(200, ct);
             }
 
-            Assert.Contains(uploader.States, s => s.LastError is null && s.OldestPending is null);
+            // ... and says so once the pass that confirmed it has reported.
+            while (!uploader.States.Any(s => s.LastError is null && s.OldestPending is null))
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), $"still reported behind: {string.Join(", ", uploader.States)}");
+                await Task.Delay(100, ct);
+            }
         }
         finally
         {
