@@ -174,13 +174,8 @@ public sealed class StreamOffsiteTests
         await using var rig = await FakeClockRig.StartAsync("CREATE TABLE item(id INTEGER PRIMARY KEY)", "INSERT INTO item DEFAULT VALUES");
         for (var day = 0; day < 10; day++)
         {
-            rig.Insert.ExecuteNonQuery();
-            await rig.Follower.StepAsync(ct);
-            rig.Follower.Seal(ct);
-            await rig.Upload.PassAsync(ct);
-            rig.Clock.Advance(TimeSpan.FromDays(1));
-            await rig.Follower.StepAsync(ct); // the day's base, and local retention
-            await rig.Upload.PassAsync(ct);
+            await rig.StepAsync(insert: true, TimeSpan.FromDays(1));
+            await rig.StepAsync(insert: false, TimeSpan.Zero); // the day's base, and local retention
         }
 
         // The bucket holds the bases the folder holds, and no segment the window no longer needs.
@@ -203,10 +198,7 @@ public sealed class StreamOffsiteTests
         await using var rig = await FakeClockRig.StartAsync("CREATE TABLE item(id INTEGER PRIMARY KEY, b BLOB)", "INSERT INTO item(b) VALUES (randomblob(3000))");
         for (var second = 0; second < 30; second++)
         {
-            rig.Insert.ExecuteNonQuery();
-            await rig.Follower.StepAsync(ct);
-            await rig.Upload.PassAsync(ct);
-            rig.Clock.Advance(TimeSpan.FromSeconds(1));
+            await rig.StepAsync(insert: true, TimeSpan.FromSeconds(1));
         }
 
         async Task<List<(long First, long Last)>> SegmentsAsync() =>
@@ -270,6 +262,21 @@ public sealed class StreamOffsiteTests
         public StreamUpload Upload { get; private set; } = null!;
 
         public WalFollower Follower { get; private set; } = null!;
+
+        /// <summary>The app inserts a row (when <paramref name="insert"/>), the follower ships and seals, the upload copies; then the clock moves on by <paramref name="then"/>.</summary>
+        public async Task StepAsync(bool insert, TimeSpan then)
+        {
+            var ct = TestContext.Current.CancellationToken;
+            if (insert)
+            {
+                Insert.ExecuteNonQuery();
+            }
+
+            await Follower.StepAsync(ct);
+            Follower.Seal(ct);
+            await Upload.PassAsync(ct);
+            Clock.Advance(then);
+        }
 
         public static async Task<FakeClockRig> StartAsync(string schema, string insert)
         {
