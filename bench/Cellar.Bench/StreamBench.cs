@@ -17,6 +17,9 @@ internal sealed class StreamBench(string repo, string cellarDll, string writerDl
 {
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(3);
 
+    // Seeded, so a rerun kills at the same moments.
+    private readonly Random _phase = new(15);
+
     public async Task<StreamResult> RunAsync(string workDir)
     {
         var litestream = await InstallLitestreamAsync(workDir).ConfigureAwait(false);
@@ -55,8 +58,10 @@ internal sealed class StreamBench(string repo, string cellarDll, string writerDl
         using var replicator = await StartAsync(tool, dir, db, litestream, server).ConfigureAwait(false);
         await Task.Delay(Warmup).ConfigureAwait(false);
         var before = server?.Log.Count ?? 0;
+        // Ten seconds, plus a moment anywhere in the next second: a kill at a fixed time after start lands at the same
+        // point of each replicator's one-second cycle every round, and would measure that phase, not the loss.
         var window = Stopwatch.StartNew();
-        await Task.Delay(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        await Task.Delay(TimeSpan.FromSeconds(10) + TimeSpan.FromMilliseconds(_phase.Next(1000))).ConfigureAwait(false);
         var requests = (server?.Log.Count ?? 0) - before;
         var seconds = window.Elapsed.TotalSeconds;
 

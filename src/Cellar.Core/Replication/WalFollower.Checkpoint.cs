@@ -26,6 +26,9 @@ internal sealed partial class WalFollower
         _endKnown = false;
         try
         {
+            // What the app committed during the first copy goes in without a lock too, so the RESTART, which holds the
+            // app's writers off while it works, finds next to nothing left to copy and sync.
+            live.Checkpoint("PASSIVE", TimeSpan.Zero);
             var (done, frames) = live.Checkpoint("RESTART", RestartWait);
             if (done && WalReader.Header(live.Wal) is { } h && _position.IsIn(h))
             {
