@@ -75,6 +75,20 @@ internal sealed class RemoteStream
         return generations;
     }
 
+    /// <summary>The configured key an encrypted object's header names (one more GET, of its first bytes).</summary>
+    private async Task<EncryptionKey> KeyOfAsync(string key, CancellationToken cancellationToken)
+    {
+        var keys = _backups.Keys ?? throw new CellarException($"{_store.Location}{key} is encrypted, and no key is configured");
+        var header = new byte[EncryptionFormat.HeaderLength];
+        await using (var source = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false))
+        {
+            header = header[..await source.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false)];
+        }
+
+        return EncryptionFormat.KeyIdOf(header) is { } id ? keys.Require(id, _store.Location + key)
+            : throw new CellarException($"{_store.Location}{key}: not a Cellar-encrypted file (no CELLARE1 header)");
+    }
+
     /// <summary>The newest base of the generation taken at or before <paramref name="at"/> (its sidecar read and checked), or null.</summary>
     private async Task<RemoteCopy?> ChooseBaseAsync(StreamJob job, string generation, List<string> names, DateTimeOffset? at, CancellationToken cancellationToken)
     {
@@ -144,8 +158,10 @@ internal sealed class RemoteStream
         using var temp = TempFile.For(local, RemoteLayout.PlainKey(name));
         try
         {
+            // Encrypted with the key current when it was sent, which a rotation since may have made a previous one.
+            var cipherKey = encrypted ? await KeyOfAsync(key, cancellationToken).ConfigureAwait(false) : null;
             await using (var source = await _store.GetAsync(key, cancellationToken).ConfigureAwait(false))
-            await using (var plain = encrypted ? new DecryptingStream(source, keys?.Current ?? throw new CellarException($"{_store.Location}{key} is encrypted, and no key is configured"), leaveOpen: true) : source)
+            await using (var plain = cipherKey is null ? source : new DecryptingStream(source, cipherKey, leaveOpen: true))
             await using (var file = SecureFiles.CreateNew(temp.Path))
             {
                 var expected = Encoding.ASCII.GetBytes(StreamUpload.SegmentHeader(generation, range.First, range.Last));

@@ -2,6 +2,7 @@ using Cellar.Core.Configuration;
 using Cellar.Core.Offsite;
 using Cellar.Core.Replication;
 using Cellar.Tests.Cli;
+using Cellar.Tests.Offsite;
 using Cellar.Tests.Support;
 using Xunit;
 
@@ -43,6 +44,13 @@ public sealed class StreamOffsiteTests
 
         var status = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, "status");
         Assert.Contains("offsite spaces (stream live): up to date", status.Stdout, StringComparison.Ordinal);
+
+        // The key rotated since: what was sent under the previous one still restores with it.
+        File.Move(sandbox.Combine("offsite.key"), sandbox.Combine("previous.key"));
+        OffsiteSandbox.WriteKey(sandbox.Combine("offsite.key"));
+        var config = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(sandbox.ConfigPath, ct))!;
+        config["previousEncryptionKeyFiles"] = new System.Text.Json.Nodes.JsonArray(sandbox.Combine("previous.key"));
+        await File.WriteAllTextAsync(sandbox.ConfigPath, config.ToJsonString(), ct);
 
         LoseTheMachine(sandbox);
         Assert.Equal(second, StreamSandbox.ParentsIn(await RestoreFromAsync(sandbox, "latest.sqlite", "--latest", "live")));

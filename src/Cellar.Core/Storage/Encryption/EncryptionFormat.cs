@@ -87,6 +87,10 @@ internal static class EncryptionFormat
         return body - (chunks * TagLength);
     }
 
+    /// <summary>The id (hex) of the key a file's header names, or null when <paramref name="header"/> is not one.</summary>
+    public static string? KeyIdOf(ReadOnlySpan<byte> header) =>
+        header.Length >= HeaderLength && header[..Magic.Length].SequenceEqual(Magic) ? Convert.ToHexStringLower(header[KeyIdAt..SaltAt]) : null;
+
     /// <summary>Writes the header of a new file into <paramref name="header"/> (50 bytes).</summary>
     public static void WriteHeader(Span<byte> header, int chunkExponent, EncryptionKey key, ReadOnlySpan<byte> salt)
     {
