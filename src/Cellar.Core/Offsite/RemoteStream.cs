@@ -171,8 +171,9 @@ internal sealed class RemoteStream
                     throw new CellarException($"{_store.Location}{key}: it is not the segment its name says (generation {generation}, transactions {range.First} to {range.Last})");
                 }
 
+                // Not fsynced: the scratch folder is thrown away if the restore is cut short, and what it builds is
+                // verified and made durable before it replaces anything.
                 await plain.CopyToAsync(file, 1 << 20, cancellationToken).ConfigureAwait(false);
-                Fsync.File(file);
             }
         }
         catch (DecryptionException e)

@@ -26,23 +26,7 @@ public sealed class StreamFaultTests
             var before = await WriteAsync(sandbox, ct);
             var replacedAt = TimeProvider.System.GetUtcNow();
 
-            // Another tool's restore: a copy with a table of its own, put in place with its companions moved aside.
-            var copy = sandbox.Combine("data", "copy.sqlite");
-            using (var app = new SqliteConnection($"Data Source={sandbox.Database};Pooling=False"))
-            {
-                app.Open();
-                app.Execute($"VACUUM INTO '{copy}'");
-            }
-
-            using (var other = new SqliteConnection($"Data Source={copy};Pooling=False"))
-            {
-                other.Open();
-                other.Execute("PRAGMA journal_mode=WAL; CREATE TABLE replaced(x); INSERT INTO replaced VALUES (1)");
-            }
-
-            File.Move(sandbox.Database + "-wal", sandbox.Combine("data", "old-wal"));
-            File.Move(sandbox.Database + "-shm", sandbox.Combine("data", "old-shm"));
-            File.Move(copy, sandbox.Database, overwrite: true);
+            sandbox.ReplaceDatabase();
 
             var after = await WriteAsync(sandbox, ct);
             Assert.True(after > before);

@@ -142,8 +142,10 @@ public sealed class StreamOffsiteTests
         Assert.DoesNotContain(Cellar.Daemon.BackupHealth.Of(config, later).Reasons, r => r.StartsWith("offsite spaces", StringComparison.Ordinal));
     }
 
-    [Fact]
-    public async Task A_segment_changed_in_the_bucket_is_refused_and_nothing_is_restored()
+    [Theory]
+    [InlineData("flipped")]
+    [InlineData("moved")]
+    public async Task A_segment_changed_or_moved_in_the_bucket_is_refused_and_nothing_is_restored(string change)
     {
         using var sandbox = new StreamSandbox();
         var ct = TestContext.Current.CancellationToken;
@@ -153,26 +155,73 @@ public sealed class StreamOffsiteTests
         await WriteAndRunAsync(sandbox, ct);
         await WriteAndRunAsync(sandbox, ct);
 
-        // Someone who can write to the bucket, without the key, flips one bit of a segment.
+        // Someone who can write to the bucket, without the key, flips one bit of the segment, or moves it (a whole,
+        // sealed object of Cellar's) to a name that claims one transaction less.
+        string key;
         using (var store = new Cellar.Core.Storage.S3ObjectStore(server.Options("cellar/")))
         {
-            string? segment = null;
+            var segments = new List<string>();
             await foreach (var item in store.ListAsync("", ct))
             {
-                segment = item.Key.EndsWith(".segment.zst.enc", StringComparison.Ordinal) ? item.Key : segment;
+                if (item.Key.EndsWith(".segment.zst.enc", StringComparison.Ordinal))
+                {
+                    segments.Add(item.Key);
+                }
             }
 
-            Assert.True(segment is not null, "no segment went offsite");
-            var bytes = await Cellar.Core.Storage.SmallObjects.ReadSmallAsync(store, segment, ct);
-            bytes[^40] ^= 1;
-            await store.PutAsync(segment, new MemoryStream(bytes), bytes.Length, ct);
+            Assert.True(segments.Count == 1, $"segments offsite: {string.Join(", ", segments)}");
+            var bytes = await Cellar.Core.Storage.SmallObjects.ReadSmallAsync(store, segments[0], ct);
+            var (first, last) = Generation.SegmentRange(RemoteLayout.PlainKey(segments[0][(segments[0].LastIndexOf('/') + 1)..]))!.Value;
+            key = change == "flipped" ? segments[0] : segments[0].Replace($"-{last:x16}.", $"-{last - 1:x16}.", StringComparison.Ordinal);
+            if (change == "flipped")
+            {
+                bytes[^40] ^= 1;
+            }
+            else
+            {
+                await store.DeleteAsync(segments[0], ct);
+            }
+
+            await store.PutAsync(key, new MemoryStream(bytes), bytes.Length, ct);
         }
 
         LoseTheMachine(sandbox);
         var target = sandbox.Combine("restored.sqlite");
         var run = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, "restore", "--latest", "live", "--from", "spaces", "--to", target);
-        Assert.True(run.ExitCode == 1 && run.StderrLines[^1].Contains("segment.zst.enc: chunk 0 failed authentication", StringComparison.Ordinal), run.ToString());
+        var range = Generation.SegmentRange(RemoteLayout.PlainKey(key[(key.LastIndexOf('/') + 1)..]))!.Value;
+        var why = change == "flipped"
+            ? "segment.zst.enc: chunk 0 failed authentication"
+            : $"{key}: it is not the segment its name says (generation {key.Split('/')[^2]}, transactions {range.First} to {range.Last})";
+        Assert.True(run.ExitCode == 1 && run.StderrLines[^1].Contains(why, StringComparison.Ordinal), run.ToString());
         Assert.False(File.Exists(target));
+    }
+
+    [Fact]
+    public async Task A_new_generation_is_what_the_destination_waits_for_until_it_is_copied_and_then_restores_from_the_bucket()
+    {
+        using var sandbox = new StreamSandbox();
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = await S3Server.StartAsync(ct);
+        await sandbox.AddOffsiteAsync(server, ct);
+        sandbox.OpenApp().Dispose();
+        await WriteAndRunAsync(sandbox, ct);
+
+        // The database is replaced while the destination is down: the new generation is what it lacks.
+        await server.StopAsync();
+        sandbox.ReplaceDatabase();
+        var failed = await CliSandbox.CellarWithConfigAsync(sandbox.ConfigPath, "run", "live");
+        Assert.True(failed.ExitCode == 1 && Generation.List(sandbox.Job.Folder).Count == 2, failed.ToString());
+        var config = ConfigLoader.Load(sandbox.ConfigPath);
+        var later = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TimeProvider.System.GetUtcNow() + TimeSpan.FromMinutes(6));
+        Assert.Contains(Cellar.Daemon.BackupHealth.Of(config, later).Reasons, r => r.StartsWith("offsite spaces (stream live): transactions waiting for", StringComparison.Ordinal));
+
+        await server.RestartAsync(ct);
+        var last = await WriteAndRunAsync(sandbox, ct);
+        Assert.DoesNotContain(Cellar.Daemon.BackupHealth.Of(config, later).Reasons, r => r.StartsWith("offsite spaces", StringComparison.Ordinal));
+        LoseTheMachine(sandbox);
+        var restored = await RestoreFromAsync(sandbox, "restored.sqlite", "--latest", "live");
+        Assert.Equal(1, StreamSandbox.Rows(restored, "replaced"));
+        Assert.Equal(last, StreamSandbox.ParentsIn(restored));
     }
 
     [Fact]

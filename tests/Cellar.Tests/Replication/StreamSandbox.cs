@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Cellar.Core.Configuration;
 using Cellar.Core.Replication;
 using Cellar.Core.Restore;
+using Cellar.Core.Sqlite;
 using Cellar.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -126,6 +127,33 @@ internal sealed class StreamSandbox : IDisposable
         command.CommandText = "SELECT count(*) FROM sqlite_schema";
         command.ExecuteScalar();
         return app;
+    }
+
+    /// <summary>
+    /// Another tool's restore: a copy of the database with a table of its own (<c>replaced</c>, one row), put in place
+    /// with the old companions (if any) moved aside. The app's connections must be closed.
+    /// </summary>
+    public void ReplaceDatabase()
+    {
+        var copy = Combine("data", "copy.sqlite");
+        using (var app = new SqliteConnection($"Data Source={Database};Pooling=False"))
+        {
+            app.Open();
+            app.Execute($"VACUUM INTO '{copy}'");
+        }
+
+        using (var other = new SqliteConnection($"Data Source={copy};Pooling=False"))
+        {
+            other.Open();
+            other.Execute("PRAGMA journal_mode=WAL; CREATE TABLE replaced(x); INSERT INTO replaced VALUES (1)");
+        }
+
+        foreach (var companion in new[] { "-wal", "-shm" }.Where(c => File.Exists(Database + c)))
+        {
+            File.Move(Database + companion, Combine("data", "old" + companion));
+        }
+
+        File.Move(copy, Database, overwrite: true);
     }
 
     /// <summary>Lets <c>cellar serve</c> listen on a free loopback port.</summary>
