@@ -34,7 +34,12 @@ internal static class ObjectKey
         return key;
     }
 
-    /// <summary>A prefix for listing: empty, or a key prefix that obeys the rules up to its last character.</summary>
-    public static string CheckPrefix(string prefix) =>
-        prefix.Length == 0 ? prefix : prefix.EndsWith('/') ? Check(prefix[..^1]) + "/" : Check(prefix);
+    /// <summary>Throws <see cref="ArgumentException"/> unless <paramref name="prefix"/> is empty or a key, or a key and '/': what a listing may ask for.</summary>
+    public static void CheckPrefix(string prefix)
+    {
+        if (prefix.Length > 0)
+        {
+            Check(prefix.EndsWith('/') ? prefix[..^1] : prefix);
+        }
+    }
 }

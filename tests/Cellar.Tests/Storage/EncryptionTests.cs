@@ -107,6 +107,29 @@ public sealed class EncryptionTests : IDisposable
     }
 
     [Fact]
+    public void A_chunk_size_outside_the_format_is_refused_wherever_one_is_given()
+    {
+        foreach (var exponent in new[] { EncryptionFormat.MinChunkExponent - 1, EncryptionFormat.MaxChunkExponent + 1 })
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => EncryptionFormat.EncryptedLength(100, exponent));
+            Assert.Throws<ArgumentOutOfRangeException>(() => EncryptionFormat.PlaintextLength(Header + 100, exponent));
+            Assert.Throws<ArgumentOutOfRangeException>(() => EncryptionFormat.WriteHeader(new byte[Header], exponent, _key, new byte[16]));
+        }
+    }
+
+    [Fact]
+    public async Task The_key_a_file_names_is_read_from_a_whole_header_of_the_format_only()
+    {
+        var ciphertext = await EncryptAsync(RandomBytes(new Random(7), 100), _key, Exponent, new Random(7), Chunk);
+
+        Assert.Equal(_key.IdHex, EncryptionFormat.KeyIdOf(ciphertext));
+        Assert.Equal(_key.IdHex, EncryptionFormat.KeyIdOf(ciphertext.AsSpan(0, Header)));
+        Assert.Null(EncryptionFormat.KeyIdOf(ciphertext.AsSpan(0, Header - 1)));
+        ciphertext[0] ^= 1;
+        Assert.Null(EncryptionFormat.KeyIdOf(ciphertext));
+    }
+
+    [Fact]
     public async Task Encrypting_the_same_file_twice_gives_different_bytes_that_both_decrypt()
     {
         var random = new Random(2);
@@ -202,6 +225,7 @@ public sealed class EncryptionTests : IDisposable
 
     [Theory]
     [InlineData(0, 0, "not a Cellar-encrypted file")]
+    [InlineData(8, 0, "truncated")] // the magic and nothing after it
     [InlineData(30, 0, "truncated")]
     [InlineData(Header, 0, "truncated")]
     [InlineData(Header + Sealed + 100, 1, "chunk 1 failed authentication")]

@@ -36,6 +36,27 @@ public sealed class LyingS3ServerTests(SharedS3Server shared) : IClassFixture<Sh
     }
 
     [Theory]
+    [InlineData(S3Call.PutObject, false)]
+    [InlineData(S3Call.UploadPart, false)] // s3rver: the MD5 of the whole object
+    [InlineData(S3Call.UploadPart, true)] // AWS S3: the MD5 of the parts' MD5s, a dash, the number of parts
+    public async Task Etags_that_are_the_md5_of_what_was_sent_prove_a_put_without_reading_it_back(S3Call call, bool aws)
+    {
+        await using var lab = await Lab.OpenAsync(shared);
+        var bytes = Bytes(call);
+        if (aws)
+        {
+            lab.Proxy.Tell(new S3Lie(S3Call.CompleteMultipartUpload, S3Fault.AwsMultipartEtag));
+        }
+
+        var put = await lab.Store.PutAsync(Key, new MemoryStream(bytes), null, Ct);
+
+        Assert.Equal(Sha256(bytes), put.Sha256);
+        Assert.Equal(call == S3Call.UploadPart ? 1 : 0, lab.Proxy.Count(S3Call.CompleteMultipartUpload, Key));
+        Assert.Equal(0, lab.Proxy.Count(S3Call.GetObject, Key));
+        Assert.Equal(bytes, await lab.ReadDirectAsync(Key));
+    }
+
+    [Theory]
     [MemberData(nameof(EtagLies))]
     public async Task An_etag_that_is_not_the_md5_of_what_was_sent_is_settled_by_reading_the_object_back(S3Call call, S3Fault fault)
     {

@@ -106,6 +106,7 @@ public abstract class ObjectStoreContract : IAsyncLifetime
         }
 
         Assert.Equal(["db/daily/a.gz", "db/daily/a.gz.json", "db/daily/b.gz"], (await ListAsync("db/daily/")).Select(o => o.Key));
+        Assert.Equal(["db/daily/a.gz", "db/daily/a.gz.json"], (await ListAsync("db/daily/a")).Select(o => o.Key));
         Assert.Equal(5, (await ListAsync("")).Count);
         Assert.Empty(await ListAsync("nothing/"));
     }
@@ -124,6 +125,19 @@ public abstract class ObjectStoreContract : IAsyncLifetime
         await Assert.ThrowsAsync<ArgumentException>(() => Store.PutAsync(key, new MemoryStream([1]), null, Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => Store.GetAsync(key, Ct));
         Assert.Empty(await ListAsync(""));
+    }
+
+    [Theory]
+    [InlineData("../")]
+    [InlineData("/absolute/")]
+    [InlineData("a//")]
+    [InlineData(".hidden/")]
+    [InlineData("a/../")]
+    public async Task Hostile_prefixes_are_refused_before_anything_is_listed(string prefix)
+    {
+        await Store.PutAsync("a/b", new MemoryStream([1]), null, Ct);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => ListAsync(prefix));
     }
 
     private protected async Task<byte[]> ReadAsync(string key)
@@ -168,6 +182,8 @@ public abstract class ObjectStoreContract : IAsyncLifetime
 /// <summary>The contract on a folder.</summary>
 public sealed class LocalObjectStoreTests : ObjectStoreContract
 {
+    private const int EIO = 5;
+
     private readonly TempFolder _folder = new();
 
     private protected override Task<IObjectStore> CreateAsync() =>
@@ -198,6 +214,42 @@ public sealed class LocalObjectStoreTests : ObjectStoreContract
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(_folder.Combine("store", "daily", "a.gz")));
         Assert.Equal(["daily/a.gz"], (await ListAsync("")).Select(o => o.Key));
+    }
+
+    [Theory]
+    [InlineData("data")]
+    [InlineData("folder")]
+    public async Task A_put_whose_fsync_fails_fails_and_leaves_no_object(string point)
+    {
+        var folder = _folder.Combine("store", "daily");
+        await Store.PutAsync("daily/a.gz", new MemoryStream([1]), null, Ct);
+        Core.IO.FaultInjection.Fsync = path => (point == "data" ? path.Contains(".cellar-tmp-", StringComparison.Ordinal) : path == folder) ? EIO : 0;
+        try
+        {
+            await Assert.ThrowsAsync<Core.IO.SyncFailedException>(() => Store.PutAsync("daily/b.gz", new MemoryStream([2]), null, Ct));
+        }
+        finally
+        {
+            Core.IO.FaultInjection.Fsync = null;
+        }
+
+        Assert.Equal(["a.gz"], Directory.GetFiles(folder).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task A_delete_whose_folder_cannot_be_synced_fails()
+    {
+        var folder = _folder.Combine("store", "daily");
+        await Store.PutAsync("daily/a.gz", new MemoryStream([1]), null, Ct);
+        Core.IO.FaultInjection.Fsync = path => path == folder ? EIO : 0;
+        try
+        {
+            await Assert.ThrowsAsync<Core.IO.SyncFailedException>(() => Store.DeleteAsync("daily/a.gz", Ct));
+        }
+        finally
+        {
+            Core.IO.FaultInjection.Fsync = null;
+        }
     }
 }
 

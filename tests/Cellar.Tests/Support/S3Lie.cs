@@ -40,6 +40,13 @@ public enum S3Fault
 
     /// <summary>Answers 404 without asking the server (a HEAD that does not see the object).</summary>
     NotFound,
+
+    /// <summary>
+    /// Not a lie: answers a CompleteMultipartUpload with the ETag AWS S3 gives a multipart object (the MD5 of the parts'
+    /// MD5s, a dash, the number of parts), computed from the part ETags the request lists; s3rver answers the MD5 of
+    /// the whole object instead.
+    /// </summary>
+    AwsMultipartEtag,
 }
 
 /// <summary>
