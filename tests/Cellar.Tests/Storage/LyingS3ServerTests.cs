@@ -57,6 +57,26 @@ public sealed class LyingS3ServerTests(SharedS3Server shared) : IClassFixture<Sh
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task The_sdks_own_checksums_are_sent_and_asked_for_only_when_configured(bool sdkChecksums)
+    {
+        await using var lab = await Lab.OpenAsync(shared, sdkChecksums: sdkChecksums);
+        var bytes = Bytes(S3Call.PutObject);
+        await lab.Store.PutAsync(Key, new MemoryStream(bytes), null, Ct);
+        await using (var body = await lab.Store.GetAsync(Key, Ct))
+        {
+            await body.CopyToAsync(Stream.Null, Ct);
+        }
+
+        var put = lab.Proxy.Exchanges.First(e => e.Call == S3Call.PutObject);
+        var get = lab.Proxy.Exchanges.First(e => e.Call == S3Call.GetObject);
+        Assert.True(sdkChecksums == put.ChecksumHeaders.Any(h => h.StartsWith("x-amz-checksum-", StringComparison.Ordinal)), string.Join(", ", put.ChecksumHeaders));
+        Assert.True(sdkChecksums == get.ChecksumHeaders.Contains("x-amz-checksum-mode"), string.Join(", ", get.ChecksumHeaders));
+        Assert.Equal(bytes, await lab.ReadDirectAsync(Key));
+    }
+
+    [Theory]
     [MemberData(nameof(EtagLies))]
     public async Task An_etag_that_is_not_the_md5_of_what_was_sent_is_settled_by_reading_the_object_back(S3Call call, S3Fault fault)
     {
@@ -198,14 +218,14 @@ public sealed class LyingS3ServerTests(SharedS3Server shared) : IClassFixture<Sh
 
         public S3ObjectStore Direct { get; }
 
-        public static async Task<Lab> OpenAsync(SharedS3Server shared, int retries = 1)
+        public static async Task<Lab> OpenAsync(SharedS3Server shared, int retries = 1, bool sdkChecksums = false)
         {
             var server = await shared.GetAsync(Ct);
             var proxy = await LyingS3Proxy.StartAsync(server, Ct);
             var prefix = SharedS3Server.FreshPrefix();
             return new Lab(
                 proxy,
-                new S3ObjectStore(proxy.Options(prefix) with { PartSizeBytes = PartSize, Retries = retries }, retryDelay: TimeSpan.FromMilliseconds(10)),
+                new S3ObjectStore(proxy.Options(prefix) with { PartSizeBytes = PartSize, Retries = retries, SdkChecksums = sdkChecksums }, retryDelay: TimeSpan.FromMilliseconds(10)),
                 new S3ObjectStore(server.Options(prefix)));
         }
 

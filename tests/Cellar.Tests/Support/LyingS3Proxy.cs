@@ -111,6 +111,8 @@ internal sealed partial class LyingS3Proxy : IAsyncDisposable
         var ct = context.RequestAborted;
         var (call, key, part) = Classify(context.Request);
         var faults = Draw(call, key);
+        var checksums = context.Request.Headers.Keys.Where(h => h.StartsWith("x-amz-checksum", StringComparison.OrdinalIgnoreCase) || h.StartsWith("x-amz-sdk-checksum", StringComparison.OrdinalIgnoreCase))
+            .Select(h => h.ToLowerInvariant()).Order(StringComparer.Ordinal).ToList();
         if (faults.Contains(S3Fault.DropConnection))
         {
             if (context.Request.ContentLength is > 1 and var length)
@@ -118,7 +120,7 @@ internal sealed partial class LyingS3Proxy : IAsyncDisposable
                 await context.Request.Body.ReadExactlyAsync(new byte[length / 2], ct);
             }
 
-            Record(call, key, part, 0, faults);
+            Record(new S3Exchange(call, key, part, 0, faults, checksums));
             context.Abort();
             return;
         }
@@ -126,7 +128,7 @@ internal sealed partial class LyingS3Proxy : IAsyncDisposable
         var body = await ReadAllAsync(context.Request.Body, ct);
         if (faults.Contains(S3Fault.ServerError))
         {
-            Record(call, key, part, StatusCodes.Status500InternalServerError, faults);
+            Record(new S3Exchange(call, key, part, StatusCodes.Status500InternalServerError, faults, checksums));
             context.Response.StatusCode = StatusCodes.Status500InternalServerError;
             context.Response.ContentType = "application/xml";
             await context.Response.WriteAsync("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>InternalError</Code><Message>We encountered an internal error. Please try again.</Message></Error>", ct);
@@ -135,7 +137,7 @@ internal sealed partial class LyingS3Proxy : IAsyncDisposable
 
         if (faults.Contains(S3Fault.NotFound))
         {
-            Record(call, key, part, StatusCodes.Status404NotFound, faults);
+            Record(new S3Exchange(call, key, part, StatusCodes.Status404NotFound, faults, checksums));
             context.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
         }
@@ -183,7 +185,7 @@ internal sealed partial class LyingS3Proxy : IAsyncDisposable
             }
         }
 
-        Record(call, key, part, (int)response.StatusCode, faults);
+        Record(new S3Exchange(call, key, part, (int)response.StatusCode, faults, checksums));
         if (HttpMethods.IsHead(context.Request.Method))
         {
             context.Response.ContentLength = response.Content.Headers.ContentLength;
@@ -254,11 +256,11 @@ internal sealed partial class LyingS3Proxy : IAsyncDisposable
         }
     }
 
-    private void Record(S3Call call, string key, int? part, int status, List<S3Fault> faults)
+    private void Record(S3Exchange exchange)
     {
         lock (_lock)
         {
-            _exchanges.Add(new S3Exchange(call, key, part, status, faults));
+            _exchanges.Add(exchange);
         }
     }
 

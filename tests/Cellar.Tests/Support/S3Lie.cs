@@ -66,5 +66,8 @@ internal sealed record S3Lie(S3Call Call, S3Fault Fault)
         call == Call && (KeyEndsWith is null || key.EndsWith(KeyEndsWith, StringComparison.Ordinal));
 }
 
-/// <summary>One request as the proxy saw it: its kind, key, part number, the status answered (0: dropped) and the faults applied.</summary>
-internal sealed record S3Exchange(S3Call Call, string Key, int? Part, int Status, IReadOnlyList<S3Fault> Faults);
+/// <summary>
+/// One request as the proxy saw it: its kind, key, part number, the status answered (0: dropped), the faults applied,
+/// and the names of the checksum headers it carried (the SDK's own checksums: <c>x-amz-checksum-*</c>, <c>x-amz-sdk-checksum-*</c>).
+/// </summary>
+internal sealed record S3Exchange(S3Call Call, string Key, int? Part, int Status, IReadOnlyList<S3Fault> Faults, IReadOnlyList<string> ChecksumHeaders);
