@@ -37,6 +37,8 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
 
     private string? _copied;
 
+    private readonly JournalCursor _journal = new();
+
     private bool MaintenanceDue => destination.Prune && (_maintained is not { } last || time.GetUtcNow() - last >= MaintenanceInterval);
 
     /// <summary>When the oldest transaction not yet confirmed here committed (null: none waiting, as of the last pass).</summary>
@@ -261,7 +263,7 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
         StreamRecord? last = null;
         // A range whose PUT did not complete goes again as it was (StreamLedger.Sending).
         var cut = ledger.File.SendingLast;
-        foreach (var record in StreamHistory.After(generation, ledger.File.Txid))
+        foreach (var record in StreamHistory.After(generation, ledger.File.Txid, _journal))
         {
             cancellationToken.ThrowIfCancellationRequested();
             OldestPending ??= record.Committed;

@@ -27,9 +27,10 @@ internal static class StreamHistory
     /// Every transaction after <paramref name="txid"/>, in order: sealed segments first, then the journal up to its last
     /// whole record. A transaction missing in between throws, naming the hole. The follower may seal the journal while
     /// this reads (a restore beside a running daemon): what seems missing from the journal is looked for again in the
-    /// segments, which then hold it.
+    /// segments, which then hold it. A <paramref name="cursor"/> kept between calls saves reading the journal again up
+    /// to where the last call stopped.
     /// </summary>
-    public static IEnumerable<StreamRecord> After(Generation generation, long txid)
+    public static IEnumerable<StreamRecord> After(Generation generation, long txid, JournalCursor? cursor = null)
     {
         var expected = txid + 1;
         var pageSize = generation.Manifest.PageSize;
@@ -69,7 +70,7 @@ internal static class StreamHistory
                 }
             }
 
-            var (journal, problem) = JournalAfter(generation, expected);
+            var (journal, problem) = JournalAfter(generation, expected, cursor);
             foreach (var record in journal)
             {
                 expected++;
@@ -90,15 +91,30 @@ internal static class StreamHistory
 
     /// <summary>
     /// The journal's records from <paramref name="expected"/> on, and what stopped the read short, if anything: a record
-    /// out of line or a damaged one (possibly the journal being emptied by a seal under the reader).
+    /// out of line or a damaged one (possibly the journal being emptied by a seal under the reader). With a
+    /// <paramref name="cursor"/> that knows where <paramref name="expected"/> begins, in the same journal, the read
+    /// starts there; anything wrong with a read from there (a seal in between) is settled by reading the whole journal.
     /// </summary>
-    private static (List<StreamRecord> Records, CellarException? Problem) JournalAfter(Generation generation, long expected)
+    private static (List<StreamRecord> Records, CellarException? Problem) JournalAfter(Generation generation, long expected, JournalCursor? cursor)
+    {
+        if (cursor?.OffsetAfter(generation, expected - 1) is { } offset && StreamJournal.FirstTxid(generation.JournalPath) == cursor.First
+            && JournalAfter(generation, expected, cursor, offset, cursor.First) is { Problem: null } read)
+        {
+            return read;
+        }
+
+        return JournalAfter(generation, expected, cursor, 0, null);
+    }
+
+    private static (List<StreamRecord> Records, CellarException? Problem) JournalAfter(Generation generation, long expected, JournalCursor? cursor, long offset, long? first)
     {
         var records = new List<StreamRecord>();
         try
         {
-            foreach (var record in StreamJournal.Read(generation.JournalPath, generation.Manifest.PageSize))
+            foreach (var (record, end) in StreamJournal.ReadFrom(generation.JournalPath, generation.Manifest.PageSize, offset))
             {
+                first ??= record.Txid;
+                cursor?.Read(generation, first.Value, record.Txid, end);
                 if (record.Txid < expected + records.Count)
                 {
                     continue;

@@ -103,7 +103,28 @@ internal sealed class StreamJournal : IDisposable
     /// The records of the journal at <paramref name="path"/>, pages included, up to the last whole one: what a restore
     /// reads while the follower may be appending.
     /// </summary>
-    public static IEnumerable<StreamRecord> Read(string path, int pageSize)
+    public static IEnumerable<StreamRecord> Read(string path, int pageSize) => ReadFrom(path, pageSize, 0).Select(r => r.Record);
+
+    /// <summary>The transaction of the first record of the journal at <paramref name="path"/> (null: none): a seal empties the journal, so a new first record tells a reader that offsets it kept are stale.</summary>
+    public static long? FirstTxid(string path)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+            var header = new byte[StreamRecord.HeaderSize];
+            return file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) == header.Length ? StreamRecord.TxidOf(header) : null;
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// The records of the journal at <paramref name="path"/> from byte <paramref name="offset"/> (where a record began
+    /// when the reader found it), up to the last whole one, each with the offset just after it.
+    /// </summary>
+    public static IEnumerable<(StreamRecord Record, long End)> ReadFrom(string path, int pageSize, long offset)
     {
         if (!File.Exists(path))
         {
@@ -111,9 +132,10 @@ internal sealed class StreamJournal : IDisposable
         }
 
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
-        foreach (var (record, _) in Scan(file, pageSize, path))
+        file.Position = offset;
+        foreach (var item in Scan(file, pageSize, path))
         {
-            yield return record;
+            yield return item;
         }
     }
 
@@ -133,7 +155,7 @@ internal sealed class StreamJournal : IDisposable
     private static IEnumerable<(StreamRecord Record, long End)> Scan(FileStream file, int pageSize, string path)
     {
         var length = file.Length;
-        long valid = 0;
+        var valid = file.Position;
         while (true)
         {
             StreamRecord? record;

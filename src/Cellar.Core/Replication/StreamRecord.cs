@@ -64,6 +64,10 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
         Write(output, Txid, Committed, new WalTransaction(pages, DatabasePages, End), pageSize, (i, buffer) => Pages[(int)i].Data.Span.CopyTo(buffer));
     }
 
+    /// <summary>The transaction a record's header (its first <see cref="HeaderSize"/> bytes) names, or null when it is no record's header.</summary>
+    public static long? TxidOf(ReadOnlySpan<byte> header) =>
+        header.Length >= HeaderSize && BinaryPrimitives.ReadUInt32LittleEndian(header) == Magic ? BinaryPrimitives.ReadInt64LittleEndian(header[16..]) : null;
+
     /// <summary>
     /// The next record of <paramref name="input"/>; null at its clean end. A record cut short throws
     /// <see cref="EndOfStreamException"/>, one that fails its checksum or is not a record <see cref="InvalidDataException"/>.
