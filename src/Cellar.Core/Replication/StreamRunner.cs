@@ -18,6 +18,13 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
     /// <summary>How often the WAL is looked at when no change was signalled.</summary>
     internal static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// The shortest time between two steps. A busy app signals the WAL on every commit; stepping on each one would move
+    /// the read transaction and fsync the journal hundreds of times a second, costing the app CPU and commit latency.
+    /// Commits that arrive within this window ship together, at most this much later than they would alone.
+    /// </summary>
+    internal static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(25);
+
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
     private readonly ILogger _logger = loggers.CreateLogger<StreamRunner>();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, StreamState> _states = new(StringComparer.Ordinal);
@@ -55,10 +62,12 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
         string? lastError = null;
         try
         {
+            var sinceStep = System.Diagnostics.Stopwatch.StartNew();
             while (!cancellationToken.IsCancellationRequested)
             {
                 try
                 {
+                    sinceStep.Restart();
                     await follower.StepAsync(cancellationToken).ConfigureAwait(false);
                     _states[job.Name] = new StreamState(job.Name, follower.Generation?.Id, follower.Txid, follower.LastShipped, follower.CaughtUp, follower.WalBytes, null);
                     if (lastError is not null)
@@ -68,6 +77,10 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
                     }
 
                     await wake.WaitAsync(PollInterval, cancellationToken).ConfigureAwait(false);
+                    if (sinceStep.Elapsed < BatchWindow)
+                    {
+                        await Task.Delay(BatchWindow - sinceStep.Elapsed, cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException or SqliteException)
                 {
