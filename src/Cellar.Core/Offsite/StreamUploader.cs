@@ -51,6 +51,9 @@ internal sealed partial class StreamUploader(CellarConfig config, TimeProvider t
         {
             while (!cancellationToken.IsCancellationRequested)
             {
+                // Passes start an interval apart, however long one takes: what the destination lacks at a crash is at
+                // most an interval and a PUT, and the request rate stays one a second.
+                var started = time.GetUtcNow();
                 try
                 {
                     await upload.PassAsync(cancellationToken).ConfigureAwait(false);
@@ -71,7 +74,10 @@ internal sealed partial class StreamUploader(CellarConfig config, TimeProvider t
 
                 var ledger = StreamLedger.Load(job, destination).File;
                 _states[(job.Name, destination.Name)] = new StreamOffsiteState(job.Name, destination.Name, ledger.Generation, ledger.Txid, ledger.Committed, upload.OldestPending, lastError);
-                await Task.Delay(job.OffsiteInterval, time, cancellationToken).ConfigureAwait(false);
+                if (job.OffsiteInterval - (time.GetUtcNow() - started) is { Ticks: > 0 } rest)
+                {
+                    await Task.Delay(rest, time, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
