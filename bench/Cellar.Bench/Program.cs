@@ -55,26 +55,25 @@ static async Task<int> BenchAsync(BenchOptions options)
     switch (options.Suite)
     {
         case "stream":
+            // Against Litestream's static binary, Cellar's as shipped: the native AOT one (no JIT at start or in its CPU).
             return await SectionAsync("stream", "stream", async () =>
-                StreamReport.ToMarkdown(await new StreamBench(repo, cellarDll, writerDll, options.Runs ?? 3).RunAsync(workDir), options, machine, started));
+                await PublishNativeAsync() is { } cellar
+                    ? StreamReport.ToMarkdown(await new StreamBench(repo, [cellar], writerDll, options.Runs ?? 3).RunAsync(workDir), options, machine, started)
+                    : null);
         case "offsite":
             return await SectionAsync("offsite", "offsite", async () =>
                 OffsiteResult.ToMarkdown(await new OffsiteBench(repo, cellarDll, options.Runs).RunAsync(workDir, options.SizesMiB), options, machine, started));
         case "daemon":
             return await SectionAsync("daemon", "daemon", async () =>
             {
-                var native = Path.Combine(workDir, "native");
-                Console.WriteLine("publishing src/Cellar as a native AOT binary");
-                var publish = await Proc.RunAsync(Proc.DotnetHost(), ["publish", "-c", "Release", "-r", "linux-x64", "-nologo", "-v", "q", "-o", native, "src/Cellar"], workingDirectory: repo);
-                if (!publish.Ok)
+                if (await PublishNativeAsync() is not { } native)
                 {
-                    Console.Error.WriteLine($"Cellar.Bench: publishing src/Cellar failed:\n{publish.Stdout}\n{publish.Stderr}");
                     return null;
                 }
 
                 DaemonResult[] results =
                 [
-                    await new DaemonBench("native AOT", [Path.Combine(native, "cellar")]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)),
+                    await new DaemonBench("native AOT", [native]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)),
                     await new DaemonBench("JIT (dotnet cellar.dll)", [Proc.DotnetHost(), cellarDll]).RunAsync(workDir, options.SizesMiB.Max(), TimeSpan.FromSeconds(60)),
                 ];
                 return DaemonResult.ToMarkdown(results, options, machine, started);
@@ -145,5 +144,21 @@ static async Task<int> BenchAsync(BenchOptions options)
         await ReportFile.SpliceAsync(options.OutPath, section, markdown);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"updated the {title} section of {options.OutPath} after {total.Elapsed.TotalMinutes:0.0} min"));
         return 0;
+    }
+
+    // Publishes src/Cellar as the native AOT binary that `dotnet publish` and the Docker image ship; returns its path,
+    // or null after saying why it could not.
+    async Task<string?> PublishNativeAsync()
+    {
+        var native = Path.Combine(workDir, "native");
+        Console.WriteLine("publishing src/Cellar as a native AOT binary");
+        var publish = await Proc.RunAsync(Proc.DotnetHost(), ["publish", "-c", "Release", "-r", "linux-x64", "-nologo", "-v", "q", "-o", native, "src/Cellar"], workingDirectory: repo);
+        if (!publish.Ok)
+        {
+            Console.Error.WriteLine($"Cellar.Bench: publishing src/Cellar failed:\n{publish.Stdout}\n{publish.Stderr}");
+            return null;
+        }
+
+        return Path.Combine(native, "cellar");
     }
 }

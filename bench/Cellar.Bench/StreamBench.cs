@@ -11,9 +11,9 @@ namespace Cellar.Bench;
 /// commits lost when app and replicator are SIGKILLed together (to a local folder, and to s3rver on loopback, with the
 /// requests each made there per hour), the app's commit p99 at 500 tx/s with and without each, the WAL's size (500
 /// tx/s and unthrottled), and each replicator's CPU while idle and at 200 tx/s. Cellar runs as the real CLI
-/// (<c>cellar serve</c>), Litestream as its own binary, one at a time on the same machine.
+/// (<c>cellar serve</c>, the native AOT binary it ships as), Litestream as its own binary, one at a time on the same machine.
 /// </summary>
-internal sealed class StreamBench(string repo, string cellarDll, string writerDll, int rounds)
+internal sealed class StreamBench(string repo, string[] cellar, string writerDll, int rounds)
 {
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(3);
 
@@ -73,9 +73,9 @@ internal sealed class StreamBench(string repo, string cellarDll, string writerDl
         var restored = Path.Combine(dir, "restored.sqlite");
         var restoreClock = Stopwatch.StartNew();
         var restore = tool == Tool.Cellar
-            ? await Proc.RunAsync(Proc.DotnetHost(), s3 is null
-                ? [cellarDll, "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--to", restored]
-                : [cellarDll, "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--from", "bench", "--to", restored]).ConfigureAwait(false)
+            ? await Proc.RunAsync(cellar[0], s3 is null
+                ? [.. cellar[1..], "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--to", restored]
+                : [.. cellar[1..], "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--from", "bench", "--to", restored]).ConfigureAwait(false)
             : await Proc.RunAsync(litestream, ["restore", "-config", server is null ? Path.Combine(dir, "litestream.yml") : await MirrorAsync(dir, db, server).ConfigureAwait(false), "-o", restored, db]).ConfigureAwait(false);
         if (!restore.Ok)
         {
@@ -204,7 +204,7 @@ internal sealed class StreamBench(string repo, string cellarDll, string writerDl
 
                 var path = Path.Combine(dir, "cellar.json");
                 await File.WriteAllTextAsync(path, JsonSerializer.Serialize(config)).ConfigureAwait(false);
-                process = Process.Start(Proc.StartInfo(Proc.DotnetHost(), [cellarDll, "--config", path, "serve"], redirectStdin: false))!;
+                process = Process.Start(Proc.StartInfo(cellar[0], [.. cellar[1..], "--config", path, "serve"], redirectStdin: false))!;
                 break;
             case Tool.Litestream:
                 var replica = server is null
