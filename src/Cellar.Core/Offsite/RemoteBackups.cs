@@ -122,8 +122,9 @@ internal sealed class RemoteBackups(IObjectStore store, OffsiteDestination desti
                     throw new CellarException($"{store.Location}{objectKey}: {e.Message}", e);
                 }
 
+                // Not fsynced: the download folder is scratch, removed when the restore ends or stops, and what the
+                // restore builds from this file is verified and made durable before it replaces anything.
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-                Fsync.File(file);
                 if (written.BytesHashed != sidecar.SizeBytes || written.HexHash() != sidecar.Sha256)
                 {
                     throw new CellarException($"{store.Location}{objectKey}: the downloaded backup does not match its sidecar ({written.BytesHashed} bytes, expected {sidecar.SizeBytes}); the copy is damaged");
