@@ -72,6 +72,60 @@ public sealed class OffsiteTests
     }
 
     [Fact]
+    public async Task A_ledger_file_that_holds_json_null_reads_as_a_ledger_with_no_copies()
+    {
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
+        await sandbox.Cli.BackupAsync();
+        var database = ConfigLoader.Load(sandbox.Cli.ConfigPath).Databases.Single();
+        var path = Path.Combine(Core.Offsite.OffsiteLedger.FolderOf(database), $"{database.Name}.spaces.json");
+        Assert.NotEmpty(Core.Offsite.OffsiteLedger.Load(database, database.Offsite.Single()).Entries);
+
+        await File.WriteAllTextAsync(path, "null", Ct);
+        Assert.Empty(Core.Offsite.OffsiteLedger.Load(database, database.Offsite.Single()).Entries);
+    }
+
+    [Fact]
+    public async Task A_flipped_bit_in_an_unencrypted_copy_fails_the_restore_against_its_sidecar()
+    {
+        // No key anywhere: the copy goes up as the plain backup, so only its sidecar's size and SHA-256 can tell.
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20, keyInEnvironment: true);
+        var local = await sandbox.Cli.BackupAsync();
+        var key = $"portfolio/daily/{Path.GetFileName(local)}";
+        using var store = sandbox.Store();
+        var bytes = await ReadAsync(store, key);
+        bytes[bytes.Length / 2] ^= 0x10;
+        await store.PutAsync(key, new MemoryStream(bytes), null, Ct);
+
+        var target = sandbox.Cli.Combine("restored.sqlite");
+        AssertFailed(await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target), "the downloaded backup does not match its sidecar");
+        Assert.False(File.Exists(target));
+    }
+
+    [Fact]
+    public async Task An_object_encrypted_again_from_the_same_backup_is_not_the_copy_that_was_confirmed()
+    {
+        // Same key, same plaintext, a fresh salt: it decrypts to the right bytes, but it is not the object uploaded.
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
+        var local = await sandbox.Cli.BackupAsync();
+        var key = $"portfolio/daily/{Path.GetFileName(local)}.enc";
+        using var store = sandbox.Store();
+        using (var again = new MemoryStream())
+        {
+            await using (var encrypting = new Core.Storage.Encryption.EncryptingStream(File.OpenRead(local), Core.Storage.Encryption.EncryptionKey.FromFile(sandbox.KeyFile)))
+            {
+                await encrypting.CopyToAsync(again, Ct);
+            }
+
+            Assert.NotEqual(await ReadAsync(store, key), again.ToArray());
+            await store.PutAsync(key, new MemoryStream(again.ToArray()), null, Ct);
+        }
+
+        var target = sandbox.Cli.Combine("restored.sqlite");
+        AssertFailed(await sandbox.Cli.CellarAsync("restore", "--from", "spaces", key, "--to", target), "the object does not match the size and SHA-256 recorded when it was uploaded");
+        Assert.False(File.Exists(target));
+    }
+
+    [Fact]
     public async Task A_wrong_key_a_flipped_bit_and_a_truncated_object_each_fail_the_restore_and_create_nothing()
     {
         await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
