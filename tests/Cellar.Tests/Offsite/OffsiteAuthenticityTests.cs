@@ -391,6 +391,39 @@ public sealed class OffsiteAuthenticityTests
         Assert.DoesNotContain("warning", restore.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("gone")]
+    [InlineData("replaced")]
+    [InlineData("moved")]
+    public async Task Repair_seals_no_copy_whose_local_backup_is_gone_replaced_by_another_or_moved(string change)
+    {
+        // Copied before there was a key, so unsealed; repair vouches for a copy only by the very backup it was made from.
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20, keyInEnvironment: true);
+        var local = await sandbox.Cli.BackupAsync();
+        if (change == "gone")
+        {
+            File.Delete(local);
+            File.Delete(local + ".json");
+        }
+        else
+        {
+            using (var app = CliSandbox.Open(sandbox.Cli.Database, readOnly: false))
+            {
+                CliSandbox.Scalar(app, "CREATE TABLE later(x)");
+            }
+
+            var other = await sandbox.Cli.BackupAsync();
+            var (from, to) = change == "replaced" ? (other, local) : (local, other);
+            File.Move(from, to, overwrite: true);
+            File.Move(from + ".json", to + ".json", overwrite: true);
+        }
+
+        var repair = await sandbox.CellarWithKeyAsync(["sync", "--repair"]);
+        Assert.True(repair.ExitCode == 0, repair.ToString());
+        Assert.DoesNotContain("re-sealed", repair.Stderr, StringComparison.Ordinal);
+        Assert.Contains("left with an old seal or none (local backup gone)", repair.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Sealed_sidecars_and_manifests_open_with_an_independent_reader_written_from_the_format_doc()
     {
