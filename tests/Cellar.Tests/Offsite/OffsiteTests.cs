@@ -72,6 +72,23 @@ public sealed class OffsiteTests
     }
 
     [Fact]
+    public async Task A_backup_changed_in_place_while_it_is_uploaded_is_not_counted_as_offsite()
+    {
+        // The fault: between the check before the upload and the read during it, one byte of the backup changes (the
+        // same size: only its hash tells).
+        await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
+        var local = await sandbox.Cli.BackupAsync();
+        var config = ConfigLoader.Load(sandbox.Cli.ConfigPath);
+        var job = config.FindJob("daily");
+        var backup = Core.Catalog.BackupCatalog.List(job, config.TimeZone).Single(b => b.Path == local);
+        using var store = new ChangingWhileSent(sandbox.Store(), () => CliSandbox.FlipByte(local, 100));
+        var copier = new Core.Offsite.OffsiteCopier(store, config.Databases.Single().Offsite.Single(), Core.Offsite.OffsiteKey.Load(config), TimeProvider.System);
+
+        var error = await Assert.ThrowsAsync<Core.CellarException>(() => copier.CopyAsync(job, backup, "again/" + Path.GetFileName(local), Ct));
+        Assert.Equal($"{local} changed while it was uploaded to spaces; not counted as offsite (run `cellar verify`)", error.Message);
+    }
+
+    [Fact]
     public async Task A_ledger_file_that_holds_json_null_reads_as_a_ledger_with_no_copies()
     {
         await using var sandbox = await OffsiteSandbox.CreateAsync(1 << 20);
@@ -393,5 +410,29 @@ public sealed class OffsiteTests
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT count(*) FROM \"{table}\"";
         return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
+
+    /// <summary>An injected fault: a store that runs <c>change</c> as a put begins, before it reads what it is sent.</summary>
+    private sealed class ChangingWhileSent(Core.Storage.IObjectStore inner, Action change) : Core.Storage.IObjectStore
+    {
+        public string Location => inner.Location;
+
+        public Task<Core.Storage.PutResult> PutAsync(string key, Stream content, long? length, CancellationToken cancellationToken)
+        {
+            change();
+            return inner.PutAsync(key, content, length, cancellationToken);
+        }
+
+        public Task<Stream> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
+
+        public Task<Core.Storage.StoredObject?> StatAsync(string key, CancellationToken cancellationToken) => inner.StatAsync(key, cancellationToken);
+
+        public IAsyncEnumerable<Core.Storage.StoredObject> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
+
+        public Task DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
+
+        public Task DeleteManyAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken) => inner.DeleteManyAsync(keys, cancellationToken);
+
+        public void Dispose() => inner.Dispose();
     }
 }
