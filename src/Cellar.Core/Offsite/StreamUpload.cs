@@ -41,6 +41,9 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
 
     private bool MaintenanceDue => destination.Prune && (_maintained is not { } last || time.GetUtcNow() - last >= MaintenanceInterval);
 
+    /// <summary>The ledger as the last pass that read it left it (null: no pass has read it yet).</summary>
+    public StreamLedgerFile? Ledger { get; private set; }
+
     /// <summary>When the oldest transaction not yet confirmed here committed (null: none waiting, as of the last pass).</summary>
     public DateTimeOffset? OldestPending { get; private set; }
 
@@ -65,6 +68,10 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
         {
             OldestPending ??= StreamOffsiteReach.PendingSince(job, ledger.File);
             throw;
+        }
+        finally
+        {
+            Ledger = ledger.File;
         }
     }
 

@@ -72,7 +72,7 @@ internal sealed partial class StreamUploader(CellarConfig config, TimeProvider t
                     }
                 }
 
-                var ledger = StreamLedger.Load(job, destination).File;
+                var ledger = upload.Ledger ?? StreamLedger.Load(job, destination).File;
                 _states[(job.Name, destination.Name)] = new StreamOffsiteState(job.Name, destination.Name, ledger.Generation, ledger.Txid, ledger.Committed, upload.OldestPending, lastError);
                 if (job.OffsiteInterval - (time.GetUtcNow() - started) is { Ticks: > 0 } rest)
                 {
