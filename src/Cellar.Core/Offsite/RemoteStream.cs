@@ -41,7 +41,7 @@ internal sealed class RemoteStream
             SecureFiles.EnsureFolder(local);
             await FetchManifestAsync(job, generation, names, local, cancellationToken).ConfigureAwait(false);
             var baseTxid = Generation.BaseTxid(RemoteLayout.FileNameOf(chosen.Key))!.Value;
-            await _backups.DownloadAsync(chosen, local, cancellationToken).ConfigureAwait(false);
+            await FetchChainAsync(job, generation, names, chosen, baseTxid, local, cancellationToken).ConfigureAwait(false);
             foreach (var name in names)
             {
                 if (Generation.SegmentRange(RemoteLayout.PlainKey(name)) is { } range && range.Last > baseTxid)
@@ -103,6 +103,23 @@ internal sealed class RemoteStream
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Downloads the chosen base and, when it is a page set, the bases it was made over (back to the whole base its
+    /// chain begins with), each through the checked download of any copy; the restore proves the image they make.
+    /// </summary>
+    private async Task FetchChainAsync(StreamJob job, string generation, List<string> names, RemoteCopy chosen, long txid, string local, CancellationToken cancellationToken)
+    {
+        var bases = names.Where(n => Generation.BaseTxid(RemoteLayout.PlainKey(n)) is { } t && t <= txid).OrderBy(n => Generation.BaseTxid(RemoteLayout.PlainKey(n))).ToList();
+        var chain = StreamBaseImage.Chain(bases, bases.Count - 1, n => Generation.IsFullBase(RemoteLayout.PlainKey(n)));
+        foreach (var name in chain.SkipLast(1))
+        {
+            var copy = await _backups.OpenAsync(RemoteLayout.StreamPrefixOf(job, generation) + name, cancellationToken).ConfigureAwait(false);
+            await _backups.DownloadAsync(copy, local, cancellationToken).ConfigureAwait(false);
+        }
+
+        await _backups.DownloadAsync(chosen, local, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task FetchManifestAsync(StreamJob job, string generation, List<string> names, string local, CancellationToken cancellationToken)

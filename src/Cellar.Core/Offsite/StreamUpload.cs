@@ -185,9 +185,9 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
     private async Task PruneAsync(SortedDictionary<string, List<string>> generations, CancellationToken cancellationToken)
     {
         var ids = generations.Keys.ToList();
-        var bases = ids.Select(id => (IReadOnlyList<(long, DateTimeOffset)>)[.. generations[id]
+        var bases = ids.Select(id => (IReadOnlyList<(long, DateTimeOffset, bool)>)[.. generations[id]
             .Select(RemoteLayout.PlainKey).Where(n => Generation.BaseTxid(n) is not null && Generation.BaseTime(n) is not null)
-            .Select(n => (Generation.BaseTxid(n)!.Value, Generation.BaseTime(n)!.Value)).Distinct().OrderBy(b => b.Item1)]).ToList();
+            .Select(n => (Generation.BaseTxid(n)!.Value, Generation.BaseTime(n)!.Value, Generation.IsFullBase(n))).Distinct().OrderBy(b => b.Item1)]).ToList();
         var cuts = StreamRetention.Plan(bases, time.GetUtcNow() - TimeSpan.FromDays(destination.KeepDaysFor(job)));
         var gone = ids.SelectMany((id, i) => generations[id].Where(n => cuts[i] is { } cut && Goes(RemoteLayout.PlainKey(n), cut)).Select(n => id + "/" + n)).ToList();
         await store.DeleteManyAsync([.. gone.Select(n => RemoteLayout.PrefixOf(job) + n)], cancellationToken).ConfigureAwait(false);
@@ -202,7 +202,7 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
     {
         var image = name.EndsWith(Sidecar.Suffix, StringComparison.Ordinal) ? name[..^Sidecar.Suffix.Length] : name;
         return cut.Whole
-            || Generation.BaseTxid(image) is { } txid && txid < cut.Anchor
+            || Generation.BaseTxid(image) is { } txid && txid < cut.KeepFrom
             || Generation.SegmentRange(name) is { } range && range.Last <= cut.Anchor;
     }
 

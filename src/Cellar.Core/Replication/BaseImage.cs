@@ -21,6 +21,9 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
     /// <summary>The database's page size.</summary>
     public int PageSize => pageSize;
 
+    /// <summary>The image's page count.</summary>
+    public long Pages => pages;
+
     /// <summary>When the image was pinned.</summary>
     public DateTimeOffset Taken => taken;
 
@@ -72,10 +75,29 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
     }
 
     /// <summary>
-    /// Throws unless the WAL frames laid over the file were still the same WAL's when the copy was done. When the WAL
-    /// had been copied into the database whole as the read transaction began, SQLite lets the WAL restart (or be
-    /// truncated) under that reader, and the frames read could be another WAL's: their checksum chain, read again
-    /// after the copy, says so (a new WAL's frames carry other salts, and the WAL only grows from frame 1 upward).
+    /// Hands the image to <paramref name="block"/> in order, a run of whole pages at a time with the number of its
+    /// first, then makes sure the WAL frames laid over it were the right ones throughout.
+    /// </summary>
+    public void Read(Action<long, ReadOnlyMemory<byte>> block, CancellationToken cancellationToken)
+    {
+        ReadBlocks(block, cancellationToken);
+        RequireOverlayUnchanged();
+    }
+
+    /// <summary>
+    /// The same image read from the database file alone, for when <see cref="OverlayLost"/> was thrown: the WAL could
+    /// restart under the read transaction holding the image only because that reader needed none of it (SQLite gives a
+    /// reader that begins on a WAL copied whole into the database its slot 0, which reads the file alone), and no
+    /// checkpoint writes into the file while such a reader is open. So the file, as it is now, is the image.
+    /// </summary>
+    public BaseImage FileAlone() => new(database, wal, null, new Dictionary<uint, long>(), pageSize, pages, taken);
+
+    /// <summary>
+    /// Throws <see cref="OverlayLost"/> unless the WAL frames laid over the file were still the same WAL's when the copy
+    /// was done. When the WAL had been copied into the database whole as the read transaction began, SQLite lets the
+    /// WAL restart (or be truncated) under that reader, and the frames read could be another WAL's: their checksum
+    /// chain, read again after the copy, says so (a new WAL's frames carry other salts, and the WAL only grows from
+    /// frame 1 upward).
     /// </summary>
     private void RequireOverlayUnchanged()
     {
@@ -87,11 +109,13 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
         var last = overlay.Values.Max();
         if (WalReader.Header(wal) != h || WalReader.Scan(wal, h, WalPosition.Start(h), last).End.Frame < last)
         {
-            throw new CellarException("the WAL was restarted while the base image was copied; it is taken again");
+            throw new OverlayLost();
         }
     }
 
-    private void WriteTo(Stream output, CancellationToken cancellationToken)
+    private void WriteTo(Stream output, CancellationToken cancellationToken) => ReadBlocks((_, chunk) => output.Write(chunk.Span), cancellationToken);
+
+    private void ReadBlocks(Action<long, ReadOnlyMemory<byte>> block, CancellationToken cancellationToken)
     {
         using var source = File.OpenHandle(database, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         var buffer = new byte[PagesPerRead * pageSize];
@@ -110,7 +134,7 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
                 }
             }
 
-            output.Write(chunk);
+            block(first, buffer.AsMemory(0, count * pageSize));
         }
     }
 }

@@ -108,10 +108,23 @@ internal sealed record Generation(string Folder, GenerationManifest Manifest)
     /// <summary>The name of the segment holding transactions <paramref name="first"/> to <paramref name="last"/>.</summary>
     public string SegmentPath(long first, long last) => Path.Combine(Folder, $"{first:x16}-{last:x16}{SegmentExtension}");
 
-    /// <summary>The transaction a base image named <paramref name="fileName"/> (<c>base-TXID-….sqlite.zst</c>) was taken after; null for another name.</summary>
+    /// <summary>The ending of a full base's name.</summary>
+    public const string FullBaseExtension = ".sqlite.zst";
+
+    /// <summary>The ending of a page set's name (a base stored as the pages changed since the one before).</summary>
+    public const string PageSetExtension = ".pages.zst";
+
+    /// <summary>
+    /// The transaction a base named <paramref name="fileName"/> (<c>base-TXID-….sqlite.zst</c>, or <c>.pages.zst</c> for a
+    /// page set) was taken after; null for another name.
+    /// </summary>
     public static long? BaseTxid(string fileName) =>
-        fileName.Length > 21 && fileName.StartsWith("base-", StringComparison.Ordinal) && fileName.EndsWith(".sqlite.zst", StringComparison.Ordinal)
+        fileName.Length > 21 && fileName.StartsWith("base-", StringComparison.Ordinal)
+        && (IsFullBase(fileName) || fileName.EndsWith(PageSetExtension, StringComparison.Ordinal))
         && long.TryParse(fileName.AsSpan(5, 16), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var txid) ? txid : null;
+
+    /// <summary>Whether a base named <paramref name="fileName"/> is a whole image rather than a page set.</summary>
+    public static bool IsFullBase(string fileName) => fileName.EndsWith(FullBaseExtension, StringComparison.Ordinal);
 
     /// <summary>When a base image named <paramref name="fileName"/> was taken, to the second (its name carries the UTC time); null for another name.</summary>
     public static DateTimeOffset? BaseTime(string fileName) =>

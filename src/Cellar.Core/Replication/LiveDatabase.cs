@@ -7,10 +7,10 @@ namespace Cellar.Core.Replication;
 
 /// <summary>
 /// The follower's hold on the app's database: two reader connections taking turns, so a read transaction is open at
-/// every moment, a connection for the checkpoints Cellar runs itself and for the moments it must hold writers off, and
-/// a handle on the <c>-wal</c> file its frames are read through. A frame cannot be copied into the database (and so
-/// cannot be overwritten by a restart of the WAL, or cut by a truncation) while a reader that began before it was
-/// committed is open; the follower begins the next reader, ships everything to the WAL's end, and only then ends the
+/// every moment, a third that holds a base's moment while it is copied, a connection for the checkpoints Cellar runs
+/// itself and for the moments it must hold writers off, and a handle on the <c>-wal</c> file its frames are read through.
+/// A frame cannot be copied into the database (and so cannot be overwritten by a restart of the WAL, or cut by a
+/// truncation) while a reader that began before it was committed is open; the follower begins the next reader, ships everything to the WAL's end, and only then ends the
 /// previous one (<see cref="BeginNext"/>, <see cref="EndPrevious"/>), so every frame not yet shipped is always held.
 /// Never changes the app's journal mode: a database not in WAL mode is refused.
 /// </summary>
@@ -20,13 +20,15 @@ internal sealed class LiveDatabase : IDisposable
     private readonly SqliteConnection[] _readers;
     private readonly bool[] _reading = new bool[2];
     private readonly SqliteConnection _writer;
+    private readonly SqliteConnection _baseReader;
     private int _current;
 
-    private LiveDatabase(string path, SqliteConnection[] readers, SqliteConnection writer, SafeFileHandle wal, UnixFiles.FileId? id)
+    private LiveDatabase(string path, SqliteConnection[] readers, SqliteConnection writer, SqliteConnection baseReader, SafeFileHandle wal, UnixFiles.FileId? id)
     {
         Path = path;
         _readers = readers;
         _writer = writer;
+        _baseReader = baseReader;
         Wal = wal;
         Id = id;
     }
@@ -48,7 +50,7 @@ internal sealed class LiveDatabase : IDisposable
         var connections = new List<SqliteConnection>();
         try
         {
-            for (var i = 0; i < 3; i++)
+            for (var i = 0; i < 4; i++)
             {
                 connections.Add(SqliteFiles.OpenLive(path));
                 PersistentWal.TryKeep(connections[^1]);
@@ -60,7 +62,7 @@ internal sealed class LiveDatabase : IDisposable
 
             // The first read opens the WAL, creating the file (with the database's owner) when the app has none open.
             Begin(connections[0]);
-            var live = new LiveDatabase(path, [connections[0], connections[1]], writer, OpenWal(path), id);
+            var live = new LiveDatabase(path, [connections[0], connections[1]], writer, connections[3], OpenWal(path), id);
             live._reading[0] = true;
             return live;
         }
@@ -151,6 +153,17 @@ internal sealed class LiveDatabase : IDisposable
         }
     }
 
+    /// <summary>
+    /// Begins a read transaction of its own for a base being copied while the follower goes on: it keeps the database
+    /// file's pages as they are at this moment (no checkpoint copies a later frame over them) until disposed. Taken with
+    /// writers held, right after the current reader was moved to the WAL's end, it sees exactly what that one does.
+    /// </summary>
+    public IDisposable HoldForBase()
+    {
+        Begin(_baseReader);
+        return new BaseHold(_baseReader);
+    }
+
     /// <summary>The page size and page count the read transaction sees.</summary>
     public (int PageSize, long Pages) Shape() => ((int)(long)_readers[_current].Scalar("PRAGMA page_size")!, (long)_readers[_current].Scalar("PRAGMA page_count")!);
 
@@ -207,6 +220,7 @@ internal sealed class LiveDatabase : IDisposable
         _readers[0].Dispose();
         _readers[1].Dispose();
         _writer.Dispose();
+        _baseReader.Dispose();
     }
 
     /// <summary>A deferred BEGIN takes no lock until the first read: the read takes it.</summary>
@@ -222,6 +236,20 @@ internal sealed class LiveDatabase : IDisposable
         {
             _readers[reader].Execute("ROLLBACK");
             _reading[reader] = false;
+        }
+    }
+
+    private sealed class BaseHold(SqliteConnection reader) : IDisposable
+    {
+        private bool _released;
+
+        public void Dispose()
+        {
+            if (!_released)
+            {
+                reader.Execute("ROLLBACK");
+                _released = true;
+            }
         }
     }
 

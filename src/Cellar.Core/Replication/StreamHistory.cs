@@ -12,7 +12,7 @@ internal static class StreamHistory
     public static IReadOnlyList<StreamBaseImage> Bases(Generation generation)
     {
         var bases = new List<StreamBaseImage>();
-        foreach (var path in Directory.EnumerateFiles(generation.Folder, "base-*.sqlite.zst"))
+        foreach (var path in Directory.EnumerateFiles(generation.Folder, "base-*.zst"))
         {
             if (Generation.BaseTxid(Path.GetFileName(path)) is { } txid && Sidecar.TryRead(path) is { Verified: true } sidecar)
             {
@@ -140,5 +140,28 @@ internal static class StreamHistory
         new($"generation {generation.Id} is missing transactions {from} to {to} (a segment is gone); it cannot be restored past transaction {from - 1}");
 }
 
-/// <summary>A base image: the database as it was after transaction <paramref name="Txid"/> of its generation.</summary>
-internal sealed record StreamBaseImage(long Txid, string Path, Sidecar Sidecar);
+/// <summary>
+/// A base image: the database as it was after transaction <paramref name="Txid"/> of its generation, stored whole or as
+/// a page set over the base before it.
+/// </summary>
+internal sealed record StreamBaseImage(long Txid, string Path, Sidecar Sidecar)
+{
+    /// <summary>Whether it is stored whole (else a page set, which needs its chain).</summary>
+    public bool Full => Generation.IsFullBase(System.IO.Path.GetFileName(Path));
+
+    /// <summary>
+    /// The bases that make the image of <paramref name="bases"/>[<paramref name="index"/>] (oldest first): the newest
+    /// full base at or before it, and every page set after that up to it.
+    /// </summary>
+    public static IReadOnlyList<T> Chain<T>(IReadOnlyList<T> bases, int index, Func<T, bool> full)
+    {
+        var root = index;
+        while (root > 0 && !full(bases[root]))
+        {
+            root--;
+        }
+
+        return full(bases[root]) ? [.. bases.Skip(root).Take(index - root + 1)]
+            : throw new CellarException("a page set with no full base before it in its generation (the full base is gone)");
+    }
+}

@@ -53,17 +53,38 @@ internal static class StreamRestore
             : VerificationResult.Failed(result.Path, $"the stream ends at {result.Sidecar.Tag}, before transaction {txid}", result.Sidecar);
     }
 
+    /// <summary>A full base is expanded and proven as any snapshot is; a page set by rebuilding its chain's image and checking its hash.</summary>
+    private static async Task<VerificationResult> ExpandBaseAsync(Generation generation, StreamBaseImage image, string expandedPath, IProgress<double>? progress, CancellationToken cancellationToken)
+    {
+        if (image.Full)
+        {
+            return await BackupVerifier.ExpandAndCheckAsync(image.Path, expandedPath, progress, cancellationToken).ConfigureAwait(false);
+        }
+
+        var bases = StreamHistory.Bases(generation);
+        try
+        {
+            var chain = StreamBaseImage.Chain(bases, bases.ToList().FindIndex(b => b.Txid == image.Txid), b => b.Full);
+            var expanded = await Task.Run(() => BaseChain.Expand(chain, generation.Manifest.PageSize, expandedPath, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return new VerificationResult(image.Path, [], image.Sidecar) { Expanded = expanded };
+        }
+        catch (CellarException e)
+        {
+            return VerificationResult.Failed(image.Path, e.Message, image.Sidecar);
+        }
+    }
+
     private static async Task<VerificationResult> BuildAsync(
         StreamJob job, Generation generation, StreamBaseImage image, Func<StreamRecord, bool> wanted, string expandedPath, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         var shown = $"stream {job.Name}, generation {generation.Id}";
-        var result = await BackupVerifier.ExpandAndCheckAsync(image.Path, expandedPath, progress, cancellationToken).ConfigureAwait(false);
+        var pageSize = generation.Manifest.PageSize;
+        var result = await ExpandBaseAsync(generation, image, expandedPath, progress, cancellationToken).ConfigureAwait(false);
         if (!result.Ok)
         {
             return result;
         }
 
-        var pageSize = generation.Manifest.PageSize;
         var (txid, committed) = (image.Txid, image.Sidecar.Created);
         try
         {
@@ -103,7 +124,7 @@ internal static class StreamRestore
         }
 
         var inspection = Inspection.Of(expandedPath, cancellationToken);
-        var point = image.Sidecar with { Created = committed, RowCounts = inspection.RowCounts, Tag = $"{generation.Id}/{txid}" };
+        var point = image.Sidecar with { Kind = null, Created = committed, RowCounts = inspection.RowCounts, Tag = $"{generation.Id}/{txid}" };
         return inspection.Integrity == "ok"
             ? result with { Path = shown, Sidecar = point }
             : VerificationResult.Failed(shown, $"the database rebuilt to transaction {txid} fails integrity_check ({inspection.Integrity})", point);

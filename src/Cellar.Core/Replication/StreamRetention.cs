@@ -4,9 +4,9 @@ namespace Cellar.Core.Replication;
 
 /// <summary>
 /// What a stream keeps: every moment of the last <c>keepDays</c> stays restorable, and nothing older is kept for its own
-/// sake. Within a generation, the newest base at or before the window's start anchors it: older bases and the segments
-/// wholly before the anchor go. A generation goes once a newer one began before the window's start. The newest base of
-/// the newest generation is never removed.
+/// sake. Within a generation, the newest base at or before the window's start anchors it: the segments wholly before
+/// the anchor go, and the bases before the anchor's chain (a page set needs the bases it was made over). A generation
+/// goes once a newer one began before the window's start. The newest base of the newest generation is never removed.
 /// </summary>
 internal static class StreamRetention
 {
@@ -16,7 +16,7 @@ internal static class StreamRetention
         var removed = new List<string>();
         var generations = Generation.List(job.Folder);
         var bases = generations.Select(StreamHistory.Bases).ToList();
-        var cuts = Plan([.. bases.Select(b => (IReadOnlyList<(long, DateTimeOffset)>)[.. b.Select(i => (i.Txid, i.Sidecar.Created))])], now - TimeSpan.FromDays(job.KeepDays));
+        var cuts = Plan([.. bases.Select(b => (IReadOnlyList<(long, DateTimeOffset, bool)>)[.. b.Select(i => (i.Txid, i.Sidecar.Created, i.Full))])], now - TimeSpan.FromDays(job.KeepDays));
         for (var i = 0; i < generations.Count; i++)
         {
             var generation = generations[i];
@@ -27,7 +27,7 @@ internal static class StreamRetention
                     removed.Add($"generation {generation.Id}");
                     break;
                 case { } cut:
-                    foreach (var old in bases[i].Where(b => b.Txid < cut.Anchor))
+                    foreach (var old in bases[i].Where(b => b.Txid < cut.KeepFrom))
                     {
                         File.Delete(Catalog.Sidecar.PathFor(old.Path));
                         File.Delete(old.Path);
@@ -49,14 +49,17 @@ internal static class StreamRetention
 
     /// <summary>
     /// The rule, for the job's folder and for a destination alike: given each generation's bases (oldest generation
-    /// first; each base's transaction and time), what goes. A generation goes whole once the next one's first base is
-    /// older than <paramref name="cutoff"/>; otherwise its newest base at or before the cutoff is the anchor, and the
-    /// bases before it and the segments that end at or before it go. Null: nothing goes.
+    /// first; each base's transaction, time, and whether it is whole rather than a page set), what goes. A generation
+    /// goes whole once the next one's first base is older than <paramref name="cutoff"/>; otherwise its newest base at
+    /// or before the cutoff is the anchor: the segments that end at or before it go, and the bases before the anchor's
+    /// chain (the newest whole base at or before it: a page set is nothing without the bases it was made over). Null:
+    /// nothing goes.
     /// </summary>
-    public static IReadOnlyList<RetentionCut?> Plan(IReadOnlyList<IReadOnlyList<(long Txid, DateTimeOffset Created)>> generations, DateTimeOffset cutoff) =>
+    public static IReadOnlyList<RetentionCut?> Plan(IReadOnlyList<IReadOnlyList<(long Txid, DateTimeOffset Created, bool Full)>> generations, DateTimeOffset cutoff) =>
         [.. generations.Select((bases, i) =>
-            i + 1 < generations.Count && generations[i + 1] is [var next, ..] && next.Created <= cutoff ? new RetentionCut(true, 0)
-            : bases.Where(b => b.Created <= cutoff).Select(b => (long?)b.Txid).LastOrDefault() is { } anchor ? new RetentionCut(false, anchor)
+            i + 1 < generations.Count && generations[i + 1] is [var next, ..] && next.Created <= cutoff ? new RetentionCut(true, 0, 0)
+            : bases.Where(b => b.Created <= cutoff).Select(b => (long?)b.Txid).LastOrDefault() is { } anchor
+                ? new RetentionCut(false, anchor, bases.Where(b => b.Full && b.Txid <= anchor).Select(b => b.Txid).DefaultIfEmpty(0).Max())
             : null)];
 
     /// <summary>
@@ -98,5 +101,8 @@ internal static class StreamRetention
     }
 }
 
-/// <summary>What retention removes of one generation: all of it, or what lies before its anchor base (the bases before <c>Anchor</c>, the segments ending at or before it).</summary>
-internal sealed record RetentionCut(bool Whole, long Anchor);
+/// <summary>
+/// What retention removes of one generation: all of it, or what lies before its anchor base (the segments ending at or
+/// before <c>Anchor</c>, the bases before <c>KeepFrom</c>, where the anchor's chain begins).
+/// </summary>
+internal sealed record RetentionCut(bool Whole, long Anchor, long KeepFrom);

@@ -46,6 +46,7 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
         }
         while (step > 0);
 
+        follower.WaitForBase();
         follower.Seal(cancellationToken);
         var generation = follower.Generation!.Id;
         return new StreamPass(generation, shipped, follower.Txid, generation != started);

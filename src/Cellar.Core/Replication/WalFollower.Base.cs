@@ -1,22 +1,40 @@
 using Cellar.Core.Artifacts;
+using Cellar.Core.Configuration;
 using Cellar.Core.Snapshots;
+using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Replication;
 
 /// <summary>
 /// Base images: the first of a generation, and one on the job's schedule (daily unless configured), so a restore
-/// replays at most a day of transactions and retention can let go of what came before. Each is taken with writers
-/// held off for a moment, so the read transaction sees exactly the shipped position, then copied while the app writes
-/// on, and stored and proven by the snapshot path.
+/// replays at most a day of transactions and retention can let go of what came before. Each is pinned with writers
+/// held off for a moment, so a read transaction of its own sees exactly the shipped position; a scheduled one is then
+/// written while the follower goes on shipping. A scheduled base is stored as the pages that changed since the base
+/// before it (a page set) while its chain is short, else whole; each is stored and proven by the artifact path.
 /// </summary>
 internal sealed partial class WalFollower
 {
+    /// <summary>
+    /// How many page sets may follow a full base before the next base is whole again: a restore reads one full base and
+    /// at most this many page sets, and retention keeps a chain whole.
+    /// </summary>
+    internal const int PageSetsPerFullBase = 6;
+
+    private static readonly TimeSpan BaseRetry = TimeSpan.FromMinutes(5);
+    private static readonly FileNamePattern PageSetName = FileNamePattern.Parse("base-{tag}-{yyyy}{MM}{dd}-{HH}{mm}{ss}.pages", ".zst");
+
     private DateTimeOffset? _nextBase;
+    private Task? _baseWrite;
+    private IDisposable? _baseHold;
+    private CancellationTokenSource? _baseCancel;
+
+    /// <summary>True while a base is being written beside the follower.</summary>
+    private bool BaseWriting => _baseWrite is not null;
 
     private bool DueForBase()
     {
-        if (job.Schedule is not { } schedule || _generation is null)
+        if (job.Schedule is not { } schedule || _generation is null || BaseWriting)
         {
             return false;
         }
@@ -25,37 +43,144 @@ internal sealed partial class WalFollower
         return _nextBase is { } next && time.GetUtcNow() >= next;
     }
 
-    /// <summary>A new base of the current generation at the transaction shipped last; then what retention lets go.</summary>
-    private async Task TakeBaseAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Pins a new base of the current generation at the transaction shipped last, with a read transaction of its own
+    /// holding that moment, and writes it beside the follower, which ships on meanwhile (without checkpoints that
+    /// would wait for that reader).
+    /// </summary>
+    private void StartBase(CancellationToken cancellationToken)
     {
         var live = _live!;
-        var pinned = live.WithWritersHeld(() =>
+        var (pinned, hold) = live.WithWritersHeld(() =>
         {
             Ship();
             live.RefreshRead();
-            return Pin(_position);
+            var held = live.HoldForBase();
+            return (Pin(_position), held);
         });
 
         _endKnown = true;
-        await WriteBaseAsync(_generation!, _txid, pinned, cancellationToken).ConfigureAwait(false);
-        _nextBase = null;
-        foreach (var removed in StreamRetention.Prune(job, time.GetUtcNow()))
+        var (generation, txid) = (_generation!, _txid);
+        _baseHold = hold;
+        _baseCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var token = _baseCancel.Token;
+        _baseWrite = Task.Run(() => WriteBaseAsync(generation, txid, pinned, token), token);
+    }
+
+    /// <summary>
+    /// Once the base being written is done (or, with <paramref name="wait"/>, when it is), lets go of its read
+    /// transaction and applies retention; a base that failed is logged and tried again later, the stream going on.
+    /// </summary>
+    private void CollectBase(bool wait)
+    {
+        if (_baseWrite is not { } write || (!wait && !write.IsCompleted))
         {
-            LogPruned(logger, job.Name, removed);
+            return;
+        }
+
+        try
+        {
+            write.GetAwaiter().GetResult();
+            _nextBase = null;
+            foreach (var removed in StreamRetention.Prune(job, time.GetUtcNow()))
+            {
+                LogPruned(logger, job.Name, removed);
+            }
+        }
+        catch (OperationCanceledException) when (_baseCancel!.IsCancellationRequested)
+        {
+            // Stopping: the next start finds the base still due.
+        }
+        catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException or SqliteException)
+        {
+            LogBaseFailed(logger, job.Name, e.Message, BaseRetry.TotalMinutes);
+            _nextBase = time.GetUtcNow() + BaseRetry;
+        }
+        finally
+        {
+            _baseHold!.Dispose();
+            _baseCancel!.Dispose();
+            (_baseWrite, _baseHold, _baseCancel) = (null, null, null);
         }
     }
+
+    /// <summary>Waits for a base being written, so a catch-up pass ends with it stored.</summary>
+    public void WaitForBase() => CollectBase(wait: true);
 
     /// <summary>What the read transaction sees now that it was moved up to <paramref name="position"/> with writers held.</summary>
     private BaseImage Pin(WalPosition position) => BaseImage.Pin(_live!, position, time.GetUtcNow()).Image;
 
-    /// <summary>Writes <paramref name="image"/> into <paramref name="generation"/> as the state after <paramref name="txid"/>.</summary>
+    /// <summary>
+    /// Writes <paramref name="image"/> into <paramref name="generation"/> as the state after <paramref name="txid"/>: as a
+    /// page set over the newest base's chain while that is short (<see cref="ParentChain"/>), else whole. A page set
+    /// that cannot be made (its chain damaged) gives way to a whole base. When the WAL restarted under the image while it
+    /// was read, it is read again from the file alone.
+    /// </summary>
     private async Task WriteBaseAsync(Generation generation, long txid, BaseImage image, CancellationToken cancellationToken)
     {
+        try
+        {
+            await WriteImageAsync(generation, txid, image, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OverlayLost)
+        {
+            await WriteImageAsync(generation, txid, image.FileAlone(), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteImageAsync(Generation generation, long txid, BaseImage image, CancellationToken cancellationToken)
+    {
+        var writer = new ArtifactWriter(time);
+        var tag = Generation.BaseTag(txid);
+        if (ParentChain(StreamHistory.Bases(generation)) is { } parent)
+        {
+            try
+            {
+                await using var pages = new PageSetSource(image, parent, txid);
+                await writer.WriteAsync(job with { Folder = generation.Folder, FileName = PageSetName }, TimeZoneInfo.Utc, tag, pages, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (CellarException e) when (e is not OverlayLost)
+            {
+                LogWholeInstead(logger, job.Name, e.Message);
+            }
+        }
+
         var baseJob = job with { Folder = generation.Folder };
         await using var source = new SnapshotSource(baseJob, time, logger, null, image.CopyAsync);
-        await new ArtifactWriter(time).WriteAsync(baseJob, TimeZoneInfo.Utc, Generation.BaseTag(txid), source, cancellationToken).ConfigureAwait(false);
+        await writer.WriteAsync(baseJob, TimeZoneInfo.Utc, tag, source, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The chain a new page set would go over: the newest base's, while it holds fewer than
+    /// <see cref="PageSetsPerFullBase"/> page sets and they add up to less than half its full base; else null (whole).
+    /// </summary>
+    private static IReadOnlyList<StreamBaseImage>? ParentChain(IReadOnlyList<StreamBaseImage> bases)
+    {
+        if (bases.Count == 0)
+        {
+            return null;
+        }
+
+        IReadOnlyList<StreamBaseImage> chain;
+        try
+        {
+            chain = StreamBaseImage.Chain(bases, bases.Count - 1, b => b.Full);
+        }
+        catch (CellarException)
+        {
+            return null;
+        }
+
+        return chain.Count - 1 < PageSetsPerFullBase && chain.Skip(1).Sum(s => s.Sidecar.SizeBytes) < chain[0].Sidecar.SizeBytes / 2 ? chain : null;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "stream {Job}: retention removed {Removed}")]
     private static partial void LogPruned(ILogger logger, string job, string removed);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "stream {Job}: a new base failed ({Error}); the stream goes on, and the base is tried again in {Minutes} min")]
+    private static partial void LogBaseFailed(ILogger logger, string job, string error, double minutes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stream {Job}: a base of changed pages could not be made ({Error}); storing the whole image instead")]
+    private static partial void LogWholeInstead(ILogger logger, string job, string error);
 }

@@ -47,6 +47,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             await OpenAsync(cancellationToken).ConfigureAwait(false);
         }
 
+        CollectBase(wait: false);
         int shipped;
         try
         {
@@ -71,14 +72,16 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             _live.EndPrevious();
             _endKnown = true;
 
-            if (DueForCheckpoint())
+            // A base being copied holds a read transaction at its moment, which a RESTART would wait on with the app's
+            // writers held off: the WAL grows for the copy's length instead, and is checkpointed once it is done.
+            if (DueForCheckpoint() && !BaseWriting)
             {
                 shipped += Checkpoint();
             }
 
             if (DueForBase())
             {
-                await TakeBaseAsync(cancellationToken).ConfigureAwait(false);
+                StartBase(cancellationToken);
             }
 
             var now = time.GetUtcNow();
@@ -226,6 +229,8 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
 
     private void Close()
     {
+        _baseCancel?.Cancel();
+        CollectBase(wait: true);
         try
         {
             if (_journal is not null)

@@ -35,6 +35,7 @@ public sealed class StreamBaseTests
             await follower.StepAsync(ct);
             clock.Advance(TimeSpan.FromDays(1));
             await follower.StepAsync(ct);
+            follower.WaitForBase();
         }
 
         for (var day = 0; day < 10; day++)
@@ -46,11 +47,13 @@ public sealed class StreamBaseTests
         var generation = Generation.List(job.Folder)[^1];
         var bases = StreamHistory.Bases(generation);
 
-        // Keep 7 days: the newest base at or before the window's start anchors it, and the bases before it are gone.
+        // Keep 7 days: the newest base at or before the window's start anchors it, and the bases before its chain (the
+        // whole base it begins with) are gone.
         var cutoff = clock.GetUtcNow() - TimeSpan.FromDays(job.KeepDays);
-        Assert.Single(bases, b => b.Sidecar.Created <= cutoff);
+        var anchor = bases.Count(b => b.Sidecar.Created <= cutoff) - 1;
+        Assert.Equal(StreamBaseImage.Chain(bases, anchor, b => b.Full).Count, anchor + 1);
         Assert.True(bases.Count >= 8, $"{bases.Count} bases");
-        Assert.All(generation.Segments(), s => Assert.True(s.Last > bases[0].Txid, $"segment up to {s.Last} outlived the anchor at {bases[0].Txid}"));
+        Assert.All(generation.Segments(), s => Assert.True(s.Last > bases[anchor].Txid, $"segment up to {s.Last} outlived the anchor at {bases[anchor].Txid}"));
 
         Assert.Equal(inserted, StreamSandbox.Rows(await sandbox.RestoreAsync(), "item"));
         Assert.Equal(inserted - 10, StreamSandbox.Rows(await sandbox.RestoreAsync(clock.GetUtcNow() - TimeSpan.FromDays(1) - TimeSpan.FromSeconds(1)), "item"));

@@ -269,6 +269,32 @@ public sealed class StreamOffsiteTests
         Assert.Equal(30, StreamSandbox.Rows(await RestoreFromAsync(rig.Sandbox, "restored.sqlite", "--latest", "live"), "item"));
     }
 
+    [Fact]
+    public async Task Bases_of_changed_pages_go_to_the_bucket_and_restore_from_it_alone_at_every_point()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rig = await FakeClockRig.StartAsync(
+            "CREATE TABLE item(id INTEGER PRIMARY KEY, b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 600) INSERT INTO item(b) SELECT randomblob(3000) FROM n",
+            "INSERT INTO item(b) VALUES (randomblob(3000))");
+        var days = new List<DateTimeOffset>();
+        for (var day = 0; day < 4; day++)
+        {
+            await rig.StepAsync(insert: true, TimeSpan.FromDays(1));
+            days.Add(rig.Clock.GetUtcNow());
+            await rig.StepAsync(insert: false, TimeSpan.FromHours(1)); // the day's base, an hour before the next insert
+        }
+
+        var generation = Generation.List(rig.Job.Folder)[^1];
+        var bases = StreamHistory.Bases(generation);
+        Assert.True(bases.Count == 5 && bases[0].Full && bases.Skip(1).All(b => !b.Full), string.Join(", ", bases.Select(b => Path.GetFileName(b.Path))));
+        var remote = (await RemoteStream.GenerationsAsync(rig.Store, rig.Job, ct))[generation.Id].Select(RemoteLayout.PlainKey).ToHashSet();
+        Assert.All(bases, b => Assert.Contains(Path.GetFileName(b.Path), remote));
+
+        LoseTheMachine(rig.Sandbox);
+        Assert.Equal(604, StreamSandbox.Rows(await RestoreFromAsync(rig.Sandbox, "latest.sqlite", "--latest", "live"), "item"));
+        Assert.Equal(602, StreamSandbox.Rows(await RestoreFromAsync(rig.Sandbox, "day2.sqlite", "--job", "live", "--at", days[1].ToString("O")), "item"));
+    }
+
     /// <summary>A writer commits for a second; then <c>cellar run live</c> ships it and copies it offsite. Returns the writer's last parent.</summary>
     private static async Task<long> WriteAndRunAsync(StreamSandbox sandbox, CancellationToken ct)
     {
@@ -329,6 +355,7 @@ public sealed class StreamOffsiteTests
             }
 
             await Follower.StepAsync(ct);
+            Follower.WaitForBase();
             Follower.Seal(ct);
             await Upload.PassAsync(ct);
             Clock.Advance(then);

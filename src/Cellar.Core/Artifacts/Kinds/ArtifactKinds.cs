@@ -4,6 +4,7 @@ using Cellar.Core.Configuration;
 using Cellar.Core.Dumps;
 using Cellar.Core.Logs;
 using Cellar.Core.Progress;
+using Cellar.Core.Replication;
 using Cellar.Core.Snapshots;
 using Microsoft.Extensions.Logging;
 
@@ -18,7 +19,7 @@ namespace Cellar.Core.Artifacts.Kinds;
 internal static class ArtifactKinds
 {
     /// <summary>Every kind, the default (a sidecar that names none) first.</summary>
-    public static IReadOnlyList<ArtifactKind> All { get; } = [SnapshotKind.Instance, DumpKind.Instance, LogArchiveKind.Instance];
+    public static IReadOnlyList<ArtifactKind> All { get; } = [SnapshotKind.Instance, DumpKind.Instance, LogArchiveKind.Instance, PageSetKind.Instance];
 
     /// <summary>
     /// What a run of <paramref name="job"/> stores, ready for the <see cref="ArtifactWriter"/>: a snapshot of the database or

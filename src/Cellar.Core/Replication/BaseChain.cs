@@ -1,0 +1,253 @@
+using Cellar.Core.Compression;
+using Cellar.Core.IO;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// Reads the image a chain of bases makes, page by page in order, without writing anything between: a full base, then
+/// each page set over the one before it (<see cref="PageSet"/>), the newest page set's version of a page winning. Every
+/// file is read once, straight through, and checked as it goes: its stored bytes against its sidecar's SHA-256, each
+/// page set's own checksum and its place in the chain. The image itself is proven by its caller, who hashes what this
+/// gives and compares it with <see cref="ImageHash"/>.
+/// </summary>
+internal sealed class BaseChain : IDisposable
+{
+    private readonly IReadOnlyList<StreamBaseImage> _chain;
+    private readonly HashingStream[] _stored;
+    private readonly Stream[] _expanded;
+    private readonly PageSet.Reader[] _sets;
+    private readonly long _rootPages;
+    private long _next = 1;
+    private bool _finished;
+
+    private BaseChain(IReadOnlyList<StreamBaseImage> chain, HashingStream[] stored, Stream[] expanded, PageSet.Reader[] sets, long rootPages, int pageSize)
+    {
+        (_chain, _stored, _expanded, _sets, _rootPages, PageSize) = (chain, stored, expanded, sets, rootPages, pageSize);
+        Pages = sets is [.., var newest] ? newest.Pages : rootPages;
+    }
+
+    /// <summary>The page size.</summary>
+    public int PageSize { get; }
+
+    /// <summary>The image's page count.</summary>
+    public long Pages { get; }
+
+    /// <summary>What the image must hash to, as the newest page set records it (null: the chain is a full base alone, proven by its own sidecar).</summary>
+    public byte[]? ImageHash => _sets is [.., var newest] ? newest.ImageHash : null;
+
+    /// <summary>Opens <paramref name="chain"/> (a full base first, then page sets each over the one before) of a generation whose pages are <paramref name="pageSize"/> bytes.</summary>
+    public static BaseChain Open(IReadOnlyList<StreamBaseImage> chain, int pageSize)
+    {
+        if (chain is not [{ Full: true } root, ..] || chain.Skip(1).Any(b => b.Full))
+        {
+            throw new ArgumentException("a chain is one full base and then page sets", nameof(chain));
+        }
+
+        var stored = new List<HashingStream>();
+        var expanded = new List<Stream>();
+        try
+        {
+            foreach (var image in chain)
+            {
+                stored.Add(new HashingStream(new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan)));
+                var codec = Codec.Named(image.Sidecar.Compression)
+                    ?? throw new CellarException($"base {image.Path}: its sidecar names a compression ('{image.Sidecar.Compression}') this version cannot read");
+                expanded.Add(codec.OpenRead(stored[^1]));
+            }
+
+            var sets = new PageSet.Reader[chain.Count - 1];
+            for (var i = 1; i < chain.Count; i++)
+            {
+                var set = new PageSet.Reader(expanded[i], chain[i].Path);
+                Explained(chain, set.Start);
+                if (set.Txid != chain[i].Txid || set.Parent != chain[i - 1].Txid || set.PageSize != pageSize)
+                {
+                    throw new CellarException($"page set {chain[i].Path} is not the one its place in the chain needs (transaction {set.Txid} over {set.Parent}, pages of {set.PageSize} bytes)");
+                }
+
+                sets[i - 1] = set;
+            }
+
+            return new BaseChain(chain, [.. stored], [.. expanded], sets, root.Sidecar.SourceBytes / pageSize, pageSize);
+        }
+        catch
+        {
+            expanded.ForEach(s => s.Dispose());
+            stored.ForEach(s => s.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Writes the image <paramref name="chain"/> makes into the new file <paramref name="path"/> (owner-only, fsynced)
+    /// and proves it: every file of the chain as its sidecar recorded, and the image hashing to what the newest page set
+    /// recorded. Throws, in one line, when anything is off. Returns the file as created (device and inode).
+    /// </summary>
+    public static UnixFiles.FileId? Expand(IReadOnlyList<StreamBaseImage> chain, int pageSize, string path, CancellationToken cancellationToken)
+    {
+        using var bases = Open(chain, pageSize);
+        using var output = SecureFiles.CreateNew(path);
+        var created = UnixFiles.FStat(output.SafeFileHandle)?.Id;
+        using var image = new HashingStream(output, leaveOpen: true);
+        var block = new byte[256 * pageSize];
+        int pages;
+        while ((pages = bases.Read(block)) > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            image.Write(block, 0, pages * pageSize);
+        }
+
+        if (bases.ImageHash is { } expected && !Convert.FromHexString(image.HexHash()).AsSpan().SequenceEqual(expected))
+        {
+            throw new CellarException($"the bases up to {chain[^1].Path} rebuild an image other than the one it recorded; a file of its chain is not the one it was made over");
+        }
+
+        Fsync.File(output);
+        return created;
+    }
+
+    /// <summary>
+    /// Fills <paramref name="block"/> (a whole number of pages) with the image's next pages; returns how many (0 at the
+    /// end, after which every file is checked to its last byte).
+    /// </summary>
+    public int Read(Span<byte> block)
+    {
+        try
+        {
+            return ReadPages(block);
+        }
+        catch (CellarException e)
+        {
+            throw Explain(_chain, e);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var stream in _expanded.Concat<Stream>(_stored))
+        {
+            stream.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="read"/>; a file of the chain found damaged is said as what it most likely is, when it is:
+    /// a file whose bytes are not the ones its sidecar recorded.
+    /// </summary>
+    private static void Explained(IReadOnlyList<StreamBaseImage> chain, Action read)
+    {
+        try
+        {
+            read();
+        }
+        catch (CellarException e)
+        {
+            throw Explain(chain, e);
+        }
+    }
+
+    private static CellarException Explain(IReadOnlyList<StreamBaseImage> chain, CellarException found)
+    {
+        foreach (var image in chain)
+        {
+            using var file = new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+            if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file)) != image.Sidecar.Sha256)
+            {
+                return new CellarException(Mismatch(image), found);
+            }
+        }
+
+        return found;
+    }
+
+    private static string Mismatch(StreamBaseImage image) => $"base {image.Path} does not match its sidecar's SHA-256; it is damaged";
+
+    private int ReadPages(Span<byte> block)
+    {
+        var count = (int)Math.Min(block.Length / PageSize, Pages - _next + 1);
+        for (var i = 0; i < count; i++, _next++)
+        {
+            var page = block.Slice(i * PageSize, PageSize);
+            var fromRoot = false;
+            if (_next <= _rootPages)
+            {
+                ReadRoot(page);
+                fromRoot = true;
+            }
+
+            var found = false;
+            for (var s = _sets.Length - 1; s >= 0; s--)
+            {
+                if (_sets[s].Current != _next)
+                {
+                    continue;
+                }
+
+                if (!found)
+                {
+                    _sets[s].Data.CopyTo(page);
+                    found = true;
+                }
+
+                _sets[s].Next();
+            }
+
+            if (!found && !fromRoot)
+            {
+                throw new CellarException($"page set {_chain[^1].Path}: page {_next} is in no base of its chain");
+            }
+        }
+
+        if (count == 0 && !_finished)
+        {
+            Finish();
+            _finished = true;
+        }
+
+        return count;
+    }
+
+    private void ReadRoot(Span<byte> page)
+    {
+        try
+        {
+            _expanded[0].ReadExactly(page);
+        }
+        catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ZstdSharp.ZstdException)
+        {
+            throw new CellarException($"base {_chain[0].Path} is damaged ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Reads what the image did not need (pages past its end), then checks every file whole against its sidecar.</summary>
+    private void Finish()
+    {
+        var rest = new byte[PageSize];
+        for (; _next <= _rootPages; _next++)
+        {
+            ReadRoot(rest);
+        }
+
+        if (_expanded[0].ReadByte() != -1)
+        {
+            throw new CellarException($"base {_chain[0].Path} holds more than its sidecar's {_chain[0].Sidecar.SourceBytes} bytes");
+        }
+
+        foreach (var set in _sets)
+        {
+            while (set.Current != 0)
+            {
+                set.Next();
+            }
+        }
+
+        for (var i = 0; i < _chain.Count; i++)
+        {
+            _stored[i].CopyTo(Stream.Null);
+            if (_stored[i].HexHash() != _chain[i].Sidecar.Sha256)
+            {
+                throw new CellarException(Mismatch(_chain[i]));
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+using Cellar.Core.Artifacts;
+using Cellar.Core.Catalog;
+using Cellar.Core.IO;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// A stream's base stored as the pages that changed since the base before it (<see cref="PageSet"/>). Alone it is
+/// proven as far as it can be: its stored bytes, its structure and its own checksum; the image it makes with its chain
+/// is proven by every restore of the stream (<see cref="BaseChain"/>). It is never restored by itself.
+/// </summary>
+internal sealed class PageSetKind : ArtifactKind
+{
+    /// <summary>The one instance.</summary>
+    public static readonly PageSetKind Instance = new();
+
+    /// <summary>The sidecar's count of the pages it holds (in <see cref="Sidecar.RowCounts"/>).</summary>
+    public const string ChangedPages = "changedPages";
+
+    private PageSetKind()
+        : base("stream-pages", "stream base page set", "base not kept", RestoreWay.None, "restore its stream with cellar restore --job JOB")
+    {
+    }
+
+    /// <inheritdoc/>
+    public override string? NameMark => ".pages";
+
+    /// <inheritdoc/>
+    public override string Summary(Sidecar sidecar, Func<long, string> bytes) =>
+        $"{sidecar.RowCounts.GetValueOrDefault(ChangedPages)} pages changed of a {bytes(sidecar.SourceBytes)} database";
+
+    /// <inheritdoc/>
+    public override long ExpandedLimit(Sidecar sidecar) => PageSet.MaxSize(sidecar.SourcePageCount, (int)sidecar.SourcePageSize);
+
+    /// <summary>Checksum, then every page in order and the page set's own checksum, then the count against the sidecar.</summary>
+    public override Task<VerificationResult> ProveAsync(StoredArtifact stored, string scratchPath, IProgress<double>? progress, CancellationToken cancellationToken) =>
+        Task.Run(() => Prove(stored, cancellationToken), cancellationToken);
+
+    private VerificationResult Prove(StoredArtifact stored, CancellationToken cancellationToken)
+    {
+        var sidecar = stored.Sidecar;
+        using var file = new FileStream(stored.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        using var hashing = new HashingStream(file, leaveOpen: true);
+        var count = 0L;
+        string sha;
+        try
+        {
+            using var expanded = new BoundedStream(stored.Codec.OpenRead(hashing), ExpandedLimit(sidecar), "its sidecar records");
+            var reader = new PageSet.Reader(expanded, stored.Path);
+            reader.Start();
+            for (; reader.Current != 0; reader.Next())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                count++;
+            }
+
+            hashing.CopyTo(Stream.Null);
+            sha = hashing.HexHash();
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException or CellarException)
+        {
+            return StoredProof.Undecodable(stored, e);
+        }
+
+        if (!StoredProof.Matches(sha, stored))
+        {
+            return StoredProof.ChecksumMismatch(stored, sha);
+        }
+
+        return count == sidecar.RowCounts.GetValueOrDefault(ChangedPages)
+            ? new VerificationResult(stored.Path, [], sidecar)
+            : VerificationResult.Rotten(stored.Path, $"holds {count} pages, the sidecar says {sidecar.RowCounts.GetValueOrDefault(ChangedPages)}", sidecar);
+    }
+}

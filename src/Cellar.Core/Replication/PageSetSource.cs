@@ -1,0 +1,128 @@
+using System.Buffers.Binary;
+using System.IO.Pipelines;
+using System.Security.Cryptography;
+using Cellar.Core.Artifacts;
+using Cellar.Core.Catalog;
+using Cellar.Core.IO;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// What a page set hands the <see cref="ArtifactWriter"/>: the pinned image read side by side with the image its
+/// parent chain rebuilds (each of those files checked to its last byte on the way), every page that differs or lies
+/// past the parent's end written out, and the image's SHA-256 recorded, so a restore proves the whole chain by one
+/// hash. Proven as a dump is: the stored file decompresses to exactly the bytes generated.
+/// </summary>
+internal sealed class PageSetSource(BaseImage image, IReadOnlyList<StreamBaseImage> parent, long txid) : ArtifactSource
+{
+    private const long PipeBytes = 8 << 20;
+    private string? _sha;
+    private long _bytes;
+    private int _count;
+
+    /// <inheritdoc/>
+    public override ArtifactKind Kind => PageSetKind.Instance;
+
+    /// <inheritdoc/>
+    public override Task<DateTimeOffset> TakeAsync(CancellationToken cancellationToken) => Task.FromResult(image.Taken);
+
+    /// <summary>The pages are found on one thread while the writer compresses them on the others.</summary>
+    public override async Task<(string Sha, long Size)> StoreAsync(ArtifactTarget target, CancellationToken cancellationToken)
+    {
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
+        var producing = Task.Run(
+            () =>
+            {
+                try
+                {
+                    using var output = pipe.Writer.AsStream();
+                    Produce(output, cancellationToken);
+                    pipe.Writer.Complete();
+                }
+                catch (Exception e)
+                {
+                    pipe.Writer.Complete(e);
+                    throw;
+                }
+            },
+            cancellationToken);
+        try
+        {
+            await using var input = pipe.Reader.AsStream();
+            return await target.WriteAsync(input, null, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // The producer's own failure is the one worth telling: the writer's is only that its input broke.
+            await producing.ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override Task<string?> ProveAsync(ArtifactTarget target, CancellationToken cancellationToken) =>
+        Task.Run(() => target.Mismatch(_sha!, _bytes, "page set", cancellationToken), cancellationToken);
+
+    /// <inheritdoc/>
+    public override Sidecar Describe(Sidecar common) => common with
+    {
+        SourcePageSize = image.PageSize,
+        SourcePageCount = image.Pages,
+        SourceBytes = image.Pages * image.PageSize,
+        JournalMode = "wal",
+        RowCounts = new SortedDictionary<string, long>(StringComparer.Ordinal) { [PageSetKind.ChangedPages] = _count },
+    };
+
+    private void Produce(Stream output, CancellationToken cancellationToken)
+    {
+        var pageSize = image.PageSize;
+        using var chain = BaseChain.Open(parent, pageSize);
+        using var stored = new HashingStream(output, leaveOpen: true);
+        using var content = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffered = new BufferedStream(stored, 1 << 20);
+        void Write(ReadOnlySpan<byte> bytes)
+        {
+            content.AppendData(bytes);
+            buffered.Write(bytes);
+        }
+
+        Write(PageSet.Header(txid, parent[^1].Txid, pageSize, image.Pages));
+        var before = Array.Empty<byte>();
+        var number = new byte[4];
+        image.Read(
+            (first, block) =>
+            {
+                var pages = block.Span;
+                whole.AppendData(pages);
+                if (before.Length < pages.Length)
+                {
+                    before = new byte[pages.Length];
+                }
+
+                var had = chain.Read(before.AsSpan(0, pages.Length));
+                for (var i = 0; i < pages.Length / pageSize; i++)
+                {
+                    var page = pages.Slice(i * pageSize, pageSize);
+                    if (i >= had || !page.SequenceEqual(before.AsSpan(i * pageSize, pageSize)))
+                    {
+                        BinaryPrimitives.WriteUInt32LittleEndian(number, (uint)(first + i));
+                        Write(number);
+                        Write(page);
+                        _count++;
+                    }
+                }
+            },
+            cancellationToken);
+
+        // The parent's pages past the image's end, then every file of the chain to its last byte.
+        var rest = new byte[pageSize];
+        while (chain.Read(rest) > 0)
+        {
+        }
+
+        var trailer = PageSet.Trailer(_count, whole.GetHashAndReset(), content);
+        buffered.Write(trailer);
+        buffered.Flush();
+        (_sha, _bytes) = (stored.HexHash(), stored.BytesHashed);
+    }
+}
