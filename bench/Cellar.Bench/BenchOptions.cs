@@ -18,7 +18,7 @@ internal sealed record BenchOptions(
 {
     private const int ExitUsage = 2;
 
-    private static readonly string[] Suites = ["backups", "dumps", "logs", "daemon", "offsite", "stream"];
+    private static readonly string[] Suites = ["backups", "dumps", "logs", "daemon", "offsite", "stream", "history"];
 
     private static readonly Option<IReadOnlyList<int>> SizesOption = new("--sizes")
     {
@@ -64,7 +64,7 @@ internal sealed record BenchOptions(
 
     private static readonly Option<string> SuiteOption = new("--suite")
     {
-        Description = "backups, dumps, logs, daemon, offsite or stream (all but backups: only that comparison, spliced into its section of the report)",
+        Description = "backups, dumps, logs, daemon, offsite, stream or history (a day of stream history: --sizes STORAGE,RESTORE; all but backups: only that comparison, spliced into its section of the report)",
         DefaultValueFactory = _ => "backups",
         CustomParser = ParseSuite,
     };
@@ -204,7 +204,7 @@ internal sealed record BenchOptions(
         var value = result.Tokens[0].Value;
         if (!Suites.Contains(value))
         {
-            result.AddError($"--suite must be backups, dumps, logs, daemon, offsite or stream, not '{value}'");
+            result.AddError($"--suite must be backups, dumps, logs, daemon, offsite, stream or history, not '{value}'");
         }
 
         return value;

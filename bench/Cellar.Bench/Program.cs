@@ -6,7 +6,7 @@ using Cellar.Bench;
 // side by side in one run on generated databases, plus a busy database and the snapshot-method choice.
 // Usage: dotnet run -c Release --project bench/Cellar.Bench -- [--sizes 50,1024] [--out docs/BENCHMARKS.md]
 //        [--work-dir /var/tmp] [--runs N] [--writer-seconds 10] [--backup-timeout 40] [--busy-size MIB|0]
-//        [--suite backups|dumps|logs|daemon|offsite|stream]; --help describes them.
+//        [--suite backups|dumps|logs|daemon|offsite|stream|history]; --help describes them.
 return await BenchOptions.RunAsync(args, BenchAsync);
 
 static async Task<int> BenchAsync(BenchOptions options)
@@ -60,6 +60,19 @@ static async Task<int> BenchAsync(BenchOptions options)
                 await PublishNativeAsync() is { } cellar
                     ? StreamReport.ToMarkdown(await new StreamBench(repo, [cellar], writerDll, options.Runs ?? 3).RunAsync(workDir), options, machine, started)
                     : null);
+        case "history":
+            return await SectionAsync("stream-history", "stream history", async () =>
+            {
+                if (await PublishNativeAsync() is not { } native)
+                {
+                    return null;
+                }
+
+                var litestream = await StreamBench.InstallLitestreamAsync(workDir);
+                // An hour is 5 s: a day of history in two minutes. --sizes: the storage database, then the restore one.
+                var history = new HistoryBench(new StreamBench(repo, [native], writerDll, 1), [native], secondsPerHour: 5);
+                return HistoryReport.ToMarkdown(await history.RunAsync(workDir, litestream, options.SizesMiB[0], options.SizesMiB[^1]), options, machine, started);
+            });
         case "offsite":
             return await SectionAsync("offsite", "offsite", async () =>
                 OffsiteResult.ToMarkdown(await new OffsiteBench(repo, cellarDll, options.Runs).RunAsync(workDir, options.SizesMiB), options, machine, started));

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using static System.FormattableString;
 
 namespace Cellar.Bench;
 
@@ -167,20 +168,31 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
         return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Starts the replicator on <paramref name="db"/> (to the folder, or to <paramref name="server"/>) and returns once it follows it; null for none.</summary>
-    private async Task<Process?> StartAsync(Tool tool, string dir, string db, string litestream, S3rver? server)
+    /// <summary>
+    /// Starts the replicator on <paramref name="db"/> (to the folder, or to <paramref name="server"/>) and returns once it
+    /// follows it; null for none. With <paramref name="nextBase"/>, each takes its next full copy then (Cellar's base
+    /// schedule, Litestream's snapshot interval), instead of on its defaults.
+    /// </summary>
+    internal async Task<Process?> StartAsync(Tool tool, string dir, string db, string litestream, S3rver? server, DateTimeOffset? nextBase = null)
     {
         Process? process;
         switch (tool)
         {
             case Tool.Cellar:
+                var live = new Dictionary<string, object> { ["type"] = "stream", ["folder"] = "stream" };
+                if (nextBase is { } at)
+                {
+                    live["schedule"] = at.UtcDateTime.ToString("s m H d M '*'", CultureInfo.InvariantCulture);
+                }
+
                 var config = new Dictionary<string, object>
                 {
                     ["database"] = db,
                     ["backupRoot"] = Path.Combine(dir, "backups"),
                     ["logDir"] = dir,
                     ["listen"] = "http://127.0.0.1:0",
-                    ["jobs"] = new Dictionary<string, object> { ["live"] = new { type = "stream", folder = "stream" } },
+                    ["timeZone"] = "UTC",
+                    ["jobs"] = new Dictionary<string, object> { ["live"] = live },
                 };
                 if (server is not null)
                 {
@@ -210,8 +222,9 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
                 var replica = server is null
                     ? $"      - path: {Path.Combine(dir, "replica")}\n"
                     : $"      - type: s3\n        bucket: cellar\n        path: litestream\n        endpoint: {server.Endpoint}\n        force-path-style: true\n        access-key-id: S3RVER\n        secret-access-key: S3RVER\n";
+                var snapshots = nextBase is { } when ? Invariant($"        snapshot-interval: {Math.Max(1, (int)(when - TimeProvider.System.GetUtcNow()).TotalSeconds)}s\n") : "";
                 var yml = Path.Combine(dir, "litestream.yml");
-                await File.WriteAllTextAsync(yml, $"dbs:\n  - path: {db}\n    replicas:\n{replica}").ConfigureAwait(false);
+                await File.WriteAllTextAsync(yml, $"dbs:\n  - path: {db}\n    replicas:\n{replica}{snapshots}").ConfigureAwait(false);
                 process = Process.Start(Proc.StartInfo(litestream, ["replicate", "-config", yml], redirectStdin: false))!;
                 break;
             default:
@@ -245,7 +258,7 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
         _ => true,
     };
 
-    private static async Task StopAsync(Process? process)
+    internal static async Task StopAsync(Process? process)
     {
         if (process is { HasExited: false })
         {
@@ -275,7 +288,7 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
         return Directory.CreateDirectory(dir).FullName;
     }
 
-    private static async Task<string> InstallLitestreamAsync(string workDir)
+    internal static async Task<string> InstallLitestreamAsync(string workDir)
     {
         var prefix = Path.Combine(workDir, "litestream");
         await Proc.RunCheckedAsync("npm", "install", "--no-audit", "--no-fund", "--prefix", prefix, "@flydotio/litestream-linux-x64@1.0.1").ConfigureAwait(false);

@@ -45,6 +45,7 @@ internal sealed class BaseChain : IDisposable
 
         var stored = new List<HashingStream>();
         var expanded = new List<Stream>();
+        var sets = new PageSet.Reader[chain.Count - 1];
         try
         {
             foreach (var image in chain)
@@ -55,23 +56,22 @@ internal sealed class BaseChain : IDisposable
                 expanded.Add(codec.OpenRead(stored[^1]));
             }
 
-            var sets = new PageSet.Reader[chain.Count - 1];
             for (var i = 1; i < chain.Count; i++)
             {
                 var set = new PageSet.Reader(expanded[i], chain[i].Path);
+                sets[i - 1] = set;
                 Explained(chain, set.Start);
                 if (set.Txid != chain[i].Txid || set.Parent != chain[i - 1].Txid || set.PageSize != pageSize)
                 {
                     throw new CellarException($"page set {chain[i].Path} is not the one its place in the chain needs (transaction {set.Txid} over {set.Parent}, pages of {set.PageSize} bytes)");
                 }
-
-                sets[i - 1] = set;
             }
 
             return new BaseChain(chain, [.. stored], [.. expanded], sets, root.Sidecar.SourceBytes / pageSize, pageSize);
         }
         catch
         {
+            Array.ForEach(sets, s => s?.Dispose());
             expanded.ForEach(s => s.Dispose());
             stored.ForEach(s => s.Dispose());
             throw;
@@ -83,18 +83,21 @@ internal sealed class BaseChain : IDisposable
     /// and proves it: every file of the chain as its sidecar recorded, and the image hashing to what the newest page set
     /// recorded. Throws, in one line, when anything is off. Returns the file as created (device and inode).
     /// </summary>
-    public static UnixFiles.FileId? Expand(IReadOnlyList<StreamBaseImage> chain, int pageSize, string path, CancellationToken cancellationToken)
+    public static UnixFiles.FileId? Expand(IReadOnlyList<StreamBaseImage> chain, int pageSize, string path, IProgress<double>? progress, CancellationToken cancellationToken)
     {
         using var bases = Open(chain, pageSize);
         using var output = SecureFiles.CreateNew(path);
         var created = UnixFiles.FStat(output.SafeFileHandle)?.Id;
         using var image = new HashingStream(output, leaveOpen: true);
-        var block = new byte[256 * pageSize];
+        var block = new byte[Math.Max(1, (1 << 20) / pageSize) * pageSize];
         int pages;
+        long done = 0;
         while ((pages = bases.Read(block)) > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
             image.Write(block, 0, pages * pageSize);
+            done += pages;
+            progress?.Report((double)done / Math.Max(1, bases.Pages));
         }
 
         if (bases.ImageHash is { } expected && !Convert.FromHexString(image.HexHash()).AsSpan().SequenceEqual(expected))
@@ -124,6 +127,11 @@ internal sealed class BaseChain : IDisposable
 
     public void Dispose()
     {
+        foreach (var set in _sets)
+        {
+            set.Dispose();
+        }
+
         foreach (var stream in _expanded.Concat<Stream>(_stored))
         {
             stream.Dispose();
@@ -148,13 +156,20 @@ internal sealed class BaseChain : IDisposable
 
     private static CellarException Explain(IReadOnlyList<StreamBaseImage> chain, CellarException found)
     {
-        foreach (var image in chain)
+        try
         {
-            using var file = new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-            if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file)) != image.Sidecar.Sha256)
+            foreach (var image in chain)
             {
-                return new CellarException(Mismatch(image), found);
+                using var file = new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+                if (Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(file)) != image.Sidecar.Sha256)
+                {
+                    return new CellarException(Mismatch(image), found);
+                }
             }
+        }
+        catch (IOException)
+        {
+            // A file of the chain gone meanwhile: what was found stands.
         }
 
         return found;
@@ -164,17 +179,15 @@ internal sealed class BaseChain : IDisposable
 
     private int ReadPages(Span<byte> block)
     {
-        var count = (int)Math.Min(block.Length / PageSize, Pages - _next + 1);
+        var count = (int)Math.Clamp(Pages - _next + 1, 0, block.Length / PageSize);
+        var fromRoot = (int)Math.Clamp(_rootPages - _next + 1, 0, count);
+        if (fromRoot > 0)
+        {
+            ReadRoot(block[..(fromRoot * PageSize)]);
+        }
+
         for (var i = 0; i < count; i++, _next++)
         {
-            var page = block.Slice(i * PageSize, PageSize);
-            var fromRoot = false;
-            if (_next <= _rootPages)
-            {
-                ReadRoot(page);
-                fromRoot = true;
-            }
-
             var found = false;
             for (var s = _sets.Length - 1; s >= 0; s--)
             {
@@ -185,14 +198,14 @@ internal sealed class BaseChain : IDisposable
 
                 if (!found)
                 {
-                    _sets[s].Data.CopyTo(page);
+                    _sets[s].Data.CopyTo(block.Slice(i * PageSize, PageSize));
                     found = true;
                 }
 
                 _sets[s].Next();
             }
 
-            if (!found && !fromRoot)
+            if (!found && i >= fromRoot)
             {
                 throw new CellarException($"page set {_chain[^1].Path}: page {_next} is in no base of its chain");
             }
@@ -207,11 +220,23 @@ internal sealed class BaseChain : IDisposable
         return count;
     }
 
-    private void ReadRoot(Span<byte> page)
+    private int ReadRootTail(Span<byte> after)
     {
         try
         {
-            _expanded[0].ReadExactly(page);
+            return _expanded[0].Read(after);
+        }
+        catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
+        {
+            throw new CellarException($"base {_chain[0].Path} is damaged ({e.Message})", e);
+        }
+    }
+
+    private void ReadRoot(Span<byte> pages)
+    {
+        try
+        {
+            _expanded[0].ReadExactly(pages);
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or ZstdSharp.ZstdException)
         {
@@ -228,7 +253,8 @@ internal sealed class BaseChain : IDisposable
             ReadRoot(rest);
         }
 
-        if (_expanded[0].ReadByte() != -1)
+        var after = new byte[1];
+        if (ReadRootTail(after) != 0)
         {
             throw new CellarException($"base {_chain[0].Path} holds more than its sidecar's {_chain[0].Sidecar.SourceBytes} bytes");
         }

@@ -11,7 +11,7 @@ namespace Cellar.Core.Replication;
 /// Unlike SQLite's backup API, which rewrites the header of the copy, this is the app's very bytes, so a restore can
 /// be compared page for page with the live database.
 /// </summary>
-internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? header, IReadOnlyDictionary<uint, long> overlay, int pageSize, long pages, DateTimeOffset taken)
+internal sealed class BaseImage(string database, UnixFiles.FileId? file, SafeFileHandle wal, WalHeader? header, IReadOnlyDictionary<uint, long> overlay, int pageSize, long pages, DateTimeOffset taken)
 {
     private const int PagesPerRead = 256;
 
@@ -52,7 +52,7 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
             end = upTo ?? scan.End;
         }
 
-        return (end, new BaseImage(live.Path, live.Wal, header, overlay, pageSize, pages, now));
+        return (end, new BaseImage(live.Path, live.Id, live.Wal, header, overlay, pageSize, pages, now));
     }
 
     /// <summary>Writes the image to the new file <paramref name="copyPath"/> (owner-only) and fsyncs it.</summary>
@@ -90,7 +90,7 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
     /// reader that begins on a WAL copied whole into the database its slot 0, which reads the file alone), and no
     /// checkpoint writes into the file while such a reader is open. So the file, as it is now, is the image.
     /// </summary>
-    public BaseImage FileAlone() => new(database, wal, null, new Dictionary<uint, long>(), pageSize, pages, taken);
+    public BaseImage FileAlone() => new(database, file, wal, null, new Dictionary<uint, long>(), pageSize, pages, taken);
 
     /// <summary>
     /// Throws <see cref="OverlayLost"/> unless the WAL frames laid over the file were still the same WAL's when the copy
@@ -118,6 +118,11 @@ internal sealed class BaseImage(string database, SafeFileHandle wal, WalHeader? 
     private void ReadBlocks(Action<long, ReadOnlyMemory<byte>> block, CancellationToken cancellationToken)
     {
         using var source = File.OpenHandle(database, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (file is not null && UnixFiles.FStat(source)?.Id != file)
+        {
+            throw new CellarException($"database {database} was replaced while its base was copied");
+        }
+
         var buffer = new byte[PagesPerRead * pageSize];
         for (long first = 1; first <= pages; first += PagesPerRead)
         {

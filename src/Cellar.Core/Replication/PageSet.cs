@@ -52,7 +52,7 @@ internal static class PageSet
     /// Reads a page set's expanded bytes from <paramref name="input"/> one page at a time, checking as it goes what can
     /// be checked so far, and the trailer at the end (<paramref name="shown"/> names it in errors).
     /// </summary>
-    internal sealed class Reader(Stream input, string shown)
+    internal sealed class Reader(Stream input, string shown) : IDisposable
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private byte[] _page = [];
@@ -136,7 +136,17 @@ internal static class PageSet
 
             ImageHash = trailer[8..40];
             var after = new byte[1];
-            if (input.Read(after) != 0)
+            int extra;
+            try
+            {
+                extra = input.Read(after);
+            }
+            catch (Exception e) when (e is InvalidDataException or ZstdSharp.ZstdException)
+            {
+                throw Damaged($"it does not decompress ({e.Message})");
+            }
+
+            if (extra != 0)
             {
                 throw Damaged("bytes after its trailer");
             }
@@ -169,6 +179,8 @@ internal static class PageSet
                 _hash.AppendData(bytes);
             }
         }
+
+        public void Dispose() => _hash.Dispose();
 
         private CellarException Damaged(string why) => new($"page set {shown} is damaged: {why}");
     }

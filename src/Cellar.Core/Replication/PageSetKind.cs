@@ -18,7 +18,7 @@ internal sealed class PageSetKind : ArtifactKind
     public const string ChangedPages = "changedPages";
 
     private PageSetKind()
-        : base("stream-pages", "stream base page set", "base not kept", RestoreWay.None, "restore its stream with cellar restore --job JOB")
+        : base("stream-pages", "stream base page set", "base", RestoreWay.None, "restore its stream with cellar restore --job JOB")
     {
     }
 
@@ -46,7 +46,7 @@ internal sealed class PageSetKind : ArtifactKind
         try
         {
             using var expanded = new BoundedStream(stored.Codec.OpenRead(hashing), ExpandedLimit(sidecar), "its sidecar records");
-            var reader = new PageSet.Reader(expanded, stored.Path);
+            using var reader = new PageSet.Reader(expanded, stored.Path);
             reader.Start();
             for (; reader.Current != 0; reader.Next())
             {

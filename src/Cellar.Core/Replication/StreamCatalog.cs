@@ -11,7 +11,7 @@ public static class StreamCatalog
         var found = new List<StreamGeneration>();
         foreach (var generation in Generation.List(job.Folder))
         {
-            var bases = StreamHistory.Bases(generation);
+            var bases = StreamHistory.StartingPoints(generation);
             if (bases.Count == 0)
             {
                 continue;
@@ -27,7 +27,7 @@ public static class StreamCatalog
             }
 
             var bytes = Directory.EnumerateFiles(generation.Folder).Sum(f => new FileInfo(f).Length);
-            found.Add(new StreamGeneration(generation.Id, bases[0].Sidecar.Created, to, last, bases.Count, segments.Count, bytes));
+            found.Add(new StreamGeneration(generation.Id, bases[0].Sidecar.Created, to, last, StreamHistory.Bases(generation).Count, segments.Count, bytes));
         }
 
         return found;
@@ -36,7 +36,7 @@ public static class StreamCatalog
 
 /// <summary>One generation of a stream as <c>cellar list</c> shows it.</summary>
 /// <param name="Id">Its id (its folder's name).</param>
-/// <param name="From">The oldest moment it restores: its first base.</param>
+/// <param name="From">The oldest moment it restores: its first base that every transaction since is held after.</param>
 /// <param name="To">The newest: the last transaction shipped.</param>
 /// <param name="Transactions">Transactions shipped since its first base.</param>
 /// <param name="Bases">Base images it holds.</param>

@@ -20,7 +20,25 @@ internal static class StreamHistory
             }
         }
 
-        return [.. bases.OrderBy(b => b.Txid)];
+        // Two bases at one transaction (an older version took a base on an idle day) keep the order they were taken in.
+        return [.. bases.OrderBy(b => b.Txid).ThenBy(b => b.Sidecar.Created)];
+    }
+
+    /// <summary>
+    /// The bases a restore can start from: those after which every transaction is still held. Retention lets go of the
+    /// segments before the window's anchor but keeps the older bases of the anchor's chain, which rebuild the anchor
+    /// and nothing else.
+    /// </summary>
+    public static IReadOnlyList<StreamBaseImage> StartingPoints(Generation generation)
+    {
+        var bases = Bases(generation);
+        if (bases.Count == 0)
+        {
+            return bases;
+        }
+
+        var firstHeld = generation.Segments() is [var first, ..] ? first.First : StreamJournal.FirstTxid(generation.JournalPath) ?? bases[^1].Txid + 1;
+        return [.. bases.Where(b => b.Txid >= firstHeld - 1)];
     }
 
     /// <summary>

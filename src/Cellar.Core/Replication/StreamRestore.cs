@@ -2,13 +2,12 @@ using Cellar.Core.Artifacts;
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Sqlite;
-using Cellar.Core.Verification;
 
 namespace Cellar.Core.Replication;
 
 /// <summary>
-/// Builds the database as it stood at a moment of a stream: the newest base image at or before it, expanded and proven
-/// as any snapshot is, then every transaction after it that Cellar saw committed at or before the moment, applied page
+/// Builds the database as it stood at a moment of a stream: the newest base image at or before it, rebuilt from its
+/// chain with every file checked against its sidecar, then every transaction after it that Cellar saw committed at or before the moment, applied page
 /// by page (each record's checksum checked before any of its pages is written), the file cut to the size the last one
 /// recorded, and <c>integrity_check</c> on the result. Without a moment: everything shipped so far.
 /// </summary>
@@ -20,7 +19,7 @@ internal static class StreamRestore
         var generations = Generation.List(job.Folder);
         for (var i = generations.Count - 1; i >= 0; i--)
         {
-            var bases = StreamHistory.Bases(generations[i]);
+            var bases = StreamHistory.StartingPoints(generations[i]);
             var chosen = at is { } until ? bases.LastOrDefault(b => b.Sidecar.Created <= until) : bases is [.., var newest] ? newest : null;
             if (chosen is not null)
             {
@@ -46,26 +45,32 @@ internal static class StreamRestore
     /// <summary>As <see cref="BuildAsync(StreamJob, DateTimeOffset?, string, IProgress{double}?, CancellationToken)"/>, to exactly transaction <paramref name="txid"/> of <paramref name="generation"/>.</summary>
     public static async Task<VerificationResult> BuildToAsync(StreamJob job, Generation generation, long txid, string expandedPath, CancellationToken cancellationToken)
     {
-        var image = StreamHistory.Bases(generation).LastOrDefault(b => b.Txid <= txid)
+        var image = StreamHistory.StartingPoints(generation).LastOrDefault(b => b.Txid <= txid)
             ?? throw new CellarException($"generation {generation.Id} has no base at or before transaction {txid}");
         var result = await BuildAsync(job, generation, image, record => record.Txid <= txid, expandedPath, null, cancellationToken).ConfigureAwait(false);
         return !result.Ok || result.Sidecar!.Tag == $"{generation.Id}/{txid}" ? result
             : VerificationResult.Failed(result.Path, $"the stream ends at {result.Sidecar.Tag}, before transaction {txid}", result.Sidecar);
     }
 
-    /// <summary>A full base is expanded and proven as any snapshot is; a page set by rebuilding its chain's image and checking its hash.</summary>
+    /// <summary>
+    /// Writes the base's image: its chain (a whole base, and the page sets over it up to this one) read once, each file
+    /// checked against its sidecar's SHA-256 and a page set's image against the hash it recorded. The database is
+    /// checked by SQLite once, after the transactions are applied: checking the base's image too would read the whole
+    /// database twice.
+    /// </summary>
     private static async Task<VerificationResult> ExpandBaseAsync(Generation generation, StreamBaseImage image, string expandedPath, IProgress<double>? progress, CancellationToken cancellationToken)
     {
-        if (image.Full)
-        {
-            return await BackupVerifier.ExpandAndCheckAsync(image.Path, expandedPath, progress, cancellationToken).ConfigureAwait(false);
-        }
-
         var bases = StreamHistory.Bases(generation);
         try
         {
-            var chain = StreamBaseImage.Chain(bases, bases.ToList().FindIndex(b => b.Txid == image.Txid), b => b.Full);
-            var expanded = await Task.Run(() => BaseChain.Expand(chain, generation.Manifest.PageSize, expandedPath, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var index = bases.ToList().FindIndex(b => b.Path == image.Path);
+            if (index < 0)
+            {
+                throw new CellarException($"base {image.Path} is gone (retention removed it meanwhile); try again");
+            }
+
+            var chain = StreamBaseImage.Chain(bases, index, b => b.Full);
+            var expanded = await Task.Run(() => BaseChain.Expand(chain, generation.Manifest.PageSize, expandedPath, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
             return new VerificationResult(image.Path, [], image.Sidecar) { Expanded = expanded };
         }
         catch (CellarException e)

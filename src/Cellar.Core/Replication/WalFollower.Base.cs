@@ -1,7 +1,6 @@
 using Cellar.Core.Artifacts;
 using Cellar.Core.Configuration;
 using Cellar.Core.Snapshots;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Replication;
@@ -50,13 +49,21 @@ internal sealed partial class WalFollower
     /// </summary>
     private void StartBase(CancellationToken cancellationToken)
     {
+        if (StreamHistory.Bases(_generation!) is [.., var newest] && newest.Txid == _txid && _journal!.Records.Count == 0)
+        {
+            // Nothing committed since the newest base: it is still the database's image, and a second base at the same
+            // transaction would only cost a copy.
+            _nextBase = job.Schedule!.GetNextOccurrence(time.GetUtcNow(), zone);
+            return;
+        }
+
         var live = _live!;
         var (pinned, hold) = live.WithWritersHeld(() =>
         {
             Ship();
             live.RefreshRead();
-            var held = live.HoldForBase();
-            return (Pin(_position), held);
+            var image = Pin(_position);
+            return (image, live.HoldForBase());
         });
 
         _endKnown = true;
@@ -91,8 +98,9 @@ internal sealed partial class WalFollower
         {
             // Stopping: the next start finds the base still due.
         }
-        catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException or SqliteException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Whatever stopped the base, the stream itself goes on: the base is only tried again.
             LogBaseFailed(logger, job.Name, e.Message, BaseRetry.TotalMinutes);
             _nextBase = time.GetUtcNow() + BaseRetry;
         }

@@ -229,10 +229,10 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
 
     private void Close()
     {
-        _baseCancel?.Cancel();
-        CollectBase(wait: true);
         try
         {
+            _baseCancel?.Cancel();
+            CollectBase(wait: true);
             if (_journal is not null)
             {
                 Seal(CancellationToken.None);

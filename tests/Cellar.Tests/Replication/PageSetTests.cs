@@ -64,6 +64,28 @@ public sealed class PageSetTests
         Assert.True(anchor == 3 && bases[0].Full && bases.Take(anchor + 1).Skip(1).All(b => !b.Full), string.Join(", ", bases.Select(b => Path.GetFileName(b.Path))));
         var (_, digest) = digests.Last(d => d.At <= cutoff);
         Assert.Equal(digest, Rig.Digest(await rig.Sandbox.RestoreAsync(cutoff + TimeSpan.FromSeconds(1))));
+
+        // The window listed begins at the anchor, not at the older bases kept only to rebuild it (their transactions are gone).
+        Assert.Equal(bases[anchor].Sidecar.Created, StreamCatalog.List(rig.Sandbox.Job)[^1].From);
+        var tooOld = await Assert.ThrowsAnyAsync<CellarException>(() => rig.Sandbox.RestoreAsync(bases[anchor - 1].Sidecar.Created));
+        Assert.Contains("holds nothing as old as", tooOld.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Idle_days_take_no_base_and_the_newest_point_restores_every_day()
+    {
+        using var rig = new Rig();
+        await rig.DayAsync(changes: 10);
+        for (var day = 0; day < 4; day++)
+        {
+            await rig.DayAsync(changes: 0);
+            Assert.Equal(rig.Digest(), Rig.Digest(await rig.Sandbox.RestoreAsync()));
+        }
+
+        // One base per transaction it was taken after: the idle days' bases would have been copies of the last one.
+        var bases = StreamHistory.Bases(rig.Generation);
+        Assert.Equal(bases.Count, bases.Select(b => b.Txid).Distinct().Count());
+        Assert.Equal(2, bases.Count);
     }
 
     [Fact]
@@ -134,6 +156,8 @@ public sealed class PageSetTests
     {
         using var rig = new Rig(rows: 40000);
         var ct = TestContext.Current.CancellationToken;
+        rig.Execute("UPDATE item SET body = randomblob(400) WHERE id = 2");
+        await rig.Follower.StepAsync(ct);
         rig.Clock.Advance(TimeSpan.FromDays(1));
         await rig.Follower.StepAsync(ct); // the day's base begins beside the follower
         var basesBefore = StreamHistory.Bases(rig.Generation).Count;
