@@ -45,8 +45,9 @@ internal static class StreamHistory
     /// Every transaction after <paramref name="txid"/>, in order: sealed segments first, then the journal up to its last
     /// whole record. A transaction missing in between throws, naming the hole. The follower may seal the journal while
     /// this reads (a restore beside a running daemon): what seems missing from the journal is looked for again in the
-    /// segments, which then hold it. A <paramref name="cursor"/> kept between calls saves reading the journal again up
-    /// to where the last call stopped.
+    /// segments, which then hold it; and a segment merged into a larger one meanwhile is found in that one. Segments
+    /// that overlap (a merge cut short) are read as one. A <paramref name="cursor"/> kept between calls saves reading the
+    /// journal again up to where the last call stopped.
     /// </summary>
     public static IEnumerable<StreamRecord> After(Generation generation, long txid, JournalCursor? cursor = null)
     {
@@ -54,6 +55,7 @@ internal static class StreamHistory
         var pageSize = generation.Manifest.PageSize;
         for (var attempt = 0; ; attempt++)
         {
+            var merged = false;
             foreach (var (first, last, path) in generation.Segments())
             {
                 if (last < expected)
@@ -64,6 +66,13 @@ internal static class StreamHistory
                 if (first > expected)
                 {
                     throw Hole(generation, expected, first - 1);
+                }
+
+                if (!File.Exists(path) && attempt < 2)
+                {
+                    // Merged into a larger one since the listing (compaction): the next listing has it.
+                    merged = true;
+                    break;
                 }
 
                 foreach (var record in StreamSegment.Records(path, pageSize))
@@ -86,6 +95,11 @@ internal static class StreamHistory
                 {
                     throw new CellarException($"segment {path} ends at transaction {expected - 1}, not {last} as its name says");
                 }
+            }
+
+            if (merged)
+            {
+                continue;
             }
 
             var (journal, problem) = JournalAfter(generation, expected, cursor);

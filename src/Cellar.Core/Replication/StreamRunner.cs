@@ -46,7 +46,7 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
         }
         while (step > 0);
 
-        follower.WaitForBase();
+        follower.WaitForBackground();
         follower.Seal(cancellationToken);
         var generation = follower.Generation!.Id;
         return new StreamPass(generation, shipped, follower.Txid, generation != started);

@@ -21,41 +21,55 @@ internal static class StreamSegment
             return null;
         }
 
-        var first = journal.Records[0].Txid;
-        var last = journal.Records[^1].Txid;
-        var path = generation.SegmentPath(first, last);
-        using (var temp = TempFile.For(generation.Folder, Path.GetFileName(path)))
+        string path;
+        using (var input = new FileStream(journal.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16))
         {
-            using (var output = SecureFiles.CreateNew(temp.Path))
-            using (var input = new FileStream(journal.Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16))
-            {
-                Compress(input, output, cancellationToken);
-                Fsync.File(output);
-            }
-
-            // Read back from the disk's copy before it takes a final name: every record whole, first to last in order.
-            var count = 0L;
-            foreach (var record in Records(temp.Path, generation.Manifest.PageSize, path))
-            {
-                if (record.Txid != first + count)
-                {
-                    throw new CellarException($"segment {path} does not read back as written (transaction {record.Txid} where {first + count} belongs)");
-                }
-
-                count++;
-            }
-
-            if (first + count - 1 != last)
-            {
-                throw new CellarException($"segment {path} does not read back as written ({count} transactions, not {last - first + 1})");
-            }
-
-            temp.Commit(path, replace: false);
+            path = Write(generation, journal.Records[0].Txid, journal.Records[^1].Txid, input, cancellationToken);
         }
 
         journal.Clear();
         return path;
     }
+
+    /// <summary>
+    /// Writes the records <paramref name="records"/> holds (to its end), transactions <paramref name="first"/> to
+    /// <paramref name="last"/>, as the segment of that range: temp name, compressed, fsynced, read back and checked (every
+    /// record whole, first to last in order), renamed. Returns its path.
+    /// </summary>
+    public static string Write(Generation generation, long first, long last, Stream records, CancellationToken cancellationToken)
+    {
+        var path = generation.SegmentPath(first, last);
+        using var temp = TempFile.For(generation.Folder, Path.GetFileName(path));
+        using (var output = SecureFiles.CreateNew(temp.Path))
+        {
+            Compress(records, output, cancellationToken);
+            Fsync.File(output);
+        }
+
+        // Read back from the disk's copy before it takes a final name: every record whole, first to last in order.
+        var count = 0L;
+        foreach (var record in Records(temp.Path, generation.Manifest.PageSize, path))
+        {
+            if (record.Txid != first + count)
+            {
+                throw new CellarException($"segment {path} does not read back as written (transaction {record.Txid} where {first + count} belongs)");
+            }
+
+            count++;
+        }
+
+        if (first + count - 1 != last)
+        {
+            throw new CellarException($"segment {path} does not read back as written ({count} transactions, not {last - first + 1})");
+        }
+
+        temp.Commit(path, replace: false);
+        return path;
+    }
+
+    /// <summary>The records of the segment at <paramref name="path"/>, decompressed, as one stream (not checked: a segment written from them is).</summary>
+    public static Stream OpenRecords(string path) =>
+        Zstd.OpenRead(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan));
 
     /// <summary>Compresses records (<paramref name="input"/> to its end) into segment bytes, as a sealed segment holds them.</summary>
     public static void Compress(Stream input, Stream output, CancellationToken cancellationToken)
@@ -73,7 +87,7 @@ internal static class StreamSegment
     /// <summary>The records of the segment at <paramref name="path"/> (<paramref name="shown"/> names it in errors), each checked.</summary>
     public static IEnumerable<StreamRecord> Records(string path, int pageSize, string? shown = null)
     {
-        using var input = Zstd.OpenRead(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan));
+        using var input = OpenRecords(path);
         while (true)
         {
             StreamRecord? record;

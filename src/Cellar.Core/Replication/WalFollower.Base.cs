@@ -9,7 +9,7 @@ namespace Cellar.Core.Replication;
 /// Base images: the first of a generation, and one on the job's schedule (daily unless configured), so a restore
 /// replays at most a day of transactions and retention can let go of what came before. Each is pinned with writers
 /// held off for a moment, so a read transaction of its own sees exactly the shipped position; a scheduled one is then
-/// written while the follower goes on shipping. A scheduled base is stored as the pages that changed since the base
+/// written beside the follower, which goes on shipping (WalFollower.Background.cs). A scheduled base is stored as the pages that changed since the base
 /// before it (a page set) while its chain is short, else whole; each is stored and proven by the artifact path.
 /// </summary>
 internal sealed partial class WalFollower
@@ -20,20 +20,15 @@ internal sealed partial class WalFollower
     /// </summary>
     internal const int PageSetsPerFullBase = 6;
 
+    /// <summary>When a base that failed is tried again.</summary>
     private static readonly TimeSpan BaseRetry = TimeSpan.FromMinutes(5);
     private static readonly FileNamePattern PageSetName = FileNamePattern.Parse("base-{tag}-{yyyy}{MM}{dd}-{HH}{mm}{ss}.pages", ".zst");
 
     private DateTimeOffset? _nextBase;
-    private Task? _baseWrite;
-    private IDisposable? _baseHold;
-    private CancellationTokenSource? _baseCancel;
-
-    /// <summary>True while a base is being written beside the follower.</summary>
-    private bool BaseWriting => _baseWrite is not null;
 
     private bool DueForBase()
     {
-        if (job.Schedule is not { } schedule || _generation is null || BaseWriting)
+        if (job.Schedule is not { } schedule || _generation is null || BackgroundBusy)
         {
             return false;
         }
@@ -68,52 +63,21 @@ internal sealed partial class WalFollower
 
         _endKnown = true;
         var (generation, txid) = (_generation!, _txid);
-        _baseHold = hold;
-        _baseCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var token = _baseCancel.Token;
-        _baseWrite = Task.Run(() => WriteBaseAsync(generation, txid, pinned, token), token);
-    }
-
-    /// <summary>
-    /// Once the base being written is done (or, with <paramref name="wait"/>, when it is), lets go of its read
-    /// transaction and applies retention; a base that failed is logged and tried again later, the stream going on.
-    /// </summary>
-    private void CollectBase(bool wait)
-    {
-        if (_baseWrite is not { } write || (!wait && !write.IsCompleted))
-        {
-            return;
-        }
-
-        try
-        {
-            write.GetAwaiter().GetResult();
-            _nextBase = null;
-            foreach (var removed in StreamRetention.Prune(job, time.GetUtcNow()))
+        StartBackground(
+            "a new base",
+            token => WriteBaseAsync(generation, txid, pinned, token),
+            hold,
+            done: () =>
             {
-                LogPruned(logger, job.Name, removed);
-            }
-        }
-        catch (OperationCanceledException) when (_baseCancel!.IsCancellationRequested)
-        {
-            // Stopping: the next start finds the base still due.
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Whatever stopped the base, the stream itself goes on: the base is only tried again.
-            LogBaseFailed(logger, job.Name, e.Message, BaseRetry.TotalMinutes);
-            _nextBase = time.GetUtcNow() + BaseRetry;
-        }
-        finally
-        {
-            _baseHold!.Dispose();
-            _baseCancel!.Dispose();
-            (_baseWrite, _baseHold, _baseCancel) = (null, null, null);
-        }
+                _nextBase = null;
+                foreach (var removed in StreamRetention.Prune(job, time.GetUtcNow()))
+                {
+                    LogPruned(logger, job.Name, removed);
+                }
+            },
+            failed: () => _nextBase = time.GetUtcNow() + BaseRetry,
+            cancellationToken);
     }
-
-    /// <summary>Waits for a base being written, so a catch-up pass ends with it stored.</summary>
-    public void WaitForBase() => CollectBase(wait: true);
 
     /// <summary>What the read transaction sees now that it was moved up to <paramref name="position"/> with writers held.</summary>
     private BaseImage Pin(WalPosition position) => BaseImage.Pin(_live!, position, time.GetUtcNow()).Image;
@@ -185,9 +149,6 @@ internal sealed partial class WalFollower
 
     [LoggerMessage(Level = LogLevel.Information, Message = "stream {Job}: retention removed {Removed}")]
     private static partial void LogPruned(ILogger logger, string job, string removed);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "stream {Job}: a new base failed ({Error}); the stream goes on, and the base is tried again in {Minutes} min")]
-    private static partial void LogBaseFailed(ILogger logger, string job, string error, double minutes);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "stream {Job}: a base of changed pages could not be made ({Error}); storing the whole image instead")]
     private static partial void LogWholeInstead(ILogger logger, string job, string error);

@@ -47,7 +47,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             await OpenAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        CollectBase(wait: false);
+        CollectBackground(wait: false);
         int shipped;
         try
         {
@@ -58,7 +58,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
 
             // Nothing committed after the position in the same WAL, and nothing due: the read transaction stays where
             // it is, and an idle app costs a stat and a frame header read a step.
-            if (NothingNew() && !SealDue && !DueForBase())
+            if (NothingNew() && !SealDue && !DueForBase() && !DueForCompaction())
             {
                 CaughtUp = time.GetUtcNow();
                 return 0;
@@ -74,7 +74,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
 
             // A base being copied holds a read transaction at its moment, which a RESTART would wait on with the app's
             // writers held off: the WAL grows for the copy's length instead, and is checkpointed once it is done.
-            if (DueForCheckpoint() && !BaseWriting)
+            if (DueForCheckpoint() && !BaseHeld)
             {
                 shipped += Checkpoint();
             }
@@ -82,6 +82,10 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             if (DueForBase())
             {
                 StartBase(cancellationToken);
+            }
+            else if (DueForCompaction())
+            {
+                StartCompaction(cancellationToken);
             }
 
             var now = time.GetUtcNow();
@@ -231,8 +235,8 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
     {
         try
         {
-            _baseCancel?.Cancel();
-            CollectBase(wait: true);
+            _backgroundCancel?.Cancel();
+            CollectBackground(wait: true);
             if (_journal is not null)
             {
                 Seal(CancellationToken.None);

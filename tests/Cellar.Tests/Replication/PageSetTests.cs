@@ -164,7 +164,7 @@ public sealed class PageSetTests
         rig.Execute("UPDATE item SET body = randomblob(400) WHERE id = 1");
         var shipped = await rig.Follower.StepAsync(ct);
         var basesMeanwhile = StreamHistory.Bases(rig.Generation).Count;
-        rig.Follower.WaitForBase();
+        rig.Follower.WaitForBackground();
 
         Assert.Equal(1, shipped);
         Assert.Equal(basesBefore, basesMeanwhile);
@@ -222,7 +222,7 @@ public sealed class PageSetTests
             await Follower.StepAsync(ct);
             Clock.Advance(TimeSpan.FromDays(1) - TimeSpan.FromHours(1));
             await Follower.StepAsync(ct);
-            Follower.WaitForBase();
+            Follower.WaitForBackground();
             Follower.Seal(ct);
         }
 

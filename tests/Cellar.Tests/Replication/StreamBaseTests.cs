@@ -35,7 +35,7 @@ public sealed class StreamBaseTests
             await follower.StepAsync(ct);
             clock.Advance(TimeSpan.FromDays(1));
             await follower.StepAsync(ct);
-            follower.WaitForBase();
+            follower.WaitForBackground();
         }
 
         for (var day = 0; day < 10; day++)

@@ -355,7 +355,7 @@ public sealed class StreamOffsiteTests
             }
 
             await Follower.StepAsync(ct);
-            Follower.WaitForBase();
+            Follower.WaitForBackground();
             Follower.Seal(ct);
             await Upload.PassAsync(ct);
             Clock.Advance(then);
