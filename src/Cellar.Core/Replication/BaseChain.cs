@@ -13,16 +13,18 @@ namespace Cellar.Core.Replication;
 internal sealed class BaseChain : IDisposable
 {
     private readonly IReadOnlyList<StreamBaseImage> _chain;
-    private readonly HashingStream[] _stored;
+    private readonly Stream[] _stored;
+    private readonly Task<byte[]>[] _hashes;
+    private readonly CancellationTokenSource _hashing;
     private readonly Stream[] _expanded;
     private readonly PageSet.Reader[] _sets;
     private readonly long _rootPages;
     private long _next = 1;
     private bool _finished;
 
-    private BaseChain(IReadOnlyList<StreamBaseImage> chain, HashingStream[] stored, Stream[] expanded, PageSet.Reader[] sets, long rootPages, int pageSize)
+    private BaseChain(IReadOnlyList<StreamBaseImage> chain, Stream[] stored, Task<byte[]>[] hashes, CancellationTokenSource hashing, Stream[] expanded, PageSet.Reader[] sets, long rootPages, int pageSize)
     {
-        (_chain, _stored, _expanded, _sets, _rootPages, PageSize) = (chain, stored, expanded, sets, rootPages, pageSize);
+        (_chain, _stored, _hashes, _hashing, _expanded, _sets, _rootPages, PageSize) = (chain, stored, hashes, hashing, expanded, sets, rootPages, pageSize);
         Pages = sets is [.., var newest] ? newest.Pages : rootPages;
     }
 
@@ -43,14 +45,28 @@ internal sealed class BaseChain : IDisposable
             throw new ArgumentException("a chain is one full base and then page sets", nameof(chain));
         }
 
-        var stored = new List<HashingStream>();
+        var stored = new List<Stream>();
         var expanded = new List<Stream>();
         var sets = new PageSet.Reader[chain.Count - 1];
+        var hashing = new CancellationTokenSource();
+        var hashes = new List<Task<byte[]>>();
         try
         {
             foreach (var image in chain)
             {
-                stored.Add(new HashingStream(new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan)));
+                // Each file is opened twice at once (the same file, whatever its name names later): one read decompresses
+                // it, the other hashes it on another core, so the check costs no time of the rebuild's.
+                var hashed = new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+                stored.Add(new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan));
+                hashes.Add(Task.Run(
+                    async () =>
+                    {
+                        await using (hashed)
+                        {
+                            return await System.Security.Cryptography.SHA256.HashDataAsync(hashed, hashing.Token).ConfigureAwait(false);
+                        }
+                    },
+                    hashing.Token));
                 var codec = Codec.Named(image.Sidecar.Compression)
                     ?? throw new CellarException($"base {image.Path}: its sidecar names a compression ('{image.Sidecar.Compression}') this version cannot read");
                 expanded.Add(codec.OpenRead(stored[^1]));
@@ -67,10 +83,12 @@ internal sealed class BaseChain : IDisposable
                 }
             }
 
-            return new BaseChain(chain, [.. stored], [.. expanded], sets, root.Sidecar.SourceBytes / pageSize, pageSize);
+            return new BaseChain(chain, [.. stored], [.. hashes], hashing, [.. expanded], sets, root.Sidecar.SourceBytes / pageSize, pageSize);
         }
         catch
         {
+            hashing.Cancel();
+            hashing.Dispose();
             Array.ForEach(sets, s => s?.Dispose());
             expanded.ForEach(s => s.Dispose());
             stored.ForEach(s => s.Dispose());
@@ -79,8 +97,8 @@ internal sealed class BaseChain : IDisposable
     }
 
     /// <summary>
-    /// Writes the image <paramref name="chain"/> makes into the new file <paramref name="path"/> (owner-only, fsynced)
-    /// and proves it: every file of the chain as its sidecar recorded, and the image hashing to what the newest page set
+    /// Writes the image <paramref name="chain"/> makes into the new file <paramref name="path"/> (owner-only; not fsynced:
+    /// the restore fsyncs it once its transactions are applied) and proves it: every file of the chain as its sidecar recorded, and the image hashing to what the newest page set
     /// recorded. Throws, in one line, when anything is off. Returns the file as created (device and inode).
     /// </summary>
     public static UnixFiles.FileId? Expand(IReadOnlyList<StreamBaseImage> chain, int pageSize, string path, IProgress<double>? progress, CancellationToken cancellationToken)
@@ -88,24 +106,26 @@ internal sealed class BaseChain : IDisposable
         using var bases = Open(chain, pageSize);
         using var output = SecureFiles.CreateNew(path);
         var created = UnixFiles.FStat(output.SafeFileHandle)?.Id;
-        using var image = new HashingStream(output, leaveOpen: true);
+
+        // A whole base alone is proven by its stored bytes' hash; only a page set's image is hashed as it is written.
+        using var image = chain.Count == 1 ? null : new HashingStream(output, leaveOpen: true);
+        Stream target = (Stream?)image ?? output;
         var block = new byte[Math.Max(1, (1 << 20) / pageSize) * pageSize];
         int pages;
         long done = 0;
         while ((pages = bases.Read(block)) > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            image.Write(block, 0, pages * pageSize);
+            target.Write(block, 0, pages * pageSize);
             done += pages;
             progress?.Report((double)done / Math.Max(1, bases.Pages));
         }
 
-        if (bases.ImageHash is { } expected && !Convert.FromHexString(image.HexHash()).AsSpan().SequenceEqual(expected))
+        if (bases.ImageHash is { } expected && !Convert.FromHexString(image!.HexHash()).AsSpan().SequenceEqual(expected))
         {
             throw new CellarException($"the bases up to {chain[^1].Path} rebuild an image other than the one it recorded; a file of its chain is not the one it was made over");
         }
 
-        Fsync.File(output);
         return created;
     }
 
@@ -132,10 +152,14 @@ internal sealed class BaseChain : IDisposable
             set.Dispose();
         }
 
-        foreach (var stream in _expanded.Concat<Stream>(_stored))
+        foreach (var stream in _expanded.Concat(_stored))
         {
             stream.Dispose();
         }
+
+        // A rebuild given up: the hashing reads stop too (each closes its own file).
+        _hashing.Cancel();
+        _hashing.Dispose();
     }
 
     /// <summary>
@@ -269,8 +293,17 @@ internal sealed class BaseChain : IDisposable
 
         for (var i = 0; i < _chain.Count; i++)
         {
-            _stored[i].CopyTo(Stream.Null);
-            if (_stored[i].HexHash() != _chain[i].Sidecar.Sha256)
+            byte[] hash;
+            try
+            {
+                hash = _hashes[i].GetAwaiter().GetResult();
+            }
+            catch (IOException e)
+            {
+                throw new CellarException($"base {_chain[i].Path} cannot be read ({e.Message})", e);
+            }
+
+            if (Convert.ToHexStringLower(hash) != _chain[i].Sidecar.Sha256)
             {
                 throw new CellarException(Mismatch(_chain[i]));
             }

@@ -28,7 +28,7 @@ internal sealed partial class WalFollower
 
     private bool DueForBase()
     {
-        if (job.Schedule is not { } schedule || _generation is null || BackgroundBusy)
+        if (job.Schedule is not { } schedule || _generation is null || BaseHeld)
         {
             return false;
         }
@@ -50,6 +50,13 @@ internal sealed partial class WalFollower
             // transaction would only cost a copy.
             _nextBase = job.Schedule!.GetNextOccurrence(time.GetUtcNow(), zone);
             return;
+        }
+
+        if (BackgroundBusy)
+        {
+            // Segments being merged give way to the base: the merge stops where it is and is made again later.
+            _backgroundCancel!.Cancel();
+            CollectBackground(wait: true);
         }
 
         var live = _live!;

@@ -10,13 +10,16 @@ internal sealed record Inspection(string Integrity, long ForeignKeyViolations, I
 {
     /// <summary>
     /// Reads a database file that nobody is writing. <c>integrity_check</c> and the foreign-key check with the row
-    /// counts run on two connections at once: each is single-threaded, and together they keep two cores busy.
+    /// counts run on two connections at once: each is single-threaded, and together they keep two cores busy. With
+    /// <paramref name="quick"/>, <c>quick_check</c> instead (every page and record well formed, without comparing each
+    /// index with its table: linear, not n·log n, five times faster on a large file) and no foreign-key check, for a
+    /// file whose every byte is already proven to be what the app had, so only its structure is in question.
     /// </summary>
-    public static Inspection Of(string path, CancellationToken cancellationToken)
+    public static Inspection Of(string path, CancellationToken cancellationToken, bool quick = false)
     {
         try
         {
-            return Inspect(path, cancellationToken);
+            return Inspect(path, quick, cancellationToken);
         }
         catch (SqliteException) when (cancellationToken.IsCancellationRequested)
         {
@@ -25,15 +28,15 @@ internal sealed record Inspection(string Integrity, long ForeignKeyViolations, I
         }
     }
 
-    private static Inspection Inspect(string path, CancellationToken cancellationToken)
+    private static Inspection Inspect(string path, bool quick, CancellationToken cancellationToken)
     {
-        var contents = Task.Run(() => Contents(path, cancellationToken), cancellationToken);
+        var contents = Task.Run(() => Contents(path, foreignKeys: !quick, cancellationToken), cancellationToken);
         string integrity;
         try
         {
             using var connection = SqliteFiles.OpenImmutable(path);
             using var interrupt = Interruptible(connection, cancellationToken);
-            integrity = connection.Scalar("PRAGMA integrity_check") as string ?? "no result";
+            integrity = connection.Scalar(quick ? "PRAGMA quick_check" : "PRAGMA integrity_check") as string ?? "no result";
         }
         catch
         {
@@ -54,11 +57,11 @@ internal sealed record Inspection(string Integrity, long ForeignKeyViolations, I
         }
     }
 
-    private static (long Violations, IReadOnlyDictionary<string, long> Counts) Contents(string path, CancellationToken cancellationToken)
+    private static (long Violations, IReadOnlyDictionary<string, long> Counts) Contents(string path, bool foreignKeys, CancellationToken cancellationToken)
     {
         using var connection = SqliteFiles.OpenImmutable(path);
         using var interrupt = Interruptible(connection, cancellationToken);
-        var violations = (long)connection.Scalar("SELECT count(*) FROM pragma_foreign_key_check")!;
+        var violations = foreignKeys ? (long)connection.Scalar("SELECT count(*) FROM pragma_foreign_key_check")! : 0;
         return (violations, CountRows(connection));
     }
 
