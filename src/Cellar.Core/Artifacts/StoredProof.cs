@@ -66,6 +66,32 @@ internal static class StoredProof
         return (hashing.HexHash(), expanded);
     }
 
+    /// <summary>
+    /// Hands <paramref name="read"/> the stored file decompressed (at most <paramref name="limit"/> bytes) while hashing
+    /// the stored bytes, then checks that hash against the sidecar. Null when the file decoded and matched; else the
+    /// verdict on it (a bad file: what <paramref name="read"/> threw as <see cref="CellarException"/> included).
+    /// </summary>
+    public static VerificationResult? Decode(StoredArtifact stored, long limit, Action<Stream> read)
+    {
+        using var file = new FileStream(stored.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+        using var hashing = new HashingStream(file, leaveOpen: true);
+        string sha;
+        try
+        {
+            // The decompressor disposes the hashing stream with itself: the hash is taken before.
+            using var expanded = new BoundedStream(stored.Codec.OpenRead(hashing), limit, "its sidecar records");
+            read(expanded);
+            hashing.CopyTo(Stream.Null);
+            sha = hashing.HexHash();
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException or CellarException)
+        {
+            return Undecodable(stored, e);
+        }
+
+        return Matches(sha, stored) ? null : ChecksumMismatch(stored, sha);
+    }
+
     /// <summary>Whether <paramref name="sha"/> is the checksum the sidecar recorded.</summary>
     public static bool Matches(string sha, StoredArtifact stored) => string.Equals(sha, stored.Sidecar.Sha256, StringComparison.OrdinalIgnoreCase);
 

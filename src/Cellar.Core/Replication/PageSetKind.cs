@@ -1,6 +1,5 @@
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
-using Cellar.Core.IO;
 
 namespace Cellar.Core.Replication;
 
@@ -39,36 +38,24 @@ internal sealed class PageSetKind : ArtifactKind
     private VerificationResult Prove(StoredArtifact stored, CancellationToken cancellationToken)
     {
         var sidecar = stored.Sidecar;
-        using var file = new FileStream(stored.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-        using var hashing = new HashingStream(file, leaveOpen: true);
         var count = 0L;
-        string sha;
-        try
+        var bad = StoredProof.Decode(stored, ExpandedLimit(sidecar), expanded =>
         {
-            using var expanded = new BoundedStream(stored.Codec.OpenRead(hashing), ExpandedLimit(sidecar), "its sidecar records");
             using var reader = new PageSet.Reader(expanded, stored.Path);
-            reader.Start();
-            for (; reader.Current != 0; reader.Next())
+            for (reader.Start(); reader.Current != 0; reader.Next())
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 count++;
             }
-
-            hashing.CopyTo(Stream.Null);
-            sha = hashing.HexHash();
-        }
-        catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException or CellarException)
+        });
+        if (bad is not null)
         {
-            return StoredProof.Undecodable(stored, e);
+            return bad;
         }
 
-        if (!StoredProof.Matches(sha, stored))
-        {
-            return StoredProof.ChecksumMismatch(stored, sha);
-        }
-
-        return count == sidecar.RowCounts.GetValueOrDefault(ChangedPages)
+        var recorded = sidecar.RowCounts.GetValueOrDefault(ChangedPages);
+        return count == recorded
             ? new VerificationResult(stored.Path, [], sidecar)
-            : VerificationResult.Rotten(stored.Path, $"holds {count} pages, the sidecar says {sidecar.RowCounts.GetValueOrDefault(ChangedPages)}", sidecar);
+            : VerificationResult.Rotten(stored.Path, $"holds {count} pages, the sidecar says {recorded}", sidecar);
     }
 }
