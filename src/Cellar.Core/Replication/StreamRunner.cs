@@ -21,9 +21,10 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
     /// <summary>
     /// The shortest time between two steps. A busy app signals the WAL on every commit; stepping on each one would move
     /// the read transaction and fsync the journal hundreds of times a second, costing the app CPU and commit latency.
-    /// Commits that arrive within this window ship together, at most this much later than they would alone.
+    /// Commits that arrive within this window ship together, at most this much later than they would alone. Measured
+    /// at 500 tx/s: the app's commit p99 0.53-0.64 ms with 60 ms, 0.80-0.83 ms with 25 ms (0.46-0.55 ms without Cellar).
     /// </summary>
-    internal static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(25);
+    internal static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(60);
 
     private static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(5);
     private readonly ILogger _logger = loggers.CreateLogger<StreamRunner>();
