@@ -54,19 +54,12 @@ internal sealed class BaseChain : IDisposable
         {
             foreach (var image in chain)
             {
-                // Each file is opened twice at once (the same file, whatever its name names later): one read decompresses
-                // it, the other hashes it on another core, so the check costs no time of the rebuild's.
-                var hashed = new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
-                stored.Add(new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan));
-                hashes.Add(Task.Run(
-                    async () =>
-                    {
-                        await using (hashed)
-                        {
-                            return await System.Security.Cryptography.SHA256.HashDataAsync(hashed, hashing.Token).ConfigureAwait(false);
-                        }
-                    },
-                    hashing.Token));
+                // Each file is opened once and read twice at once through that handle (positional reads share no
+                // offset): one read decompresses it, the other hashes it on another core, so the check costs no time of
+                // the rebuild's, and both read the very same file.
+                var file = new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+                stored.Add(file);
+                hashes.Add(Task.Run(() => Hash(file.SafeFileHandle, hashing.Token), hashing.Token));
                 var codec = Codec.Named(image.Sidecar.Compression)
                     ?? throw new CellarException($"base {image.Path}: its sidecar names a compression ('{image.Sidecar.Compression}') this version cannot read");
                 expanded.Add(codec.OpenRead(stored[^1]));
@@ -88,6 +81,7 @@ internal sealed class BaseChain : IDisposable
         catch
         {
             hashing.Cancel();
+            Settle(hashes);
             hashing.Dispose();
             Array.ForEach(sets, s => s?.Dispose());
             expanded.ForEach(s => s.Dispose());
@@ -152,14 +146,14 @@ internal sealed class BaseChain : IDisposable
             set.Dispose();
         }
 
+        // A rebuild given up: the hashing reads stop too, before their files close.
+        _hashing.Cancel();
+        Settle(_hashes);
+        _hashing.Dispose();
         foreach (var stream in _expanded.Concat(_stored))
         {
             stream.Dispose();
         }
-
-        // A rebuild given up: the hashing reads stop too (each closes its own file).
-        _hashing.Cancel();
-        _hashing.Dispose();
     }
 
     /// <summary>
@@ -175,6 +169,32 @@ internal sealed class BaseChain : IDisposable
         catch (CellarException e)
         {
             throw Explain(chain, e);
+        }
+    }
+
+    /// <summary>The SHA-256 of the file behind <paramref name="handle"/>, read from its start by positional reads.</summary>
+    private static byte[] Hash(Microsoft.Win32.SafeHandles.SafeFileHandle handle, CancellationToken cancellationToken)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var buffer = new byte[1 << 20];
+        long offset = 0;
+        int read;
+        while ((read = RandomAccess.Read(handle, buffer, offset)) > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            hash.AppendData(buffer.AsSpan(0, read));
+            offset += read;
+        }
+
+        return hash.GetHashAndReset();
+    }
+
+    /// <summary>Waits for hashing reads that were told to stop, whatever they ended with.</summary>
+    private static void Settle(IEnumerable<Task<byte[]>> hashes)
+    {
+        foreach (var hash in hashes)
+        {
+            hash.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Wait(CancellationToken.None);
         }
     }
 

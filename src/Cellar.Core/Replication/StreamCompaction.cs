@@ -19,18 +19,28 @@ internal static class StreamCompaction
     /// <summary>How many of the newest segments stay as they were sealed (ten minutes of them at one seal every 10 s).</summary>
     public const int KeptAsSealed = 60;
 
-    /// <summary>Merges what is due in <paramref name="generation"/>; returns the merged segments written and how many they replaced.</summary>
-    public static (int Written, int Replaced) Compact(Generation generation, CancellationToken cancellationToken)
+    /// <summary>
+    /// Merges what is due in <paramref name="generation"/>; returns the merged segments written, how many they replaced,
+    /// and why any run was left as it was (a damaged segment in it: the restore that needs it says so; the other runs
+    /// are merged all the same).
+    /// </summary>
+    public static (int Written, int Replaced, IReadOnlyList<string> Problems) Compact(Generation generation, CancellationToken cancellationToken)
     {
         RemoveContained(generation);
         var bases = StreamHistory.Bases(generation).Select(b => b.Txid).ToHashSet();
-        var (written, replaced) = (0, 0);
+        var (written, replaced, problems) = (0, 0, new List<string>());
         foreach (var run in Runs(generation.Segments().SkipLast(KeptAsSealed), bases))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            using (var records = new ConcatenatedStream(run.Select(s => (Func<Stream>)(() => StreamSegment.OpenRecords(s.Path)))))
+            try
             {
+                using var records = new ConcatenatedStream(run.Select(s => (Func<Stream>)(() => StreamSegment.OpenRecords(s.Path))));
                 StreamSegment.Write(generation, run[0].First, run[^1].Last, records, cancellationToken);
+            }
+            catch (Exception e) when (e is CellarException or InvalidDataException or EndOfStreamException or ZstdSharp.ZstdException)
+            {
+                problems.Add($"segments {Path.GetFileName(run[0].Path)} to {Path.GetFileName(run[^1].Path)} not merged: {e.Message}");
+                continue;
             }
 
             foreach (var small in run)
@@ -41,7 +51,7 @@ internal static class StreamCompaction
             (written, replaced) = (written + 1, replaced + run.Count);
         }
 
-        return (written, replaced);
+        return (written, replaced, problems);
     }
 
     /// <summary>

@@ -8,6 +8,9 @@ namespace Cellar.Core.Replication;
 /// </summary>
 internal static class StreamHistory
 {
+    /// <summary>How many times a read lists the segments again because a merge changed them under it.</summary>
+    private const int MaxRelistings = 100;
+
     /// <summary>The generation's proven base images, oldest first.</summary>
     public static IReadOnlyList<StreamBaseImage> Bases(Generation generation)
     {
@@ -53,29 +56,34 @@ internal static class StreamHistory
     {
         var expected = txid + 1;
         var pageSize = generation.Manifest.PageSize;
+        var relisted = 0;
         for (var attempt = 0; ; attempt++)
         {
             var merged = false;
-            foreach (var (first, last, path) in generation.Segments())
+            var listing = generation.Segments();
+            foreach (var (first, last, path) in listing)
             {
                 if (last < expected)
                 {
                     continue;
                 }
 
-                if (first > expected)
+                // A merge (compaction) writes the large segment, then deletes the small ones: a listing made meanwhile
+                // can lack one or both, and a segment listed can be gone when opened. Listed again while the folder
+                // keeps changing, it holds them.
+                var records = first > expected ? null : StreamSegment.TryRecords(path, pageSize);
+                if (records is null)
                 {
-                    throw Hole(generation, expected, first - 1);
+                    if (relisted++ < MaxRelistings && !generation.Segments().SequenceEqual(listing))
+                    {
+                        merged = true;
+                        break;
+                    }
+
+                    throw Hole(generation, expected, first > expected ? first - 1 : last);
                 }
 
-                if (!File.Exists(path) && attempt < 2)
-                {
-                    // Merged into a larger one since the listing (compaction): the next listing has it.
-                    merged = true;
-                    break;
-                }
-
-                foreach (var record in StreamSegment.Records(path, pageSize))
+                foreach (var record in records)
                 {
                     if (record.Txid < expected)
                     {

@@ -17,8 +17,8 @@ namespace Cellar.Core.Replication;
 /// </summary>
 internal static class StreamRestore
 {
-    /// <summary>How many records are read ahead of the writes (each holds its pages in memory).</summary>
-    private const int RecordsAhead = 16;
+    /// <summary>How many MiB of records are read ahead of the writes (each holds its pages in memory); one larger record alone goes through.</summary>
+    private const int MiBAhead = 32;
 
     /// <summary>The point a restore of <paramref name="job"/> at <paramref name="at"/> (null: the newest) means: a generation and its base.</summary>
     public static (Generation Generation, StreamBaseImage Base) Choose(StreamJob job, DateTimeOffset? at)
@@ -96,14 +96,15 @@ internal static class StreamRestore
     {
         var pageSize = generation.Manifest.PageSize;
         var (txid, committed) = (image.Txid, image.Sidecar.Created);
-        var records = Channel.CreateBounded<StreamRecord>(new BoundedChannelOptions(RecordsAhead) { SingleReader = true, SingleWriter = true });
+        var records = Channel.CreateUnbounded<(StreamRecord Record, int MiB)>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var room = new SemaphoreSlim(MiBAhead, MiBAhead);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var reading = Task.Run(() => ReadRecords(generation, image.Txid, wanted, records.Writer, stop.Token), stop.Token);
+        var reading = Task.Run(() => ReadRecordsAsync(generation, image.Txid, wanted, records.Writer, room, stop.Token), stop.Token);
         try
         {
             using var file = new FileStream(expandedPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 16);
             uint? pages = null;
-            await foreach (var record in records.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var (record, mib) in records.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 foreach (var (page, data) in record.Pages)
                 {
@@ -111,6 +112,7 @@ internal static class StreamRestore
                 }
 
                 (pages, txid, committed) = (record.DatabasePages, record.Txid, record.Committed);
+                room.Release(mib);
             }
 
             if (pages is { } count)
@@ -129,8 +131,11 @@ internal static class StreamRestore
         }
     }
 
-    /// <summary>The stream's records after <paramref name="txid"/> that are <paramref name="wanted"/>, into <paramref name="records"/>; a problem completes it.</summary>
-    private static void ReadRecords(Generation generation, long txid, Func<StreamRecord, bool> wanted, ChannelWriter<StreamRecord> records, CancellationToken cancellationToken)
+    /// <summary>
+    /// The stream's records after <paramref name="txid"/> that are <paramref name="wanted"/>, into <paramref name="records"/>,
+    /// each once <paramref name="room"/> has its size in MiB (at most all of it); a problem completes the channel with it.
+    /// </summary>
+    private static async Task ReadRecordsAsync(Generation generation, long txid, Func<StreamRecord, bool> wanted, ChannelWriter<(StreamRecord, int)> records, SemaphoreSlim room, CancellationToken cancellationToken)
     {
         try
         {
@@ -141,10 +146,13 @@ internal static class StreamRestore
                     break;
                 }
 
-                while (!records.TryWrite(record))
+                var mib = (int)Math.Clamp(record.Pages.Sum(p => (long)p.Data.Length) >> 20, 1, MiBAhead);
+                for (var i = 0; i < mib; i++)
                 {
-                    records.WaitToWriteAsync(cancellationToken).AsTask().GetAwaiter().GetResult();
+                    await room.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
+
+                records.TryWrite((record, mib));
             }
 
             records.Complete();

@@ -85,9 +85,27 @@ internal static class StreamSegment
     }
 
     /// <summary>The records of the segment at <paramref name="path"/> (<paramref name="shown"/> names it in errors), each checked.</summary>
-    public static IEnumerable<StreamRecord> Records(string path, int pageSize, string? shown = null)
+    public static IEnumerable<StreamRecord> Records(string path, int pageSize, string? shown = null) => Read(OpenRecords(path), path, pageSize, shown);
+
+    /// <summary>
+    /// As <see cref="Records"/>, with the file opened now (so a merge that deletes it later cannot take it away from the
+    /// reader); null when it is gone already.
+    /// </summary>
+    public static IEnumerable<StreamRecord>? TryRecords(string path, int pageSize)
     {
-        using var input = OpenRecords(path);
+        try
+        {
+            return Read(OpenRecords(path), path, pageSize, null);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static IEnumerable<StreamRecord> Read(Stream opened, string path, int pageSize, string? shown)
+    {
+        using var input = opened;
         while (true)
         {
             StreamRecord? record;

@@ -48,11 +48,12 @@ internal sealed partial class WalFollower
             return;
         }
 
+        var (what, done, failed) = (_backgroundWhat!, _backgroundDone, _backgroundFailed);
         Action? then = null;
         try
         {
             work.GetAwaiter().GetResult();
-            then = _backgroundDone;
+            then = done;
         }
         catch (OperationCanceledException) when (_backgroundCancel!.IsCancellationRequested)
         {
@@ -61,8 +62,8 @@ internal sealed partial class WalFollower
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Whatever stopped it, the stream itself goes on.
-            LogBackgroundFailed(logger, job.Name, _backgroundWhat!, e.Message);
-            then = _backgroundFailed;
+            LogBackgroundFailed(logger, job.Name, what, e.Message);
+            then = failed;
         }
         finally
         {
@@ -71,7 +72,15 @@ internal sealed partial class WalFollower
             (_background, _backgroundWhat, _backgroundHold, _backgroundDone, _backgroundFailed, _backgroundCancel) = (null, null, null, null, null, null);
         }
 
-        then?.Invoke();
+        try
+        {
+            then?.Invoke();
+        }
+        catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException)
+        {
+            // What follows the work (retention after a base) failing stops nothing: it runs again after the next.
+            LogBackgroundFailed(logger, job.Name, what, e.Message);
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "stream {Job}: {What} failed ({Error}); the stream goes on, and it is tried again later")]

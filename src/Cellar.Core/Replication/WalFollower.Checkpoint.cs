@@ -2,7 +2,8 @@ namespace Cellar.Core.Replication;
 
 /// <summary>
 /// The checkpoints Cellar runs itself. Its read transaction keeps the app's checkpoints from restarting the WAL over
-/// unshipped frames, so the WAL would grow without end if Cellar did not let it start over: once the WAL holds
+/// unshipped frames, so the WAL would grow without end if Cellar did not let it start over: once the WAL holds 1000
+/// frames (SQLite's own autocheckpoint size, past which each of the app's commits tries a checkpoint itself) or
 /// <see cref="Configuration.StreamJob.CheckpointBytes"/>, a PASSIVE checkpoint copies what it can without holding anyone
 /// up, then, with everything shipped, a RESTART checkpoint lets the next writer start from frame 1. RESTART reports the
 /// WAL's last frame, so the follower knows the old WAL ended exactly there and the next one follows on.
@@ -13,7 +14,7 @@ internal sealed partial class WalFollower
 
     private bool DueForCheckpoint() =>
         !_walEmpty && _position.Frame > 0 && WalReader.Header(_live!.Wal) is { } h && _position.IsIn(h)
-        && h.FrameOffset(_position.Frame + 1) >= job.CheckpointBytes;
+        && (_position.Frame >= Configuration.JobDefaults.StreamCheckpointFrames || h.FrameOffset(_position.Frame + 1) >= job.CheckpointBytes);
 
     private int Checkpoint()
     {

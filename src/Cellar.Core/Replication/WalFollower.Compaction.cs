@@ -27,7 +27,7 @@ internal sealed partial class WalFollower
     private void StartCompaction(CancellationToken cancellationToken)
     {
         var generation = _generation!;
-        var merged = (Written: 0, Replaced: 0);
+        (int Written, int Replaced, IReadOnlyList<string> Problems) merged = (0, 0, []);
         StartBackground(
             "merging sealed segments",
             token => Task.Run(() => merged = StreamCompaction.Compact(generation, token), token),
@@ -39,6 +39,11 @@ internal sealed partial class WalFollower
                 {
                     LogCompacted(logger, job.Name, merged.Replaced, merged.Written);
                 }
+
+                foreach (var problem in merged.Problems)
+                {
+                    LogNotMerged(logger, job.Name, problem);
+                }
             },
             failed: () => _nextCompaction = null,
             cancellationToken);
@@ -46,4 +51,7 @@ internal sealed partial class WalFollower
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "stream {Job}: {Replaced} sealed segments merged into {Written}")]
     private static partial void LogCompacted(ILogger logger, string job, int replaced, int written);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "stream {Job}: {Problem}")]
+    private static partial void LogNotMerged(ILogger logger, string job, string problem);
 }
