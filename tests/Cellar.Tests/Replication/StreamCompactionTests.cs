@@ -73,9 +73,49 @@ public sealed class StreamCompactionTests
 
         Assert.Equal(80, StreamSandbox.Rows(await rig.Sandbox.RestoreAsync(), "item"));
 
+        rig.Follower.WaitForBackground();
         StreamCompaction.Compact(generation, Rig.Ct);
         Assert.All(small, s => Assert.False(File.Exists(s.Path), $"{s.Path} outlived the merge that holds it"));
         Assert.Equal(80, StreamSandbox.Rows(await rig.Sandbox.RestoreAsync(), "item"));
+    }
+
+    [Fact]
+    public async Task A_read_that_merges_pass_under_again_and_again_still_gets_every_transaction_in_order()
+    {
+        using var rig = new Rig();
+        for (var i = 1; i <= 100; i++)
+        {
+            await rig.InsertAndSealAsync();
+        }
+
+        // A restore (or an upload) reads the segments while the follower merges the ones it is about to open, four times
+        // over: each time more segments are sealed, the older ones fall out of the newest 60 and are merged.
+        var generation = rig.Generation;
+        using var records = StreamHistory.After(generation, 0).GetEnumerator();
+        var expected = 1L;
+        for (var merge = 0; merge < 4; merge++)
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.True(records.MoveNext());
+                Assert.Equal(expected++, records.Current.Txid);
+            }
+
+            for (var i = 0; i < 25; i++)
+            {
+                await rig.InsertAndSealAsync();
+            }
+
+            rig.Follower.WaitForBackground(); // its own merge, if one is due, first
+            Assert.True(StreamCompaction.Compact(generation, Rig.Ct).Replaced > 0);
+        }
+
+        while (records.MoveNext())
+        {
+            Assert.Equal(expected++, records.Current.Txid);
+        }
+
+        Assert.Equal(200, expected - 1);
     }
 
     /// <summary>A table the app inserts into, followed in this process on a fake clock, each insert sealed into its own segment.</summary>
