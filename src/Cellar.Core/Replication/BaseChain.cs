@@ -54,12 +54,19 @@ internal sealed class BaseChain : IDisposable
         {
             foreach (var image in chain)
             {
-                // Each file is opened once and read twice at once through that handle (positional reads share no
-                // offset): one read decompresses it, the other hashes it on another core, so the check costs no time of
-                // the rebuild's, and both read the very same file.
+                // Each file is opened twice, one open decompressed and the other hashed on another core, so the check
+                // costs no time of the rebuild's; both must be the very same file (device and inode). One handle read
+                // from two threads will not do: a FileStream's buffering over a handle others read is not safe.
                 var file = new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
                 stored.Add(file);
-                hashes.Add(Task.Run(() => Hash(file.SafeFileHandle, hashing.Token), hashing.Token));
+                var hashed = new FileStream(image.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.SequentialScan);
+                if (UnixFiles.FStat(hashed.SafeFileHandle)?.Id is not { } id || UnixFiles.FStat(file.SafeFileHandle)?.Id != id)
+                {
+                    hashed.Dispose();
+                    throw new CellarException($"base {image.Path} was replaced while it was opened");
+                }
+
+                hashes.Add(Task.Run(() => Hash(hashed, hashing.Token), hashing.Token));
                 var codec = Codec.Named(image.Sidecar.Compression)
                     ?? throw new CellarException($"base {image.Path}: its sidecar names a compression ('{image.Sidecar.Compression}') this version cannot read");
                 expanded.Add(codec.OpenRead(stored[^1]));
@@ -172,21 +179,13 @@ internal sealed class BaseChain : IDisposable
         }
     }
 
-    /// <summary>The SHA-256 of the file behind <paramref name="handle"/>, read from its start by positional reads.</summary>
-    private static byte[] Hash(Microsoft.Win32.SafeHandles.SafeFileHandle handle, CancellationToken cancellationToken)
+    /// <summary>The SHA-256 of <paramref name="file"/> from its start; closes it.</summary>
+    private static async Task<byte[]> Hash(FileStream file, CancellationToken cancellationToken)
     {
-        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 20];
-        long offset = 0;
-        int read;
-        while ((read = RandomAccess.Read(handle, buffer, offset)) > 0)
+        await using (file)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            hash.AppendData(buffer.AsSpan(0, read));
-            offset += read;
+            return await System.Security.Cryptography.SHA256.HashDataAsync(file, cancellationToken).ConfigureAwait(false);
         }
-
-        return hash.GetHashAndReset();
     }
 
     /// <summary>Waits for hashing reads that were told to stop, whatever they ended with.</summary>

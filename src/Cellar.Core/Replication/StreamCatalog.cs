@@ -11,7 +11,8 @@ public static class StreamCatalog
         var found = new List<StreamGeneration>();
         foreach (var generation in Generation.List(job.Folder))
         {
-            var bases = StreamHistory.StartingPoints(generation);
+            var all = StreamHistory.Bases(generation);
+            var bases = StreamHistory.StartingPoints(generation, all);
             if (bases.Count == 0)
             {
                 continue;
@@ -27,7 +28,7 @@ public static class StreamCatalog
             }
 
             var bytes = Directory.EnumerateFiles(generation.Folder).Sum(f => new FileInfo(f).Length);
-            found.Add(new StreamGeneration(generation.Id, bases[0].Sidecar.Created, to, last, StreamHistory.Bases(generation).Count, segments.Count, bytes));
+            found.Add(new StreamGeneration(generation.Id, bases[0].Sidecar.Created, to, last, all.Count, segments.Count, bytes));
         }
 
         return found;

@@ -32,9 +32,11 @@ internal static class StreamHistory
     /// segments before the window's anchor but keeps the older bases of the anchor's chain, which rebuild the anchor
     /// and nothing else.
     /// </summary>
-    public static IReadOnlyList<StreamBaseImage> StartingPoints(Generation generation)
+    public static IReadOnlyList<StreamBaseImage> StartingPoints(Generation generation) => StartingPoints(generation, Bases(generation));
+
+    /// <summary>As <see cref="StartingPoints(Generation)"/>, of the generation's <paramref name="bases"/> already read.</summary>
+    public static IReadOnlyList<StreamBaseImage> StartingPoints(Generation generation, IReadOnlyList<StreamBaseImage> bases)
     {
-        var bases = Bases(generation);
         if (bases.Count == 0)
         {
             return bases;
