@@ -89,6 +89,7 @@ internal sealed class HistoryBench(StreamBench stream, string[] cellar, int seco
         var expected = Digest(db);
         await StreamBench.StopAsync(replicator).ConfigureAwait(false);
         var bytes = Directory.EnumerateFiles(replica, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+        Bench.Log($"[history] {tool}: the replica by kind of file: {Breakdown(replica)}");
 
         double? restoreSeconds = null;
         if (!nextBaseAfterDay)
@@ -170,6 +171,19 @@ internal sealed class HistoryBench(StreamBench stream, string[] cellar, int seco
             await Task.Delay(500).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The replica's bytes by what its files hold (full copies, page sets, segments, the rest), to show where storage goes.</summary>
+    private static string Breakdown(string replica) => string.Join(", ", Directory.EnumerateFiles(replica, "*", SearchOption.AllDirectories)
+        .GroupBy(f => Path.GetFileName(f) switch
+        {
+            var n when n.EndsWith(".pages.zst", StringComparison.Ordinal) => "page sets",
+            var n when n.StartsWith("base-", StringComparison.Ordinal) && !n.EndsWith(".json", StringComparison.Ordinal) => "full bases",
+            var n when n.EndsWith(".snapshot.lz4", StringComparison.Ordinal) => "snapshots",
+            var n when n.EndsWith(".wal.lz4", StringComparison.Ordinal) || n.Contains("seg", StringComparison.Ordinal) => "segments",
+            _ => "other",
+        })
+        .OrderBy(g => g.Key, StringComparer.Ordinal)
+        .Select(g => $"{g.Key} {Report.MiB(g.Sum(f => new FileInfo(f).Length))} in {g.Count()} files"));
 
     /// <summary>The app's image titles, hashed in order: what a restore of the newest point must hold.</summary>
     private static string Digest(string db)
