@@ -5,7 +5,8 @@ namespace Cellar.Core.Replication;
 
 /// <summary>
 /// Reads the image a chain of bases makes, page by page in order, without writing anything between: a full base, then
-/// each page set over the one before it (<see cref="PageSet"/>), the newest page set's version of a page winning. Every
+/// each page set over the one before it (<see cref="PageSet"/>), oldest first, each changing the page the one before
+/// made (by its difference, or replacing it). Every
 /// file is read once, straight through, and checked as it goes: its stored bytes against its sidecar's SHA-256, each
 /// page set's own checksum and its place in the chain. The image itself is proven by its caller, who hashes what this
 /// gives and compares it with <see cref="ImageHash"/>.
@@ -231,24 +232,36 @@ internal sealed class BaseChain : IDisposable
 
         for (var i = 0; i < count; i++, _next++)
         {
-            var found = false;
-            for (var s = _sets.Length - 1; s >= 0; s--)
+            var page = block.Slice(i * PageSize, PageSize);
+            var known = i < fromRoot;
+            var parentPages = _rootPages;
+            for (var s = 0; s < _sets.Length; s++)
             {
-                if (_sets[s].Current != _next)
+                var set = _sets[s];
+                if (set.Current == _next)
                 {
-                    continue;
+                    if (set.Differences && _next <= parentPages)
+                    {
+                        if (!known)
+                        {
+                            throw new CellarException($"page set {_chain[s + 1].Path}: page {_next} is a difference from a page no base before it holds");
+                        }
+
+                        PageXor.Apply(page, set.Data);
+                    }
+                    else
+                    {
+                        set.Data.CopyTo(page);
+                        known = true;
+                    }
+
+                    set.Next();
                 }
 
-                if (!found)
-                {
-                    _sets[s].Data.CopyTo(block.Slice(i * PageSize, PageSize));
-                    found = true;
-                }
-
-                _sets[s].Next();
+                parentPages = set.Pages;
             }
 
-            if (!found && i >= fromRoot)
+            if (!known)
             {
                 throw new CellarException($"page set {_chain[^1].Path}: page {_next} is in no base of its chain");
             }

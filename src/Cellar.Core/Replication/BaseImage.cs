@@ -18,6 +18,9 @@ internal sealed class BaseImage(string database, UnixFiles.FileId? file, SafeFil
     /// <summary>The WAL whose frames are laid over the file (null: none).</summary>
     public WalHeader? Header => header;
 
+    /// <summary>The WAL frame holding each page's newest version up to the image's position (none: the file's page).</summary>
+    public IReadOnlyDictionary<uint, long> Overlay => overlay;
+
     /// <summary>The database's page size.</summary>
     public int PageSize => pageSize;
 

@@ -23,9 +23,10 @@ internal sealed class LiveDatabase : IDisposable
     private readonly SqliteConnection _baseReader;
     private int _current;
 
-    private LiveDatabase(string path, SqliteConnection[] readers, SqliteConnection writer, SqliteConnection baseReader, SafeFileHandle wal, UnixFiles.FileId? id)
+    private LiveDatabase(string path, SqliteConnection[] readers, SqliteConnection writer, SqliteConnection baseReader, SafeFileHandle wal, SafeFileHandle file, UnixFiles.FileId? id)
     {
         Path = path;
+        File = file;
         _readers = readers;
         _writer = writer;
         _baseReader = baseReader;
@@ -38,6 +39,9 @@ internal sealed class LiveDatabase : IDisposable
 
     /// <summary>The <c>-wal</c> file, opened read-only.</summary>
     public SafeFileHandle Wal { get; }
+
+    /// <summary>The database file itself, opened read-only (the very file <see cref="Id"/> names).</summary>
+    public SafeFileHandle File { get; }
 
     /// <summary>The database file's identity when opened: another one under the name means it was replaced.</summary>
     public UnixFiles.FileId? Id { get; }
@@ -62,7 +66,19 @@ internal sealed class LiveDatabase : IDisposable
 
             // The first read opens the WAL, creating the file (with the database's owner) when the app has none open.
             Begin(connections[0]);
-            var live = new LiveDatabase(path, [connections[0], connections[1]], writer, connections[3], OpenWal(path), id);
+            var wal = OpenWal(path);
+            SafeFileHandle file;
+            try
+            {
+                file = OpenFile(path, id);
+            }
+            catch
+            {
+                wal.Dispose();
+                throw;
+            }
+
+            var live = new LiveDatabase(path, [connections[0], connections[1]], writer, connections[3], wal, file, id);
             live._reading[0] = true;
             return live;
         }
@@ -217,6 +233,7 @@ internal sealed class LiveDatabase : IDisposable
     public void Dispose()
     {
         Wal.Dispose();
+        File.Dispose();
         _readers[0].Dispose();
         _readers[1].Dispose();
         _writer.Dispose();
@@ -253,6 +270,18 @@ internal sealed class LiveDatabase : IDisposable
         }
     }
 
+    private static SafeFileHandle OpenFile(string path, UnixFiles.FileId? id)
+    {
+        var file = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (id is not null && UnixFiles.FStat(file)?.Id != id)
+        {
+            file.Dispose();
+            throw new CellarException($"database {path} was replaced while it was opened");
+        }
+
+        return file;
+    }
+
     private static SafeFileHandle OpenWal(string path) =>
-        File.OpenHandle(path + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        System.IO.File.OpenHandle(path + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
 }

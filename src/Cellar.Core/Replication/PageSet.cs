@@ -7,14 +7,17 @@ namespace Cellar.Core.Replication;
 /// A base image stored as only the pages that differ from the base before it in its generation (its parent): a day of
 /// history then costs what the day changed, not another copy of the database. The bytes, before compression
 /// (docs/stream-format.md): a header (magic, the base's and its parent's transaction, page size, the image's page
-/// count), each page that differs from the parent's image or lies beyond its end (number, bytes) in ascending order, a
-/// page number 0 as the end, then a trailer (how many pages, the whole image's SHA-256, and the SHA-256 of every byte
+/// count), each page that differs from the parent's image or lies beyond its end (number, bytes: XOR the parent's page
+/// where it has one, so a page a title changed in stores as almost nothing) in ascending order, a page number 0 as the end, then a trailer (how many pages, the whole image's SHA-256, and the SHA-256 of every byte
 /// before it). A chain of them over a full base rebuilds the image, which must hash to what the newest one records.
 /// </summary>
 internal static class PageSet
 {
-    /// <summary>"CSP1", little-endian.</summary>
-    public const uint Magic = 0x31505343;
+    /// <summary>"CSP2", little-endian: a page within the parent's end is stored XOR the parent's version of it (<see cref="PageXor"/>).</summary>
+    public const uint Magic = 0x32505343;
+
+    /// <summary>"CSP1", the first format, still read: every page stored as it is.</summary>
+    public const uint MagicWhole = 0x31505343;
 
     /// <summary>The header's size in bytes.</summary>
     public const int HeaderSize = 32;
@@ -70,6 +73,9 @@ internal static class PageSet
         /// <summary>The image's page count.</summary>
         public long Pages { get; private set; }
 
+        /// <summary>Whether a page within the parent's end is its difference from the parent's (CSP2), not the page itself (CSP1).</summary>
+        public bool Differences { get; private set; }
+
         /// <summary>The page the reader stands on (0: none left).</summary>
         public uint Current { get; private set; }
 
@@ -83,10 +89,12 @@ internal static class PageSet
         public void Start()
         {
             var header = ReadExactly(HeaderSize);
-            if (BinaryPrimitives.ReadUInt32LittleEndian(header) != Magic)
+            Differences = BinaryPrimitives.ReadUInt32LittleEndian(header) switch
             {
-                throw Damaged("not a page set (no CSP1 header)");
-            }
+                Magic => true,
+                MagicWhole => false,
+                _ => throw Damaged("not a page set (no CSP2 or CSP1 header)"),
+            };
 
             (Txid, Parent, PageSize, Pages) = (BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8)), BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(16)),
                 BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(24)), BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(28)));

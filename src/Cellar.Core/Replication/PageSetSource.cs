@@ -9,8 +9,8 @@ namespace Cellar.Core.Replication;
 
 /// <summary>
 /// What a page set hands the <see cref="ArtifactWriter"/>: the pinned image read side by side with the image its
-/// parent chain rebuilds (each of those files checked to its last byte on the way), every page that differs or lies
-/// past the parent's end written out, and the image's SHA-256 recorded, so a restore proves the whole chain by one
+/// parent chain rebuilds (each of those files checked to its last byte on the way), every page that differs written
+/// out as its difference from the parent's (a page past the parent's end as it is), and the image's SHA-256 recorded, so a restore proves the whole chain by one
 /// hash. Proven as a dump is: the stored file decompresses to exactly the bytes generated.
 /// </summary>
 internal sealed class PageSetSource(BaseImage image, IReadOnlyList<StreamBaseImage> parent, long txid) : ArtifactSource
@@ -103,10 +103,18 @@ internal sealed class PageSetSource(BaseImage image, IReadOnlyList<StreamBaseIma
                 for (var i = 0; i < pages.Length / pageSize; i++)
                 {
                     var page = pages.Slice(i * pageSize, pageSize);
-                    if (i >= had || !page.SequenceEqual(before.AsSpan(i * pageSize, pageSize)))
+                    var parentPage = before.AsSpan(i * pageSize, pageSize);
+                    if (i >= had || !page.SequenceEqual(parentPage))
                     {
                         BinaryPrimitives.WriteUInt32LittleEndian(number, (uint)(first + i));
                         Write(number);
+                        if (i < had)
+                        {
+                            // The parent's copy is the scratch for the difference: it is not read again.
+                            PageXor.Apply(parentPage, page);
+                            page = parentPage;
+                        }
+
                         Write(page);
                         _count++;
                     }

@@ -56,8 +56,11 @@ internal sealed class StreamJournal : IDisposable
         }
     }
 
-    /// <summary>Appends the records of <paramref name="transactions"/>, numbered from <paramref name="firstTxid"/>, and fsyncs them.</summary>
-    public IReadOnlyList<StreamRecord> Append(long firstTxid, DateTimeOffset committed, IReadOnlyList<WalTransaction> transactions, SafeFileHandle wal, WalHeader header)
+    /// <summary>
+    /// Appends the records of <paramref name="transactions"/>, numbered from <paramref name="firstTxid"/>, each page
+    /// stored as its difference from what <paramref name="history"/> says it was before, where it knows; fsyncs them.
+    /// </summary>
+    public IReadOnlyList<StreamRecord> Append(long firstTxid, DateTimeOffset committed, IReadOnlyList<WalTransaction> transactions, SafeFileHandle wal, WalHeader header, PageHistory history)
     {
         var start = _file.Position;
         var added = new List<StreamRecord>(transactions.Count);
@@ -66,7 +69,8 @@ internal sealed class StreamJournal : IDisposable
             var txid = firstTxid;
             foreach (var transaction in transactions)
             {
-                StreamRecord.Write(_file, txid, committed, transaction, _pageSize, (frame, page) => WalReader.ReadPage(wal, header, frame, page));
+                StreamRecord.Write(_file, txid, committed, transaction, _pageSize, (frame, page) => WalReader.ReadPage(wal, header, frame, page), history.TryRead);
+                history.Shipped(transaction);
                 added.Add(new StreamRecord(txid, committed, transaction.DatabasePages, transaction.End, []));
                 txid++;
             }
@@ -75,7 +79,9 @@ internal sealed class StreamJournal : IDisposable
         }
         catch
         {
-            // Not durable, so not shipped: the journal goes back to where it was, and the follower reads them again.
+            // Not durable, so not shipped: the journal goes back to where it was, and the follower reads them again,
+            // storing their pages whole (the history already counts them as shipped).
+            history.Distrust();
             _file.SetLength(start);
             _file.Position = start;
             throw;

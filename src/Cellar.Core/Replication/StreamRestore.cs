@@ -87,6 +87,32 @@ internal static class StreamRestore
     }
 
     /// <summary>
+    /// The bytes <paramref name="page"/> of <paramref name="record"/> leaves in the image: the page itself, or its
+    /// difference applied to the page there now (into <paramref name="made"/>), which must make the page its check names;
+    /// otherwise the difference was made over another version than this restore holds, and nothing of it is written.
+    /// </summary>
+    private static ReadOnlySpan<byte> Made(FileStream file, StreamRecord record, RecordPage page, byte[] made)
+    {
+        if (page.Check is not { } check)
+        {
+            return page.Data.Span;
+        }
+
+        if (RandomAccess.Read(file.SafeFileHandle, made, (long)(page.Number - 1) * made.Length) != made.Length)
+        {
+            throw new CellarException($"transaction {record.Txid} changes page {page.Number} from the version before it, which the restored database does not hold");
+        }
+
+        PageXor.Apply(made, page.Data.Span);
+        if (StreamRecord.Check(made) != check)
+        {
+            throw new CellarException($"transaction {record.Txid} changes page {page.Number} from a version other than the one this restore holds; the stream is damaged from there");
+        }
+
+        return made;
+    }
+
+    /// <summary>
     /// Writes the pages of every transaction after <paramref name="image"/> that is <paramref name="wanted"/> into the
     /// expanded base, cuts the file to the size the last one recorded and fsyncs it; returns the last one's number and
     /// commit time (the base's when none is). The records are read, decompressed and checked on one core while the
@@ -104,11 +130,12 @@ internal static class StreamRestore
         {
             using var file = new FileStream(expandedPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 16);
             uint? pages = null;
+            var made = new byte[pageSize];
             await foreach (var (record, mib) in records.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                foreach (var (page, data) in record.Pages)
+                foreach (var page in record.Pages)
                 {
-                    RandomAccess.Write(file.SafeFileHandle, data.Span, (long)(page - 1) * pageSize);
+                    RandomAccess.Write(file.SafeFileHandle, Made(file, record, page, made), (long)(page.Number - 1) * pageSize);
                 }
 
                 (pages, txid, committed) = (record.DatabasePages, record.Txid, record.Committed);

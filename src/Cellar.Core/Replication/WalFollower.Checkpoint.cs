@@ -23,8 +23,11 @@ internal sealed partial class WalFollower
         var shipped = Ship();
         live.EndRead();
 
-        // No reader now: until the RESTART below says where the WAL ended, a restart seen later proves nothing.
+        // No reader now: until the RESTART below says where the WAL ended, a restart seen later proves nothing, and the
+        // database file may take frames not yet shipped, so it no longer tells what a page was before them.
         _endKnown = false;
+        _history!.Distrust();
+        _unwatched = true;
         try
         {
             // What the app committed during the first copy goes in without a lock too, so the RESTART, which holds the
@@ -48,6 +51,9 @@ internal sealed partial class WalFollower
         finally
         {
             live.BeginRead();
+
+            // Still the position's WAL once a reader is held again: no new one began in the moment without.
+            _unwatched = !(WalReader.Header(live.Wal) is { } now && _position.IsIn(now));
         }
 
         return shipped;

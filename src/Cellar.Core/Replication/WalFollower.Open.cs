@@ -58,6 +58,12 @@ internal sealed partial class WalFollower
         }
 
         (_generation, _journal, _position, _txid, _walEmpty, _endKnown, _walLength) = (generation, journal, position, last?.Txid ?? 0, false, false, 0);
+
+        // While Cellar was down checkpoints could copy anything into the file: pages are stored whole until a WAL
+        // begins under its watch.
+        _history = new PageHistory(_live.File, _live.Wal);
+        _history.Begin(null, new Dictionary<uint, long>(), trusted: false, last?.DatabasePages ?? (uint)StreamHistory.Bases(generation)[^1].Sidecar.SourcePageCount);
+        _unwatched = true;
         _journalSince = time.GetUtcNow();
         return true;
     }
@@ -79,6 +85,9 @@ internal sealed partial class WalFollower
         var generation = Generation.Create(job.Folder, pinned.Taken, job.Database.Path, live.Id, pinned.PageSize, position);
         await WriteBaseAsync(generation, 0, pinned, cancellationToken).ConfigureAwait(false);
         (_generation, _position, _txid, _walEmpty, _endKnown, _walLength) = (generation, position, 0, pinned.Header is null, true, 0);
+        _history = new PageHistory(live.File, live.Wal);
+        _history.Begin(pinned.Header, pinned.Overlay, trusted: true, (uint)pinned.Pages);
+        _unwatched = false;
         _journal = StreamJournal.Open(generation.JournalPath, pinned.PageSize);
         _journalSince = time.GetUtcNow();
         LogGenerationStarted(logger, job.Name, generation.Id);

@@ -20,6 +20,11 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
     private long _walLength;
     private long _txid;
     private DateTimeOffset _journalSince;
+    private PageHistory? _history;
+
+    // True after a moment with no read transaction held (Cellar down, or its own checkpoint) in which a new WAL could
+    // have begun and been copied into the database file unseen, until a reader is held again on the position's WAL.
+    private bool _unwatched;
 
     /// <summary>The generation being written, once there is one.</summary>
     public Generation? Generation => _generation;
@@ -159,6 +164,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
         {
             _position = WalPosition.Start(h);
             _walEmpty = false;
+            _history!.Begin(h, new Dictionary<uint, long>(), trusted: !_unwatched);
         }
         else if (!_position.IsIn(h))
         {
@@ -184,9 +190,15 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
                 shipped += Append(tail.Committed, h);
             }
 
+            // The file holds the old WAL's end exactly, and nothing of this one, when a reader was held since before
+            // it began: a restart needs every reader off the old WAL's frames, and no checkpoint writes the file under
+            // a reader of the file alone.
+            _history!.Begin(h, new Dictionary<uint, long>(), trusted: _endKnown && !_unwatched);
             _position = WalPosition.Start(h);
             _endKnown = false;
         }
+
+        _unwatched = false;
 
         var scan = WalReader.Scan(wal, h, _position);
         _walLength = scan.Length;
@@ -225,7 +237,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             _journalSince = time.GetUtcNow();
         }
 
-        _journal.Append(_txid + 1, time.GetUtcNow(), transactions, _live!.Wal, header);
+        _journal.Append(_txid + 1, time.GetUtcNow(), transactions, _live!.Wal, header, _history!);
         _txid += transactions.Count;
         _position = transactions[^1].End;
         return transactions.Count;
@@ -251,6 +263,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
         {
             _journal?.Dispose();
             _journal = null;
+            _history = null;
             _generation = null;
             _live?.Dispose();
             _live = null;

@@ -18,12 +18,10 @@ namespace Cellar.Tests.Replication;
 /// </summary>
 public sealed class PageSetTests
 {
-    private const int Rows = 2000;
-
     [Fact]
     public async Task Each_days_base_holds_only_the_changed_pages_and_every_point_restores_exactly()
     {
-        using var rig = new Rig();
+        using var rig = new FollowedApp();
         var digests = new List<(DateTimeOffset At, string Digest)>();
         for (var day = 0; day < 8; day++)
         {
@@ -39,16 +37,89 @@ public sealed class PageSetTests
         // Each moment right after a day's base is restored from that base alone (its chain, no transaction after it).
         foreach (var (at, digest) in digests)
         {
-            Assert.Equal(digest, Rig.Digest(await rig.Sandbox.RestoreAsync(at)));
+            Assert.Equal(digest, FollowedApp.Digest(await rig.Sandbox.RestoreAsync(at)));
         }
 
-        Assert.Equal(rig.Digest(), Rig.Digest(await rig.Sandbox.RestoreAsync()));
+        Assert.Equal(rig.Digest(), FollowedApp.Digest(await rig.Sandbox.RestoreAsync()));
+    }
+
+    [Fact]
+    public async Task A_few_bytes_changed_in_incompressible_pages_store_as_almost_nothing()
+    {
+        using var rig = new FollowedApp();
+        await rig.DayAsync(changes: 0);
+
+        // One byte of every ninth row changed: its page is otherwise random bytes, which no compressor shrinks, so only
+        // storing each page as its difference from the parent's keeps the page set small.
+        rig.Execute("UPDATE item SET body = CAST(substr(body, 1, 399) || x'5a' AS BLOB) WHERE id % 9 = 0");
+        await rig.DayAsync(changes: 0);
+
+        var set = StreamHistory.Bases(rig.Generation)[^1];
+        var changed = set.Sidecar.RowCounts[PageSetKind.ChangedPages];
+        Assert.False(set.Full);
+        Assert.InRange(changed, 200, 500);
+        Assert.True(set.Sidecar.SizeBytes * 20 < changed * 4096, $"{changed} changed pages stored in {set.Sidecar.SizeBytes} bytes");
+        Assert.Equal(rig.Digest(), FollowedApp.Digest(await rig.Sandbox.RestoreAsync()));
+    }
+
+    [Fact]
+    public async Task A_page_set_of_the_first_format_with_whole_pages_still_restores()
+    {
+        using var rig = new FollowedApp();
+        await rig.DayAsync(changes: 10);
+        await rig.DayAsync(changes: 10);
+        var expected = rig.Digest();
+        var chain = StreamHistory.Bases(rig.Generation);
+        Assert.Equal([true, false, false], chain.Select(b => b.Full));
+
+        // The second page set rewritten as a version before differences wrote it ("CSP1": each changed page whole), over
+        // a parent chain that stays as written: the rebuild must read each file by its own format.
+        var codec = Codec.For(CompressionKind.Zstd, 3);
+        var parent = Expand(codec, chain[0].Path);
+        var first = Read(codec, chain[1].Path);
+        foreach (var (number, data) in first.Pages)
+        {
+            var at = (int)(number - 1) * 4096;
+            PageXor.Apply(parent.AsSpan(at, 4096), data);
+        }
+
+        var second = Read(codec, chain[2].Path);
+        using var content = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var old = new MemoryStream();
+        void Write(ReadOnlySpan<byte> bytes)
+        {
+            content.AppendData(bytes);
+            old.Write(bytes);
+        }
+
+        var header = PageSet.Header(second.Reader.Txid, second.Reader.Parent, 4096, second.Reader.Pages);
+        BitConverter.TryWriteBytes(header, PageSet.MagicWhole);
+        Write(header);
+        foreach (var (number, data) in second.Pages)
+        {
+            var page = data.ToArray();
+            if (number <= first.Reader.Pages)
+            {
+                PageXor.Apply(page, parent.AsSpan((int)(number - 1) * 4096, 4096));
+            }
+
+            Write(BitConverter.GetBytes((uint)number));
+            Write(page);
+        }
+
+        old.Write(PageSet.Trailer(second.Pages.Count, second.Reader.ImageHash!, content));
+        var stored = codec.CompressBlock(old.ToArray(), out var length);
+        File.WriteAllBytes(chain[2].Path, stored.AsSpan(0, length).ToArray());
+        File.Delete(Sidecar.PathFor(chain[2].Path));
+        (chain[2].Sidecar with { Sha256 = Convert.ToHexStringLower(SHA256.HashData(stored.AsSpan(0, length))), SizeBytes = length }).Write(chain[2].Path);
+
+        Assert.Equal(expected, FollowedApp.Digest(await rig.Sandbox.RestoreAsync()));
     }
 
     [Fact]
     public async Task Retention_keeps_the_whole_chain_the_windows_first_moment_needs()
     {
-        using var rig = new Rig();
+        using var rig = new FollowedApp();
         var digests = new List<(DateTimeOffset At, string Digest)>();
         for (var day = 0; day < 10; day++)
         {
@@ -63,7 +134,7 @@ public sealed class PageSetTests
         var anchor = bases.Count(b => b.Sidecar.Created <= cutoff) - 1;
         Assert.True(anchor == 3 && bases[0].Full && bases.Take(anchor + 1).Skip(1).All(b => !b.Full), string.Join(", ", bases.Select(b => Path.GetFileName(b.Path))));
         var (_, digest) = digests.Last(d => d.At <= cutoff);
-        Assert.Equal(digest, Rig.Digest(await rig.Sandbox.RestoreAsync(cutoff + TimeSpan.FromSeconds(1))));
+        Assert.Equal(digest, FollowedApp.Digest(await rig.Sandbox.RestoreAsync(cutoff + TimeSpan.FromSeconds(1))));
 
         // The window listed begins at the anchor, not at the older bases kept only to rebuild it (their transactions are gone).
         Assert.Equal(bases[anchor].Sidecar.Created, StreamCatalog.List(rig.Sandbox.Job)[^1].From);
@@ -74,12 +145,12 @@ public sealed class PageSetTests
     [Fact]
     public async Task Idle_days_take_no_base_and_the_newest_point_restores_every_day()
     {
-        using var rig = new Rig();
+        using var rig = new FollowedApp();
         await rig.DayAsync(changes: 10);
         for (var day = 0; day < 4; day++)
         {
             await rig.DayAsync(changes: 0);
-            Assert.Equal(rig.Digest(), Rig.Digest(await rig.Sandbox.RestoreAsync()));
+            Assert.Equal(rig.Digest(), FollowedApp.Digest(await rig.Sandbox.RestoreAsync()));
         }
 
         // One base per transaction it was taken after: the idle days' bases would have been copies of the last one.
@@ -91,7 +162,7 @@ public sealed class PageSetTests
     [Fact]
     public async Task A_damaged_page_set_is_refused_and_the_points_before_it_still_restore()
     {
-        using var rig = new Rig();
+        using var rig = new FollowedApp();
         await rig.DayAsync(changes: 10);
         var before = (rig.Clock.GetUtcNow(), rig.Digest());
         await rig.DayAsync(changes: 10);
@@ -102,13 +173,13 @@ public sealed class PageSetTests
         var refused = await Assert.ThrowsAnyAsync<CellarException>(() => rig.Sandbox.RestoreAsync());
         Assert.Contains("does not match its sidecar", refused.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', refused.Message);
-        Assert.Equal(before.Item2, Rig.Digest(await rig.Sandbox.RestoreAsync(before.Item1)));
+        Assert.Equal(before.Item2, FollowedApp.Digest(await rig.Sandbox.RestoreAsync(before.Item1)));
     }
 
     [Fact]
     public async Task A_chain_with_a_page_set_missing_is_refused()
     {
-        using var rig = new Rig();
+        using var rig = new FollowedApp();
         for (var day = 0; day < 3; day++)
         {
             await rig.DayAsync(changes: 10);
@@ -125,7 +196,7 @@ public sealed class PageSetTests
     [Fact]
     public async Task A_whole_base_altered_together_with_its_sidecar_fails_the_image_hash_the_page_set_recorded()
     {
-        using var rig = new Rig();
+        using var rig = new FollowedApp();
         await rig.DayAsync(changes: 10);
         var root = StreamHistory.Bases(rig.Generation)[0];
 
@@ -154,7 +225,7 @@ public sealed class PageSetTests
     [Fact]
     public async Task The_follower_ships_on_while_a_base_is_written()
     {
-        using var rig = new Rig(rows: 40000);
+        using var rig = new FollowedApp(rows: 40000);
         var ct = TestContext.Current.CancellationToken;
         rig.Execute("UPDATE item SET body = randomblob(400) WHERE id = 2");
         await rig.Follower.StepAsync(ct);
@@ -170,7 +241,29 @@ public sealed class PageSetTests
         Assert.Equal(basesBefore, basesMeanwhile);
         Assert.True(StreamHistory.Bases(rig.Generation).Count == basesBefore + 1, string.Join("\n", rig.Sandbox.Log.Entries.Select(e => e.Message)));
         rig.Follower.Seal(ct);
-        Assert.Equal(rig.Digest(), Rig.Digest(await rig.Sandbox.RestoreAsync()));
+        Assert.Equal(rig.Digest(), FollowedApp.Digest(await rig.Sandbox.RestoreAsync()));
+    }
+
+    private static byte[] Expand(Codec codec, string path)
+    {
+        using var expanded = codec.OpenRead(File.OpenRead(path));
+        using var copy = new MemoryStream();
+        expanded.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    /// <summary>A page set's pages as stored (differences, in this version), with its reader for the header and trailer.</summary>
+    private static (PageSet.Reader Reader, List<(long Number, byte[] Data)> Pages) Read(Codec codec, string path)
+    {
+        var reader = new PageSet.Reader(new MemoryStream(Expand(codec, path)), path);
+        var pages = new List<(long, byte[])>();
+        for (reader.Start(); reader.Current != 0; reader.Next())
+        {
+            pages.Add((reader.Current, reader.Data.ToArray()));
+        }
+
+        Assert.True(reader.Differences);
+        return (reader, pages);
     }
 
     private static void FlipAByte(string path)
@@ -180,79 +273,5 @@ public sealed class PageSetTests
         var b = file.ReadByte();
         file.Position--;
         file.WriteByte((byte)(b ^ 0x40));
-    }
-
-    /// <summary>An app's database of <see cref="Rows"/> rows of 400 random bytes (about 220 pages per 1000), followed in this process on a fake clock.</summary>
-    private sealed class Rig : IDisposable
-    {
-        private readonly SqliteConnection _app;
-        private readonly Random _random = new(7);
-        private readonly int _rows;
-
-        public Rig(int rows = Rows)
-        {
-            _rows = rows;
-            _app = Sandbox.OpenApp();
-            Execute($"CREATE TABLE item(id INTEGER PRIMARY KEY, body BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) INSERT INTO item(body) SELECT randomblob(400) FROM n");
-            Follower = new WalFollower(Sandbox.Job, Clock, TimeZoneInfo.Utc, new Microsoft.Extensions.Logging.LoggerFactory([Sandbox.Log]).CreateLogger("follower"));
-            Follower.StepAsync(TestContext.Current.CancellationToken).GetAwaiter().GetResult();
-        }
-
-        public StreamSandbox Sandbox { get; } = new();
-
-        public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
-
-        public WalFollower Follower { get; }
-
-        public Generation Generation => Generation.List(Sandbox.Job.Folder)[^1];
-
-        /// <summary>
-        /// A day: an hour after the last base the app changes <paramref name="changes"/> rows and the follower ships them,
-        /// then the day passes and its base is written (at the clock's time when this returns).
-        /// </summary>
-        public async Task DayAsync(int changes)
-        {
-            var ct = TestContext.Current.CancellationToken;
-            Clock.Advance(TimeSpan.FromHours(1));
-            for (var i = 0; i < changes; i++)
-            {
-                Execute($"UPDATE item SET body = randomblob(400) WHERE id = {_random.Next(1, _rows + 1)}");
-            }
-
-            await Follower.StepAsync(ct);
-            Clock.Advance(TimeSpan.FromDays(1) - TimeSpan.FromHours(1));
-            await Follower.StepAsync(ct);
-            Follower.WaitForBackground();
-            Follower.Seal(ct);
-        }
-
-        public void Execute(string sql) => _app.Execute(sql);
-
-        /// <summary>The app's rows, hashed.</summary>
-        public string Digest() => Digest(Sandbox.Database);
-
-        public static string Digest(string path)
-        {
-            using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly;Pooling=False");
-            connection.Open();
-            using var read = connection.CreateCommand();
-            read.CommandText = "SELECT id, body FROM item ORDER BY id";
-            using var rows = read.ExecuteReader();
-            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            while (rows.Read())
-            {
-                hash.AppendData(BitConverter.GetBytes(rows.GetInt64(0)));
-                hash.AppendData((byte[])rows[1]);
-            }
-
-            return Convert.ToHexStringLower(hash.GetHashAndReset());
-        }
-
-        public void Dispose()
-        {
-            Follower.Dispose();
-            _app.Dispose();
-            Sandbox.Dispose();
-        }
     }
 }
