@@ -66,12 +66,38 @@ public sealed class RecordDifferenceTests
 
         // The segment written again with one page's check changed and every record's checksum made to match, as a
         // difference made over the wrong version would be: only the check can tell.
+        StreamRecord? changed = null;
+        RewriteLastSegment(app, records =>
+        {
+            changed = records[^1] with { Pages = [.. records[^1].Pages.Select((p, i) => i == 0 ? p with { Check = p.Check + 1 } : p)] };
+            return records[..^1].Append(changed);
+        });
+
+        await app.Sandbox.AssertRestoreRefusedAsync($"transaction {changed!.Txid} changes page {changed.Pages[0].Number} from a version other than the one this restore holds");
+    }
+
+    [Fact]
+    public async Task Transactions_stored_in_the_first_format_still_restore()
+    {
+        using var app = new FollowedApp();
+        await app.RestartFollowerAsync();
+        var (whole, _) = await ShipAsync(app, OneByteInEveryNinthRow);
+        Assert.All(whole, p => Assert.Null(p.Check));
+
+        // Every page whole, as the first format ("CSR1") stored them, and carried on in that format.
+        RewriteLastSegment(app, records => records.Select(r => r with { Format = 1 }));
+
+        Assert.All(StreamSegment.Records(app.Generation.Segments()[^1].Path, 4096), r => Assert.Equal(1, r.Format));
+        Assert.Equal(app.Digest(), FollowedApp.Digest(await app.Sandbox.RestoreAsync()));
+    }
+
+    /// <summary>The newest segment written again, through the seal's own checks, with the records <paramref name="change"/> makes of its own.</summary>
+    private static void RewriteLastSegment(FollowedApp app, Func<List<StreamRecord>, IEnumerable<StreamRecord>> change)
+    {
         var generation = app.Generation;
         var segment = generation.Segments()[^1];
-        var records = StreamSegment.Records(segment.Path, 4096).ToList();
-        var changed = records[^1] with { Pages = [.. records[^1].Pages.Select((p, i) => i == 0 ? p with { Check = p.Check + 1 } : p)] };
         using var bytes = new MemoryStream();
-        foreach (var record in records[..^1].Append(changed))
+        foreach (var record in change(StreamSegment.Records(segment.Path, 4096).ToList()))
         {
             record.WriteTo(bytes, 4096);
         }
@@ -79,8 +105,6 @@ public sealed class RecordDifferenceTests
         File.Delete(segment.Path);
         bytes.Position = 0;
         StreamSegment.Write(generation, segment.First, segment.Last, bytes, Ct);
-
-        await app.Sandbox.AssertRestoreRefusedAsync($"transaction {changed.Txid} changes page {changed.Pages[0].Number} from a version other than the one this restore holds");
     }
 
     /// <summary>
