@@ -35,6 +35,30 @@ internal static unsafe partial class NativeZstd
     internal static nuint Checked(nuint result) =>
         ZSTD_isError(result) == 0 ? result : throw new InvalidDataException($"zstd: {Marshal.PtrToStringUTF8((IntPtr)ZSTD_getErrorName(result))}");
 
+    /// <summary>A compression context at <paramref name="level"/>, for one-frame-at-a-time work with a prefix (<see cref="PageDelta"/>).</summary>
+    internal static IntPtr NewCompressor(int level)
+    {
+        var context = ZSTD_createCCtx();
+        if (context == IntPtr.Zero || ZSTD_isError(ZSTD_CCtx_setParameter(context, CompressionLevelParameter, level)) != 0)
+        {
+            ZSTD_freeCCtx(context);
+            throw new InvalidOperationException("zstd: libzstd could not make a compression context");
+        }
+
+        return context;
+    }
+
+    /// <summary>A decompression context, for one frame at a time with a prefix (<see cref="PageDelta"/>).</summary>
+    internal static IntPtr NewDecompressor() =>
+        ZSTD_createDCtx() is var context && context != IntPtr.Zero ? context : throw new InvalidOperationException("zstd: libzstd could not make a decompression context");
+
+    /// <summary>Frees contexts made by <see cref="NewCompressor"/> and <see cref="NewDecompressor"/> (zero: none).</summary>
+    internal static void Free(IntPtr compressor, IntPtr decompressor)
+    {
+        ZSTD_freeCCtx(compressor);
+        ZSTD_freeDCtx(decompressor);
+    }
+
     private static bool Probe()
     {
         if (Environment.GetEnvironmentVariable("CELLAR_ZSTD") == "managed")
@@ -66,6 +90,36 @@ internal static unsafe partial class NativeZstd
 
     [LibraryImport(Library)]
     private static partial byte* ZSTD_getErrorName(nuint code);
+
+    // ZSTD_c_compressionLevel in zstd.h.
+    private const int CompressionLevelParameter = 100;
+
+    [LibraryImport(Library)]
+    private static partial IntPtr ZSTD_createCCtx();
+
+    [LibraryImport(Library)]
+    private static partial nuint ZSTD_freeCCtx(IntPtr context);
+
+    [LibraryImport(Library)]
+    private static partial nuint ZSTD_CCtx_setParameter(IntPtr context, int parameter, int value);
+
+    [LibraryImport(Library)]
+    internal static partial nuint ZSTD_CCtx_refPrefix(IntPtr context, byte* prefix, nuint prefixSize);
+
+    [LibraryImport(Library)]
+    internal static partial nuint ZSTD_compress2(IntPtr context, byte* dst, nuint dstCapacity, byte* src, nuint srcSize);
+
+    [LibraryImport(Library)]
+    private static partial IntPtr ZSTD_createDCtx();
+
+    [LibraryImport(Library)]
+    private static partial nuint ZSTD_freeDCtx(IntPtr context);
+
+    [LibraryImport(Library)]
+    internal static partial nuint ZSTD_DCtx_refPrefix(IntPtr context, byte* prefix, nuint prefixSize);
+
+    [LibraryImport(Library)]
+    internal static partial nuint ZSTD_decompressDCtx(IntPtr context, byte* dst, nuint dstCapacity, byte* src, nuint srcSize);
 
     [LibraryImport(Library)]
     internal static partial IntPtr ZSTD_createDStream();

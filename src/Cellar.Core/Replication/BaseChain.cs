@@ -6,7 +6,7 @@ namespace Cellar.Core.Replication;
 /// <summary>
 /// Reads the image a chain of bases makes, page by page in order, without writing anything between: a full base, then
 /// each page set over the one before it (<see cref="PageSet"/>), oldest first, each changing the page the one before
-/// made (by its difference, or replacing it). Every
+/// made (by its change, <see cref="PageDelta"/>, or replacing it). Every
 /// file is read once, straight through, and checked as it goes: its stored bytes against its sidecar's SHA-256, each
 /// page set's own checksum and its place in the chain. The image itself is proven by its caller, who hashes what this
 /// gives and compares it with <see cref="ImageHash"/>.
@@ -20,6 +20,8 @@ internal sealed class BaseChain : IDisposable
     private readonly Stream[] _expanded;
     private readonly PageSet.Reader[] _sets;
     private readonly long _rootPages;
+    private readonly PageDelta _delta = new();
+    private readonly byte[] _made;
     private long _next = 1;
     private bool _finished;
 
@@ -27,6 +29,7 @@ internal sealed class BaseChain : IDisposable
     {
         (_chain, _stored, _hashes, _hashing, _expanded, _sets, _rootPages, PageSize) = (chain, stored, hashes, hashing, expanded, sets, rootPages, pageSize);
         Pages = sets is [.., var newest] ? newest.Pages : rootPages;
+        _made = new byte[pageSize];
     }
 
     /// <summary>The page size.</summary>
@@ -154,6 +157,8 @@ internal sealed class BaseChain : IDisposable
             set.Dispose();
         }
 
+        _delta.Dispose();
+
         // A rebuild given up: the hashing reads stop too, before their files close.
         _hashing.Cancel();
         Settle(_hashes);
@@ -240,14 +245,14 @@ internal sealed class BaseChain : IDisposable
                 var set = _sets[s];
                 if (set.Current == _next)
                 {
-                    if (set.Differences && _next <= parentPages)
+                    if (set.IsChange)
                     {
-                        if (!known)
+                        if (!known || _next > parentPages)
                         {
-                            throw new CellarException($"page set {_chain[s + 1].Path}: page {_next} is a difference from a page no base before it holds");
+                            throw new CellarException($"page set {_chain[s + 1].Path}: page {_next} is a change from a page no base before it holds");
                         }
 
-                        PageXor.Apply(page, set.Data);
+                        Decode(s, set.Data, page);
                     }
                     else
                     {
@@ -274,6 +279,21 @@ internal sealed class BaseChain : IDisposable
         }
 
         return count;
+    }
+
+    /// <summary>Makes <paramref name="page"/> (the parent's version) into what the change <paramref name="change"/> of page set <paramref name="set"/> says.</summary>
+    private void Decode(int set, ReadOnlySpan<byte> change, Span<byte> page)
+    {
+        try
+        {
+            _delta.Decode(change, page, _made);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CellarException($"page set {_chain[set + 1].Path} is damaged: page {_next} does not decode ({e.Message})", e);
+        }
+
+        _made.CopyTo(page);
     }
 
     private int ReadRootTail(Span<byte> after)

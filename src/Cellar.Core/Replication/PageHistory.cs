@@ -3,8 +3,8 @@ using Microsoft.Win32.SafeHandles;
 namespace Cellar.Core.Replication;
 
 /// <summary>
-/// What each page held just before the transaction being shipped, so its record can store the page as its difference
-/// from that (<see cref="PageXor"/>), which costs almost nothing where a transaction changed a few bytes of a page:
+/// What each page held just before the transaction being shipped, so its record can store the page as its change from
+/// that (<see cref="Compression.PageDelta"/>), which costs a few dozen bytes where a transaction changed a few bytes of a page:
 /// the newest frame of the page among those shipped from the current WAL, else the database file's page. That is what
 /// a reader at the last shipped transaction sees, and so what a restore has rebuilt when it reaches the record.
 /// <para>
@@ -12,7 +12,7 @@ namespace Cellar.Core.Replication;
 /// while the follower holds a read transaction at or before what it shipped, since a WAL whose start it watched
 /// (<see cref="Begin"/> with trust). After any moment without that (Cellar down, its own checkpoint's moment without a
 /// reader, an append that failed) the history is not trusted until the next WAL begins under a watching reader, and
-/// pages are stored whole. A restore still checks every page a difference makes against the check it carries.
+/// pages are stored whole. A restore still checks every page a change makes against the check it carries.
 /// </para>
 /// </summary>
 internal sealed class PageHistory(SafeFileHandle database, SafeFileHandle wal)
@@ -24,7 +24,7 @@ internal sealed class PageHistory(SafeFileHandle database, SafeFileHandle wal)
     /// <summary>The database's size in pages after the last shipped transaction (null: not known).</summary>
     public uint? DatabasePages { get; private set; }
 
-    /// <summary>Whether pages are stored as differences now.</summary>
+    /// <summary>Whether pages are stored as changes now.</summary>
     public bool Trusted => _trusted && DatabasePages is not null;
 
     /// <summary>

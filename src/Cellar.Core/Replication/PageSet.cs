@@ -7,13 +7,14 @@ namespace Cellar.Core.Replication;
 /// A base image stored as only the pages that differ from the base before it in its generation (its parent): a day of
 /// history then costs what the day changed, not another copy of the database. The bytes, before compression
 /// (docs/stream-format.md): a header (magic, the base's and its parent's transaction, page size, the image's page
-/// count), each page that differs from the parent's image or lies beyond its end (number, bytes: XOR the parent's page
-/// where it has one, so a page a title changed in stores as almost nothing) in ascending order, a page number 0 as the end, then a trailer (how many pages, the whole image's SHA-256, and the SHA-256 of every byte
+/// count), each page that differs from the parent's image or lies beyond its end (number, length, bytes: its change
+/// from the parent's page where that is smaller, <see cref="Compression.PageDelta"/>, so a page a title changed in
+/// stores as a few dozen bytes; else the page) in ascending order, a page number 0 as the end, then a trailer (how many pages, the whole image's SHA-256, and the SHA-256 of every byte
 /// before it). A chain of them over a full base rebuilds the image, which must hash to what the newest one records.
 /// </summary>
 internal static class PageSet
 {
-    /// <summary>"CSP2", little-endian: a page within the parent's end is stored XOR the parent's version of it (<see cref="PageXor"/>).</summary>
+    /// <summary>"CSP2", little-endian: each page with its length, and stored as its change from the parent's where that is smaller (<see cref="Compression.PageDelta"/>).</summary>
     public const uint Magic = 0x32505343;
 
     /// <summary>"CSP1", the first format, still read: every page stored as it is.</summary>
@@ -26,7 +27,7 @@ internal static class PageSet
     public const int TrailerSize = 8 + 32 + 32;
 
     /// <summary>The most a page set of an image of <paramref name="pages"/> pages can hold, in bytes (every page changed).</summary>
-    public static long MaxSize(long pages, int pageSize) => HeaderSize + (pages * (4 + pageSize)) + 4 + TrailerSize;
+    public static long MaxSize(long pages, int pageSize) => HeaderSize + (pages * (8 + pageSize)) + 4 + TrailerSize;
 
     /// <summary>The header of the page set of the base after <paramref name="txid"/>, over the base after <paramref name="parent"/>.</summary>
     public static byte[] Header(long txid, long parent, int pageSize, long pages)
@@ -59,6 +60,7 @@ internal static class PageSet
     {
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private byte[] _page = [];
+        private int _length;
         private int _count;
 
         /// <summary>The base's transaction.</summary>
@@ -73,14 +75,17 @@ internal static class PageSet
         /// <summary>The image's page count.</summary>
         public long Pages { get; private set; }
 
-        /// <summary>Whether a page within the parent's end is its difference from the parent's (CSP2), not the page itself (CSP1).</summary>
-        public bool Differences { get; private set; }
+        /// <summary>Whether pages may be stored as changes from the parent's (CSP2), or are all whole (CSP1).</summary>
+        public bool Changes { get; private set; }
+
+        /// <summary>Whether the current page's bytes are its change from the parent's page, not the page.</summary>
+        public bool IsChange => _length < PageSize;
 
         /// <summary>The page the reader stands on (0: none left).</summary>
         public uint Current { get; private set; }
 
-        /// <summary>Its bytes.</summary>
-        public ReadOnlySpan<byte> Data => _page;
+        /// <summary>Its bytes: the page, or its change (<see cref="IsChange"/>).</summary>
+        public ReadOnlySpan<byte> Data => _page.AsSpan(0, _length);
 
         /// <summary>The image's SHA-256, as the trailer records it; known once every page was read.</summary>
         public byte[]? ImageHash { get; private set; }
@@ -89,7 +94,7 @@ internal static class PageSet
         public void Start()
         {
             var header = ReadExactly(HeaderSize);
-            Differences = BinaryPrimitives.ReadUInt32LittleEndian(header) switch
+            Changes = BinaryPrimitives.ReadUInt32LittleEndian(header) switch
             {
                 Magic => true,
                 MagicWhole => false,
@@ -123,7 +128,13 @@ internal static class PageSet
                 throw Damaged($"page {number} out of order or beyond the image's {Pages} pages");
             }
 
-            Fill(_page);
+            _length = Changes ? BinaryPrimitives.ReadInt32LittleEndian(ReadExactly(4)) : PageSize;
+            if (_length <= 0 || _length > PageSize)
+            {
+                throw Damaged($"page {number} stored in {_length} bytes");
+            }
+
+            Fill(_page.AsSpan(0, _length));
             (Current, _count) = (number, _count + 1);
         }
 

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
+using Cellar.Core.Compression;
 using Cellar.Core.IO;
 
 namespace Cellar.Core.Replication;
@@ -10,7 +11,8 @@ namespace Cellar.Core.Replication;
 /// <summary>
 /// What a page set hands the <see cref="ArtifactWriter"/>: the pinned image read side by side with the image its
 /// parent chain rebuilds (each of those files checked to its last byte on the way), every page that differs written
-/// out as its difference from the parent's (a page past the parent's end as it is), and the image's SHA-256 recorded, so a restore proves the whole chain by one
+/// out as its change from the parent's where that is smaller (<see cref="PageDelta"/>; a page past the parent's end
+/// as it is), and the image's SHA-256 recorded, so a restore proves the whole chain by one
 /// hash. Proven as a dump is: the stored file decompresses to exactly the bytes generated.
 /// </summary>
 internal sealed class PageSetSource(BaseImage image, IReadOnlyList<StreamBaseImage> parent, long txid) : ArtifactSource
@@ -88,7 +90,9 @@ internal sealed class PageSetSource(BaseImage image, IReadOnlyList<StreamBaseIma
 
         Write(PageSet.Header(txid, parent[^1].Txid, pageSize, image.Pages));
         var before = Array.Empty<byte>();
-        var number = new byte[4];
+        var entry = new byte[8];
+        using var delta = new PageDelta();
+        var change = new byte[PageDelta.Bound(pageSize)];
         image.Read(
             (first, block) =>
             {
@@ -103,19 +107,14 @@ internal sealed class PageSetSource(BaseImage image, IReadOnlyList<StreamBaseIma
                 for (var i = 0; i < pages.Length / pageSize; i++)
                 {
                     var page = pages.Slice(i * pageSize, pageSize);
-                    var parentPage = before.AsSpan(i * pageSize, pageSize);
-                    if (i >= had || !page.SequenceEqual(parentPage))
+                    if (i >= had || !page.SequenceEqual(before.AsSpan(i * pageSize, pageSize)))
                     {
-                        BinaryPrimitives.WriteUInt32LittleEndian(number, (uint)(first + i));
-                        Write(number);
-                        if (i < had)
-                        {
-                            // The parent's copy is the scratch for the difference: it is not read again.
-                            PageXor.Apply(parentPage, page);
-                            page = parentPage;
-                        }
-
-                        Write(page);
+                        var length = i < had ? delta.Encode(page, before.AsSpan(i * pageSize, pageSize), change) : pageSize;
+                        var stored = length < pageSize ? change.AsSpan(0, length) : page;
+                        BinaryPrimitives.WriteUInt32LittleEndian(entry, (uint)(first + i));
+                        BinaryPrimitives.WriteInt32LittleEndian(entry.AsSpan(4), stored.Length);
+                        Write(entry);
+                        Write(stored);
                         _count++;
                     }
                 }

@@ -1,3 +1,4 @@
+using Cellar.Core.Compression;
 using Cellar.Core.IO;
 using Microsoft.Win32.SafeHandles;
 
@@ -13,6 +14,7 @@ internal sealed class StreamJournal : IDisposable
 {
     private readonly FileStream _file;
     private readonly int _pageSize;
+    private readonly PageDelta _delta = new();
 
     private StreamJournal(FileStream file, int pageSize, IReadOnlyList<StreamRecord> records)
     {
@@ -58,7 +60,7 @@ internal sealed class StreamJournal : IDisposable
 
     /// <summary>
     /// Appends the records of <paramref name="transactions"/>, numbered from <paramref name="firstTxid"/>, each page
-    /// stored as its difference from what <paramref name="history"/> says it was before, where it knows; fsyncs them.
+    /// stored as its change from what <paramref name="history"/> says it was before, where it knows; fsyncs them.
     /// </summary>
     public IReadOnlyList<StreamRecord> Append(long firstTxid, DateTimeOffset committed, IReadOnlyList<WalTransaction> transactions, SafeFileHandle wal, WalHeader header, PageHistory history)
     {
@@ -69,7 +71,7 @@ internal sealed class StreamJournal : IDisposable
             var txid = firstTxid;
             foreach (var transaction in transactions)
             {
-                StreamRecord.Write(_file, txid, committed, transaction, _pageSize, (frame, page) => WalReader.ReadPage(wal, header, frame, page), history.TryRead);
+                StreamRecord.Write(_file, txid, committed, transaction, _pageSize, (frame, page) => WalReader.ReadPage(wal, header, frame, page), history.TryRead, _delta);
                 history.Shipped(transaction);
                 added.Add(new StreamRecord(txid, committed, transaction.DatabasePages, transaction.End, []));
                 txid++;
@@ -103,7 +105,11 @@ internal sealed class StreamJournal : IDisposable
     /// <summary>The journal's path.</summary>
     public string Path => _file.Name;
 
-    public void Dispose() => _file.Dispose();
+    public void Dispose()
+    {
+        _file.Dispose();
+        _delta.Dispose();
+    }
 
     /// <summary>
     /// The records of the journal at <paramref name="path"/>, pages included, up to the last whole one: what a restore

@@ -1,19 +1,20 @@
 using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Security.Cryptography;
+using Cellar.Core.Compression;
 
 namespace Cellar.Core.Replication;
 
 /// <summary>
 /// One shipped transaction as Cellar stores it (docs/stream-format.md): its number in the generation, when Cellar saw
 /// it committed, the database's size after it, the WAL position it ended at (so a restarted follower knows where to
-/// go on), and the pages it changed, each whole or as its difference from the page before the transaction (with a
-/// check of the page it must make); the whole closed by its SHA-256, so a flipped bit anywhere is found before any
-/// page of it is applied. Little-endian throughout.
+/// go on), and the pages it changed, each whole or as its change from the page before the transaction
+/// (<see cref="PageDelta"/>, with a check of the page it must make); the whole closed by its SHA-256, so a flipped bit
+/// anywhere is found before any page of it is applied. Little-endian throughout.
 /// </summary>
 internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint DatabasePages, WalPosition End, IReadOnlyList<RecordPage> Pages, int Format = StreamRecord.Current)
 {
-    /// <summary>The format written now: pages whole or as differences ("CSR2").</summary>
+    /// <summary>The format written now: pages whole or as changes ("CSR2").</summary>
     public const int Current = 2;
 
     /// <summary>Bytes before the first page.</summary>
@@ -23,54 +24,78 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
     private const uint MagicWhole = 0x31525343;
 
     /// <summary>The first four bytes of a record of the current format: "CSR2".</summary>
-    private const uint MagicDifferences = 0x32525343;
+    private const uint MagicChanges = 0x32525343;
+
+    /// <summary>Before each page's bytes in the current format: number, form, check, length.</summary>
+    private const int EntryHeader = 20;
 
     private const int HashSize = 32;
 
-    /// <summary>The size of a record of <paramref name="pages"/> pages of <paramref name="pageSize"/> bytes.</summary>
-    public static long SizeOf(int pages, int pageSize, int format = Current) => HeaderSize + ((long)pages * EntrySize(format, pageSize)) + HashSize;
-
-    /// <summary>The check a page's difference carries: the page it must make, hashed (XXH3, 64 bits).</summary>
+    /// <summary>The check a page's change carries: the page it must make, hashed (XXH3, 64 bits).</summary>
     public static ulong Check(ReadOnlySpan<byte> page) => XxHash3.HashToUInt64(page);
 
     /// <summary>
     /// Writes the record of transaction <paramref name="txid"/>, committed as <paramref name="transaction"/> says, its pages
     /// read from the WAL by <paramref name="readPage"/> (frame, buffer). Where <paramref name="readBefore"/> (page,
-    /// buffer) gives the page as it was before the transaction, the page is stored as its difference from that.
+    /// buffer) gives the page as it was before the transaction, the page is stored as its change from that, when that
+    /// is smaller.
     /// </summary>
-    public static void Write(Stream output, long txid, DateTimeOffset committed, WalTransaction transaction, int pageSize, Action<long, Span<byte>> readPage, Func<uint, Span<byte>, bool> readBefore)
+    public static void Write(Stream output, long txid, DateTimeOffset committed, WalTransaction transaction, int pageSize, Action<long, Span<byte>> readPage, Func<uint, Span<byte>, bool> readBefore, PageDelta delta)
     {
         var before = new byte[pageSize];
-        Emit(output, Current, txid, committed, transaction.DatabasePages, transaction.End, transaction.Pages.Count, pageSize, (i, entry) =>
+        var change = new byte[PageDelta.Bound(pageSize)];
+        var pages = new List<RecordPage>(transaction.Pages.Count);
+        foreach (var (number, frame) in transaction.Pages)
         {
-            var (number, frame) = transaction.Pages[i];
-            var page = entry[16..];
+            var page = new byte[pageSize];
             readPage(frame, page);
-            var difference = readBefore(number, before);
-            BinaryPrimitives.WriteUInt32LittleEndian(entry, number);
-            BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], difference ? 1u : 0u);
-            BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], difference ? Check(page) : 0);
-            if (difference)
-            {
-                PageXor.Apply(page, before);
-            }
-        });
+            var length = readBefore(number, before) ? delta.Encode(page, before, change) : pageSize;
+            pages.Add(length < pageSize ? new RecordPage(number, change.AsSpan(0, length).ToArray(), Check(page)) : new RecordPage(number, page, null));
+        }
+
+        new StreamRecord(txid, committed, transaction.DatabasePages, transaction.End, pages).WriteTo(output, pageSize);
     }
 
-    /// <summary>Writes this record again, byte for byte as it was first written (to carry it into another file).</summary>
-    public void WriteTo(Stream output, int pageSize) =>
-        Emit(output, Format, Txid, Committed, DatabasePages, End, Pages.Count, pageSize, (i, entry) =>
+    /// <summary>Writes this record, byte for byte as it was first written (to carry it into another file).</summary>
+    public void WriteTo(Stream output, int pageSize)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var header = new byte[HeaderSize];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, Format == Current ? MagicChanges : MagicWhole);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), HeaderSize + Pages.Sum(p => (long)EntrySize(p.Data.Length)) + HashSize);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), Txid);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(24), Committed.ToUnixTimeMilliseconds());
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(32), DatabasePages);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(36), (uint)Pages.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(40), End.Salt1);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(44), End.Salt2);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(48), End.CheckpointSequence);
+        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(56), End.Frame);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(64), End.S0);
+        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(68), End.S1);
+        output.Write(header);
+        hash.AppendData(header);
+        var entry = new byte[EntryHeader];
+        foreach (var page in Pages)
         {
-            var page = Pages[i];
-            BinaryPrimitives.WriteUInt32LittleEndian(entry, page.Number);
-            if (Format == Current)
+            if (Format != Current && (page.Check is not null || page.Data.Length != pageSize))
             {
-                BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], page.Check is null ? 0u : 1u);
-                BinaryPrimitives.WriteUInt64LittleEndian(entry[8..], page.Check ?? 0);
+                throw new InvalidOperationException("a record of the first format holds whole pages only");
             }
 
-            page.Data.Span.CopyTo(entry[(EntrySize(Format, pageSize) - pageSize)..]);
-        });
+            BinaryPrimitives.WriteUInt32LittleEndian(entry, page.Number);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry.AsSpan(4), page.Check is null ? 0u : 1u);
+            BinaryPrimitives.WriteUInt64LittleEndian(entry.AsSpan(8), page.Check ?? 0);
+            BinaryPrimitives.WriteInt32LittleEndian(entry.AsSpan(16), page.Data.Length);
+            var head = entry.AsSpan(0, Format == Current ? EntryHeader : 4);
+            output.Write(head);
+            hash.AppendData(head);
+            output.Write(page.Data.Span);
+            hash.AppendData(page.Data.Span);
+        }
+
+        output.Write(hash.GetHashAndReset());
+    }
 
     /// <summary>The transaction a record's header (its first <see cref="HeaderSize"/> bytes) names, or null when it is no record's header.</summary>
     public static long? TxidOf(ReadOnlySpan<byte> header) =>
@@ -95,10 +120,11 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
         }
 
         var format = FormatOf(BinaryPrimitives.ReadUInt32LittleEndian(header)) ?? throw new InvalidDataException("not a transaction record (bad magic)");
-        var entrySize = EntrySize(format, pageSize);
         var count = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(36));
         var size = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8));
-        if (count > int.MaxValue / entrySize || size != SizeOf((int)count, pageSize, format))
+        var least = HeaderSize + ((long)count * (format == Current ? EntryHeader : 4 + pageSize)) + HashSize;
+        var most = HeaderSize + ((long)count * (format == Current ? EntryHeader + pageSize : 4 + pageSize)) + HashSize;
+        if (size < least || size > most || size > int.MaxValue)
         {
             throw new InvalidDataException("a record's size does not match its page count");
         }
@@ -119,22 +145,15 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
         }
 
         var pages = new List<RecordPage>((int)count);
+        var at = 0;
         for (var i = 0; i < count; i++)
         {
-            var entry = body.AsMemory(i * entrySize, entrySize);
-            var number = BinaryPrimitives.ReadUInt32LittleEndian(entry.Span);
-            ulong? check = null;
-            if (format == Current)
-            {
-                check = BinaryPrimitives.ReadUInt32LittleEndian(entry.Span[4..]) switch
-                {
-                    0 => null,
-                    1 => BinaryPrimitives.ReadUInt64LittleEndian(entry.Span[8..]),
-                    var form => throw new InvalidDataException($"transaction {txid} stores page {number} in a form ({form}) this version does not know"),
-                };
-            }
+            pages.Add(format == Current ? ReadEntry(body, ref at, pageSize, txid) : ReadWholeEntry(body, ref at, pageSize));
+        }
 
-            pages.Add(new RecordPage(number, entry[(entrySize - pageSize)..], check));
+        if (at != body.Length - HashSize)
+        {
+            throw new InvalidDataException($"transaction {txid}: its pages do not fill the record");
         }
 
         var end = new WalPosition(
@@ -153,43 +172,40 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
             format);
     }
 
+    private static RecordPage ReadWholeEntry(byte[] body, ref int at, int pageSize)
+    {
+        var page = new RecordPage(BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(at)), body.AsMemory(at + 4, pageSize), null);
+        at += 4 + pageSize;
+        return page;
+    }
+
+    private static RecordPage ReadEntry(byte[] body, ref int at, int pageSize, long txid)
+    {
+        var entry = body.AsSpan(at);
+        if (entry.Length < EntryHeader + HashSize)
+        {
+            throw new InvalidDataException($"transaction {txid}: a page runs past the record's end");
+        }
+
+        var number = BinaryPrimitives.ReadUInt32LittleEndian(entry);
+        var form = BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
+        var length = BinaryPrimitives.ReadInt32LittleEndian(entry[16..]);
+        if (form > 1 || (form == 0 ? length != pageSize : length is <= 0 or >= 1 << 24) || length > entry.Length - EntryHeader - HashSize)
+        {
+            throw new InvalidDataException($"transaction {txid} stores page {number} in a form ({form}, {length} bytes) this version does not know");
+        }
+
+        var page = new RecordPage(number, body.AsMemory(at + EntryHeader, length), form == 1 ? BinaryPrimitives.ReadUInt64LittleEndian(entry[8..]) : null);
+        at += EntryHeader + length;
+        return page;
+    }
+
     private static int? FormatOf(uint magic) => magic switch
     {
-        MagicDifferences => Current,
+        MagicChanges => Current,
         MagicWhole => 1,
         _ => null,
     };
 
-    /// <summary>One page's bytes in a record: its number, then (from format 2) its form and check, then the page.</summary>
-    private static int EntrySize(int format, int pageSize) => (format == Current ? 16 : 4) + pageSize;
-
-    private static void Emit(Stream output, int format, long txid, DateTimeOffset committed, uint databasePages, WalPosition end, int count, int pageSize, Action<int, Span<byte>> fillEntry)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var header = new byte[HeaderSize];
-        BinaryPrimitives.WriteUInt32LittleEndian(header, format == Current ? MagicDifferences : MagicWhole);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(8), SizeOf(count, pageSize, format));
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(16), txid);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(24), committed.ToUnixTimeMilliseconds());
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(32), databasePages);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(36), (uint)count);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(40), end.Salt1);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(44), end.Salt2);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(48), end.CheckpointSequence);
-        BinaryPrimitives.WriteInt64LittleEndian(header.AsSpan(56), end.Frame);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(64), end.S0);
-        BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(68), end.S1);
-        output.Write(header);
-        hash.AppendData(header);
-        var entry = new byte[EntrySize(format, pageSize)];
-        for (var i = 0; i < count; i++)
-        {
-            entry.AsSpan().Clear();
-            fillEntry(i, entry);
-            output.Write(entry);
-            hash.AppendData(entry);
-        }
-
-        output.Write(hash.GetHashAndReset());
-    }
+    private int EntrySize(int length) => (Format == Current ? EntryHeader : 4) + length;
 }

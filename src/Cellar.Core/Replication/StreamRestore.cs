@@ -1,4 +1,5 @@
 using Cellar.Core.Artifacts;
+using Cellar.Core.Compression;
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
 using Cellar.Core.Sqlite;
@@ -88,22 +89,31 @@ internal static class StreamRestore
 
     /// <summary>
     /// The bytes <paramref name="page"/> of <paramref name="record"/> leaves in the image: the page itself, or its
-    /// difference applied to the page there now (into <paramref name="made"/>), which must make the page its check names;
-    /// otherwise the difference was made over another version than this restore holds, and nothing of it is written.
+    /// change applied to the page there now (read into <paramref name="before"/>, rebuilt into <paramref name="made"/>),
+    /// which must make the page its check names; otherwise the change was made over another version than this restore
+    /// holds, and nothing of it is written.
     /// </summary>
-    private static ReadOnlySpan<byte> Made(FileStream file, StreamRecord record, RecordPage page, byte[] made)
+    private static ReadOnlySpan<byte> Made(FileStream file, StreamRecord record, RecordPage page, PageDelta delta, byte[] before, byte[] made)
     {
         if (page.Check is not { } check)
         {
             return page.Data.Span;
         }
 
-        if (RandomAccess.Read(file.SafeFileHandle, made, (long)(page.Number - 1) * made.Length) != made.Length)
+        if (RandomAccess.Read(file.SafeFileHandle, before, (long)(page.Number - 1) * before.Length) != before.Length)
         {
             throw new CellarException($"transaction {record.Txid} changes page {page.Number} from the version before it, which the restored database does not hold");
         }
 
-        PageXor.Apply(made, page.Data.Span);
+        try
+        {
+            delta.Decode(page.Data.Span, before, made);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CellarException($"transaction {record.Txid}: page {page.Number} does not decode ({e.Message}); the stream is damaged from there", e);
+        }
+
         if (StreamRecord.Check(made) != check)
         {
             throw new CellarException($"transaction {record.Txid} changes page {page.Number} from a version other than the one this restore holds; the stream is damaged from there");
@@ -130,12 +140,13 @@ internal static class StreamRestore
         {
             using var file = new FileStream(expandedPath, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 16);
             uint? pages = null;
-            var made = new byte[pageSize];
+            var (before, made) = (new byte[pageSize], new byte[pageSize]);
+            using var delta = new PageDelta();
             await foreach (var (record, mib) in records.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 foreach (var page in record.Pages)
                 {
-                    RandomAccess.Write(file.SafeFileHandle, Made(file, record, page, made), (long)(page.Number - 1) * pageSize);
+                    RandomAccess.Write(file.SafeFileHandle, Made(file, record, page, delta, before, made), (long)(page.Number - 1) * pageSize);
                 }
 
                 (pages, txid, committed) = (record.DatabasePages, record.Txid, record.Committed);

@@ -87,6 +87,33 @@ public sealed class ZstdPathsTests
         Assert.Equal(Replication.StreamSandbox.Rows(sandbox.Database, "images"), Replication.StreamSandbox.Rows(restored, "images"));
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_pages_change_is_what_stock_zstd_patch_from_reads(bool native)
+    {
+        // A page of random bytes with a cell that moved (40 bytes cut, the rest shifted) and a few bytes changed.
+        var before = Data.AsSpan(1 << 20, 4096).ToArray();
+        byte[] page = [.. before.AsSpan(0, 1000), .. before.AsSpan(1040), .. "a new title"u8, .. before.AsSpan(0, 29)];
+        var change = new byte[PageDelta.Bound(4096)];
+        int length;
+        using (var delta = new PageDelta(native))
+        {
+            length = delta.Encode(page, before, change);
+            var made = new byte[4096];
+            delta.Decode(change.AsSpan(0, length), before, made);
+            Assert.Equal(page, made);
+        }
+
+        Assert.InRange(length, 1, 200);
+        using var temp = new Support.TempFolder();
+        await File.WriteAllBytesAsync(temp.Combine("before"), before, TestContext.Current.CancellationToken);
+        await File.WriteAllBytesAsync(temp.Combine("change.zst"), change.AsSpan(0, length).ToArray(), TestContext.Current.CancellationToken);
+        var (exit, output) = await CliSandbox.ExecAsync("zstd", "-q", "-d", $"--patch-from={temp.Combine("before")}", temp.Combine("change.zst"), "-o", temp.Combine("page"));
+        Assert.True(exit == 0, output);
+        Assert.Equal(page, await File.ReadAllBytesAsync(temp.Combine("page"), TestContext.Current.CancellationToken));
+    }
+
     /// <summary>Two frames, as a backup of two blocks holds.</summary>
     private static byte[] Native(byte[] data)
     {

@@ -50,7 +50,7 @@ public sealed class PageSetTests
         await rig.DayAsync(changes: 0);
 
         // One byte of every ninth row changed: its page is otherwise random bytes, which no compressor shrinks, so only
-        // storing each page as its difference from the parent's keeps the page set small.
+        // storing each page as its change from the parent's keeps the page set small.
         rig.Execute("UPDATE item SET body = CAST(substr(body, 1, 399) || x'5a' AS BLOB) WHERE id % 9 = 0");
         await rig.DayAsync(changes: 0);
 
@@ -72,15 +72,16 @@ public sealed class PageSetTests
         var chain = StreamHistory.Bases(rig.Generation);
         Assert.Equal([true, false, false], chain.Select(b => b.Full));
 
-        // The second page set rewritten as a version before differences wrote it ("CSP1": each changed page whole), over
-        // a parent chain that stays as written: the rebuild must read each file by its own format.
+        // The second page set rewritten as the first format stored it ("CSP1": each changed page whole), over a parent
+        // chain that stays as written: the rebuild must read each file by its own format.
         var codec = Codec.For(CompressionKind.Zstd, 3);
-        var parent = Expand(codec, chain[0].Path);
+        using var delta = new PageDelta();
+        var image = Expand(codec, chain[0].Path);
         var first = Read(codec, chain[1].Path);
+        Array.Resize(ref image, (int)first.Reader.Pages * 4096);
         foreach (var (number, data) in first.Pages)
         {
-            var at = (int)(number - 1) * 4096;
-            PageXor.Apply(parent.AsSpan(at, 4096), data);
+            Whole(delta, image, number, data).CopyTo(image.AsSpan((int)(number - 1) * 4096));
         }
 
         var second = Read(codec, chain[2].Path);
@@ -97,14 +98,8 @@ public sealed class PageSetTests
         Write(header);
         foreach (var (number, data) in second.Pages)
         {
-            var page = data.ToArray();
-            if (number <= first.Reader.Pages)
-            {
-                PageXor.Apply(page, parent.AsSpan((int)(number - 1) * 4096, 4096));
-            }
-
             Write(BitConverter.GetBytes((uint)number));
-            Write(page);
+            Write(Whole(delta, image, number, data));
         }
 
         old.Write(PageSet.Trailer(second.Pages.Count, second.Reader.ImageHash!, content));
@@ -252,7 +247,7 @@ public sealed class PageSetTests
         return copy.ToArray();
     }
 
-    /// <summary>A page set's pages as stored (differences, in this version), with its reader for the header and trailer.</summary>
+    /// <summary>A page set's pages as stored (changes or whole), with its reader for the header and trailer.</summary>
     private static (PageSet.Reader Reader, List<(long Number, byte[] Data)> Pages) Read(Codec codec, string path)
     {
         var reader = new PageSet.Reader(new MemoryStream(Expand(codec, path)), path);
@@ -262,8 +257,21 @@ public sealed class PageSetTests
             pages.Add((reader.Current, reader.Data.ToArray()));
         }
 
-        Assert.True(reader.Differences);
+        Assert.True(reader.Changes);
         return (reader, pages);
+    }
+
+    /// <summary>The page a page set's entry makes over <paramref name="image"/>, the parent's: a change decoded, or the page as stored.</summary>
+    private static byte[] Whole(PageDelta delta, byte[] image, long number, byte[] data)
+    {
+        if (data.Length == 4096)
+        {
+            return data;
+        }
+
+        var page = new byte[4096];
+        delta.Decode(data, image.AsSpan((int)(number - 1) * 4096, 4096), page);
+        return page;
     }
 
     private static void FlipAByte(string path)
