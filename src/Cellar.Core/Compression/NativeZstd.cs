@@ -4,8 +4,9 @@ namespace Cellar.Core.Compression;
 
 /// <summary>
 /// The system's libzstd (<c>libzstd.so.1</c>, on every Debian and Ubuntu and in the runtime image), about four times
-/// the speed of the managed port on one core, compressing and decompressing. Only the one-shot frame compressor and
-/// the streaming decompressor are used, and the frames are standard ones: either side reads what the other wrote.
+/// the speed of the managed port on one core, compressing and decompressing. Only the one-shot frame compressor (with
+/// or without a dictionary), the one-shot decompressor with a dictionary and the streaming decompressor are used, all
+/// stable since 1.4, and the frames are standard ones: either side reads what the other wrote.
 /// When the library does not load (or <c>CELLAR_ZSTD=managed</c> says not to use it), ZstdSharp does the work.
 /// </summary>
 internal static unsafe partial class NativeZstd
@@ -31,24 +32,18 @@ internal static unsafe partial class NativeZstd
         }
     }
 
+    /// <summary>True when a libzstd call's result is an error code.</summary>
+    internal static bool IsError(nuint result) => ZSTD_isError(result) != 0;
+
     /// <summary>The result of a libzstd call, or an <see cref="InvalidDataException"/> naming its error (as ZstdSharp's errors are caught).</summary>
     internal static nuint Checked(nuint result) =>
-        ZSTD_isError(result) == 0 ? result : throw new InvalidDataException($"zstd: {Marshal.PtrToStringUTF8((IntPtr)ZSTD_getErrorName(result))}");
+        !IsError(result) ? result : throw new InvalidDataException($"zstd: {Marshal.PtrToStringUTF8((IntPtr)ZSTD_getErrorName(result))}");
 
-    /// <summary>A compression context at <paramref name="level"/>, for one-frame-at-a-time work with a prefix (<see cref="PageDelta"/>).</summary>
-    internal static IntPtr NewCompressor(int level)
-    {
-        var context = ZSTD_createCCtx();
-        if (context == IntPtr.Zero || ZSTD_isError(ZSTD_CCtx_setParameter(context, CompressionLevelParameter, level)) != 0)
-        {
-            ZSTD_freeCCtx(context);
-            throw new InvalidOperationException("zstd: libzstd could not make a compression context");
-        }
+    /// <summary>A compression context, for one frame at a time with a dictionary (<see cref="PageDelta"/>).</summary>
+    internal static IntPtr NewCompressor() =>
+        ZSTD_createCCtx() is var context && context != IntPtr.Zero ? context : throw new InvalidOperationException("zstd: libzstd could not make a compression context");
 
-        return context;
-    }
-
-    /// <summary>A decompression context, for one frame at a time with a prefix (<see cref="PageDelta"/>).</summary>
+    /// <summary>A decompression context, for one frame at a time with a dictionary (<see cref="PageDelta"/>).</summary>
     internal static IntPtr NewDecompressor() =>
         ZSTD_createDCtx() is var context && context != IntPtr.Zero ? context : throw new InvalidOperationException("zstd: libzstd could not make a decompression context");
 
@@ -91,9 +86,6 @@ internal static unsafe partial class NativeZstd
     [LibraryImport(Library)]
     private static partial byte* ZSTD_getErrorName(nuint code);
 
-    // ZSTD_c_compressionLevel in zstd.h.
-    private const int CompressionLevelParameter = 100;
-
     [LibraryImport(Library)]
     private static partial IntPtr ZSTD_createCCtx();
 
@@ -101,13 +93,7 @@ internal static unsafe partial class NativeZstd
     private static partial nuint ZSTD_freeCCtx(IntPtr context);
 
     [LibraryImport(Library)]
-    private static partial nuint ZSTD_CCtx_setParameter(IntPtr context, int parameter, int value);
-
-    [LibraryImport(Library)]
-    internal static partial nuint ZSTD_CCtx_refPrefix(IntPtr context, byte* prefix, nuint prefixSize);
-
-    [LibraryImport(Library)]
-    internal static partial nuint ZSTD_compress2(IntPtr context, byte* dst, nuint dstCapacity, byte* src, nuint srcSize);
+    internal static partial nuint ZSTD_compress_usingDict(IntPtr context, byte* dst, nuint dstCapacity, byte* src, nuint srcSize, byte* dictionary, nuint dictionarySize, int compressionLevel);
 
     [LibraryImport(Library)]
     private static partial IntPtr ZSTD_createDCtx();
@@ -116,10 +102,7 @@ internal static unsafe partial class NativeZstd
     private static partial nuint ZSTD_freeDCtx(IntPtr context);
 
     [LibraryImport(Library)]
-    internal static partial nuint ZSTD_DCtx_refPrefix(IntPtr context, byte* prefix, nuint prefixSize);
-
-    [LibraryImport(Library)]
-    internal static partial nuint ZSTD_decompressDCtx(IntPtr context, byte* dst, nuint dstCapacity, byte* src, nuint srcSize);
+    internal static partial nuint ZSTD_decompress_usingDict(IntPtr context, byte* dst, nuint dstCapacity, byte* src, nuint srcSize, byte* dictionary, nuint dictionarySize);
 
     [LibraryImport(Library)]
     internal static partial IntPtr ZSTD_createDStream();

@@ -44,6 +44,7 @@ internal sealed unsafe class NativeZstdReader : Stream
 
     public override int Read(Span<byte> buffer)
     {
+        ObjectDisposedException.ThrowIf(_decoder.IsClosed, this);
         if (buffer.IsEmpty)
         {
             return 0;

@@ -120,6 +120,12 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
         }
 
         var format = FormatOf(BinaryPrimitives.ReadUInt32LittleEndian(header)) ?? throw new InvalidDataException("not a transaction record (bad magic)");
+        if (BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4)) != 0 || BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(52)) != 0)
+        {
+            // Reserved: a record is carried on as read, so nothing it holds may be dropped on the way.
+            throw new InvalidDataException("a record's reserved bytes are not zero");
+        }
+
         var count = BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(36));
         var size = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8));
         var least = HeaderSize + ((long)count * (format == Current ? EntryHeader : 4 + pageSize)) + HashSize;
@@ -148,7 +154,7 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
         var at = 0;
         for (var i = 0; i < count; i++)
         {
-            pages.Add(format == Current ? ReadEntry(body, ref at, pageSize, txid) : ReadWholeEntry(body, ref at, pageSize));
+            pages.Add(format == Current ? ReadEntry(body, ref at, pageSize, txid) : ReadWholeEntry(body, ref at, pageSize, txid));
         }
 
         if (at != body.Length - HashSize)
@@ -172,9 +178,15 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
             format);
     }
 
-    private static RecordPage ReadWholeEntry(byte[] body, ref int at, int pageSize)
+    private static RecordPage ReadWholeEntry(byte[] body, ref int at, int pageSize, long txid)
     {
-        var page = new RecordPage(BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(at)), body.AsMemory(at + 4, pageSize), null);
+        var number = BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(at));
+        if (number == 0)
+        {
+            throw new InvalidDataException($"transaction {txid} holds a page numbered 0");
+        }
+
+        var page = new RecordPage(number, body.AsMemory(at + 4, pageSize), null);
         at += 4 + pageSize;
         return page;
     }
@@ -190,12 +202,13 @@ internal sealed record StreamRecord(long Txid, DateTimeOffset Committed, uint Da
         var number = BinaryPrimitives.ReadUInt32LittleEndian(entry);
         var form = BinaryPrimitives.ReadUInt32LittleEndian(entry[4..]);
         var length = BinaryPrimitives.ReadInt32LittleEndian(entry[16..]);
-        if (form > 1 || (form == 0 ? length != pageSize : length is <= 0 or >= 1 << 24) || length > entry.Length - EntryHeader - HashSize)
+        var check = BinaryPrimitives.ReadUInt64LittleEndian(entry[8..]);
+        if (number == 0 || form > 1 || (form == 0 ? length != pageSize || check != 0 : length <= 0 || length >= pageSize) || length > entry.Length - EntryHeader - HashSize)
         {
             throw new InvalidDataException($"transaction {txid} stores page {number} in a form ({form}, {length} bytes) this version does not know");
         }
 
-        var page = new RecordPage(number, body.AsMemory(at + EntryHeader, length), form == 1 ? BinaryPrimitives.ReadUInt64LittleEndian(entry[8..]) : null);
+        var page = new RecordPage(number, body.AsMemory(at + EntryHeader, length), form == 1 ? check : null);
         at += EntryHeader + length;
         return page;
     }

@@ -175,6 +175,8 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             // random ones). Otherwise (Cellar was down) only the proof below will do.
             if (!_endKnown)
             {
+                // The new WAL may already have overwritten frames the history points at.
+                _history!.Distrust();
                 if (_position.RestartsTo(h) != 1)
                 {
                     throw new StreamLost("the WAL was replaced, or restarted more than once, while Cellar was not holding it");

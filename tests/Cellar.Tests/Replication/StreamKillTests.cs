@@ -36,7 +36,7 @@ public sealed class StreamKillTests
                 var stats = await writer.StopAsync(ct);
                 await writer.DisposeAsync();
                 var waited = Stopwatch.StartNew();
-                while (StreamSandbox.ParentsIn(await sandbox.RestoreAsync()) != stats.LastN)
+                while (await RestoredParentsAsync(sandbox) != stats.LastN)
                 {
                     Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "the stream did not catch up within 20 s of the writer stopping");
                     await Task.Delay(200, ct);
@@ -59,6 +59,22 @@ public sealed class StreamKillTests
             {
                 StreamSandbox.ParentsIn(await sandbox.RestoreAsync(end.Committed));
             }
+        }
+    }
+
+    /// <summary>
+    /// The commits a restore of the newest point holds; -1 while nothing is restorable yet: on a loaded machine every
+    /// daemon may have been killed before its generation's first base was written, and the last one is still writing it.
+    /// </summary>
+    private static async Task<long> RestoredParentsAsync(StreamSandbox sandbox)
+    {
+        try
+        {
+            return StreamSandbox.ParentsIn(await sandbox.RestoreAsync());
+        }
+        catch (Cellar.Core.CellarException e) when (e.Message.Contains("has nothing restorable yet", StringComparison.Ordinal))
+        {
+            return -1;
         }
     }
 
