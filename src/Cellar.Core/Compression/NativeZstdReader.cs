@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Cellar.Core.IO;
 
 namespace Cellar.Core.Compression;
 
@@ -6,7 +7,7 @@ namespace Cellar.Core.Compression;
 /// Reads concatenated zstd frames through libzstd's streaming decompressor (<see cref="NativeZstd"/>). Damage, and
 /// input that ends inside a frame, are an <see cref="InvalidDataException"/>, as the rest of Cellar expects of a codec.
 /// </summary>
-internal sealed unsafe class NativeZstdReader : Stream
+internal sealed class NativeZstdReader : ReadOnlyStream
 {
     private readonly Stream _inner;
     private readonly Decoder _decoder;
@@ -30,76 +31,86 @@ internal sealed unsafe class NativeZstdReader : Stream
         _input = new byte[(int)Math.Min((ulong)NativeZstd.ZSTD_DStreamInSize(), 1 << 20)];
     }
 
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
     public override int Read(Span<byte> buffer)
     {
         ObjectDisposedException.ThrowIf(_decoder.IsClosed, this);
+        while (true)
+        {
+            if (NeedsInput)
+            {
+                Filled(_inner.Read(_input));
+            }
+
+            if (Step(buffer) is { } produced)
+            {
+                return produced;
+            }
+        }
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_decoder.IsClosed, this);
+        while (true)
+        {
+            if (NeedsInput)
+            {
+                Filled(await _inner.ReadAsync(_input, cancellationToken).ConfigureAwait(false));
+            }
+
+            if (Step(buffer.Span) is { } produced)
+            {
+                return produced;
+            }
+        }
+    }
+
+    /// <summary>All input given to libzstd was taken, and the last call had room to give all it could.</summary>
+    private bool NeedsInput => _inputAt == _inputLength && !_outputFull && !_ended;
+
+    private void Filled(int read) => (_inputAt, _inputLength, _ended) = (0, read, read == 0);
+
+    /// <summary>One call of libzstd's decompressor into <paramref name="buffer"/>: what it gave, or null when it needs more input first.</summary>
+    private unsafe int? Step(Span<byte> buffer)
+    {
         if (buffer.IsEmpty)
         {
             return 0;
         }
 
-        while (true)
+        NativeZstd.Buffer output, input;
+        nuint pending;
+        fixed (byte* dst = buffer)
+        fixed (byte* src = _input)
         {
-            if (_inputAt == _inputLength && !_outputFull && !_ended)
-            {
-                (_inputAt, _inputLength) = (0, _inner.Read(_input));
-                _ended = _inputLength == 0;
-            }
-
-            NativeZstd.Buffer output, input;
-            nuint pending;
-            fixed (byte* dst = buffer)
-            fixed (byte* src = _input)
-            {
-                output = new NativeZstd.Buffer { Data = dst, Size = (nuint)buffer.Length };
-                input = new NativeZstd.Buffer { Data = src, Size = (nuint)_inputLength, Position = (nuint)_inputAt };
-                pending = NativeZstd.Checked(NativeZstd.ZSTD_decompressStream(_decoder.DangerousGetHandle(), &output, &input));
-            }
-
-            // A call that took nothing and gave nothing says nothing of the frame: after one ends, it answers with
-            // the size of the next one's header, which may never come.
-            var produced = (int)output.Position;
-            if (produced > 0 || (int)input.Position != _inputAt)
-            {
-                _pending = pending;
-            }
-
-            _inputAt = (int)input.Position;
-            _outputFull = produced == buffer.Length;
-            if (produced > 0)
-            {
-                return produced;
-            }
-
-            // All input given and nothing more comes out: a frame left open means the data was cut.
-            if (_ended && _inputAt == _inputLength)
-            {
-                return _pending == 0 ? 0 : throw new InvalidDataException("zstd: the data ends inside a frame");
-            }
+            output = new NativeZstd.Buffer { Data = dst, Size = (nuint)buffer.Length };
+            input = new NativeZstd.Buffer { Data = src, Size = (nuint)_inputLength, Position = (nuint)_inputAt };
+            pending = NativeZstd.Checked(NativeZstd.ZSTD_decompressStream(_decoder.DangerousGetHandle(), &output, &input));
         }
+
+        // A call that took nothing and gave nothing says nothing of the frame: after one ends, it answers with the size
+        // of the next one's header, which may never come.
+        var produced = (int)output.Position;
+        if (produced > 0 || (int)input.Position != _inputAt)
+        {
+            _pending = pending;
+        }
+
+        _inputAt = (int)input.Position;
+        _outputFull = produced == buffer.Length;
+        if (produced > 0)
+        {
+            return produced;
+        }
+
+        // All input given and nothing more comes out: a frame left open means the data was cut.
+        if (_ended && _inputAt == _inputLength)
+        {
+            return _pending == 0 ? 0 : throw new InvalidDataException("zstd: the data ends inside a frame");
+        }
+
+        return null;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -35,6 +35,16 @@ public sealed class ZstdPathsTests
         Assert.Equal(Data, ReadAll(reader, readSize));
     }
 
+    [Fact]
+    public async Task The_native_reader_reads_the_same_bytes_asynchronously()
+    {
+        using var reader = new NativeZstdReader(new MemoryStream(Managed(Data)));
+        using var all = new MemoryStream();
+        await reader.CopyToAsync(all, 4093, TestContext.Current.CancellationToken);
+
+        Assert.Equal(Data, all.ToArray());
+    }
+
     [Theory]
     [InlineData("cut short")]
     [InlineData("bytes after the last frame")]
