@@ -16,6 +16,9 @@ internal sealed class StreamJournal : IDisposable
     private readonly int _pageSize;
     private readonly PageDelta _delta = new();
 
+    /// <summary>The most pages a batch stores as changes: at 500 commits a second a batch holds about a hundred.</summary>
+    internal const int ChangesUpTo = 512;
+
     private StreamJournal(FileStream file, int pageSize, IReadOnlyList<StreamRecord> records)
     {
         _file = file;
@@ -61,17 +64,20 @@ internal sealed class StreamJournal : IDisposable
     /// <summary>
     /// Appends the records of <paramref name="transactions"/>, numbered from <paramref name="firstTxid"/>, each page
     /// stored as its change from what <paramref name="history"/> says it was before, where it knows; fsyncs them.
+    /// A batch of more than <see cref="ChangesUpTo"/> pages is stored whole: the follower is behind a writer going
+    /// flat out (or a bulk rewrite such as a VACUUM, where changes save little), and keeping up comes first.
     /// </summary>
     public IReadOnlyList<StreamRecord> Append(long firstTxid, DateTimeOffset committed, IReadOnlyList<WalTransaction> transactions, SafeFileHandle wal, WalHeader header, PageHistory history)
     {
         var start = _file.Position;
         var added = new List<StreamRecord>(transactions.Count);
+        Func<uint, Span<byte>, bool> before = transactions.Sum(t => t.Pages.Count) <= ChangesUpTo ? history.TryRead : static (_, _) => false;
         try
         {
             var txid = firstTxid;
             foreach (var transaction in transactions)
             {
-                StreamRecord.Write(_file, txid, committed, transaction, _pageSize, (frame, page) => WalReader.ReadPage(wal, header, frame, page), history.TryRead, _delta);
+                StreamRecord.Write(_file, txid, committed, transaction, _pageSize, (frame, page) => WalReader.ReadPage(wal, header, frame, page), before, _delta);
                 history.Shipped(transaction);
                 added.Add(new StreamRecord(txid, committed, transaction.DatabasePages, transaction.End, []));
                 txid++;

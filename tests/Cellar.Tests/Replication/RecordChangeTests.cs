@@ -82,6 +82,22 @@ public sealed class RecordChangeTests
     }
 
     [Fact]
+    public async Task A_batch_of_more_pages_than_is_worth_changing_is_stored_whole()
+    {
+        using var app = new FollowedApp(rows: 6000);
+
+        // Every page of the table at once, as a bulk rewrite or a writer going flat out makes: the follower keeps up.
+        var (bulk, _) = await ShipAsync(app, "UPDATE item SET body = CAST(substr(body, 1, 399) || x'5b' AS BLOB)");
+        Assert.True(bulk.Count > StreamJournal.ChangesUpTo, $"{bulk.Count} pages");
+        Assert.All(bulk, p => Assert.Null(p.Check));
+
+        var (few, _) = await ShipAsync(app, "UPDATE item SET body = CAST(substr(body, 1, 399) || x'5c' AS BLOB) WHERE id % 27 = 0");
+        Assert.InRange(few.Count, 100, StreamJournal.ChangesUpTo);
+        Assert.All(few, p => Assert.NotNull(p.Check));
+        Assert.Equal(app.Digest(), FollowedApp.Digest(await app.Sandbox.RestoreAsync()));
+    }
+
+    [Fact]
     public async Task Transactions_stored_in_the_first_format_still_restore()
     {
         using var app = new FollowedApp();
