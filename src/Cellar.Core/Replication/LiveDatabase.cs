@@ -8,7 +8,8 @@ namespace Cellar.Core.Replication;
 /// <summary>
 /// The follower's hold on the app's database: two reader connections taking turns, so a read transaction is open at
 /// every moment, a third that holds a base's moment while it is copied, a connection for the checkpoints Cellar runs
-/// itself and for the moments it must hold writers off, and a handle on the <c>-wal</c> file its frames are read through.
+/// itself and for the moments it must hold writers off, a handle on the <c>-wal</c> file its frames are read through,
+/// and one on the <c>-shm</c> file that says how far they are committed.
 /// A frame cannot be copied into the database (and so cannot be overwritten by a restart of the WAL, or cut by a
 /// truncation) while a reader that began before it was committed is open; the follower begins the next reader, ships everything to the WAL's end, and only then ends the
 /// previous one (<see cref="BeginNext"/>, <see cref="EndPrevious"/>), so every frame not yet shipped is always held.
@@ -23,9 +24,10 @@ internal sealed class LiveDatabase : IDisposable
     private readonly SqliteConnection _baseReader;
     private int _current;
 
-    private LiveDatabase(string path, SqliteConnection[] readers, SqliteConnection writer, SqliteConnection baseReader, SafeFileHandle wal, SafeFileHandle file, UnixFiles.FileId? id)
+    private LiveDatabase(string path, SqliteConnection[] readers, SqliteConnection writer, SqliteConnection baseReader, SafeFileHandle wal, SafeFileHandle shm, SafeFileHandle file, UnixFiles.FileId? id)
     {
         Path = path;
+        Shm = shm;
         File = file;
         _readers = readers;
         _writer = writer;
@@ -39,6 +41,9 @@ internal sealed class LiveDatabase : IDisposable
 
     /// <summary>The <c>-wal</c> file, opened read-only.</summary>
     public SafeFileHandle Wal { get; }
+
+    /// <summary>The <c>-shm</c> file (the wal-index), opened read-only.</summary>
+    public SafeFileHandle Shm { get; }
 
     /// <summary>The database file itself, opened read-only (the very file <see cref="Id"/> names).</summary>
     public SafeFileHandle File { get; }
@@ -64,21 +69,23 @@ internal sealed class LiveDatabase : IDisposable
             writer.Execute($"PRAGMA busy_timeout={(int)WriterWait.TotalMilliseconds}");
             var id = UnixFiles.Stat(path)?.Id;
 
-            // The first read opens the WAL, creating the file (with the database's owner) when the app has none open.
+            // The first read opens the WAL and its index, creating the files (with the database's owner) when the app has
+            // none open.
             Begin(connections[0]);
-            var wal = OpenWal(path);
-            SafeFileHandle file;
+            var handles = new List<SafeFileHandle>();
             try
             {
-                file = OpenFile(path, id);
+                handles.Add(OpenReadOnly(path + "-wal"));
+                handles.Add(OpenReadOnly(path + "-shm"));
+                handles.Add(OpenFile(path, id));
             }
             catch
             {
-                wal.Dispose();
+                handles.ForEach(h => h.Dispose());
                 throw;
             }
 
-            var live = new LiveDatabase(path, [connections[0], connections[1]], writer, connections[3], wal, file, id);
+            var live = new LiveDatabase(path, [connections[0], connections[1]], writer, connections[3], handles[0], handles[1], handles[2], id);
             live._reading[0] = true;
             return live;
         }
@@ -233,6 +240,7 @@ internal sealed class LiveDatabase : IDisposable
     public void Dispose()
     {
         Wal.Dispose();
+        Shm.Dispose();
         File.Dispose();
         _readers[0].Dispose();
         _readers[1].Dispose();
@@ -272,7 +280,7 @@ internal sealed class LiveDatabase : IDisposable
 
     private static SafeFileHandle OpenFile(string path, UnixFiles.FileId? id)
     {
-        var file = System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var file = OpenReadOnly(path);
         if (id is not null && UnixFiles.FStat(file)?.Id != id)
         {
             file.Dispose();
@@ -282,6 +290,6 @@ internal sealed class LiveDatabase : IDisposable
         return file;
     }
 
-    private static SafeFileHandle OpenWal(string path) =>
-        System.IO.File.OpenHandle(path + "-wal", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+    private static SafeFileHandle OpenReadOnly(string path) =>
+        System.IO.File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
 }

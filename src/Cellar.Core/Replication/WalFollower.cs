@@ -119,7 +119,13 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
     /// </summary>
     private bool NothingNew() =>
         _endKnown && !_walEmpty && WalReader.Header(_live!.Wal) is { } header && _position.IsIn(header)
-        && WalReader.Scan(_live.Wal, header, _position).Committed.Count == 0;
+        && WalReader.Scan(_live.Wal, header, _position, lastFrame: CommittedEnd(header)).Committed.Count == 0;
+
+    /// <summary>
+    /// The last frame of <paramref name="header"/>'s WAL that is committed, as the wal-index says (frames past it may be
+    /// a writer's that dies before it commits); the position when the wal-index cannot say for now.
+    /// </summary>
+    private long CommittedEnd(WalHeader header) => WalIndexHeader.CommittedEnd(_live!.Shm, header) ?? _position.Frame;
 
     /// <summary>True when the journal holds transactions and its segment's time or size is up.</summary>
     private bool SealDue => _journal!.Records.Count > 0 && (time.GetUtcNow() - _journalSince >= job.SegmentInterval || _journal.Length >= job.SegmentBytes);
@@ -202,7 +208,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
 
         _unwatched = false;
 
-        var scan = WalReader.Scan(wal, h, _position);
+        var scan = WalReader.Scan(wal, h, _position, lastFrame: CommittedEnd(h));
         _walLength = scan.Length;
         return shipped + Append(scan.Committed, h);
     }

@@ -23,7 +23,8 @@ internal static class WalReader
 
     /// <summary>
     /// The transactions committed after <paramref name="start"/> (whose salts say which WAL's frames count), in the file
-    /// laid out as <paramref name="header"/> says, up to frame <paramref name="lastFrame"/> at most.
+    /// laid out as <paramref name="header"/> says, up to frame <paramref name="lastFrame"/> at most (a frame after it is not read;
+    /// the scan then ends as at the end of the file).
     /// </summary>
     public static WalScan Scan(SafeFileHandle wal, WalHeader header, WalPosition start, long lastFrame = long.MaxValue, CancellationToken cancellationToken = default)
     {
@@ -40,7 +41,7 @@ internal static class WalReader
         {
             cancellationToken.ThrowIfCancellationRequested();
             var offset = header.FrameOffset(frame + 1);
-            var count = (int)Math.Clamp((length - offset) / frameSize, 0, FramesPerRead);
+            var count = (int)Math.Clamp(Math.Min((length - offset) / frameSize, lastFrame - frame), 0, FramesPerRead);
             var read = count == 0 ? 0 : RandomAccess.Read(wal, buffer.AsSpan(0, count * frameSize), offset);
             var whole = read / frameSize;
             for (var i = 0; i < whole; i++)
@@ -77,10 +78,6 @@ internal static class WalReader
                     committed.Add(new WalTransaction([.. order.Select(p => (p, pending[p]))], databasePages, end));
                     pending.Clear();
                     order.Clear();
-                    if (frame >= lastFrame)
-                    {
-                        return new WalScan(committed, end, frame + 1, false, null, length);
-                    }
                 }
             }
 

@@ -1,0 +1,63 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+
+namespace Cellar.Core.Replication;
+
+/// <summary>
+/// The wal-index header at the start of the <c>-shm</c> file (https://www.sqlite.org/walformat.html, "The WAL-Index
+/// Header"): two copies of 48 bytes in the machine's byte order, the second written first, each with a checksum over
+/// its first 40 bytes. Its mxFrame is the last frame of the WAL that SQLite counts as committed. A writer writes a
+/// transaction's frames to the WAL first and moves mxFrame only after: a commit frame past mxFrame, checksums and all,
+/// is not committed yet, and if its writer dies there it never will be, since the next writer writes over it while
+/// anyone keeps the wal-index alive (the follower does). So the follower ships only up to mxFrame.
+/// </summary>
+internal static class WalIndexHeader
+{
+    private const int CopySize = 48;
+    private const uint Version = 3007000;
+
+    /// <summary>How many times a torn read (a writer moving the header meanwhile) is tried again before giving up for now.</summary>
+    private const int Tries = 100;
+
+    /// <summary>
+    /// The last committed frame of the WAL that <paramref name="wal"/> describes, as the wal-index says; null when the
+    /// header cannot be read whole, or describes another WAL (a restart half done: SQLite writes the new salts to the
+    /// wal-index before the new WAL's header), so nothing past what is shipped counts as committed for now.
+    /// </summary>
+    public static long? CommittedEnd(SafeFileHandle shm, WalHeader wal)
+    {
+        Span<byte> both = stackalloc byte[2 * CopySize];
+        for (var i = 0; i < Tries; i++)
+        {
+            if (RandomAccess.Read(shm, both, 0) == both.Length && Parse(both) is { } header)
+            {
+                return header.Salts == (wal.Salt1, wal.Salt2) ? header.MaxFrame : null;
+            }
+
+            Thread.Yield();
+        }
+
+        return null;
+    }
+
+    /// <summary>The header, when both copies are equal, initialised and checksummed; null for a torn or unset one.</summary>
+    private static (long MaxFrame, (uint, uint) Salts)? Parse(ReadOnlySpan<byte> both)
+    {
+        var first = both[..CopySize];
+        if (!first.SequenceEqual(both[CopySize..]) || Native(first) != Version || first[12] != 1)
+        {
+            return null;
+        }
+
+        var (s0, s1) = WalChecksum.Continue(first[..40], bigEndian: !BitConverter.IsLittleEndian, 0, 0);
+        if (s0 != Native(first[40..]) || s1 != Native(first[44..]))
+        {
+            return null;
+        }
+
+        // The salts are the WAL header's bytes as they are in the file: big-endian, as WalHeader reads them.
+        return (Native(first[16..]), (BinaryPrimitives.ReadUInt32BigEndian(first[32..]), BinaryPrimitives.ReadUInt32BigEndian(first[36..])));
+    }
+
+    private static uint Native(ReadOnlySpan<byte> bytes) => BitConverter.IsLittleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32BigEndian(bytes);
+}
