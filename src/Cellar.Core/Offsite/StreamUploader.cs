@@ -1,4 +1,5 @@
 using Cellar.Core.Configuration;
+using Cellar.Core.Replication;
 using Cellar.Core.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -12,6 +13,9 @@ namespace Cellar.Core.Offsite;
 /// </summary>
 internal sealed partial class StreamUploader(CellarConfig config, TimeProvider time, ILoggerFactory loggers, Func<OffsiteDestination, IObjectStore>? open = null)
 {
+    /// <summary>How long a pass waits for the step it asked for (a few milliseconds, unless a base or checkpoint is under way).</summary>
+    private static readonly TimeSpan StepPatience = TimeSpan.FromMilliseconds(200);
+
     private readonly ILogger _logger = loggers.CreateLogger<StreamUploader>();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Job, string Destination), StreamOffsiteState> _states = new();
 
@@ -38,11 +42,14 @@ internal sealed partial class StreamUploader(CellarConfig config, TimeProvider t
         return failed;
     }
 
-    /// <summary>Copies <paramref name="job"/>'s history to each of its destinations until <paramref name="cancellationToken"/> is cancelled.</summary>
-    public Task RunAsync(StreamJob job, CancellationToken cancellationToken) =>
-        Task.WhenAll(job.Database.Offsite.Where(d => d.Takes(job)).Select(d => Task.Run(() => FollowAsync(job, d, cancellationToken), CancellationToken.None)));
+    /// <summary>
+    /// Copies <paramref name="job"/>'s history to each of its destinations until <paramref name="cancellationToken"/> is
+    /// cancelled, asking the job's follower through <paramref name="follower"/> (null: none) for a step before each pass.
+    /// </summary>
+    public Task RunAsync(StreamJob job, StreamWake? follower, CancellationToken cancellationToken) =>
+        Task.WhenAll(job.Database.Offsite.Where(d => d.Takes(job)).Select(d => Task.Run(() => FollowAsync(job, d, follower, cancellationToken), CancellationToken.None)));
 
-    private async Task FollowAsync(StreamJob job, OffsiteDestination destination, CancellationToken cancellationToken)
+    private async Task FollowAsync(StreamJob job, OffsiteDestination destination, StreamWake? follower, CancellationToken cancellationToken)
     {
         using var store = Open(destination);
         var upload = new StreamUpload(job, destination, store, OffsiteKey.Load(config), time, _logger);
@@ -52,10 +59,15 @@ internal sealed partial class StreamUploader(CellarConfig config, TimeProvider t
             while (!cancellationToken.IsCancellationRequested)
             {
                 // Passes start an interval apart, however long one takes: what the destination lacks at a crash is at
-                // most an interval and a PUT, and the request rate stays one a second.
+                // most an interval, a step and a PUT, and the request rate stays one an interval.
                 var started = time.GetUtcNow();
                 try
                 {
+                    if (follower is not null)
+                    {
+                        await follower.StepNowAsync(StepPatience, cancellationToken).ConfigureAwait(false);
+                    }
+
                     await upload.PassAsync(cancellationToken).ConfigureAwait(false);
                     if (lastError is not null)
                     {

@@ -53,12 +53,16 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
         return new StreamPass(generation, shipped, follower.Txid, generation != started);
     }
 
-    /// <summary>Follows the database until <paramref name="cancellationToken"/> is cancelled; a failure is logged and retried.</summary>
-    public async Task FollowAsync(StreamJob job, CancellationToken cancellationToken)
+    /// <summary>
+    /// Follows the database until <paramref name="cancellationToken"/> is cancelled; a failure is logged and retried.
+    /// Steps when the WAL changes, or when asked through <paramref name="wake"/> (the offsite uploader's; null: none).
+    /// </summary>
+    public async Task FollowAsync(StreamJob job, StreamWake? wake, CancellationToken cancellationToken)
     {
         SecureFiles.EnsureFolder(job.Folder);
         using var folderLock = await FolderLock.AcquireAsync(job.Folder, time, cancellationToken, notices: _logger).ConfigureAwait(false);
-        using var wake = new SemaphoreSlim(0, 1);
+        using var own = wake is null ? new StreamWake() : null;
+        wake ??= own!;
         using var watcher = Watch(job.Database.Path, wake);
         var follower = new WalFollower(job, time, zone, _logger);
         string? lastError = null;
@@ -70,7 +74,16 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
                 try
                 {
                     sinceStep.Restart();
-                    await follower.StepAsync(cancellationToken).ConfigureAwait(false);
+                    var answer = wake.Begin();
+                    try
+                    {
+                        await follower.StepAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        answer?.TrySetResult();
+                    }
+
                     _states[job.Name] = new StreamState(job.Name, follower.Generation?.Id, follower.Txid, follower.LastShipped, follower.CaughtUp, follower.WalBytes, null);
                     if (lastError is not null)
                     {
@@ -81,7 +94,7 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
                     await wake.WaitAsync(PollInterval, cancellationToken).ConfigureAwait(false);
                     if (sinceStep.Elapsed < BatchWindow)
                     {
-                        await Task.Delay(BatchWindow - sinceStep.Elapsed, cancellationToken).ConfigureAwait(false);
+                        await wake.BatchAsync(BatchWindow - sinceStep.Elapsed, cancellationToken).ConfigureAwait(false);
                     }
                 }
                 catch (Exception e) when (e is CellarException or IOException or UnauthorizedAccessException or SqliteException)
@@ -109,7 +122,7 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
         }
     }
 
-    private static FileSystemWatcher? Watch(string database, SemaphoreSlim wake)
+    private static FileSystemWatcher? Watch(string database, StreamWake wake)
     {
         try
         {
@@ -117,22 +130,8 @@ public sealed partial class StreamRunner(TimeProvider time, TimeZoneInfo zone, I
             {
                 NotifyFilter = NotifyFilters.LastWrite | NotifyFilters.Size | NotifyFilters.FileName,
             };
-            FileSystemEventHandler signal = (_, _) =>
-            {
-                if (wake.CurrentCount == 0)
-                {
-                    try
-                    {
-                        wake.Release();
-                    }
-                    catch (SemaphoreFullException)
-                    {
-                        // Already woken.
-                    }
-                }
-            };
-            watcher.Changed += signal;
-            watcher.Created += signal;
+            watcher.Changed += (_, _) => wake.Signal();
+            watcher.Created += (_, _) => wake.Signal();
             watcher.EnableRaisingEvents = true;
             return watcher;
         }

@@ -21,10 +21,21 @@ internal sealed class StreamService(CellarConfig config, TimeProvider time, ILog
     /// <summary>Where each stream stands at each offsite destination.</summary>
     public IReadOnlyCollection<StreamOffsiteState> Offsite => _uploader.States;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(config.Jobs.OfType<StreamJob>().SelectMany(job => new[]
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Each job's uploader asks its follower for a step before each pass, so what it puts ends at the pass.
+        var wakes = config.Jobs.OfType<StreamJob>().Select(job => (Job: job, Wake: new StreamWake())).ToList();
+        try
         {
-            Task.Run(() => _runner.FollowAsync(job, stoppingToken), CancellationToken.None),
-            Task.Run(() => _uploader.RunAsync(job, stoppingToken), CancellationToken.None),
-        }));
+            await Task.WhenAll(wakes.SelectMany(w => new[]
+            {
+                Task.Run(() => _runner.FollowAsync(w.Job, w.Wake, stoppingToken), CancellationToken.None),
+                Task.Run(() => _uploader.RunAsync(w.Job, w.Wake, stoppingToken), CancellationToken.None),
+            })).ConfigureAwait(false);
+        }
+        finally
+        {
+            wakes.ForEach(w => w.Wake.Dispose());
+        }
+    }
 }

@@ -68,7 +68,7 @@ public sealed class StreamOffsiteTests
         var job = sandbox.Job;
         var uploader = new StreamUploader(ConfigLoader.Load(sandbox.ConfigPath), TimeProvider.System, new Microsoft.Extensions.Logging.LoggerFactory([sandbox.Log]));
         var (stop, following) = sandbox.Follow();
-        var uploading = Task.Run(() => uploader.RunAsync(job, stop.Token), ct);
+        var uploading = Task.Run(() => uploader.RunAsync(job, null, stop.Token), ct);
         long lastN;
         try
         {

@@ -46,7 +46,7 @@ internal sealed class StreamSandbox : IDisposable
         var stop = new CancellationTokenSource();
         var job = Job;
         var loggers = new Microsoft.Extensions.Logging.LoggerFactory([Log]);
-        var following = Task.Run(() => new StreamRunner(TimeProvider.System, TimeZoneInfo.Utc, loggers).FollowAsync(job, stop.Token));
+        var following = Task.Run(() => new StreamRunner(TimeProvider.System, TimeZoneInfo.Utc, loggers).FollowAsync(job, null, stop.Token));
         return (stop, following);
     }
 
