@@ -171,7 +171,8 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
         }
     }
 
-    private static double Median(List<double> values) => values.Order().ElementAt((values.Count - 1) / 2);
+    /// <summary>The middle value (the lower of the two middle ones of an even count).</summary>
+    internal static double Median(IEnumerable<double> values) => values.Order().ElementAt((values.Count() - 1) / 2);
 
     private static async Task<double> TimeAsync(Func<Task> action)
     {

@@ -18,8 +18,11 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
 {
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(3);
 
-    // Seeded, so a rerun kills at the same moments.
-    private readonly Random _phase = new(15);
+    /// <summary>
+    /// The span a kill moment is spread over: a whole number of each replicator's cycles (Litestream's 1 s sync,
+    /// Cellar's 0.75 s offsite pass), so every point of either cycle is as likely.
+    /// </summary>
+    private static readonly TimeSpan PhaseSpan = TimeSpan.FromSeconds(3);
 
     public async Task<StreamResult> RunAsync(string workDir)
     {
@@ -30,27 +33,40 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
             await Proc.RunCheckedAsync("npm", "ci", "--no-audit", "--no-fund", "--prefix", s3).ConfigureAwait(false);
         }
 
+        // Stratified: round r kills at a moment drawn from the r-th of `rounds` equal parts of the span, the same moments
+        // for both tools (seeded, so a rerun kills at the same moments). Drawn from anywhere in the span, six rounds left
+        // the mean loss about 25 commits either way of the true one.
+        var random = new Random(15);
+        var phases = Enumerable.Range(0, rounds).Select(r => PhaseSpan * ((r + random.NextDouble()) / rounds)).ToArray();
         var result = new StreamResult();
         foreach (var tool in new[] { Tool.Cellar, Tool.Litestream })
         {
             for (var round = 0; round < rounds; round++)
             {
-                result.LostLocal[tool].Add(await LossAsync(workDir, tool, litestream, s3: null).ConfigureAwait(false));
-                result.LostOffsite[tool].Add(await LossAsync(workDir, tool, litestream, s3).ConfigureAwait(false));
+                result.LostLocal[tool].Add(await LossAsync(workDir, tool, litestream, s3: null, phases[round]).ConfigureAwait(false));
+                result.LostOffsite[tool].Add(await LossAsync(workDir, tool, litestream, s3, phases[round]).ConfigureAwait(false));
             }
 
-            result.Steady[tool] = await SteadyAsync(workDir, tool, litestream, 500).ConfigureAwait(false);
             result.Unthrottled[tool] = await SteadyAsync(workDir, tool, litestream, 0).ConfigureAwait(false);
             result.Cpu[tool] = await CpuAsync(workDir, tool, litestream).ConfigureAwait(false);
         }
 
-        result.Steady[Tool.None] = await SteadyAsync(workDir, Tool.None, litestream, 500).ConfigureAwait(false);
+        // The commit latency moves with whatever else the machine does in those 20 s: each round runs the app alone and
+        // under each replicator back to back, and the report takes each one's median over the rounds.
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var tool in new[] { Tool.None, Tool.Cellar, Tool.Litestream })
+            {
+                result.Steady[tool].Add(await SteadyAsync(workDir, tool, litestream, 500).ConfigureAwait(false));
+            }
+        }
+
         result.Unthrottled[Tool.None] = await SteadyAsync(workDir, Tool.None, litestream, 0).ConfigureAwait(false);
         return result;
     }
 
     /// <summary>The app commits at 200 tx/s for ten seconds under the replicator; both are killed at once; the replica is restored and compared.</summary>
-    private async Task<Loss> LossAsync(string workDir, Tool tool, string litestream, string? s3)
+    private async Task<Loss> LossAsync(string workDir, Tool tool, string litestream, string? s3, TimeSpan phase)
     {
         var dir = Fresh(workDir, $"loss-{tool}");
         var db = Path.Combine(dir, "app.sqlite");
@@ -59,10 +75,10 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
         using var replicator = await StartAsync(tool, dir, db, litestream, server).ConfigureAwait(false);
         await Task.Delay(Warmup).ConfigureAwait(false);
         var before = server?.Log.Count ?? 0;
-        // Ten seconds, plus a moment anywhere in the next second: a kill at a fixed time after start lands at the same
-        // point of each replicator's one-second cycle every round, and would measure that phase, not the loss.
+        // Ten seconds, plus a moment of the phase span: a kill at a fixed time after start lands at the same point of
+        // each replicator's cycle every round, and would measure that phase, not the loss.
         var window = Stopwatch.StartNew();
-        await Task.Delay(TimeSpan.FromSeconds(10) + TimeSpan.FromMilliseconds(_phase.Next(1000))).ConfigureAwait(false);
+        await Task.Delay(TimeSpan.FromSeconds(10) + phase).ConfigureAwait(false);
         var requests = (server?.Log.Count ?? 0) - before;
         var seconds = window.Elapsed.TotalSeconds;
 
@@ -323,7 +339,7 @@ internal sealed class StreamResult
 
     public Dictionary<Tool, List<Loss>> LostOffsite { get; } = new() { [Tool.Cellar] = [], [Tool.Litestream] = [] };
 
-    public Dictionary<Tool, Steady> Steady { get; } = [];
+    public Dictionary<Tool, List<Steady>> Steady { get; } = new() { [Tool.None] = [], [Tool.Cellar] = [], [Tool.Litestream] = [] };
 
     public Dictionary<Tool, Steady> Unthrottled { get; } = [];
 
