@@ -119,13 +119,8 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
     /// </summary>
     private bool NothingNew() =>
         _endKnown && !_walEmpty && WalReader.Header(_live!.Wal) is { } header && _position.IsIn(header)
-        && WalReader.Scan(_live.Wal, header, _position, lastFrame: CommittedEnd(header)).Committed.Count == 0;
-
-    /// <summary>
-    /// The last frame of <paramref name="header"/>'s WAL that is committed, as the wal-index says (frames past it may be
-    /// a writer's that dies before it commits); the position when the wal-index cannot say for now.
-    /// </summary>
-    private long CommittedEnd(WalHeader header) => WalIndexHeader.CommittedEnd(_live!.Shm, header) ?? _position.Frame;
+        && WalIndexHeader.CommittedEnd(_live.Shm, header) is { } end // unreadable: the step's new reader repairs it
+        && WalReader.Scan(_live.Wal, header, _position, lastFrame: end).Committed.Count == 0;
 
     /// <summary>True when the journal holds transactions and its segment's time or size is up.</summary>
     private bool SealDue => _journal!.Records.Count > 0 && (time.GetUtcNow() - _journalSince >= job.SegmentInterval || _journal.Length >= job.SegmentBytes);
@@ -208,7 +203,13 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
 
         _unwatched = false;
 
-        var scan = WalReader.Scan(wal, h, _position, lastFrame: CommittedEnd(h));
+        // Only what the wal-index counts as committed: frames past it may be a writer's that dies before it commits. The
+        // step fails, before the previous reader lets go, when it cannot say (the reader just begun would have repaired
+        // a header a dead writer left torn): moving the reader past unshipped frames would let a checkpoint copy them
+        // into the database file.
+        var committedEnd = WalIndexHeader.CommittedEnd(_live.Shm, h)
+            ?? throw new CellarException($"database {_live.Path}: the wal-index header (-shm) could not be read whole; trying again");
+        var scan = WalReader.Scan(wal, h, _position, lastFrame: committedEnd);
         _walLength = scan.Length;
         return shipped + Append(scan.Committed, h);
     }

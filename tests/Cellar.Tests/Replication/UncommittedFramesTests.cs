@@ -1,4 +1,8 @@
+using Cellar.Core.Replication;
+using Cellar.Core.Sqlite;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
 namespace Cellar.Tests.Replication;
@@ -6,8 +10,9 @@ namespace Cellar.Tests.Replication;
 /// <summary>
 /// A writer killed after writing its transaction's frames to the WAL, but before it moved the wal-index's mxFrame,
 /// leaves frames that pass every check a frame has (salts, chained checksums, a commit frame) and were never
-/// committed: the app's next writer writes over them. The follower ships only what the wal-index counts, and so
-/// ships the next writer's transaction instead, and the replica stays the database.
+/// committed: the app's next writer writes over them. The follower ships only what the wal-index counts, and takes a
+/// generation's first base only up to it, so it ships the next writer's transaction instead, and the replica stays the
+/// database.
 /// </summary>
 public sealed class UncommittedFramesTests
 {
@@ -33,8 +38,28 @@ public sealed class UncommittedFramesTests
         app.Follower.Seal(Ct);
 
         var restored = await app.Sandbox.RestoreAsync();
-        Assert.Equal(0, StreamSandbox.Rows(app.Sandbox.Database, $"item WHERE id = {Ghost}"));
+        Assert.Equal(0, StreamSandbox.Rows(restored, $"item WHERE id = {Ghost}"));
         Assert.Equal(app.Digest(), FollowedApp.Digest(restored));
+    }
+
+    [Fact]
+    public async Task A_generation_begun_over_such_frames_leaves_them_out_of_its_base_and_ships_the_next_writers()
+    {
+        using var sandbox = new StreamSandbox();
+        using var app = sandbox.OpenApp();
+        app.Execute("CREATE TABLE item(id INTEGER PRIMARY KEY, body BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO item(body) SELECT randomblob(400) FROM n");
+        WriteUncommitted(sandbox);
+
+        using var follower = new WalFollower(sandbox.Job, new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero)), TimeZoneInfo.Utc, NullLogger.Instance);
+        await follower.StepAsync(Ct);
+        app.Execute("UPDATE item SET body = randomblob(400) WHERE id = 2");
+        await follower.StepAsync(Ct);
+        Assert.Equal(1, follower.Txid);
+        follower.Seal(Ct);
+
+        var restored = await sandbox.RestoreAsync();
+        Assert.Equal(0, StreamSandbox.Rows(restored, $"item WHERE id = {Ghost}"));
+        Assert.Equal(FollowedApp.Digest(sandbox.Database), FollowedApp.Digest(restored));
     }
 
     /// <summary>
