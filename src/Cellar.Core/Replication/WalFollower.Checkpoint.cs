@@ -20,19 +20,29 @@ internal sealed partial class WalFollower
     {
         var live = _live!;
         live.Checkpoint("PASSIVE", TimeSpan.Zero);
+
+        // What the app committed during that copy goes in without a lock too, once the reader has moved up to it, so the
+        // RESTART, which holds the app's writers off while it works, finds next to nothing left to copy and sync.
+        live.BeginNext();
         var shipped = Ship();
+        live.EndPrevious();
+        live.Checkpoint("PASSIVE", TimeSpan.Zero);
+        shipped += Ship();
+
+        // The wal-index with every transaction it counts shipped: if none commits until a reader is held again (the same
+        // iChange), the WAL ended here whatever the app's own checkpoint does meanwhile (it may restart or truncate it).
+        var everyCommitShipped = WalIndexHeader.Read(live.Shm) is { } before && before.MaxFrame == _position.Frame
+            && (before.Salt1, before.Salt2) == (_position.Salt1, _position.Salt2) ? before : (WalIndexHeader?)null;
         live.EndRead();
 
         // No reader now: until the RESTART below says where the WAL ended, a restart seen later proves nothing, and the
-        // database file may take frames not yet shipped, so it no longer tells what a page was before them.
+        // database file may take frames not yet shipped, so it no longer tells what a page was before them. The RESTART
+        // follows at once, to keep the moment short.
         _endKnown = false;
         _history!.Distrust();
         _unwatched = true;
         try
         {
-            // What the app committed during the first copy goes in without a lock too, so the RESTART, which holds the
-            // app's writers off while it works, finds next to nothing left to copy and sync.
-            live.Checkpoint("PASSIVE", TimeSpan.Zero);
             var (done, frames) = live.Checkpoint("RESTART", RestartWait);
             if (done && WalReader.Header(live.Wal) is { } h && _position.IsIn(h))
             {
@@ -51,9 +61,13 @@ internal sealed partial class WalFollower
         finally
         {
             live.BeginRead();
+            if (!_endKnown && everyCommitShipped is { } then && WalIndexHeader.Read(live.Shm) is { } now && now.Change == then.Change)
+            {
+                _endKnown = true;
+            }
 
             // Still the position's WAL once a reader is held again: no new one began in the moment without.
-            _unwatched = !(WalReader.Header(live.Wal) is { } now && _position.IsIn(now));
+            _unwatched = !(WalReader.Header(live.Wal) is { } header && _position.IsIn(header));
         }
 
         return shipped;

@@ -9,9 +9,15 @@ namespace Cellar.Core.Replication;
 /// its first 40 bytes. Its mxFrame is the last frame of the WAL that SQLite counts as committed. A writer writes a
 /// transaction's frames to the WAL first and moves mxFrame only after: a commit frame past mxFrame, checksums and all,
 /// is not committed yet, and if its writer dies there it never will be, since the next writer writes over it while
-/// anyone keeps the wal-index alive (the follower does). So the follower ships only up to mxFrame.
+/// anyone keeps the wal-index alive (the follower does). So the follower ships only up to mxFrame. Its iChange goes up
+/// by one with every commit and with nothing else (a checkpoint, even one that restarts or truncates the WAL, leaves
+/// it): the same iChange at two moments means no transaction committed between them.
 /// </summary>
-internal static class WalIndexHeader
+/// <param name="Change">iChange.</param>
+/// <param name="MaxFrame">mxFrame.</param>
+/// <param name="Salt1">The first salt of the WAL it describes.</param>
+/// <param name="Salt2">The second salt.</param>
+internal readonly record struct WalIndexHeader(uint Change, long MaxFrame, uint Salt1, uint Salt2)
 {
     private const int CopySize = 48;
     private const uint Version = 3007000;
@@ -20,18 +26,27 @@ internal static class WalIndexHeader
     private const int Tries = 100;
 
     /// <summary>
-    /// The last committed frame of the WAL that <paramref name="wal"/> describes, as the wal-index says; null when the
-    /// header cannot be read whole, or describes another WAL (a restart half done: SQLite writes the new salts to the
-    /// wal-index before the new WAL's header), so nothing past what is shipped counts as committed for now.
+    /// The last committed frame of the WAL that <paramref name="wal"/> describes, as the wal-index says. 0 when the
+    /// wal-index already describes the next WAL: a restart (the app's TRUNCATE checkpoint, or the first writer after a
+    /// RESTART) gives the wal-index the new salts before the new WAL's header is written, and only once every frame of
+    /// the old WAL is in the database file; no frame of the old one is then needed, and none of the new one is
+    /// committed yet. Null when the header cannot be read whole.
     /// </summary>
-    public static long? CommittedEnd(SafeFileHandle shm, WalHeader wal)
+    public static long? CommittedEnd(SafeFileHandle shm, WalHeader wal) =>
+        Read(shm) is { } header ? (header.Salt1, header.Salt2) == (wal.Salt1, wal.Salt2) ? header.MaxFrame : 0 : null;
+
+    /// <summary>
+    /// The header, or null when it cannot be read whole (a writer moving it all along, or one that died halfway through
+    /// writing it: SQLite's next reader repairs it).
+    /// </summary>
+    public static WalIndexHeader? Read(SafeFileHandle shm)
     {
         Span<byte> both = stackalloc byte[2 * CopySize];
         for (var i = 0; i < Tries; i++)
         {
             if (RandomAccess.Read(shm, both, 0) == both.Length && Parse(both) is { } header)
             {
-                return header.Salts == (wal.Salt1, wal.Salt2) ? header.MaxFrame : null;
+                return header;
             }
 
             Thread.Yield();
@@ -41,7 +56,7 @@ internal static class WalIndexHeader
     }
 
     /// <summary>The header, when both copies are equal, initialised and checksummed; null for a torn or unset one.</summary>
-    private static (long MaxFrame, (uint, uint) Salts)? Parse(ReadOnlySpan<byte> both)
+    private static WalIndexHeader? Parse(ReadOnlySpan<byte> both)
     {
         var first = both[..CopySize];
         if (!first.SequenceEqual(both[CopySize..]) || Native(first) != Version || first[12] != 1)
@@ -56,7 +71,7 @@ internal static class WalIndexHeader
         }
 
         // The salts are the WAL header's bytes as they are in the file: big-endian, as WalHeader reads them.
-        return (Native(first[16..]), (BinaryPrimitives.ReadUInt32BigEndian(first[32..]), BinaryPrimitives.ReadUInt32BigEndian(first[36..])));
+        return new WalIndexHeader(Native(first[8..]), Native(first[16..]), BinaryPrimitives.ReadUInt32BigEndian(first[32..]), BinaryPrimitives.ReadUInt32BigEndian(first[36..]));
     }
 
     private static uint Native(ReadOnlySpan<byte> bytes) => BitConverter.IsLittleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32BigEndian(bytes);
