@@ -36,6 +36,11 @@ internal static partial class ConfigValidator
         }
 
         var stream = type == JobType.Stream;
+        if (!stream && job.OffsiteIntervalMs is not null)
+        {
+            throw error($"{key}:offsiteIntervalMs", "applies to stream jobs only (other jobs copy offsite after each run)");
+        }
+
         var compression = stream ? CompressionKind.Zstd : ParseCompression(job, key, error);
         var scheduleText = job.Schedule ?? (stream ? StreamBaseSchedule : null);
         var schedule = ParseSchedule(scheduleText, $"{key}:schedule", error);
@@ -82,12 +87,23 @@ internal static partial class ConfigValidator
         var rotation = ValidateRotation(new RotateJob(common) { Paths = paths }, job, rotates: type == JobType.Rotate, key, error);
         return type switch
         {
-            JobType.Stream => new StreamJob(common),
+            JobType.Stream => new StreamJob(common) { OffsiteInterval = OffsiteInterval(job, key, error) },
             JobType.Rotate => rotation,
             JobType.Tables => ValidateTables(new TablesJob(common) { Tables = job.Tables ?? [] }, key, error),
             _ => common,
         };
     }
+
+    /// <summary>
+    /// How often a stream job's new transactions go offsite: from 100 ms (ten PUTs a second while the app writes) to an
+    /// hour (what a lost server may cost the destination).
+    /// </summary>
+    private static TimeSpan OffsiteInterval(JobSettings job, string key, Func<string, string, ConfigException> error) => job.OffsiteIntervalMs switch
+    {
+        null => JobDefaults.StreamOffsiteInterval,
+        < 100 or > 3_600_000 => throw error($"{key}:offsiteIntervalMs", "must be 100..3600000 (100 ms to an hour)"),
+        { } ms => TimeSpan.FromMilliseconds(ms),
+    };
 
     /// <summary>When a stream job takes a new base unless configured: daily, before the seed's nightly backup.</summary>
     private const string StreamBaseSchedule = "30 1 * * *";

@@ -122,6 +122,8 @@ internal sealed class JobSettings
 
     public bool? CatchUp { get; set; }
 
+    public int? OffsiteIntervalMs { get; set; }
+
     public string? HeartbeatUrl { get; set; }
 
     public string? WebhookUrl { get; set; }

@@ -266,11 +266,30 @@ public sealed class ConfigValidationTests : IDisposable
     [InlineData(""", "fileName": "portfolio-{yyyy}-{MM}-{dd}-{when}.sqlite" """, "jobs:daily:fileName")]
     [InlineData(""", "fileName": "../portfolio-{yyyy}-{MM}-{dd}.sqlite" """, "jobs:daily:fileName")]
     [InlineData(""", "compressionLevel": 12 """, "jobs:daily:compressionLevel")]
+    [InlineData(""", "offsiteIntervalMs": 750 """, "jobs:daily:offsiteIntervalMs")]
     public void Other_bad_job_settings_are_refused_naming_the_key(string extra, string key)
     {
         var jobs = $$"""{ "daily": { "type": "snapshot"{{extra}} } }""";
 
         AssertRefused(ShortForm(jobs), key);
+    }
+
+    [Theory]
+    [InlineData(null, 750)]
+    [InlineData(5000, 5000)]
+    [InlineData(99, null)]
+    [InlineData(3_600_001, null)]
+    public void A_streams_offsite_interval_is_750_ms_unless_set_within_100_ms_to_an_hour(int? set, int? expected)
+    {
+        var jobs = $$"""{ "live": { "type": "stream"{{(set is null ? "" : $", \"offsiteIntervalMs\": {set}")}} } }""";
+
+        if (expected is null)
+        {
+            AssertRefused(ShortForm(jobs), "jobs:live:offsiteIntervalMs");
+            return;
+        }
+
+        Assert.Equal(TimeSpan.FromMilliseconds(expected.Value), ((StreamJob)Load(ShortForm(jobs)).FindJob("live")).OffsiteInterval);
     }
 
     [Fact]
