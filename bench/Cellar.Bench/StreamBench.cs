@@ -24,6 +24,12 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
     /// </summary>
     private static readonly TimeSpan PhaseSpan = TimeSpan.FromSeconds(3);
 
+    /// <summary>How long the app commits under the replicator before the phase span begins.</summary>
+    private static readonly TimeSpan LossWindow = TimeSpan.FromSeconds(6);
+
+    /// <summary>Rounds of the latency runs at most: each is a minute (the app alone, under each replicator, 20 s each).</summary>
+    private const int LatencyRounds = 6;
+
     public async Task<StreamResult> RunAsync(string workDir)
     {
         var litestream = await InstallLitestreamAsync(workDir).ConfigureAwait(false);
@@ -35,7 +41,8 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
 
         // Stratified: round r kills at a moment drawn from the r-th of `rounds` equal parts of the span, the same moments
         // for both tools (seeded, so a rerun kills at the same moments). Drawn from anywhere in the span, six rounds left
-        // the mean loss about 25 commits either way of the true one.
+        // the mean loss about 25 commits either way of the true one; a loss runs from next to nothing right after an
+        // upload to a whole cycle's commits right before the next, so it takes many rounds to average it well.
         var random = new Random(15);
         var phases = Enumerable.Range(0, rounds).Select(r => PhaseSpan * ((r + random.NextDouble()) / rounds)).ToArray();
         var result = new StreamResult();
@@ -53,7 +60,7 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
 
         // The commit latency moves with whatever else the machine does in those 20 s: each round runs the app alone and
         // under each replicator back to back, and the report takes each one's median over the rounds.
-        for (var round = 0; round < rounds; round++)
+        for (var round = 0; round < Math.Min(rounds, LatencyRounds); round++)
         {
             foreach (var tool in new[] { Tool.None, Tool.Cellar, Tool.Litestream })
             {
@@ -75,10 +82,10 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
         using var replicator = await StartAsync(tool, dir, db, litestream, server).ConfigureAwait(false);
         await Task.Delay(Warmup).ConfigureAwait(false);
         var before = server?.Log.Count ?? 0;
-        // Ten seconds, plus a moment of the phase span: a kill at a fixed time after start lands at the same point of
+        // Six seconds, plus a moment of the phase span: a kill at a fixed time after start lands at the same point of
         // each replicator's cycle every round, and would measure that phase, not the loss.
         var window = Stopwatch.StartNew();
-        await Task.Delay(TimeSpan.FromSeconds(10) + phase).ConfigureAwait(false);
+        await Task.Delay(LossWindow + phase).ConfigureAwait(false);
         var requests = (server?.Log.Count ?? 0) - before;
         var seconds = window.Elapsed.TotalSeconds;
 
