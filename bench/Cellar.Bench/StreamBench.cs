@@ -20,9 +20,9 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
 
     /// <summary>
     /// The span a kill moment is spread over: a whole number of each replicator's cycles (Litestream's 1 s sync,
-    /// Cellar's 0.75 s offsite pass), so every point of either cycle is as likely.
+    /// Cellar's 0.8 s offsite pass), so every point of either cycle is as likely.
     /// </summary>
-    private static readonly TimeSpan PhaseSpan = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan PhaseSpan = TimeSpan.FromSeconds(4);
 
     /// <summary>How long the app commits under the replicator before the phase span begins.</summary>
     private static readonly TimeSpan LossWindow = TimeSpan.FromSeconds(6);
@@ -50,8 +50,17 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
         {
             for (var round = 0; round < rounds; round++)
             {
-                result.LostLocal[tool].Add(await LossAsync(workDir, tool, litestream, s3: null, phases[round]).ConfigureAwait(false));
-                result.LostOffsite[tool].Add(await LossAsync(workDir, tool, litestream, s3, phases[round]).ConfigureAwait(false));
+                foreach (var (losses, server) in new[] { (result.LostLocal[tool], (string?)null), (result.LostOffsite[tool], s3) })
+                {
+                    if (await LossAsync(workDir, tool, litestream, server, phases[round]).ConfigureAwait(false) is { } loss)
+                    {
+                        losses.Add(loss);
+                    }
+                    else
+                    {
+                        result.FailedRestores[tool]++;
+                    }
+                }
             }
 
             result.Unthrottled[tool] = await SteadyAsync(workDir, tool, litestream, 0).ConfigureAwait(false);
@@ -73,7 +82,8 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
     }
 
     /// <summary>The app commits at 200 tx/s for ten seconds under the replicator; both are killed at once; the replica is restored and compared.</summary>
-    private async Task<Loss> LossAsync(string workDir, Tool tool, string litestream, string? s3, TimeSpan phase)
+    /// <remarks>Null when the replica would not restore, twice (Litestream's from its mirrored bucket, now and then: "context canceled").</remarks>
+    private async Task<Loss?> LossAsync(string workDir, Tool tool, string litestream, string? s3, TimeSpan phase)
     {
         var dir = Fresh(workDir, $"loss-{tool}");
         var db = Path.Combine(dir, "app.sqlite");
@@ -96,14 +106,30 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
 
         var restored = Path.Combine(dir, "restored.sqlite");
         var restoreClock = Stopwatch.StartNew();
-        var restore = tool == Tool.Cellar
-            ? await Proc.RunAsync(cellar[0], s3 is null
-                ? [.. cellar[1..], "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--to", restored]
-                : [.. cellar[1..], "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--from", "bench", "--to", restored]).ConfigureAwait(false)
-            : await Proc.RunAsync(litestream, ["restore", "-config", server is null ? Path.Combine(dir, "litestream.yml") : await MirrorAsync(dir, db, server).ConfigureAwait(false), "-o", restored, db]).ConfigureAwait(false);
-        if (!restore.Ok)
+        for (var attempt = 1; ; attempt++)
         {
-            throw new InvalidOperationException($"{tool} restore failed: {restore.Stderr} {restore.Stdout}");
+            // The bucket is mirrored again for a second attempt: s3rver may have been finishing an object the first time.
+            var litestreamConfig = tool == Tool.Litestream ? server is null ? Path.Combine(dir, "litestream.yml") : await MirrorAsync(dir, db, server).ConfigureAwait(false) : null;
+            restoreClock.Restart();
+            var restore = tool == Tool.Cellar
+                ? await Proc.RunAsync(cellar[0], s3 is null
+                    ? [.. cellar[1..], "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--to", restored]
+                    : [.. cellar[1..], "--config", Path.Combine(dir, "cellar.json"), "restore", "--latest", "live", "--from", "bench", "--to", restored]).ConfigureAwait(false)
+                : await Proc.RunAsync(litestream, ["restore", "-config", litestreamConfig!, "-o", restored, db]).ConfigureAwait(false);
+            if (restore.Ok)
+            {
+                break;
+            }
+
+            Bench.Log($"[stream] {tool} {(s3 is null ? "local" : "s3rver")}: restore attempt {attempt} failed: {restore.Stderr.ReplaceLineEndings(" ")} {restore.Stdout.ReplaceLineEndings(" ")}");
+            if (attempt == 2)
+            {
+                Directory.Delete(dir, recursive: true);
+                return null;
+            }
+
+            File.Delete(restored);
+            await Task.Delay(1000).ConfigureAwait(false);
         }
 
         var loss = new Loss(committed, LastParent(restored), requests / seconds * 3600, restoreClock.Elapsed.TotalSeconds);
@@ -125,7 +151,7 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
         {
             var target = Path.Combine(mirror, Path.GetRelativePath(bucket, stored)[..^"._S3rver_object".Length]);
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-            File.Copy(stored, target);
+            File.Copy(stored, target, overwrite: true);
         }
 
         var yml = Path.Combine(dir, "mirror.yml");
@@ -345,6 +371,9 @@ internal sealed class StreamResult
     public Dictionary<Tool, List<Loss>> LostLocal { get; } = new() { [Tool.Cellar] = [], [Tool.Litestream] = [] };
 
     public Dictionary<Tool, List<Loss>> LostOffsite { get; } = new() { [Tool.Cellar] = [], [Tool.Litestream] = [] };
+
+    /// <summary>Kills whose replica would not restore (left out of the losses).</summary>
+    public Dictionary<Tool, int> FailedRestores { get; } = new() { [Tool.Cellar] = 0, [Tool.Litestream] = 0 };
 
     public Dictionary<Tool, List<Steady>> Steady { get; } = new() { [Tool.None] = [], [Tool.Cellar] = [], [Tool.Litestream] = [] };
 

@@ -37,11 +37,11 @@ public static class JobDefaults
 
     /// <summary>
     /// How often a stream's new transactions go to each offsite destination: one PUT per interval while the app writes
-    /// (4,800 an hour), none while it does not. A server lost at a random moment costs the destination half an interval
+    /// (4,500 an hour), none while it does not. A server lost at a random moment costs the destination half an interval
     /// of the app's writes on average, plus a step and a PUT: at this interval less than Litestream's one-second sync
     /// loses, with fewer requests than it makes (docs/BENCHMARKS.md, "Continuous replication").
     /// </summary>
-    public static readonly TimeSpan StreamOffsiteInterval = TimeSpan.FromMilliseconds(750);
+    public static readonly TimeSpan StreamOffsiteInterval = TimeSpan.FromMilliseconds(800);
 
     /// <summary>
     /// A stream job checkpoints the WAL once it holds SQLite's own autocheckpoint size (<see cref="StreamCheckpointFrames"/>)

@@ -19,7 +19,7 @@ internal static class BackupHealth
     /// <summary>A backup still not offsite after this long means uploads are failing, not merely queued.</summary>
     private static readonly TimeSpan OffsiteSlack = TimeSpan.FromHours(6);
 
-    /// <summary>A stream's transactions still not offsite after this long (they go every 0.75 s) mean its uploads are failing.</summary>
+    /// <summary>A stream's transactions still not offsite after this long (they go every 0.8 s) mean its uploads are failing.</summary>
     private static readonly TimeSpan StreamOffsiteSlack = TimeSpan.FromMinutes(5);
 
     public static StatusAnswer Of(CellarConfig config, TimeProvider time)

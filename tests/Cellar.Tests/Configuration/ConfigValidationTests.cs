@@ -275,11 +275,11 @@ public sealed class ConfigValidationTests : IDisposable
     }
 
     [Theory]
-    [InlineData(null, 750)]
+    [InlineData(null, 800)]
     [InlineData(5000, 5000)]
     [InlineData(99, null)]
     [InlineData(3_600_001, null)]
-    public void A_streams_offsite_interval_is_750_ms_unless_set_within_100_ms_to_an_hour(int? set, int? expected)
+    public void A_streams_offsite_interval_is_800_ms_unless_set_within_100_ms_to_an_hour(int? set, int? expected)
     {
         var jobs = $$"""{ "live": { "type": "stream"{{(set is null ? "" : $", \"offsiteIntervalMs\": {set}")}} } }""";
 
