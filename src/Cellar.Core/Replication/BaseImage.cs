@@ -45,8 +45,7 @@ internal sealed class BaseImage(string database, UnixFiles.FileId? file, SafeFil
         {
             // With writers held, the wal-index's end is where the read transaction stands; frames past it are a dead
             // writer's, never committed.
-            var lastFrame = upTo?.Frame ?? WalIndexHeader.CommittedEnd(live.Shm, current)
-                ?? throw new CellarException($"database {live.Path}: the wal-index header (-shm) could not be read whole; trying again");
+            var lastFrame = upTo?.Frame ?? live.CommittedEnd(current);
             var scan = WalReader.Scan(live.Wal, current, WalPosition.Start(current), lastFrame);
             foreach (var transaction in scan.Committed)
             {

@@ -187,6 +187,13 @@ internal sealed class LiveDatabase : IDisposable
         return new BaseHold(_baseReader);
     }
 
+    /// <summary>
+    /// The last committed frame of the WAL <paramref name="wal"/> describes (<see cref="WalIndexHeader.CommittedEnd"/>);
+    /// throws when the wal-index cannot be read whole, so the caller tries again rather than guess.
+    /// </summary>
+    public long CommittedEnd(WalHeader wal) => WalIndexHeader.CommittedEnd(Shm, wal)
+        ?? throw new CellarException($"database {Path}: the wal-index header (-shm) could not be read whole; trying again");
+
     /// <summary>The page size and page count the read transaction sees.</summary>
     public (int PageSize, long Pages) Shape() => ((int)(long)_readers[_current].Scalar("PRAGMA page_size")!, (long)_readers[_current].Scalar("PRAGMA page_count")!);
 

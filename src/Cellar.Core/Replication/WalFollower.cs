@@ -207,9 +207,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
         // step fails, before the previous reader lets go, when it cannot say (the reader just begun would have repaired
         // a header a dead writer left torn): moving the reader past unshipped frames would let a checkpoint copy them
         // into the database file.
-        var committedEnd = WalIndexHeader.CommittedEnd(_live.Shm, h)
-            ?? throw new CellarException($"database {_live.Path}: the wal-index header (-shm) could not be read whole; trying again");
-        var scan = WalReader.Scan(wal, h, _position, lastFrame: committedEnd);
+        var scan = WalReader.Scan(wal, h, _position, lastFrame: _live.CommittedEnd(h));
         _walLength = scan.Length;
         return shipped + Append(scan.Committed, h);
     }

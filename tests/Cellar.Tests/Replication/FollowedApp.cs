@@ -18,7 +18,7 @@ internal sealed class FollowedApp : IDisposable
     {
         _rows = rows;
         _app = Sandbox.OpenApp();
-        Execute($"CREATE TABLE item(id INTEGER PRIMARY KEY, body BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) INSERT INTO item(body) SELECT randomblob(400) FROM n");
+        Execute(CreateItems(rows));
         Follower = NewFollower();
         Follower.StepAsync(TestContext.Current.CancellationToken).GetAwaiter().GetResult();
     }
@@ -52,6 +52,10 @@ internal sealed class FollowedApp : IDisposable
     }
 
     public void Execute(string sql) => _app.Execute(sql);
+
+    /// <summary>The app's table, <paramref name="rows"/> rows of 400 random bytes.</summary>
+    public static string CreateItems(int rows) =>
+        $"CREATE TABLE item(id INTEGER PRIMARY KEY, body BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows}) INSERT INTO item(body) SELECT randomblob(400) FROM n";
 
     /// <summary>Cellar stopped and started again: a new follower goes on with the generation.</summary>
     public async Task RestartFollowerAsync()

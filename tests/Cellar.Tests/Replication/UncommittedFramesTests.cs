@@ -47,7 +47,7 @@ public sealed class UncommittedFramesTests
     {
         using var sandbox = new StreamSandbox();
         using var app = sandbox.OpenApp();
-        app.Execute("CREATE TABLE item(id INTEGER PRIMARY KEY, body BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) INSERT INTO item(body) SELECT randomblob(400) FROM n");
+        app.Execute(FollowedApp.CreateItems(200));
         WriteUncommitted(sandbox);
 
         using var follower = new WalFollower(sandbox.Job, new FakeTimeProvider(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero)), TimeZoneInfo.Utc, NullLogger.Instance);
