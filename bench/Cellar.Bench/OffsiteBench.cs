@@ -211,7 +211,7 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
     /// <summary>Counts the responses s3rver logs (one line per answered request, retries included).</summary>
     internal sealed partial class ServerLog
     {
-        private long _count;
+        private readonly List<string> _responses = [];
         private long _lines;
 
         public ServerLog(Process server)
@@ -223,7 +223,10 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
                 {
                     if (Response().IsMatch(line))
                     {
-                        Interlocked.Increment(ref _count);
+                        lock (_responses)
+                        {
+                            _responses.Add(line);
+                        }
                     }
 
                     Interlocked.Increment(ref _lines);
@@ -231,7 +234,25 @@ internal sealed partial class OffsiteBench(string repo, string cellarDll, int? r
             });
         }
 
-        public long Count => Interlocked.Read(ref _count);
+        public long Count
+        {
+            get
+            {
+                lock (_responses)
+                {
+                    return _responses.Count;
+                }
+            }
+        }
+
+        /// <summary>The response lines from the <paramref name="first"/>-th on (as counted by <see cref="Count"/>) to <paramref name="end"/>.</summary>
+        public IReadOnlyList<string> Responses(long first, long end)
+        {
+            lock (_responses)
+            {
+                return _responses[(int)first..(int)Math.Min(end, _responses.Count)];
+            }
+        }
 
         /// <summary>Waits until the server's log has been quiet for a moment, so every answered request is counted.</summary>
         public async Task SettleAsync()

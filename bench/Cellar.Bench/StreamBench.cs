@@ -96,8 +96,15 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
         // each replicator's cycle every round, and would measure that phase, not the loss.
         var window = Stopwatch.StartNew();
         await Task.Delay(LossWindow + phase).ConfigureAwait(false);
-        var requests = (server?.Log.Count ?? 0) - before;
+        var after = server?.Log.Count ?? 0;
+        var requests = after - before;
         var seconds = window.Elapsed.TotalSeconds;
+        if (server?.Log.Responses(before, after).Where(r => !r.Contains(".segment.", StringComparison.Ordinal) && !r.Contains("/wal/", StringComparison.Ordinal)).ToList() is [_, ..] others)
+        {
+            // Each object a replicator puts for its commits is expected; anything else in the window is named, so a
+            // request count above the rest can be explained from the log.
+            Bench.Log($"[stream] {tool} s3rver: {others.Count} requests beside the WAL's: {string.Join("; ", others.Select(r => r[(r.IndexOf(": ", StringComparison.Ordinal) + 2)..]))}");
+        }
 
         // Together, as a machine that dies takes both: one kill(1) for the two.
         await Proc.RunCheckedAsync("kill", "-KILL", writer.Pid.ToString(CultureInfo.InvariantCulture), replicator!.Id.ToString(CultureInfo.InvariantCulture)).ConfigureAwait(false);
@@ -280,8 +287,8 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
                 return null;
         }
 
-        _ = process.StandardOutput.ReadToEndAsync();
-        _ = process.StandardError.ReadToEndAsync();
+        _ = ForwardTroubleAsync(tool, process.StandardOutput);
+        _ = ForwardTroubleAsync(tool, process.StandardError);
 
         // Following once its first full copy exists: Cellar's first base, Litestream's first snapshot.
         var waited = Stopwatch.StartNew();
@@ -296,6 +303,19 @@ internal sealed class StreamBench(string repo, string[] cellar, string writerDll
         }
 
         return process;
+    }
+
+    /// <summary>Reads a replicator's output to its end, passing its warnings and errors to the bench's log (a new generation, a failed upload).</summary>
+    private static async Task ForwardTroubleAsync(Tool tool, StreamReader output)
+    {
+        while (await output.ReadLineAsync().ConfigureAwait(false) is { } line)
+        {
+            if (line.Contains(" warn: ", StringComparison.Ordinal) && !line.Contains("admin API is off", StringComparison.Ordinal)
+                || line.Contains(" fail: ", StringComparison.Ordinal) || line.Contains("level=ERROR", StringComparison.Ordinal) || line.Contains("level=WARN", StringComparison.Ordinal))
+            {
+                Bench.Log($"[stream] {tool} said: {line}");
+            }
+        }
     }
 
     private static bool Following(Tool tool, string dir, S3rver? server) => (tool, server) switch
