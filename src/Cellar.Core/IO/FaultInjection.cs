@@ -2,7 +2,8 @@ namespace Cellar.Core.IO;
 
 /// <summary>
 /// Test seam for faults a test cannot make the kernel produce on demand: an fsync that fails, a compressor that writes
-/// other bytes than it should. A test sets <see cref="Fsync"/> or <see cref="Compressed"/> for its own async flow (an
+/// other bytes than it should, the app's checkpoint and commit in the instant a stream's follower holds no reader. A
+/// test sets <see cref="Fsync"/>, <see cref="Compressed"/> or <see cref="ReaderReleased"/> for its own async flow (an
 /// <see cref="AsyncLocal{T}"/>, so tests running in parallel never see each other's faults); everywhere else they are
 /// null and cost one read. The CLI's end-to-end tests inject fsync faults with <c>strace -e inject=fsync:error=EIO</c>
 /// instead.
@@ -11,6 +12,7 @@ internal static class FaultInjection
 {
     private static readonly AsyncLocal<Func<string, int>?> FsyncFault = new();
     private static readonly AsyncLocal<Func<byte[], int, int>?> CompressedFault = new();
+    private static readonly AsyncLocal<Action?> ReaderReleasedMoment = new();
 
     /// <summary>Given the path being synced, the errno its fsync should fail with, or 0 to sync for real.</summary>
     public static Func<string, int>? Fsync
@@ -35,4 +37,14 @@ internal static class FaultInjection
 
     /// <summary>Applies <see cref="Compressed"/>, if set, to one compressed block; the length of it to write.</summary>
     internal static int DamageCompressed(byte[] block, int length) => CompressedFault.Value?.Invoke(block, length) ?? length;
+
+    /// <summary>
+    /// Runs in the moment a stream's follower holds no read transaction on the live database (its own checkpoint), where
+    /// the app's own checkpoint and commit could restart the WAL unseen if writers were not held: a test commits there.
+    /// </summary>
+    public static Action? ReaderReleased
+    {
+        get => ReaderReleasedMoment.Value;
+        set => ReaderReleasedMoment.Value = value;
+    }
 }

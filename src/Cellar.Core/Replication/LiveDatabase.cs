@@ -201,20 +201,35 @@ internal sealed class LiveDatabase : IDisposable
     /// Runs <paramref name="work"/> while no writer can commit (Cellar holds the write lock, waiting up to five seconds
     /// for the app's current transaction), so the WAL's end is still at the moment.
     /// </summary>
-    public T WithWritersHeld<T>(Func<T> work)
+    public T WithWritersHeld<T>(Func<T> work) => TryWithWritersHeld(WriterWait, work, out var result)
+        ? result
+        : throw new CellarException($"database {Path}: a writer held its lock for more than {WriterWait.TotalSeconds:0} s; trying again later");
+
+    /// <summary>
+    /// Runs <paramref name="work"/> while no writer can commit, once the app's current transaction ends within
+    /// <paramref name="wait"/>; false (and nothing run) when it does not.
+    /// </summary>
+    public bool TryWithWritersHeld<T>(TimeSpan wait, Func<T> work, out T result)
     {
+        _writer.Execute($"PRAGMA busy_timeout={(int)wait.TotalMilliseconds}");
         try
         {
             _writer.Execute("BEGIN IMMEDIATE");
         }
         catch (SqliteException e) when (e.SqliteErrorCode == SQLitePCL.raw.SQLITE_BUSY)
         {
-            throw new CellarException($"database {Path}: a writer held its lock for more than {WriterWait.TotalSeconds:0} s; trying again later", e);
+            result = default!;
+            return false;
+        }
+        finally
+        {
+            _writer.Execute($"PRAGMA busy_timeout={(int)WriterWait.TotalMilliseconds}");
         }
 
         try
         {
-            return work();
+            result = work();
+            return true;
         }
         finally
         {
@@ -223,25 +238,40 @@ internal sealed class LiveDatabase : IDisposable
     }
 
     /// <summary>
-    /// Runs <c>PRAGMA wal_checkpoint(MODE)</c>; returns whether it completed and the WAL's frame count when it ran (for
-    /// RESTART: the last frame of the WAL that the next writer starts over). Waits at most <paramref name="wait"/> for
-    /// the locks it needs: a RESTART holds the app's writers off while it waits.
+    /// Runs <c>PRAGMA wal_checkpoint(PASSIVE)</c>, which copies what no reader still needs into the database file
+    /// without waiting on anyone; returns whether it copied every frame.
     /// </summary>
-    public (bool Done, long Frames) Checkpoint(string mode, TimeSpan wait)
+    public bool Checkpoint() => Checkpoint(_writer);
+
+    /// <summary>
+    /// With the app's writers held (<see cref="TryWithWritersHeld"/>) and every commit shipped: lets go of the read
+    /// transaction, copies every frame into the database file, and takes a read transaction again, all before the next
+    /// commit. The checkpoint runs on the reader's own connection: SQLite refuses one inside the writer's transaction.
+    /// When every frame was copied, the new reader reads the database file alone (SQLite's read mark 0): it lets the
+    /// app's next writer start the WAL over, once, and keeps that new WAL's frames from being copied until the follower
+    /// moves on, so no second restart can pass unseen. Returns whether every frame was copied.
+    /// </summary>
+    public bool CopyEveryFrame()
     {
-        _writer.Execute($"PRAGMA busy_timeout={(int)wait.TotalMilliseconds}");
+        EndRead();
         try
         {
-            using var command = _writer.CreateCommand();
-            command.CommandText = $"PRAGMA wal_checkpoint({mode})";
-            using var row = command.ExecuteReader();
-            row.Read();
-            return (row.GetInt64(0) == 0 && row.GetInt64(1) == row.GetInt64(2), row.GetInt64(1));
+            FaultInjection.ReaderReleased?.Invoke();
+            return Checkpoint(_readers[_current]);
         }
         finally
         {
-            _writer.Execute($"PRAGMA busy_timeout={(int)WriterWait.TotalMilliseconds}");
+            BeginRead();
         }
+    }
+
+    private static bool Checkpoint(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+        using var row = command.ExecuteReader();
+        row.Read();
+        return row.GetInt64(0) == 0 && row.GetInt64(1) == row.GetInt64(2);
     }
 
     public void Dispose()

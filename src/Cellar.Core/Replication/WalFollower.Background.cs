@@ -20,8 +20,8 @@ internal sealed partial class WalFollower
     private bool BackgroundBusy => _background is not null;
 
     /// <summary>
-    /// True while a base's own read transaction holds its moment: a RESTART checkpoint would wait on it with the app's
-    /// writers held off, so the follower runs none meanwhile.
+    /// True while a base's own read transaction holds its moment: it keeps the WAL from starting over, so the follower
+    /// runs no checkpoint meanwhile (one would hold the app's writers off for nothing).
     /// </summary>
     private bool BaseHeld => _backgroundHold is not null;
 

@@ -1,16 +1,18 @@
 namespace Cellar.Core.Replication;
 
 /// <summary>
-/// The checkpoints Cellar runs itself. Its read transaction keeps the app's checkpoints from restarting the WAL over
-/// unshipped frames, so the WAL would grow without end if Cellar did not let it start over: once the WAL holds 1000
-/// frames (SQLite's own autocheckpoint size, past which each of the app's commits tries a checkpoint itself) or
-/// <see cref="Configuration.StreamJob.CheckpointBytes"/>, a PASSIVE checkpoint copies what it can without holding anyone
-/// up, then, with everything shipped, a RESTART checkpoint lets the next writer start from frame 1. RESTART reports the
-/// WAL's last frame, so the follower knows the old WAL ended exactly there and the next one follows on.
+/// The checkpoints Cellar runs itself. Its read transaction keeps the app's checkpoints from copying unshipped frames
+/// and from letting the WAL start over, so the WAL would grow without end if Cellar did not let it: once the WAL holds
+/// 1000 frames (SQLite's own autocheckpoint size, past which each of the app's commits tries a checkpoint itself) or
+/// <see cref="Configuration.StreamJob.CheckpointBytes"/>, PASSIVE checkpoints copy what they can without holding anyone
+/// up, then, for a moment with the app's writers held, the last commits are shipped, the reader lets go, the rest is
+/// copied and a reader is held again (<see cref="LiveDatabase.CopyEveryFrame"/>). No commit falls in that moment, so
+/// the old WAL ends exactly where the follower stands, and the next writer starts a new WAL that follows on.
 /// </summary>
 internal sealed partial class WalFollower
 {
-    private static readonly TimeSpan RestartWait = TimeSpan.FromSeconds(1);
+    /// <summary>How long a checkpoint waits for the app's current write transaction; longer, and it is tried at a later step.</summary>
+    private static readonly TimeSpan WriterPatience = TimeSpan.FromSeconds(1);
 
     private bool DueForCheckpoint() =>
         !_walEmpty && _position.Frame > 0 && WalReader.Header(_live!.Wal) is { } h && _position.IsIn(h)
@@ -19,55 +21,28 @@ internal sealed partial class WalFollower
     private int Checkpoint()
     {
         var live = _live!;
-        live.Checkpoint("PASSIVE", TimeSpan.Zero);
+        live.Checkpoint();
 
         // What the app committed during that copy goes in without a lock too, once the reader has moved up to it, so the
-        // RESTART, which holds the app's writers off while it works, finds next to nothing left to copy and sync.
+        // moment with writers held finds next to nothing left to ship, copy and sync.
         live.BeginNext();
         var shipped = Ship();
         live.EndPrevious();
-        live.Checkpoint("PASSIVE", TimeSpan.Zero);
-        shipped += Ship();
+        live.Checkpoint();
 
-        // The wal-index with every transaction it counts shipped: if none commits until a reader is held again (the same
-        // iChange), the WAL ended here whatever the app's own checkpoint does meanwhile (it may restart or truncate it).
-        var everyCommitShipped = WalIndexHeader.Read(live.Shm) is { } before && before.MaxFrame == _position.Frame
-            && (before.Salt1, before.Salt2) == (_position.Salt1, _position.Salt2) ? before : (WalIndexHeader?)null;
-        live.EndRead();
-
-        // No reader now: until the RESTART below says where the WAL ended, a restart seen later proves nothing, and the
-        // database file may take frames not yet shipped, so it no longer tells what a page was before them. The RESTART
-        // follows at once, to keep the moment short.
-        _endKnown = false;
-        _history!.Distrust();
-        _unwatched = true;
-        try
+        // Letting go of the reader with writers free would let the app's own checkpoint copy every frame and its next
+        // commit start the WAL over, then another start it over again before a reader is back: the commits between
+        // would be lost to the stream, which must then start a new generation. Held, nothing commits until a reader is.
+        if (live.TryWithWritersHeld(WriterPatience, () =>
         {
-            var (done, frames) = live.Checkpoint("RESTART", RestartWait);
-            if (done && WalReader.Header(live.Wal) is { } h && _position.IsIn(h))
-            {
-                if (frames > _position.Frame)
-                {
-                    var scan = WalReader.Scan(live.Wal, h, _position, lastFrame: frames);
-                    if (scan.End.Frame == frames)
-                    {
-                        shipped += Append(scan.Committed, h);
-                    }
-                }
-
-                _endKnown = _position.Frame == frames;
-            }
-        }
-        finally
+            var last = Ship();
+            _endKnown = false; // until a reader is held again
+            live.CopyEveryFrame();
+            _endKnown = true;
+            return last;
+        }, out var last))
         {
-            live.BeginRead();
-            if (!_endKnown && everyCommitShipped is { } then && WalIndexHeader.Read(live.Shm) is { } now && now.Change == then.Change)
-            {
-                _endKnown = true;
-            }
-
-            // Still the position's WAL once a reader is held again: no new one began in the moment without.
-            _unwatched = !(WalReader.Header(live.Wal) is { } header && _position.IsIn(header));
+            shipped += last;
         }
 
         return shipped;

@@ -77,8 +77,8 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             _live.EndPrevious();
             _endKnown = true;
 
-            // A base being copied holds a read transaction at its moment, which a RESTART would wait on with the app's
-            // writers held off: the WAL grows for the copy's length instead, and is checkpointed once it is done.
+            // A base being copied holds a read transaction at its moment, which keeps the WAL from starting over: the WAL
+            // grows for the copy's length, and is checkpointed once it is done.
             if (DueForCheckpoint() && !BaseHeld)
             {
                 shipped += Checkpoint();

@@ -9,15 +9,12 @@ namespace Cellar.Core.Replication;
 /// its first 40 bytes. Its mxFrame is the last frame of the WAL that SQLite counts as committed. A writer writes a
 /// transaction's frames to the WAL first and moves mxFrame only after: a commit frame past mxFrame, checksums and all,
 /// is not committed yet, and if its writer dies there it never will be, since the next writer writes over it while
-/// anyone keeps the wal-index alive (the follower does). So the follower ships only up to mxFrame. Its iChange goes up
-/// by one with every commit and with nothing else (a checkpoint, even one that restarts or truncates the WAL, leaves
-/// it): the same iChange at two moments means no transaction committed between them.
+/// anyone keeps the wal-index alive (the follower does). So the follower ships only up to mxFrame.
 /// </summary>
-/// <param name="Change">iChange.</param>
 /// <param name="MaxFrame">mxFrame.</param>
 /// <param name="Salt1">The first salt of the WAL it describes.</param>
 /// <param name="Salt2">The second salt.</param>
-internal readonly record struct WalIndexHeader(uint Change, long MaxFrame, uint Salt1, uint Salt2)
+internal readonly record struct WalIndexHeader(long MaxFrame, uint Salt1, uint Salt2)
 {
     private const int CopySize = 48;
     private const uint Version = 3007000;
@@ -28,7 +25,7 @@ internal readonly record struct WalIndexHeader(uint Change, long MaxFrame, uint 
     /// <summary>
     /// The last committed frame of the WAL that <paramref name="wal"/> describes, as the wal-index says. 0 when the
     /// wal-index already describes the next WAL: a restart (the app's TRUNCATE checkpoint, or the first writer after a
-    /// RESTART) gives the wal-index the new salts before the new WAL's header is written, and only once every frame of
+    /// checkpoint that copied every frame) gives the wal-index the new salts before the new WAL's header is written, and only once every frame of
     /// the old WAL is in the database file; no frame of the old one is then needed, and none of the new one is
     /// committed yet. Null when the header cannot be read whole.
     /// </summary>
@@ -39,7 +36,7 @@ internal readonly record struct WalIndexHeader(uint Change, long MaxFrame, uint 
     /// The header, or null when it cannot be read whole (a writer moving it all along, or one that died halfway through
     /// writing it: SQLite's next reader repairs it).
     /// </summary>
-    public static WalIndexHeader? Read(SafeFileHandle shm)
+    private static WalIndexHeader? Read(SafeFileHandle shm)
     {
         Span<byte> both = stackalloc byte[2 * CopySize];
         for (var i = 0; i < Tries; i++)
@@ -71,7 +68,7 @@ internal readonly record struct WalIndexHeader(uint Change, long MaxFrame, uint 
         }
 
         // The salts are the WAL header's bytes as they are in the file: big-endian, as WalHeader reads them.
-        return new WalIndexHeader(Native(first[8..]), Native(first[16..]), BinaryPrimitives.ReadUInt32BigEndian(first[32..]), BinaryPrimitives.ReadUInt32BigEndian(first[36..]));
+        return new WalIndexHeader(Native(first[16..]), BinaryPrimitives.ReadUInt32BigEndian(first[32..]), BinaryPrimitives.ReadUInt32BigEndian(first[36..]));
     }
 
     private static uint Native(ReadOnlySpan<byte> bytes) => BitConverter.IsLittleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32BigEndian(bytes);

@@ -1,3 +1,4 @@
+using Cellar.Core.IO;
 using Cellar.Tests.Support;
 using Microsoft.Data.Sqlite;
 using Xunit;
@@ -39,6 +40,41 @@ public sealed class StreamFollowerTests
         });
 
         // Proven continuous, not merely caught up by starting over: one generation from the first base to the end.
+        Assert.True(Cellar.Core.Replication.Generation.List(sandbox.Job.Folder).Count == 1, string.Join("\n", sandbox.Log.Entries.Select(e => e.Message)));
+    }
+
+    /// <summary>
+    /// The race a busy app's own autocheckpoint runs with Cellar's: in the instant Cellar lets go of its reader, the app
+    /// copies every frame into the database file and its next commit starts the WAL over. Were the app's writers not held
+    /// in that instant, a second restart could follow before Cellar read the first one's commits, and the stream would
+    /// have to start over from a new base (measured: one checkpoint in about a hundred at 200 tx/s).
+    /// </summary>
+    [Fact]
+    public async Task The_apps_checkpoint_and_commit_in_the_instant_Cellar_lets_go_of_its_reader_cost_no_generation()
+    {
+        using var sandbox = new StreamSandbox();
+        var moments = 0;
+        FaultInjection.ReaderReleased = () =>
+        {
+            moments++;
+            using var app = new SqliteConnection($"Data Source={sandbox.Database};Pooling=False");
+            app.Open();
+            using var command = app.CreateCommand();
+            command.CommandText = "PRAGMA busy_timeout=0; PRAGMA wal_checkpoint(PASSIVE)";
+            command.ExecuteNonQuery();
+            try
+            {
+                command.CommandText = "CREATE TABLE IF NOT EXISTS raced(x); INSERT INTO raced VALUES (1); INSERT INTO raced VALUES (2)";
+                command.ExecuteNonQuery();
+            }
+            catch (SqliteException e) when (e.SqliteErrorCode == SQLitePCL.raw.SQLITE_BUSY)
+            {
+                // Cellar holds the app's writers in that instant: the commits wait for it.
+            }
+        };
+        await WriteWhileFollowingAsync(sandbox, () => Task.Delay(TimeSpan.FromSeconds(4), TestContext.Current.CancellationToken));
+
+        Assert.True(moments > 0, "Cellar ran no checkpoint of its own: the race was never run");
         Assert.True(Cellar.Core.Replication.Generation.List(sandbox.Job.Folder).Count == 1, string.Join("\n", sandbox.Log.Entries.Select(e => e.Message)));
     }
 
