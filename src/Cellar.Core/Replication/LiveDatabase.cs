@@ -211,19 +211,10 @@ internal sealed class LiveDatabase : IDisposable
     /// </summary>
     public bool TryWithWritersHeld<T>(TimeSpan wait, Func<T> work, out T result)
     {
-        _writer.Execute($"PRAGMA busy_timeout={(int)wait.TotalMilliseconds}");
-        try
-        {
-            _writer.Execute("BEGIN IMMEDIATE");
-        }
-        catch (SqliteException e) when (e.SqliteErrorCode == SQLitePCL.raw.SQLITE_BUSY)
+        if (!TryBeginImmediate(wait))
         {
             result = default!;
             return false;
-        }
-        finally
-        {
-            _writer.Execute($"PRAGMA busy_timeout={(int)WriterWait.TotalMilliseconds}");
         }
 
         try
@@ -234,6 +225,46 @@ internal sealed class LiveDatabase : IDisposable
         finally
         {
             _writer.Execute("ROLLBACK");
+        }
+    }
+
+    /// <summary>
+    /// <c>BEGIN IMMEDIATE</c>, tried again at once while the app's writer holds the lock, until <paramref name="wait"/>
+    /// has passed. SQLite's busy handler sleeps between tries (1 ms, growing to 100 ms) and Microsoft.Data.Sqlite retries
+    /// a busy statement every 150 ms for half a minute: an app that commits back to back holds the lock at almost every
+    /// moment those look, so Cellar waited the whole half minute with its reader held and the WAL growing. Between two
+    /// of the app's commits the lock is free for some microseconds, which a try after each yield of the thread finds.
+    /// </summary>
+    private bool TryBeginImmediate(TimeSpan wait)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _writer.Execute("PRAGMA busy_timeout=0");
+        try
+        {
+            while (true)
+            {
+                var rc = SQLitePCL.raw.sqlite3_exec(_writer.Handle, "BEGIN IMMEDIATE");
+                if (rc == SQLitePCL.raw.SQLITE_OK)
+                {
+                    return true;
+                }
+
+                if (rc != SQLitePCL.raw.SQLITE_BUSY)
+                {
+                    SqliteException.ThrowExceptionForRC(rc, _writer.Handle);
+                }
+
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(started) >= wait)
+                {
+                    return false;
+                }
+
+                Thread.Yield();
+            }
+        }
+        finally
+        {
+            _writer.Execute($"PRAGMA busy_timeout={(int)WriterWait.TotalMilliseconds}");
         }
     }
 
