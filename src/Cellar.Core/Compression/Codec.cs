@@ -16,8 +16,61 @@ internal abstract class Codec
     /// <summary>Bytes per independent block: large enough that restarting the dictionary costs nothing measurable.</summary>
     public virtual int BlockSize => 4 << 20;
 
-    /// <summary>Compresses one block into a self-contained member or frame.</summary>
-    public abstract byte[] CompressBlock(ReadOnlySpan<byte> block, out int length);
+    /// <summary>
+    /// Compresses one block into self-contained members or frames, in a buffer rented from the shared pool: the runs of
+    /// it that will not shrink (<see cref="ChunkEntropy"/>) in the format's own stored form, at the speed of a copy, the
+    /// rest compressed. Returns the buffer; <paramref name="length"/> is how much of it holds the output.
+    /// </summary>
+    public virtual byte[] CompressBlock(ReadOnlySpan<byte> block, out int length)
+    {
+        var runs = ChunkEntropy.Runs(block);
+        if (runs is [{ Store: false }])
+        {
+            return Compress(block, out length);
+        }
+
+        var pieces = new List<(byte[] Buffer, int Length)>(runs.Count);
+        try
+        {
+            foreach (var (offset, runLength, store) in runs)
+            {
+                var run = block.Slice(offset, runLength);
+                if (store)
+                {
+                    var stored = System.Buffers.ArrayPool<byte>.Shared.Rent(StoredLength(runLength));
+                    pieces.Add((stored, Store(run, stored)));
+                }
+                else
+                {
+                    var compressed = Compress(run, out var compressedLength);
+                    pieces.Add((compressed, compressedLength));
+                }
+            }
+
+            var output = System.Buffers.ArrayPool<byte>.Shared.Rent(pieces.Sum(p => p.Length));
+            length = 0;
+            foreach (var (buffer, pieceLength) in pieces)
+            {
+                buffer.AsSpan(0, pieceLength).CopyTo(output.AsSpan(length));
+                length += pieceLength;
+            }
+
+            return output;
+        }
+        finally
+        {
+            pieces.ForEach(p => System.Buffers.ArrayPool<byte>.Shared.Return(p.Buffer));
+        }
+    }
+
+    /// <summary>Compresses <paramref name="block"/> into one member or frame, in a rented buffer; <paramref name="length"/> is its length.</summary>
+    protected abstract byte[] Compress(ReadOnlySpan<byte> block, out int length);
+
+    /// <summary>The length of <paramref name="length"/> bytes in the format's stored (uncompressed) form.</summary>
+    protected abstract int StoredLength(int length);
+
+    /// <summary>Writes <paramref name="run"/> as one member or frame of stored data into <paramref name="destination"/>; returns its length.</summary>
+    protected abstract int Store(ReadOnlySpan<byte> run, Span<byte> destination);
 
     /// <summary>Wraps a stream of concatenated blocks for reading.</summary>
     public abstract Stream OpenRead(Stream compressed);

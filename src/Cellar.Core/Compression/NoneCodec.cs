@@ -17,5 +17,15 @@ internal sealed class NoneCodec : Codec
         return buffer;
     }
 
+    protected override byte[] Compress(ReadOnlySpan<byte> block, out int length) => CompressBlock(block, out length);
+
+    protected override int StoredLength(int length) => length;
+
+    protected override int Store(ReadOnlySpan<byte> run, Span<byte> destination)
+    {
+        run.CopyTo(destination);
+        return run.Length;
+    }
+
     public override Stream OpenRead(Stream compressed) => compressed;
 }
