@@ -20,6 +20,15 @@ public sealed record BackupEntry(string Path, DateTimeOffset Created, long SizeB
     /// </summary>
     public bool LooksGood => Problem is null;
 
+    /// <summary>
+    /// Published after its quick proof alone (<see cref="Sidecar.Stage"/> 1), good so far, and no full check has passed
+    /// since: the daemon runs it soon after the run, the daily verify pass at the latest, <c>cellar verify</c> at once.
+    /// </summary>
+    public bool AwaitingFullCheck => Sidecar is { Stage: 1 } && LooksGood && LastCheck is not { Ok: true };
+
+    /// <summary>The verification stage it has passed: 2 (the full check, before or since it was published), 1 (the quick proof alone so far), 0 (not good).</summary>
+    public int Stage => !LooksGood ? 0 : AwaitingFullCheck ? 1 : 2;
+
     /// <summary>Why the backup is not good, in one line; null when it is.</summary>
     public string? Problem =>
         SidecarProblem

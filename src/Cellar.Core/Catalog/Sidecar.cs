@@ -56,8 +56,11 @@ public sealed record Sidecar
     /// <summary>Rows per table in the snapshot.</summary>
     public required IReadOnlyDictionary<string, long> RowCounts { get; init; }
 
-    /// <summary>Rows <c>PRAGMA foreign_key_check</c> reported in the snapshot (the source's own state, kept faithfully).</summary>
-    public long ForeignKeyViolations { get; init; }
+    /// <summary>
+    /// Rows <c>PRAGMA foreign_key_check</c> reported in the snapshot (the source's own state, kept faithfully); null when
+    /// it was published before its full check, which counts them.
+    /// </summary>
+    public long? ForeignKeyViolations { get; init; }
 
     /// <summary>Lowercase hex SHA-256 of the stored (compressed) file.</summary>
     public required string Sha256 { get; init; }
@@ -70,6 +73,14 @@ public sealed record Sidecar
 
     /// <summary>True once the restore drill passed before the backup took its final name.</summary>
     public bool Verified { get; init; }
+
+    /// <summary>
+    /// 1 when the backup took its name after the quick proof alone (it decompresses to exactly what was taken; a
+    /// snapshot passes <c>quick_check</c> and its row counts), its full check still to come (<see cref="CheckLedger"/>
+    /// records it); absent when the full proof ran first (<c>"fullCheck": "inline"</c>, and every backup made before
+    /// there were two stages).
+    /// </summary>
+    public int? Stage { get; init; }
 
     /// <summary>How long the whole backup took, verification included.</summary>
     public long DurationMs { get; init; }

@@ -35,8 +35,12 @@ public sealed record CellarConfig(IReadOnlyList<DatabaseConfig> Databases, strin
     /// <summary>Keys replaced by a rotation: copies made with them stay readable; nothing new is made with them.</summary>
     public IReadOnlyList<string> PreviousEncryptionKeyFiles { get; init; } = [];
 
-    /// <summary>When the daemon re-runs the restore drill on stored backups (default Sundays 04:00); null for never.</summary>
-    public CronSchedule? VerifySchedule { get; init; } = CronSchedule.Parse("0 4 * * 0");
+    /// <summary>
+    /// When the daemon's verify pass runs (default daily at 04:30, after the seed's nightly jobs): the full check of
+    /// every backup still waiting for it, the restore drill on stored backups, newest first, and each stream's drill;
+    /// null for never.
+    /// </summary>
+    public CronSchedule? VerifySchedule { get; init; } = CronSchedule.Parse("30 4 * * *");
 
     /// <summary>How long one scheduled verification may take: backups are checked newest first until it is spent.</summary>
     public TimeSpan VerifyBudget { get; init; } = TimeSpan.FromHours(1);

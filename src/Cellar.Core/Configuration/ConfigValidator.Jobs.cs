@@ -42,6 +42,7 @@ internal static partial class ConfigValidator
         }
 
         var compression = stream ? CompressionKind.Zstd : ParseCompression(job, key, error);
+        var fullCheck = ParseFullCheck(job, type, key, error);
         var scheduleText = job.Schedule ?? (stream ? StreamBaseSchedule : null);
         var schedule = ParseSchedule(scheduleText, $"{key}:schedule", error);
         var folder = job.Folder ?? name;
@@ -79,6 +80,7 @@ internal static partial class ConfigValidator
             KeepAtLeast = keepAtLeast,
             Compression = compression,
             CompressionLevel = job.CompressionLevel,
+            FullCheck = fullCheck,
         };
 
         // The rotation settings are checked whatever the type, as they always were: a typo there is an error even on a job
@@ -104,6 +106,23 @@ internal static partial class ConfigValidator
         < 100 or > 3_600_000 => throw error($"{key}:offsiteIntervalMs", "must be 100..3600000 (100 ms to an hour)"),
         { } ms => TimeSpan.FromMilliseconds(ms),
     };
+
+    private static FullCheck ParseFullCheck(JobSettings job, JobType type, string key, Func<string, string, ConfigException> error)
+    {
+        if (type is JobType.Rotate or JobType.Stream)
+        {
+            // A log archive's proof and a stream's bases have one stage, run before the name.
+            return job.FullCheck is null ? FullCheck.Inline : throw error($"{key}:fullCheck", "applies to snapshot and tables jobs only (a log archive's proof and a stream's drill have one stage)");
+        }
+
+        return job.FullCheck?.Trim().ToLowerInvariant() switch
+        {
+            null => JobDefaults.FullCheck,
+            "deferred" => FullCheck.Deferred,
+            "inline" => FullCheck.Inline,
+            var other => throw error($"{key}:fullCheck", $"'{other}' is not one of: deferred (after the backup is published), inline (before)"),
+        };
+    }
 
     /// <summary>When a stream job takes a new base unless configured: daily, before the seed's nightly backup.</summary>
     private const string StreamBaseSchedule = "30 1 * * *";

@@ -56,6 +56,9 @@ public abstract record JobConfig
     /// <summary>Compression level, or null for the format's default.</summary>
     public int? CompressionLevel { get; init; }
 
+    /// <summary>When a snapshot's or a dump's full check runs (other jobs' proofs have one stage, before the name: inline).</summary>
+    public FullCheck FullCheck { get; init; } = JobDefaults.FullCheck;
+
     /// <summary>The name to show: qualified with the database only when the config has several.</summary>
     public string QualifiedName(CellarConfig config) => config.Databases.Count > 1 ? $"{Database.Name}/{Name}" : Name;
 }

@@ -124,6 +124,8 @@ internal sealed class JobSettings
 
     public int? OffsiteIntervalMs { get; set; }
 
+    public string? FullCheck { get; set; }
+
     public string? HeartbeatUrl { get; set; }
 
     public string? WebhookUrl { get; set; }

@@ -13,8 +13,10 @@ namespace Cellar.Core.Dumps;
 
 /// <summary>
 /// What a table dump hands the <see cref="ArtifactWriter"/>: all listed tables from one consistent view, streamed once as
-/// SQL to the compressor and to a loader running it into an empty scratch database, so the restore drill happens while
-/// the dump is written; proven by counting the loaded tables and by decompressing the stored file back to the SQL.
+/// SQL to the compressor, proven by decompressing the stored file back to exactly that SQL. The load drill (the SQL run
+/// into an empty database, every table counted) is the full check, which follows once the dump is published; with the
+/// job's <see cref="JobConfig.FullCheck"/> inline, the SQL streams to a loader as well, so the drill runs while the dump
+/// is written, on the other core, and its counts must match before the name.
 /// </summary>
 internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? notices, IProgress<JobProgress>? progress) : ArtifactSource
 {
@@ -51,18 +53,18 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
     /// <inheritdoc/>
     public override async Task<(string Sha, long Size)> StoreAsync(ArtifactTarget target, CancellationToken cancellationToken)
     {
-        _scratch = target.Scratch("verify");
-        _outcome = await DumpAsync(_view!.Connection, target, _scratch.Path, cancellationToken).ConfigureAwait(false);
+        _scratch = Inline ? target.Scratch("verify") : null;
+        _outcome = await DumpAsync(_view!.Connection, target, _scratch?.Path, cancellationToken).ConfigureAwait(false);
         return (_outcome.StoredSha, _outcome.StoredBytes);
     }
 
-    /// <summary>Every loaded table must hold the rows dumped, and the stored file must decompress to exactly the SQL.</summary>
+    /// <summary>Every loaded table (inline) must hold the rows dumped, and the stored file must decompress to exactly the SQL.</summary>
     public override async Task<string?> ProveAsync(ArtifactTarget target, CancellationToken cancellationToken)
     {
         // End the read transaction (and drop a rollback-journal copy) before reading the stored file back.
         Release();
         var outcome = _outcome!;
-        return Inspection.CompareCounts(outcome.Loaded, outcome.Dumped, "the dump").FirstOrDefault()
+        return (outcome.Loaded is { } loaded ? Inspection.CompareCounts(loaded, outcome.Dumped, "the dump").FirstOrDefault() : null)
             ?? await Task.Run(() => target.Mismatch(outcome.TextSha, outcome.TextBytes, "SQL", cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
@@ -76,6 +78,7 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
             JournalMode = _view!.JournalMode,
             RowCounts = new SortedDictionary<string, long>(outcome.Dumped, StringComparer.Ordinal),
             WritersHeldOffMs = _view.WritersHeldOff is { } held ? (long)held.TotalMilliseconds : null,
+            Stage = Inline ? null : 1,
         };
     }
 
@@ -85,6 +88,8 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
         Release();
         await base.DisposeAsync().ConfigureAwait(false);
     }
+
+    private bool Inline => job.FullCheck == FullCheck.Inline;
 
     private void Release()
     {
@@ -125,17 +130,18 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
     }
 
     /// <summary>
-    /// Streams the dump, once, to the compressor and to a loader running it into an empty scratch database: the
-    /// restore drill happens while the dump is written, on the other core, instead of after it.
+    /// Streams the dump, once, to the compressor and, given <paramref name="scratchPath"/>, to a loader running it into
+    /// that empty scratch database: the restore drill happens while the dump is written, on the other core, instead of
+    /// after it.
     /// </summary>
-    private async Task<Outcome> DumpAsync(SqliteConnection connection, ArtifactTarget target, string scratchPath, CancellationToken cancellationToken)
+    private async Task<Outcome> DumpAsync(SqliteConnection connection, ArtifactTarget target, string? scratchPath, CancellationToken cancellationToken)
     {
         var dumpProgress = SnapshotSource.Stage(progress, "dump");
         var tables = _tables;
         var toCompressor = NewPipe();
-        var toLoader = NewPipe();
+        var toLoader = scratchPath is null ? null : NewPipe();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var text = new HashingStream(new TeeStream(toCompressor.Writer.AsStream(), toLoader.Writer.AsStream()));
+        var text = new HashingStream(toLoader is null ? toCompressor.Writer.AsStream() : new TeeStream(toCompressor.Writer.AsStream(), toLoader.Writer.AsStream()));
         // Both run synchronous SQLite work for the whole dump: threads of their own, not borrowed pool threads.
         var dumping = Task.Factory.StartNew(() =>
         {
@@ -157,14 +163,14 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
             {
                 // The readers must see the failure, never a clean end of a dump that stopped half way.
                 toCompressor.Writer.Complete(e);
-                toLoader.Writer.Complete(e);
+                toLoader?.Writer.Complete(e);
                 throw;
             }
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        var loading = Task.Factory.StartNew(() =>
+        var loading = toLoader is null ? Task.FromResult<IReadOnlyDictionary<string, long>?>(null) : Task.Factory.StartNew<IReadOnlyDictionary<string, long>?>(() =>
         {
             using var sql = toLoader.Reader.AsStream();
-            using var scratch = DumpLoad.OpenScratch(scratchPath);
+            using var scratch = DumpLoad.OpenScratch(scratchPath!);
             SqlScript.Run(sql, scratch, null, stop.Token);
             return Inspection.CountRows(scratch);
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
@@ -207,7 +213,7 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
 
     private static Pipe NewPipe() => new(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
 
-    private sealed record Outcome(Dictionary<string, long> Dumped, IReadOnlyDictionary<string, long> Loaded, string TextSha, long TextBytes, string StoredSha, long StoredBytes);
+    private sealed record Outcome(Dictionary<string, long> Dumped, IReadOnlyDictionary<string, long>? Loaded, string TextSha, long TextBytes, string StoredSha, long StoredBytes);
 
     private sealed record View(SqliteConnection Connection, string JournalMode, DateTimeOffset Taken, TimeSpan? WritersHeldOff);
 }

@@ -125,7 +125,8 @@ internal sealed partial class WalFollower
             }
         }
 
-        var baseJob = job with { Folder = generation.Folder };
+        // Proven whole before it is named: the drill and every restore build on it, and the daily pass checks no stream's bases.
+        var baseJob = job with { Folder = generation.Folder, FullCheck = FullCheck.Inline };
         await using var source = new SnapshotSource(baseJob, time, logger, null, image.CopyAsync);
         await writer.WriteAsync(baseJob, TimeZoneInfo.Utc, tag, source, cancellationToken).ConfigureAwait(false);
     }

@@ -10,8 +10,10 @@ namespace Cellar.Core.Snapshots;
 
 /// <summary>
 /// What a snapshot backup hands the <see cref="ArtifactWriter"/>: a copy of the database taken under a read transaction
-/// into a hidden temp file, inspected (integrity_check, foreign keys, row counts) while it is compressed, and proven by
-/// decompressing the stored file and comparing it with the copy byte for byte. A stream's base image takes its copy
+/// into a hidden temp file, inspected while it is compressed, and proven by decompressing the stored file and comparing
+/// it with the copy byte for byte. The inspection is the quick one (<c>quick_check</c>, row counts), the full check
+/// following once the backup is published, unless the job's <see cref="JobConfig.FullCheck"/> is inline (then
+/// <c>integrity_check</c> and <c>foreign_key_check</c> too, before the name). A stream's base image takes its copy
 /// its own way (<paramref name="take"/>: the pages as the stream's read transaction sees them) and is stored and proven
 /// by the same steps.
 /// </summary>
@@ -40,7 +42,7 @@ internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? 
     /// </summary>
     public override async Task<(string Sha, long Size)> StoreAsync(ArtifactTarget target, CancellationToken cancellationToken)
     {
-        _inspecting = Task.Run(() => Inspection.Of(_copy.Path, cancellationToken), cancellationToken);
+        _inspecting = Task.Run(() => Inspection.Of(_copy.Path, cancellationToken, quick: !Inline), cancellationToken);
         await using var input = new FileStream(_copy.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         var compress = Stage(progress, "compress");
         var total = _snapshot!.Bytes;
@@ -64,7 +66,7 @@ internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? 
         _inspection = await _inspecting!.ConfigureAwait(false);
         if (_inspection.Integrity != "ok")
         {
-            throw new CellarException($"snapshot of {job.Database.Path} fails integrity_check ({_inspection.Integrity}); the live database may be damaged, backup not kept");
+            throw new CellarException($"snapshot of {job.Database.Path} fails {(Inline ? "integrity_check" : "quick_check")} ({_inspection.Integrity}); the live database may be damaged, backup not kept");
         }
 
         return null;
@@ -83,9 +85,12 @@ internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? 
             JournalMode = snapshot.JournalMode,
             RowCounts = inspection.RowCounts,
             ForeignKeyViolations = inspection.ForeignKeyViolations,
+            Stage = Inline ? null : 1,
             WritersHeldOffMs = snapshot.WritersHeldOff is { } held ? (long)held.TotalMilliseconds : null,
         };
     }
+
+    private bool Inline => job.FullCheck == FullCheck.Inline;
 
     /// <summary>Never leaves the inspection reading a copy that is about to be deleted; the first error is the one reported.</summary>
     public override async ValueTask DisposeAsync()

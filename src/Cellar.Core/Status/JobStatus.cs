@@ -20,6 +20,12 @@ public sealed record JobStatus(
     /// <summary>Backups a check found bad since they were written (bit rot, tampering): never restored or counted as kept.</summary>
     public IReadOnlyList<BackupEntry> FailedVerification { get; init; } = [];
 
+    /// <summary>Backups published after their quick proof whose full check has not passed yet, newest first.</summary>
+    public IReadOnlyList<BackupEntry> AwaitingFullCheck { get; init; } = [];
+
+    /// <summary>How long the oldest of <see cref="AwaitingFullCheck"/> has waited since it was made (null: none waits).</summary>
+    public TimeSpan? LongestFullCheckWait { get; init; }
+
     /// <summary>The status of every job in <paramref name="config"/> at the current time, in the config's order.</summary>
     public static IReadOnlyList<JobStatus> All(CellarConfig config, TimeProvider time) => [.. config.Jobs.Select(job => Of(job, config, time))];
 
@@ -36,6 +42,8 @@ public sealed record JobStatus(
             entries.Count, entries.Sum(e => e.SizeBytes), state.LastFailure, state.LastFailureMessage, state.LastRunNotes ?? [])
         {
             FailedVerification = entries.Where(e => e.LastCheck is { Ok: false }).ToList(),
+            AwaitingFullCheck = entries.Where(e => e.AwaitingFullCheck).ToList(),
+            LongestFullCheckWait = entries.LastOrDefault(e => e.AwaitingFullCheck) is { } oldest ? now - oldest.Created : null,
         };
     }
 }

@@ -6,24 +6,33 @@ using Microsoft.Extensions.Logging;
 namespace Cellar.Core.Verification;
 
 /// <summary>
-/// The daemon's scheduled check of stored backups: the full restore drill (<see cref="BackupVerifier"/>) on every
-/// job's backups, newest first, until the time budget is spent, so bit rot is found before a restore needs the
-/// file. Each bad backup is logged as an error with its problem.
+/// The daemon's checks of stored backups, each the full restore drill (<see cref="BackupVerifier"/>), newest first.
+/// The daily pass gives every backup still waiting for its full check that check, whatever it costs (the pass is the
+/// latest moment it was promised), then goes on through the others until the time budget is spent, so bit rot is found
+/// before a restore needs the file. Between passes, <see cref="FullChecksAsync"/> gives new backups theirs soon after
+/// their run. Each bad backup is logged as an error with its problem.
 /// </summary>
 public static partial class VerifySweep
 {
-    /// <summary>Checks backups until <paramref name="budget"/> has passed; returns the checked and the bad ones.</summary>
-    public static async Task<SweepResult> RunAsync(CellarConfig config, TimeProvider time, TimeSpan budget, ILogger logger, CancellationToken cancellationToken)
+    /// <summary>The daily pass: every backup awaiting its full check, then the rest until <paramref name="budget"/> has passed; returns the checked and the bad ones.</summary>
+    public static Task<SweepResult> RunAsync(CellarConfig config, TimeProvider time, TimeSpan budget, ILogger logger, CancellationToken cancellationToken) =>
+        CheckAsync(config, time, budget, awaitingOnly: false, logger, cancellationToken);
+
+    /// <summary>The full check of every backup that awaits it, newest first; returns the checked and the bad ones.</summary>
+    public static Task<SweepResult> FullChecksAsync(CellarConfig config, TimeProvider time, ILogger logger, CancellationToken cancellationToken) =>
+        CheckAsync(config, time, TimeSpan.Zero, awaitingOnly: true, logger, cancellationToken);
+
+    private static async Task<SweepResult> CheckAsync(CellarConfig config, TimeProvider time, TimeSpan budget, bool awaitingOnly, ILogger logger, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
         var backups = config.Jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone).Select(e => (Job: j, Entry: e)))
-            .OrderByDescending(b => b.Entry.Created).ToList();
+            .OrderByDescending(b => b.Entry.AwaitingFullCheck).ThenByDescending(b => b.Entry.Created).ToList();
         var bad = new List<VerificationResult>();
         var checkedCount = 0;
         foreach (var (job, backup) in backups)
         {
             // The first backup is always checked, even with no budget left: the newest is the one a restore needs.
-            if (checkedCount > 0 && time.GetElapsedTime(started) >= budget)
+            if (!backup.AwaitingFullCheck && (awaitingOnly || checkedCount > 0 && time.GetElapsedTime(started) >= budget))
             {
                 break;
             }

@@ -88,7 +88,7 @@ internal static class DemoCommand
 
             if (outcome.Logs.Count == 0 && outcome.Sidecar is { } sidecar)
             {
-                Console.Error.WriteLine($"{job.Name}: {outcome.Path} ({Output.Bytes(sidecar.SizeBytes)}, {sidecar.DurationMs} ms, verified)");
+                Console.Error.WriteLine($"{job.Name}: {outcome.Path} ({Output.Bytes(sidecar.SizeBytes)}, {sidecar.DurationMs} ms, {Output.Proven(sidecar)})");
             }
         }
 

@@ -33,7 +33,7 @@ internal static class ListCommand
             var rows = jobs.SelectMany(j => BackupCatalog.List(j, context.Config.TimeZone).Select(e => (Job: j.QualifiedName(context.Config), Entry: e))).ToList();
             if (parse.GetValue(json))
             {
-                var items = rows.Select(r => new ListItem(r.Job, r.Entry.Path, r.Entry.Created, r.Entry.SizeBytes, r.Entry.LooksGood, r.Entry.Sidecar?.Tag, r.Entry.Problem));
+                var items = rows.Select(r => new ListItem(r.Job, r.Entry.Path, r.Entry.Created, r.Entry.SizeBytes, r.Entry.LooksGood, r.Entry.Stage, r.Entry.Sidecar?.Tag, r.Entry.Problem));
                 Console.WriteLine(JsonSerializer.Serialize(items, CliJson.Default.IEnumerableListItem));
                 return Task.FromResult(0);
             }
@@ -45,7 +45,7 @@ internal static class ListCommand
                     Markup.Escape(jobName),
                     Output.Time(entry.Created, context.Config.TimeZone),
                     Output.Bytes(entry.SizeBytes),
-                    entry.Problem is { } problem ? $"[red]no[/]: {Markup.Escape(problem)}" : "yes",
+                    entry.Problem is { } problem ? $"[red]no[/]: {Markup.Escape(problem)}" : entry.AwaitingFullCheck ? "quick (full check pending)" : "yes",
                     Markup.Escape(entry.Path));
             }
 
@@ -160,4 +160,4 @@ internal sealed record RemoteListItem(string Key, long SizeBytes, DateTimeOffset
 }
 
 /// <summary>One backup in <c>cellar list --json</c>.</summary>
-internal sealed record ListItem(string Job, string Path, DateTimeOffset Created, long SizeBytes, bool Verified, string? Tag, string? Problem);
+internal sealed record ListItem(string Job, string Path, DateTimeOffset Created, long SizeBytes, bool Verified, int Stage, string? Tag, string? Problem);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Cellar.Core.Catalog;
 using Spectre.Console;
 
 namespace Cellar.Cli;
@@ -36,6 +37,9 @@ internal static class Output
 
         return unit == 0 ? $"{bytes} B" : value.ToString(value < 10 ? "0.0" : "0", CultureInfo.InvariantCulture) + " " + units[unit];
     }
+
+    /// <summary>How far a new backup was proven before its name: "verified", or the quick proof with the full check to follow.</summary>
+    public static string Proven(Sidecar sidecar) => sidecar.Stage is 1 ? "verified (quick; full check to follow)" : "verified";
 
     public static string Age(TimeSpan? age) => age switch
     {

@@ -59,6 +59,11 @@ internal static class StatusCommand
             {
                 Output.Console.WriteLine($"{s.Job}: {bad.Name} {bad.Problem}", Style.Plain);
             }
+
+            if (s.LongestFullCheckWait is { } wait)
+            {
+                Output.Console.WriteLine($"{s.Job}: {s.AwaitingFullCheck.Count} backup(s) waiting for their full check, the oldest for {Output.Age(wait)} (cellar verify runs it now)", Style.Plain);
+            }
         }
 
         foreach (var s in statuses.Where(s => s.LastRunNotes.Count > 0))
@@ -103,10 +108,10 @@ internal static class StatusCommand
 internal sealed record StatusItem(
     string Job, string Type, string? Schedule, DateTimeOffset? NextRun, string? Newest, DateTimeOffset? NewestCreated, double? NewestAgeSeconds,
     bool NewestVerified, int Count, long TotalBytes, DateTimeOffset? LastFailure, string? LastFailureMessage, IReadOnlyList<string> LastRunNotes,
-    IReadOnlyList<string> FailedVerification)
+    IReadOnlyList<string> FailedVerification, int AwaitingFullCheck, double? LongestFullCheckWaitSeconds)
 {
     public static StatusItem From(JobStatus s) => new(
         s.Job, s.Type.ToString().ToLowerInvariant(), s.Schedule, s.NextRun, s.Newest?.Path, s.Newest?.Created, s.NewestAge?.TotalSeconds,
         s.Newest?.LooksGood ?? false, s.Count, s.TotalBytes, s.LastFailure, s.LastFailureMessage, s.LastRunNotes,
-        [.. s.FailedVerification.Select(b => $"{b.Path}: {b.Problem}")]);
+        [.. s.FailedVerification.Select(b => $"{b.Path}: {b.Problem}")], s.AwaitingFullCheck.Count, s.LongestFullCheckWait?.TotalSeconds);
 }

@@ -1,5 +1,7 @@
 using System.Net.Http.Json;
+using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
+using Cellar.Core.Verification;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Daemon;
@@ -37,6 +39,18 @@ internal static partial class Alerts
         {
             var body = new FailureAlert(job.QualifiedName(config), tag, error, time.GetUtcNow());
             await SendAsync(logger, job, () => Http.PostAsJsonAsync(webhook, body, DaemonJson.Default.FailureAlert)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Tells of each backup a check found bad, through its job's alerts.</summary>
+    public static async Task BadBackupsAsync(CellarConfig config, TimeProvider time, ILogger logger, SweepResult sweep)
+    {
+        foreach (var bad in sweep.Bad)
+        {
+            if (BackupCatalog.JobOf(config, bad.Path) is { } job)
+            {
+                await FailedAsync(config, time, logger, job, null, $"backup {Path.GetFileName(bad.Path)} failed verification: {bad.Problems[0]}").ConfigureAwait(false);
+            }
         }
     }
 

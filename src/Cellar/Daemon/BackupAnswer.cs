@@ -10,8 +10,9 @@ internal sealed record BackupAnswer(
     DateTimeOffset Created,
     long SizeBytes,
     bool Verified,
+    int Stage,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem)
 {
     public static BackupAnswer Of(BackupEntry entry, string? job = null) =>
-        new(job, entry.Path, entry.Created, entry.SizeBytes, entry.LooksGood, entry.Problem);
+        new(job, entry.Path, entry.Created, entry.SizeBytes, entry.LooksGood, entry.Stage, entry.Problem);
 }

@@ -8,13 +8,17 @@ namespace Cellar.Daemon;
 /// <summary>
 /// <c>GET /api/admin/backup-status</c>: every job's status and an overall <c>healthy</c> flag with the reasons when
 /// it is false: a scheduled backup job whose newest backup is older than its period plus two hours, a last run
-/// that failed, a stored backup that failed a check, a backup volume with less than 10% free, or a backup not
-/// confirmed offsite for 6 hours.
+/// that failed, a stored backup that failed a check, a backup that has waited more than 26 hours for its full check
+/// (a day's verify pass missed, or the checks cannot keep up), a backup volume with less than 10% free, or a backup
+/// not confirmed offsite for 6 hours.
 /// </summary>
 internal static class BackupHealth
 {
     private static readonly TimeSpan Slack = TimeSpan.FromHours(2);
     private const double MinFreeShare = 0.10;
+
+    /// <summary>The daily verify pass gives every backup its full check within a day; longer means it is not running.</summary>
+    private static readonly TimeSpan FullCheckSlack = TimeSpan.FromHours(26);
 
     /// <summary>A backup still not offsite after this long means uploads are failing, not merely queued.</summary>
     private static readonly TimeSpan OffsiteSlack = TimeSpan.FromHours(6);
@@ -39,6 +43,11 @@ internal static class BackupHealth
             foreach (var bad in status.FailedVerification)
             {
                 reasons.Add($"job {status.Job}: backup {bad.Name} {bad.Problem}");
+            }
+
+            if (status.LongestFullCheckWait > FullCheckSlack)
+            {
+                reasons.Add($"job {status.Job}: {status.AwaitingFullCheck.Count} backup(s) waiting for their full check, the oldest for {status.LongestFullCheckWait.Value.TotalHours:0} h (cellar verify)");
             }
 
             if (job is StreamJob stream)
@@ -103,6 +112,8 @@ internal static class BackupHealth
             s.TotalBytes,
             s.NextRun,
             s.LastFailure,
-            s.LastFailureMessage)).ToList(), offsite);
+            s.LastFailureMessage,
+            s.AwaitingFullCheck.Count,
+            s.LongestFullCheckWait?.TotalSeconds)).ToList(), offsite);
     }
 }

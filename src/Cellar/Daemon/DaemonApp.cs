@@ -46,22 +46,25 @@ internal static partial class DaemonApp
         builder.Services.AddSingleton(config);
         builder.Services.AddSingleton(time);
         builder.Services.AddSingleton<OffsiteWorker>();
+        builder.Services.AddSingleton<FullCheckWorker>();
         builder.Services.AddSingleton(provider =>
         {
             var loggers = provider.GetRequiredService<ILoggerFactory>();
             // Every run, scheduled or asked for over HTTP, takes the same way as `cellar run`'s, with the daemon's steps:
-            // counted, alerted, and copied offsite in the background.
+            // counted, alerted, copied offsite and given its full check in the background.
             var pipeline = new JobPipeline(
                 new JobRunner(config, time, loggers),
                 new JobMetrics(config, time),
                 new AlertStep(config, time, loggers.CreateLogger("Cellar.Alerts")),
-                provider.GetRequiredService<OffsiteWorker>());
+                provider.GetRequiredService<OffsiteWorker>(),
+                provider.GetRequiredService<FullCheckWorker>());
             return new JobDispatcher(pipeline.RunAsync, config.MaxParallelDatabases, provider.GetRequiredService<ILogger<JobDispatcher>>());
         });
         builder.Services.AddHostedService<SchedulerService>();
         builder.Services.AddSingleton<StreamService>();
         builder.Services.AddHostedService(provider => provider.GetRequiredService<StreamService>());
         builder.Services.AddHostedService(provider => provider.GetRequiredService<OffsiteWorker>());
+        builder.Services.AddHostedService(provider => provider.GetRequiredService<FullCheckWorker>());
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = config.ShutdownGrace + TimeSpan.FromSeconds(10));
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, DaemonJson.Default));
         builder.Services.AddProblemDetails();

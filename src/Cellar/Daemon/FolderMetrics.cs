@@ -9,7 +9,8 @@ using Prometheus;
 namespace Cellar.Daemon;
 
 /// <summary>
-/// What <c>GET /metrics</c> reads from disk: per job, the stored backups a check found bad; per offsite destination,
+/// What <c>GET /metrics</c> reads from disk: per job, the stored backups a check found bad and those waiting for their
+/// full check (with when the oldest was made); per offsite destination,
 /// the backups not yet confirmed there and the oldest one's age; per backup volume, the free bytes. Finding the first
 /// two reads every job folder and ledger, so that reading is kept and repeated only when one of those folders changed
 /// (one stat each per scrape: every file Cellar writes there is renamed in, which changes the folder) or after
@@ -24,6 +25,8 @@ internal sealed class FolderMetrics
     public static readonly TimeSpan MaxAge = TimeSpan.FromMinutes(1);
 
     private static readonly Gauge FailedChecks = Metrics.CreateGauge("cellar_backups_failed_verification", "Stored backups of the job that a check found bad since they were written.", "job");
+    private static readonly Gauge AwaitingFullCheck = Metrics.CreateGauge("cellar_backups_awaiting_full_check", "Backups of the job published after their quick proof whose full check has not passed yet.", "job");
+    private static readonly Gauge FullCheckWait = Metrics.CreateGauge("cellar_backup_full_check_wait_seconds", "How long the job's oldest backup awaiting its full check has waited since it was made (0 when none).", "job");
     private static readonly Gauge DiskFree = Metrics.CreateGauge("cellar_backup_disk_free_bytes", "Free bytes on the volume of a backup root.", "backup_root");
     private static readonly Gauge Pending = Metrics.CreateGauge("cellar_offsite_pending_backups", "Verified backups not yet confirmed at the destination.", "database", "destination");
     private static readonly Gauge Lag = Metrics.CreateGauge("cellar_offsite_lag_seconds", "Age of the oldest backup not yet confirmed at the destination (0 when none).", "database", "destination");
@@ -62,9 +65,11 @@ internal sealed class FolderMetrics
     private static void Refresh()
     {
         var readings = Live.Keys.Select(m => (Metrics: m, Reading: m.Current())).ToList();
-        foreach (var job in readings.SelectMany(m => m.Reading.FailedChecks).GroupBy(f => f.Key, f => f.Value))
+        foreach (var job in readings.SelectMany(m => m.Reading.Checks.Select(c => (c, m.Metrics._time))).GroupBy(c => c.c.Job))
         {
-            FailedChecks.WithLabels(job.Key).Set(job.Sum());
+            FailedChecks.WithLabels(job.Key).Set(job.Sum(c => c.c.Failed));
+            AwaitingFullCheck.WithLabels(job.Key).Set(job.Sum(c => c.c.Awaiting));
+            FullCheckWait.WithLabels(job.Key).Set(job.Max(c => c.c.OldestAwaiting is { } oldest ? (c._time.GetUtcNow() - oldest).TotalSeconds : 0));
         }
 
         foreach (var destination in readings.SelectMany(m => m.Reading.Offsite.Select(lag => (lag, Age: m.Metrics.AgeOf(lag)))).GroupBy(l => (l.lag.Database, l.lag.Destination)))
@@ -101,13 +106,18 @@ internal sealed class FolderMetrics
             }
 
             // A ledger that cannot be read makes a destination's problem, shown by backup-status, not a number here.
-            var failed = _config.Jobs
-                .Select(j => KeyValuePair.Create(j.QualifiedName(_config), CheckLedger.Read(j.Folder).Count(r => !r.Value.Ok && File.Exists(Path.Combine(j.Folder, r.Key)))))
-                .ToList();
+            var checks = _config.Jobs.Select(j =>
+            {
+                var entries = BackupCatalog.List(j, _config.TimeZone);
+                return new JobChecks(j.QualifiedName(_config), entries.Count(e => e.LastCheck is { Ok: false }), entries.Count(e => e.AwaitingFullCheck), entries.LastOrDefault(e => e.AwaitingFullCheck)?.Created);
+            }).ToList();
             var offsite = new OffsiteSync(_config, _time, NullLogger.Instance).Lag().Where(l => l.Problem is null).ToList();
-            return (_reading = new Reading(stamp, _time.GetUtcNow(), failed, offsite));
+            return (_reading = new Reading(stamp, _time.GetUtcNow(), checks, offsite));
         }
     }
 
-    private sealed record Reading(string Stamp, DateTimeOffset At, IReadOnlyList<KeyValuePair<string, int>> FailedChecks, IReadOnlyList<OffsiteLag> Offsite);
+    private sealed record Reading(string Stamp, DateTimeOffset At, IReadOnlyList<JobChecks> Checks, IReadOnlyList<OffsiteLag> Offsite);
+
+    /// <summary>One job's stored backups as the checks left them: failed, awaiting the full check, when the oldest of those was made.</summary>
+    private sealed record JobChecks(string Job, int Failed, int Awaiting, DateTimeOffset? OldestAwaiting);
 }

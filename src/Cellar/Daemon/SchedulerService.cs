@@ -1,4 +1,3 @@
-using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
 using Cellar.Core;
@@ -29,7 +28,10 @@ internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispat
             VerifyOnScheduleAsync(stoppingToken)).ConfigureAwait(false);
     }
 
-    /// <summary>The built-in verification schedule (weekly by default): the restore drill on stored backups, newest first, within a budget.</summary>
+    /// <summary>
+    /// The built-in verification schedule (daily at 04:30 by default): the full check of every backup still waiting for
+    /// it, the restore drill on the other stored backups, newest first, within a budget, and each stream's drill.
+    /// </summary>
     private async Task VerifyOnScheduleAsync(CancellationToken stoppingToken)
     {
         if (config.VerifySchedule is not { } schedule)
@@ -45,13 +47,7 @@ internal sealed class SchedulerService(CellarConfig config, JobDispatcher dispat
                 var wait = next - time.GetUtcNow();
                 await Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, time, stoppingToken).ConfigureAwait(false);
                 var sweep = await VerifySweep.RunAsync(config, time, config.VerifyBudget, logger, stoppingToken).ConfigureAwait(false);
-                foreach (var bad in sweep.Bad)
-                {
-                    if (BackupCatalog.JobOf(config, bad.Path) is { } job)
-                    {
-                        await Alerts.FailedAsync(config, time, logger, job, null, $"backup {Path.GetFileName(bad.Path)} failed verification: {bad.Problems[0]}").ConfigureAwait(false);
-                    }
-                }
+                await Alerts.BadBackupsAsync(config, time, logger, sweep).ConfigureAwait(false);
 
                 // Each stream's drill: its newest point rebuilt and compared page for page with the live database.
                 foreach (var stream in config.Jobs.OfType<StreamJob>())

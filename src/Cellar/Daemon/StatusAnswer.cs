@@ -19,4 +19,6 @@ internal sealed record JobAnswer(
     long TotalBytes,
     DateTimeOffset? NextRun,
     DateTimeOffset? LastFailure,
-    string? LastFailureMessage);
+    string? LastFailureMessage,
+    int AwaitingFullCheck,
+    double? LongestFullCheckWaitSeconds);

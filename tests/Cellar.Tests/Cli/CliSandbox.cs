@@ -111,6 +111,14 @@ internal sealed class CliSandbox : IDisposable
         return target;
     }
 
+    /// <summary>Sets one setting of <paramref name="job"/> in the config (<c>fullCheck</c>, ...).</summary>
+    public void SetJobSetting(string job, string key, string value)
+    {
+        var config = JsonNode.Parse(File.ReadAllText(ConfigPath))!;
+        config["jobs"]![job]![key] = value;
+        File.WriteAllText(ConfigPath, config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
     /// <summary>Runs <c>cellar --config CONFIG ARGS</c> to completion.</summary>
     public Task<CellarRun> CellarAsync(params string[] args) => CellarWithConfigAsync(ConfigPath, args);
 

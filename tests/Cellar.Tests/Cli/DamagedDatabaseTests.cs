@@ -8,18 +8,21 @@ using Xunit;
 namespace Cellar.Tests.Cli;
 
 /// <summary>
-/// Damage in the live database that the app has not tripped over yet is not backed up as if it were sound:
-/// <c>integrity_check</c> on the snapshot stops the run before the backup takes a final name. Foreign-key violations
-/// are the app's own state: kept, counted in the sidecar, and every later check holds the backup to that count.
+/// Damage in the live database that the app has not tripped over yet is not backed up as if it were sound: with the
+/// full check inline, <c>integrity_check</c> on the snapshot stops the run before the backup takes a final name; with
+/// it deferred (the default), the backup is published after its quick proof, and the full check marks it failed, so
+/// no restore picks it and retention does not count it. Foreign-key violations are the app's own state: kept, counted
+/// in the sidecar when the full check runs inline, and every later check holds the backup to that count.
 /// </summary>
 public sealed class DamagedDatabaseTests
 {
     private const long DatabaseBytes = 3 << 20;
 
     [Fact]
-    public async Task Run_of_a_database_with_a_corrupted_index_page_exits_1_naming_integrity_check_and_leaves_older_backups_untouched()
+    public async Task With_the_full_check_inline_a_run_of_a_database_with_a_corrupted_index_page_exits_1_naming_integrity_check_and_leaves_older_backups_untouched()
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        sandbox.SetJobSetting("daily", "fullCheck", "inline");
         AddIndexedTags(sandbox.Database);
 
         await sandbox.BackupAsync();
@@ -37,9 +40,55 @@ public sealed class DamagedDatabaseTests
     }
 
     [Fact]
+    public async Task Deferred_a_corrupted_index_passes_the_quick_proof_then_its_full_check_marks_the_backup_failed_and_restores_pass_it_over()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        AddIndexedTags(sandbox.Database);
+        var sound = await sandbox.BackupAsync();
+        OverwriteInIndexPage(sandbox.Database, "tags_by_name", "tag-0007", "zzz-0007");
+
+        // quick_check reads every page and record, not whether each index holds its table's rows: the run publishes.
+        var damaged = await sandbox.BackupAsync();
+        Assert.NotEqual(sound, damaged);
+        var sidecar = Sidecar.TryRead(damaged)!;
+        Assert.Equal(1, sidecar.Stage);
+        Assert.Null(sidecar.ForeignKeyViolations);
+        var list = await sandbox.CellarAsync("list", "daily");
+        Assert.Contains("full check pending", list.Stdout, StringComparison.Ordinal);
+
+        // The full check (here `cellar verify`; the daemon's soon after the run) finds it and records the verdict.
+        var verify = await sandbox.CellarAsync("verify", damaged);
+        Assert.True(verify.ExitCode == 1, verify.ToString());
+        Assert.Contains("integrity_check failed: ", verify.Stderr, StringComparison.Ordinal);
+        var status = await sandbox.CellarAsync("status");
+        Assert.Contains("failed verification", status.Stdout, StringComparison.Ordinal);
+
+        // The newest good backup is the sound one: --latest restores it, not the newer damaged one.
+        var target = sandbox.Combine("restored.sqlite");
+        var restore = await sandbox.CellarAsync("restore", "--latest", "daily", "--to", target);
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+        using var restored = CliSandbox.Open(target);
+        Assert.Equal("ok", CliSandbox.Scalar(restored, "PRAGMA integrity_check"));
+    }
+
+    [Fact]
+    public async Task A_backup_that_passes_its_full_check_later_is_listed_as_fully_verified()
+    {
+        using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        var backup = await sandbox.BackupAsync();
+        Assert.Contains("full check pending", (await sandbox.CellarAsync("list", "daily")).Stdout, StringComparison.Ordinal);
+
+        var verify = await sandbox.CellarAsync("verify", backup);
+        Assert.True(verify.ExitCode == 0, verify.ToString());
+        var list = await sandbox.CellarAsync("list", "daily", "--json");
+        Assert.Contains("\"stage\": 2", list.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Foreign_key_violations_of_the_app_are_kept_as_they_are_and_verify_holds_the_backup_to_the_counts_its_sidecar_records()
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
+        sandbox.SetJobSetting("daily", "fullCheck", "inline");
         using (var app = CliSandbox.Open(sandbox.Database, readOnly: false))
         {
             using var command = app.CreateCommand();

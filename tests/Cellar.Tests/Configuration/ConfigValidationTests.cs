@@ -267,6 +267,7 @@ public sealed class ConfigValidationTests : IDisposable
     [InlineData(""", "fileName": "../portfolio-{yyyy}-{MM}-{dd}.sqlite" """, "jobs:daily:fileName")]
     [InlineData(""", "compressionLevel": 12 """, "jobs:daily:compressionLevel")]
     [InlineData(""", "offsiteIntervalMs": 750 """, "jobs:daily:offsiteIntervalMs")]
+    [InlineData(""", "fullCheck": "later" """, "jobs:daily:fullCheck")]
     public void Other_bad_job_settings_are_refused_naming_the_key(string extra, string key)
     {
         var jobs = $$"""{ "daily": { "type": "snapshot"{{extra}} } }""";
@@ -290,6 +291,27 @@ public sealed class ConfigValidationTests : IDisposable
         }
 
         Assert.Equal(TimeSpan.FromMilliseconds(expected.Value), ((StreamJob)Load(ShortForm(jobs)).FindJob("live")).OffsiteInterval);
+    }
+
+    [Theory]
+    [InlineData("snapshot", null, FullCheck.Deferred)]
+    [InlineData("snapshot", "inline", FullCheck.Inline)]
+    [InlineData("tables", "Deferred", FullCheck.Deferred)]
+    [InlineData("stream", null, FullCheck.Inline)]
+    [InlineData("rotate", "inline", null)]
+    [InlineData("stream", "deferred", null)]
+    public void A_backups_full_check_is_deferred_unless_set_inline_and_only_snapshots_and_dumps_take_the_setting(string type, string? set, FullCheck? expected)
+    {
+        var extra = (type == "tables" ? ", \"tables\": [\"galleries\"]" : type == "rotate" ? ", \"path\": \"/var/log/app.log\"" : "") + (set is null ? "" : $", \"fullCheck\": \"{set}\"");
+        var jobs = $$"""{ "job": { "type": "{{type}}"{{extra}} } }""";
+
+        if (expected is null)
+        {
+            AssertRefused(ShortForm(jobs), "jobs:job:fullCheck");
+            return;
+        }
+
+        Assert.Equal(expected, Load(ShortForm(jobs)).FindJob("job").FullCheck);
     }
 
     [Fact]
