@@ -270,9 +270,9 @@ internal sealed class LiveDatabase : IDisposable
 
     /// <summary>
     /// Runs <c>PRAGMA wal_checkpoint(PASSIVE)</c>, which copies what no reader still needs into the database file
-    /// without waiting on anyone; returns whether it copied every frame.
+    /// without waiting on anyone.
     /// </summary>
-    public bool Checkpoint() => Checkpoint(_writer);
+    public void Checkpoint() => Checkpoint(_writer);
 
     /// <summary>
     /// With the app's writers held (<see cref="TryWithWritersHeld"/>) and every commit shipped: lets go of the read
@@ -280,15 +280,16 @@ internal sealed class LiveDatabase : IDisposable
     /// commit. The checkpoint runs on the reader's own connection: SQLite refuses one inside the writer's transaction.
     /// When every frame was copied, the new reader reads the database file alone (SQLite's read mark 0): it lets the
     /// app's next writer start the WAL over, once, and keeps that new WAL's frames from being copied until the follower
-    /// moves on, so no second restart can pass unseen. Returns whether every frame was copied.
+    /// moves on, so no second restart can pass unseen. (An app reader of an older moment keeps some frames, and the WAL
+    /// going on, until a later checkpoint.)
     /// </summary>
-    public bool CopyEveryFrame()
+    public void CopyEveryFrame()
     {
         EndRead();
         try
         {
             FaultInjection.ReaderReleased?.Invoke();
-            return Checkpoint(_readers[_current]);
+            Checkpoint(_readers[_current]);
         }
         finally
         {
@@ -296,14 +297,7 @@ internal sealed class LiveDatabase : IDisposable
         }
     }
 
-    private static bool Checkpoint(SqliteConnection connection)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
-        using var row = command.ExecuteReader();
-        row.Read();
-        return row.GetInt64(0) == 0 && row.GetInt64(1) == row.GetInt64(2);
-    }
+    private static void Checkpoint(SqliteConnection connection) => connection.Execute("PRAGMA wal_checkpoint(PASSIVE)");
 
     public void Dispose()
     {
