@@ -187,7 +187,7 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
         foreach (var job in database.Jobs.Where(destination.Takes))
         {
             var copies = ledger.Entries.Where(e => e.Job == job.Name).ToList();
-            var (_, delete) = RetentionPlan.Split(copies, e => e.Created, _ => true, now, destination.KeepDaysFor(job), job.KeepAtLeast);
+            var (_, delete) = RetentionPlan.Split(copies, e => e.Created, _ => 0, now, destination.KeepDaysFor(job), job.KeepAtLeast);
             foreach (var entry in delete)
             {
                 await store.DeleteAsync(entry.Key, cancellationToken).ConfigureAwait(false);
@@ -210,7 +210,7 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
         foreach (var job in database.Jobs.Where(j => destination.Takes(j) && (only is null || j == only)))
         {
             var good = BackupCatalog.List(job, zone).Where(b => b.LooksGood).ToList();
-            var (wanted, _) = RetentionPlan.Split(good, b => b.Created, _ => true, now, destination.KeepDaysFor(job), job.KeepAtLeast);
+            var (wanted, _) = RetentionPlan.Split(good, b => b.Created, _ => 0, now, destination.KeepDaysFor(job), job.KeepAtLeast);
             foreach (var backup in wanted.Where(b => !confirmed.Contains((b.Path, b.Sidecar!.Sha256))))
             {
                 yield return (job, backup);

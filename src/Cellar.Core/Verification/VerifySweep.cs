@@ -37,6 +37,12 @@ public static partial class VerifySweep
                 break;
             }
 
+            // The daemon's two passes (after a run, and daily) may meet: one that got there first leaves nothing to do.
+            if (backup.AwaitingFullCheck && CheckLedger.Read(job.Folder).GetValueOrDefault(backup.Name) is { Ok: true } done && done.Sha256 == backup.Sidecar!.Sha256)
+            {
+                continue;
+            }
+
             var result = await BackupVerifier.VerifyAsync(backup.Path, job, time, null, logger, cancellationToken).ConfigureAwait(false);
             checkedCount++;
             if (!result.Ok)

@@ -39,7 +39,7 @@ internal static class Output
     }
 
     /// <summary>How far a new backup was proven before its name: "verified", or the quick proof with the full check to follow.</summary>
-    public static string Proven(Sidecar sidecar) => sidecar.Stage is 1 ? "verified (quick; full check to follow)" : "verified";
+    public static string Proven(Sidecar sidecar) => sidecar.Stage is 1 ? "verified (quick; the full check follows in the daemon, or cellar verify)" : "verified";
 
     public static string Age(TimeSpan? age) => age switch
     {

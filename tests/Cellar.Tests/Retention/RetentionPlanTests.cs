@@ -17,7 +17,8 @@ public sealed class RetentionPlanTests
 
     /// <summary>
     /// Backups are written as their age in days; a trailing <c>u</c> marks one whose restore drill failed,
-    /// <c>s</c> one whose size no longer matches its sidecar, <c>n</c> one without a sidecar.
+    /// <c>s</c> one whose size no longer matches its sidecar, <c>n</c> one without a sidecar, <c>q</c> one published
+    /// after its quick proof whose full check has not run yet (it may still fail it).
     /// </summary>
     [Theory]
     [InlineData("", 30, 3, "")]
@@ -38,6 +39,9 @@ public sealed class RetentionPlanTests
     [InlineData("1 2 3 8 10", 7, 1, "1 2 3")]
     [InlineData("1 2 3 6.9 7.1", 7, 3, "1 2 3 6.9")]
     [InlineData("100 200 300 400", 84, 3, "100 200 300")]
+    [InlineData("35q 40", 30, 1, "40")]
+    [InlineData("35q 36q 40", 30, 2, "35q 40")]
+    [InlineData("35u 36q 37u", 30, 1, "36q")]
     public void Retention_keeps_the_young_and_the_newest_good_backups(string backups, int keepDays, int keepAtLeast, string expectedKept)
     {
         var entries = Parse(backups);
@@ -80,6 +84,7 @@ public sealed class RetentionPlanTests
             SizeBytes = mark == 's' ? size + 1 : size,
             Compression = "gzip",
             Verified = mark != 'u',
+            Stage = mark == 'q' ? 1 : null,
             CellarVersion = "test",
         };
 
