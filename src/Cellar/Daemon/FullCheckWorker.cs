@@ -10,7 +10,7 @@ namespace Cellar.Daemon;
 /// <summary>
 /// Gives backups published after their quick proof their full check (<see cref="FullCheck.Deferred"/>) soon after the
 /// run, once the machine is quiet (the one-minute load under half the cores), at the daemon's lowered CPU priority:
-/// after every successful run of a job that defers it, and once at start for what an earlier daemon left waiting. The
+/// after every run of a job that defers it, and once at start for what an earlier daemon left waiting. The
 /// daily verify pass checks whatever is still waiting then. A backup that fails is marked failed and alerted.
 /// </summary>
 internal sealed partial class FullCheckWorker(CellarConfig config, TimeProvider time, ILogger<FullCheckWorker> logger) : BackgroundService, IJobStep
@@ -22,7 +22,7 @@ internal sealed partial class FullCheckWorker(CellarConfig config, TimeProvider 
     /// <summary>How the worker tells the machine is quiet; tests say so at once.</summary>
     internal Func<bool> Quiet { get; init; } = SystemLoad.Quiet;
 
-    /// <summary>The daemon's pipeline step: after a successful run of a job that defers its full check, a check soon.</summary>
+    /// <summary>The daemon's pipeline step: after a run of a job that defers its full check, a check soon.</summary>
     public async Task<JobOutcome> RunAsync(JobRequest request, JobContinuation rest, CancellationToken cancellationToken)
     {
         var outcome = await rest(request, cancellationToken).ConfigureAwait(false);
