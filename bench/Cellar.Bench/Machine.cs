@@ -47,11 +47,7 @@ internal sealed record Machine(
     }
 
     /// <summary>The 1-minute load average, or NaN when unknown.</summary>
-    public static double OneMinuteLoad()
-    {
-        var first = (ReadLines("/proc/loadavg").FirstOrDefault() ?? "").Split(' ')[0];
-        return double.TryParse(first, NumberStyles.Float, CultureInfo.InvariantCulture, out var load) ? load : double.NaN;
-    }
+    public static double OneMinuteLoad() => Cellar.Core.IO.SystemLoad.OneMinute();
 
     private static async Task<string> DiskAsync(string workDir)
     {

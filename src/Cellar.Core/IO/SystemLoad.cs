@@ -7,21 +7,19 @@ public static class SystemLoad
     /// True when the one-minute load average is under half the cores (or cannot be read: then nothing can tell, and
     /// waiting for ever would be worse).
     /// </summary>
-    public static bool Quiet()
+    public static bool Quiet() => OneMinute() is var load && (double.IsNaN(load) || load < Environment.ProcessorCount / 2.0);
+
+    /// <summary>The one-minute load average; NaN when it cannot be read.</summary>
+    public static double OneMinute()
     {
         try
         {
             var first = File.ReadAllText("/proc/loadavg").Split(' ')[0];
-            return !double.TryParse(first, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var load)
-                || load < Environment.ProcessorCount / 2.0;
+            return double.TryParse(first, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var load) ? load : double.NaN;
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return true;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return true;
+            return double.NaN;
         }
     }
 }

@@ -17,7 +17,13 @@ internal sealed partial class FullCheckWorker(CellarConfig config, TimeProvider 
 {
     private static readonly TimeSpan QuietPoll = TimeSpan.FromSeconds(15);
 
-    private readonly SemaphoreSlim _kick = new(0, 1);
+    private readonly WakeUp _kick = new();
+
+    public override void Dispose()
+    {
+        _kick.Dispose();
+        base.Dispose();
+    }
 
     /// <summary>How the worker tells the machine is quiet; tests say so at once.</summary>
     internal Func<bool> Quiet { get; init; } = SystemLoad.Quiet;
@@ -28,14 +34,7 @@ internal sealed partial class FullCheckWorker(CellarConfig config, TimeProvider 
         var outcome = await rest(request, cancellationToken).ConfigureAwait(false);
         if (request.Job.FullCheck == FullCheck.Deferred)
         {
-            try
-            {
-                _kick.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // One is asked for already; it checks everything waiting then.
-            }
+            _kick.Ask();
         }
 
         return outcome;

@@ -16,18 +16,12 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
     private static readonly TimeSpan RetryEvery = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan PassEvery = TimeSpan.FromHours(1);
 
-    private readonly SemaphoreSlim _kick = new(0, 1);
+    private readonly WakeUp _kick = new();
 
-    /// <summary>Asks for a pass now (after a run); kicks that arrive during a pass are folded into one more pass.</summary>
-    public void Kick()
+    public override void Dispose()
     {
-        try
-        {
-            _kick.Release();
-        }
-        catch (SemaphoreFullException)
-        {
-        }
+        _kick.Dispose();
+        base.Dispose();
     }
 
     /// <summary>The daemon's pipeline step after each successful run of a database with destinations: a pass, soon.</summary>
@@ -36,7 +30,7 @@ internal sealed partial class OffsiteWorker(CellarConfig config, TimeProvider ti
         var outcome = await rest(request, cancellationToken).ConfigureAwait(false);
         if (request.Job.Database.Offsite.Count > 0)
         {
-            Kick();
+            _kick.Ask();
         }
 
         return outcome;
