@@ -20,6 +20,7 @@ need() { # need COMMAND-OR-/PATH PACKAGE
 need sqlite3 sqlite3                           # backups and dumps are checked with stock sqlite3
 need gzip gzip                                 # ... and expanded with the stock gunzip
 need zstd zstd                                 # ... and zstd
+need "/usr/lib/$(uname -m)-linux-gnu/libdeflate.so.0" libdeflate0  # gzip's fast path, as in Cellar's image
 need node nodejs                               # s3rver, the S3 server the offsite tests run on loopback
 need npm npm                                   # ... installed from tests/s3server/package-lock.json
 need strace strace                             # injects failing fsyncs into real runs

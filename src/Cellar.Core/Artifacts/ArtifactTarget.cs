@@ -13,20 +13,35 @@ namespace Cellar.Core.Artifacts;
 /// <param name="Codec">The job's codec.</param>
 internal sealed record ArtifactTarget(string Folder, string Name, string Path, Codec Codec)
 {
-    /// <summary>
-    /// Compresses all of <paramref name="input"/> on every core into the temp file (owner-only, fsynced as it goes);
-    /// returns the stored bytes' SHA-256 and size.
-    /// </summary>
-    public Task<(string Sha, long Size)> WriteAsync(Stream input, IProgress<long>? bytesRead, CancellationToken cancellationToken) =>
-        CompressedFile.WriteAsync(input, Path, Codec, bytesRead, cancellationToken);
+    private StoredPieces? _pieces;
 
     /// <summary>
-    /// Decompresses the temp file and compares what comes out with the SHA-256 and length of what went in; null when
-    /// they match, else a one-line problem (<paramref name="what"/> names the content: "SQL", "log").
+    /// Compresses all of <paramref name="input"/> on every core into the temp file (owner-only, fsynced as it goes),
+    /// each block proven to decompress to exactly what went in before it is written; returns the stored bytes' SHA-256
+    /// and size. A block that does not prove throws <see cref="UnsoundBlockException"/>.
     /// </summary>
-    public string? Mismatch(string sha, long bytes, string what, CancellationToken cancellationToken) =>
-        CompressedFile.Mismatch(Path, Codec, sha, bytes, what, cancellationToken);
+    public async Task<(string Sha, long Size)> WriteAsync(Stream input, IProgress<long>? bytesRead, CancellationToken cancellationToken)
+    {
+        var (sha, size, pieces) = await CompressedFile.WriteAsync(input, Path, Codec, bytesRead, cancellationToken).ConfigureAwait(false);
+        _pieces = pieces;
+        return (sha, size);
+    }
+
+    /// <summary>
+    /// Null when the temp file holds exactly the proven pieces <see cref="WriteAsync"/> wrote; else where it does not.
+    /// With each piece proven, this is the proof that the file decompresses to exactly what went in.
+    /// </summary>
+    public string? Changed(CancellationToken cancellationToken) => Written.Changed(Path, cancellationToken);
+
+    /// <summary>
+    /// Null when all <paramref name="bytes"/> bytes of the content went into the stored file; else a one-line problem
+    /// (<paramref name="what"/> names the content: "snapshot", "SQL", "log").
+    /// </summary>
+    public string? Shortfall(long bytes, string what) =>
+        Written.InputBytes == bytes ? null : $"the stored file holds {Written.InputBytes} bytes of {what}, not the {bytes} there are";
 
     /// <summary>A temp name for a scratch file of this artifact's proof (<paramref name="purpose"/>: "verify").</summary>
     public TempFile Scratch(string purpose) => TempFile.For(Folder, Name, purpose);
+
+    private StoredPieces Written => _pieces ?? throw new InvalidOperationException("nothing was written to " + Path);
 }

@@ -34,11 +34,27 @@ internal sealed class ArtifactWriter(TimeProvider time)
         var finalPath = BackupCatalog.FreePath(job, TimeZoneInfo.ConvertTime(taken, zone).DateTime, slug);
         using var stored = TempFile.For(job.Folder, Path.GetFileName(finalPath));
         var target = new ArtifactTarget(job.Folder, Path.GetFileName(finalPath), stored.Path, Codec.For(job.Compression, job.CompressionLevel));
-        var (sha, size) = await source.StoreAsync(target, cancellationToken).ConfigureAwait(false);
+        string sha;
+        long size;
+        try
+        {
+            (sha, size) = await source.StoreAsync(target, cancellationToken).ConfigureAwait(false);
+        }
+        catch (UnsoundBlockException e)
+        {
+            throw Unproven(e.Message, source, e);
+        }
+
         CrashPoint.Reach(CrashPoint.BackupWritten, cancellationToken);
+        FaultInjection.StoredWritten?.Invoke(stored.Path);
+        if (await Task.Run(() => target.Changed(cancellationToken), cancellationToken).ConfigureAwait(false) is { } changed)
+        {
+            throw Unproven(changed, source);
+        }
+
         if (await source.ProveAsync(target, cancellationToken).ConfigureAwait(false) is { } problem)
         {
-            throw new CellarException($"verification failed: {problem}; {source.Kind.Noun} not kept");
+            throw Unproven(problem, source);
         }
 
         var sidecar = source.Describe(new Sidecar
@@ -62,4 +78,7 @@ internal sealed class ArtifactWriter(TimeProvider time)
         sidecar.Publish(stored, finalPath);
         return (finalPath, sidecar);
     }
+
+    private static CellarException Unproven(string problem, ArtifactSource source, Exception? inner = null) =>
+        new($"verification failed: {problem}; {source.Kind.Noun} not kept", inner);
 }

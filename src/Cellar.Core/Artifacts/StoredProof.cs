@@ -45,7 +45,7 @@ internal static class StoredProof
                     throw CannotWrite(expandedPath, e);
                 }
 
-                progress?.Report(size == 0 ? 1 : (double)hashing.BytesHashed / size);
+                progress?.Report(size == 0 ? 1 : (double)hashing.Bytes / size);
             }
 
             try

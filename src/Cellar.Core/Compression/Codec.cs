@@ -75,6 +75,51 @@ internal abstract class Codec
     /// <summary>Wraps a stream of concatenated blocks for reading.</summary>
     public abstract Stream OpenRead(Stream compressed);
 
+    /// <summary>
+    /// Null when the first <paramref name="length"/> bytes of <paramref name="stored"/> decompress, through the reader a
+    /// restore uses (<see cref="OpenRead"/>), to exactly <paramref name="original"/> and nothing more; else what differs.
+    /// </summary>
+    public string? Disagreement(byte[] stored, int length, ReadOnlySpan<byte> original)
+    {
+        using var expanded = OpenRead(new MemoryStream(stored, 0, length, writable: false));
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(256 << 10);
+        var offset = 0;
+        try
+        {
+            while (true)
+            {
+                var read = expanded.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                var expected = Math.Min(read, original.Length - offset);
+                if (!buffer.AsSpan(0, expected).SequenceEqual(original.Slice(offset, expected)))
+                {
+                    return $"differs at byte {offset + buffer.AsSpan(0, expected).CommonPrefixLength(original.Slice(offset, expected))}";
+                }
+
+                if (read > expected)
+                {
+                    return $"holds more than the {original.Length} bytes that went in";
+                }
+
+                if (read == 0)
+                {
+                    return offset == original.Length ? null : $"ends after {offset} of its {original.Length} bytes";
+                }
+
+                offset += read;
+            }
+        }
+        catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ZstdSharp.ZstdException)
+        {
+            // A damaged gzip member or zstd frame stops the decoder before any compare. A zstd frame cut short ends in
+            // EndOfStreamException ("Premature end of stream").
+            return $"does not decompress after byte {offset} ({e.Message})";
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     /// <summary>The codec for <paramref name="kind"/> at <paramref name="level"/> (null: the format's default).</summary>
     public static Codec For(CompressionKind kind, int? level = null) => kind switch
     {

@@ -5,7 +5,7 @@ using System.IO.Hashing;
 
 namespace Cellar.Core.Compression;
 
-/// <summary>Gzip through .NET's zlib-ng; one gzip member per block, like pigz.</summary>
+/// <summary>Gzip through libdeflate (<see cref="NativeDeflate"/>), or .NET's zlib-ng where it does not load; one gzip member per block, like pigz.</summary>
 internal sealed class GzipCodec(int level) : Codec
 {
     /// <summary>The seed used <c>gzip</c>'s default, level 6; sizes are compared against it.</summary>
@@ -23,6 +23,11 @@ internal sealed class GzipCodec(int level) : Codec
 
     protected override byte[] Compress(ReadOnlySpan<byte> block, out int length)
     {
+        if (NativeDeflate.Available)
+        {
+            return NativeDeflate.Compress(block, level, out length);
+        }
+
         // zlib-ng's fastest level can expand incompressible input by up to 1/8 (its deflateBound); the fixed
         // buffer must hold the worst case.
         var buffer = ArrayPool<byte>.Shared.Rent(block.Length + (block.Length >> 3) + 1024);

@@ -25,7 +25,7 @@ internal static class DumpLoad
         using (var script = new BoundedStream(codec.OpenRead(hashing), limit, "its sidecar records"))
         {
             using var scratch = OpenScratch(scratchPath);
-            var read = progress is null ? null : new InlineProgress<long>(_ => progress.Report(size == 0 ? 1 : (double)hashing.BytesHashed / size));
+            var read = progress is null ? null : new InlineProgress<long>(_ => progress.Report(size == 0 ? 1 : (double)hashing.Bytes / size));
             SqlScript.Run(script, scratch, read, cancellationToken);
 
             // A decompressor may stop before the end of the file (trailing garbage after the last frame): hash it too.

@@ -13,7 +13,8 @@ namespace Cellar.Core.Dumps;
 
 /// <summary>
 /// What a table dump hands the <see cref="ArtifactWriter"/>: all listed tables from one consistent view, streamed once as
-/// SQL to the compressor, proven by decompressing the stored file back to exactly that SQL. The load drill (the SQL run
+/// SQL to the compressor, proven as every artifact's blocks are (each decompressed to exactly the SQL that went in),
+/// with every byte of the SQL counted in. The load drill (the SQL run
 /// into an empty database, every table counted) is the full check, which follows once the dump is published; with the
 /// job's <see cref="JobConfig.FullCheck"/> inline, the SQL streams to a loader as well, so the drill runs while the dump
 /// is written, on the other core, and its counts must match before the name.
@@ -58,14 +59,14 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
         return (_outcome.StoredSha, _outcome.StoredBytes);
     }
 
-    /// <summary>Every loaded table (inline) must hold the rows dumped, and the stored file must decompress to exactly the SQL.</summary>
-    public override async Task<string?> ProveAsync(ArtifactTarget target, CancellationToken cancellationToken)
+    /// <summary>Every loaded table (inline) must hold the rows dumped, and every byte of the SQL must be in the stored file.</summary>
+    public override Task<string?> ProveAsync(ArtifactTarget target, CancellationToken cancellationToken)
     {
-        // End the read transaction (and drop a rollback-journal copy) before reading the stored file back.
+        // The connection (and a rollback-journal copy) is no longer needed.
         Release();
         var outcome = _outcome!;
-        return (outcome.Loaded is { } loaded ? Inspection.CompareCounts(loaded, outcome.Dumped, "the dump").FirstOrDefault() : null)
-            ?? await Task.Run(() => target.Mismatch(outcome.TextSha, outcome.TextBytes, "SQL", cancellationToken), cancellationToken).ConfigureAwait(false);
+        return Task.FromResult((outcome.Loaded is { } loaded ? Inspection.CompareCounts(loaded, outcome.Dumped, "the dump").FirstOrDefault() : null)
+            ?? target.Shortfall(outcome.TextBytes, "SQL"));
     }
 
     /// <inheritdoc/>
@@ -141,14 +142,14 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
         var toCompressor = NewPipe();
         var toLoader = scratchPath is null ? null : NewPipe();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var text = new HashingStream(toLoader is null ? toCompressor.Writer.AsStream() : new TeeStream(toCompressor.Writer.AsStream(), toLoader.Writer.AsStream()));
+        var text = new CountingStream(toLoader is null ? toCompressor.Writer.AsStream() : new TeeStream(toCompressor.Writer.AsStream(), toLoader.Writer.AsStream()));
         // Both run synchronous SQLite work for the whole dump: threads of their own, not borrowed pool threads.
         var dumping = Task.Factory.StartNew(() =>
         {
             try
             {
                 var counts = TableDump.Write(connection, tables, text, dumpProgress, stop.Token);
-                var written = (Counts: counts, Sha: text.HexHash(), Bytes: text.BytesHashed);
+                var written = (Counts: counts, text.Bytes);
                 text.Dispose(); // completes both pipes: the readers see the end of the dump
 
                 // The loader may run on for a while: the read transaction (which holds back WAL checkpoints) ends now.
@@ -202,7 +203,7 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
 
         var (storedSha, storedBytes) = await compressing.ConfigureAwait(false);
         var written = await dumping.ConfigureAwait(false);
-        return new Outcome(written.Counts, await loading.ConfigureAwait(false), written.Sha, written.Bytes, storedSha, storedBytes);
+        return new Outcome(written.Counts, await loading.ConfigureAwait(false), written.Bytes, storedSha, storedBytes);
     }
 
     private static async Task<(string Sha, long Size)> CompressAsync(PipeReader sql, ArtifactTarget target, CancellationToken cancellationToken)
@@ -213,7 +214,7 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
 
     private static Pipe NewPipe() => new(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
 
-    private sealed record Outcome(Dictionary<string, long> Dumped, IReadOnlyDictionary<string, long>? Loaded, string TextSha, long TextBytes, string StoredSha, long StoredBytes);
+    private sealed record Outcome(Dictionary<string, long> Dumped, IReadOnlyDictionary<string, long>? Loaded, long TextBytes, string StoredSha, long StoredBytes);
 
     private sealed record View(SqliteConnection Connection, string JournalMode, DateTimeOffset Taken, TimeSpan? WritersHeldOff);
 }

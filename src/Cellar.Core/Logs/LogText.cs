@@ -1,16 +1,13 @@
-using System.Security.Cryptography;
 using Cellar.Core.IO;
 
 namespace Cellar.Core.Logs;
 
 /// <summary>
-/// The bytes of a log on their way into an archive: hashed and counted, with NUL bytes left out (a log never
+/// The bytes of a log on their way into an archive: counted, with NUL bytes left out (a log never
 /// holds them; they are the hole a writer without O_APPEND leaves after a rotation) and counted separately.
 /// </summary>
 internal sealed class LogText(Stream inner) : ReadOnlyStream
 {
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-
     /// <summary>Bytes passed on (NULs excluded).</summary>
     public long Bytes { get; private set; }
 
@@ -19,9 +16,6 @@ internal sealed class LogText(Stream inner) : ReadOnlyStream
 
     /// <summary>NUL bytes left out.</summary>
     public long NulBytes { get; private set; }
-
-    /// <summary>Lowercase hex SHA-256 of the bytes passed on so far.</summary>
-    public string HexHash() => Convert.ToHexStringLower(_hash.GetCurrentHash());
 
     public override long Position { get => Bytes; set => throw new NotSupportedException(); }
 
@@ -43,16 +37,6 @@ internal sealed class LogText(Stream inner) : ReadOnlyStream
         }
     }
 
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            _hash.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-
     private int Keep(Span<byte> data)
     {
         var kept = data.Length;
@@ -71,7 +55,6 @@ internal sealed class LogText(Stream inner) : ReadOnlyStream
         }
 
         var text = data[..kept];
-        _hash.AppendData(text);
         Bytes += kept;
         Lines += text.Count((byte)'\n');
         return kept;

@@ -35,7 +35,7 @@ internal sealed class OffsiteCopier(IObjectStore store, OffsiteDestination desti
         {
             var length = cipherKey is null ? sidecar.SizeBytes : EncryptionFormat.EncryptedLength(sidecar.SizeBytes);
             put = await store.PutAsync(objectKey, body, length, cancellationToken).ConfigureAwait(false);
-            if (plain.BytesHashed != sidecar.SizeBytes || plain.HexHash() != sidecar.Sha256)
+            if (plain.Bytes != sidecar.SizeBytes || plain.HexHash() != sidecar.Sha256)
             {
                 // Changed while it was read: not confirmed, so it stays pending and the next pass checks it first.
                 throw new CellarException($"{backup.Path} changed while it was uploaded to {destination.Name}; not counted as offsite (run `cellar verify`)");

@@ -125,13 +125,13 @@ internal sealed class RemoteBackups(IObjectStore store, OffsiteDestination desti
                 // Not fsynced: the download folder is scratch, removed when the restore ends or stops, and what the
                 // restore builds from this file is verified and made durable before it replaces anything.
                 await file.FlushAsync(cancellationToken).ConfigureAwait(false);
-                if (written.BytesHashed != sidecar.SizeBytes || written.HexHash() != sidecar.Sha256)
+                if (written.Bytes != sidecar.SizeBytes || written.HexHash() != sidecar.Sha256)
                 {
-                    throw new CellarException($"{store.Location}{objectKey}: the downloaded backup does not match its sidecar ({written.BytesHashed} bytes, expected {sidecar.SizeBytes}); the copy is damaged");
+                    throw new CellarException($"{store.Location}{objectKey}: the downloaded backup does not match its sidecar ({written.Bytes} bytes, expected {sidecar.SizeBytes}); the copy is damaged");
                 }
             }
 
-            if (encrypted is not null && (stored.BytesHashed != encrypted.SizeBytes || stored.HexHash() != encrypted.Sha256))
+            if (encrypted is not null && (stored.Bytes != encrypted.SizeBytes || stored.HexHash() != encrypted.Sha256))
             {
                 throw new CellarException($"{store.Location}{objectKey}: the object does not match the size and SHA-256 recorded when it was uploaded; the copy is damaged");
             }

@@ -42,7 +42,7 @@ internal sealed class LocalObjectStore : IObjectStore
             await file.FlushAsync(cancellationToken).ConfigureAwait(false);
             Fsync.File(file);
             sha256 = hashing.HexHash();
-            size = hashing.BytesHashed;
+            size = hashing.Bytes;
         }
 
         try

@@ -28,7 +28,7 @@ public sealed class ParallelCompressorTests : IDisposable
         var compressed = _temp.Combine("data" + codec.Extension);
         await using (var file = File.Create(compressed))
         {
-            Assert.Equal(data.Length, await ParallelCompressor.CompressAsync(new MemoryStream(data), file, codec, null, ct));
+            Assert.Equal(data.Length, (await ParallelCompressor.CompressAsync(new MemoryStream(data), file, codec, null, ct)).InputBytes);
         }
 
         // gzip -d and zstd -d (-q) both write the file without its extension beside it.
