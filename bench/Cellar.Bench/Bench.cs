@@ -38,6 +38,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
         var zstdRef = await MeasureAsync($"[{targetMiB} MiB] zstd -3 -T0 -c", runs, () => ToolOnceAsync(db, dir, "zstd", ["-3", "-T0", "-q", "-c", db])).ConfigureAwait(false);
         var cellarGzip = await MeasureAsync($"[{targetMiB} MiB] (d) cellar gzip", runs, () => CellarOnceAsync(db, dir, "gzip")).ConfigureAwait(false);
         var cellarZstd = await MeasureAsync($"[{targetMiB} MiB] (d) cellar zstd", runs, () => CellarOnceAsync(db, dir, "zstd")).ConfigureAwait(false);
+        var fullCheck = await MeasureAsync($"[{targetMiB} MiB] full check (cellar verify)", 1, () => FullCheckOnceAsync(db, dir)).ConfigureAwait(false);
 
         var apiCopy = await MeasureAsync($"[{targetMiB} MiB] snapshot: SQLite backup API", snapshotRuns, () => ApiCopyOnceAsync(db, dir)).ConfigureAwait(false);
         var cp = await MeasureAsync($"[{targetMiB} MiB] snapshot: cp", snapshotRuns, () => CopyOnceAsync(db, dir, fsync: false)).ConfigureAwait(false);
@@ -48,7 +49,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
 
         var size = new SizeResult(
             targetMiB, dbBytes, generate.Elapsed.TotalSeconds, runs,
-            seed, cpFsync, gzipRef, zstdRef, cellarGzip, cellarZstd,
+            seed, cpFsync, gzipRef, zstdRef, cellarGzip, cellarZstd, fullCheck,
             snapshotRuns, apiCopy, cp, cpFsyncSnapshot, seedStep);
 
         BusyResult? busyResult = null;
@@ -72,7 +73,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
                 var sample = await once().ConfigureAwait(false);
                 samples.Add(sample);
                 Log($"{label}: {sample.Seconds:0.000} s" + (sample.Bytes is { } b ? $", {Report.MiB(b)}" : "")
-                    + (sample.SidecarMs is { } ms ? $", sidecar {ms} ms" : "") + (sample.PeakRssBytes is { } rss ? $", peak RSS {Report.MiB(rss)}" : ""));
+                    + (sample.SidecarMs is { } ms ? $", sidecar {ms} ms" : "") + (sample.CpuSeconds is { } cpu ? $", {cpu:0.00} CPU-s" : "") + (sample.PeakRssBytes is { } rss ? $", peak RSS {Report.MiB(rss)}" : ""));
             }
             catch (Exception e) when (e is InvalidOperationException or IOException or Cellar.Core.CellarException or Microsoft.Data.Sqlite.SqliteException)
             {
@@ -154,6 +155,46 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
     /// <summary>(d) The real CLI: <c>dotnet cellar.dll --config CFG run daily</c>, verification included.</summary>
     private async Task<Sample> CellarOnceAsync(string db, string dir, string compression)
     {
+        var (config, root) = await WriteConfigAsync(db, dir, compression).ConfigureAwait(false);
+        try
+        {
+            var result = await Proc.RunAsync(Proc.DotnetHost(), [cellarDll, "--config", config, "run", "daily"]).ConfigureAwait(false);
+            Require(result, $"cellar run daily ({compression})");
+            var path = result.LastStdoutLine;
+            var sidecar = Sidecar.TryRead(path) ?? throw new InvalidOperationException($"cellar printed {path}, which has no sidecar");
+            return new Sample(result.Elapsed.TotalSeconds, new FileInfo(path).Length, sidecar.DurationMs, sidecar.WritersHeldOffMs);
+        }
+        finally
+        {
+            DeleteDirectory(root);
+        }
+    }
+
+    /// <summary>
+    /// The full check (stage 2) of a zstd backup on its own: <c>cellar verify FILE</c> (expand, <c>integrity_check</c>,
+    /// <c>foreign_key_check</c>, row counts), after a <c>cellar run daily</c> that is not measured.
+    /// </summary>
+    private async Task<Sample> FullCheckOnceAsync(string db, string dir)
+    {
+        var (config, root) = await WriteConfigAsync(db, dir, "zstd").ConfigureAwait(false);
+        try
+        {
+            var run = await Proc.RunAsync(Proc.DotnetHost(), [cellarDll, "--config", config, "run", "daily"]).ConfigureAwait(false);
+            Require(run, "cellar run daily (zstd)");
+            await Proc.SyncAsync().ConfigureAwait(false);
+            var verify = await Proc.RunAsync(Proc.DotnetHost(), [cellarDll, "--config", config, "verify", run.LastStdoutLine]).ConfigureAwait(false);
+            Require(verify, "cellar verify");
+            return new Sample(verify.Elapsed.TotalSeconds, null) { CpuSeconds = verify.CpuSeconds };
+        }
+        finally
+        {
+            DeleteDirectory(root);
+        }
+    }
+
+    /// <summary>The seed's daily job as a Cellar config with <paramref name="compression"/>; its path, and the backup root to delete after.</summary>
+    private static async Task<(string Config, string Root)> WriteConfigAsync(string db, string dir, string compression)
+    {
         var root = Path.Combine(dir, "backups");
         var logs = Path.Combine(dir, "logs");
         DeleteDirectory(root);
@@ -179,18 +220,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
             },
         });
         await File.WriteAllTextAsync(config, json).ConfigureAwait(false);
-        try
-        {
-            var result = await Proc.RunAsync(Proc.DotnetHost(), [cellarDll, "--config", config, "run", "daily"]).ConfigureAwait(false);
-            Require(result, $"cellar run daily ({compression})");
-            var path = result.LastStdoutLine;
-            var sidecar = Sidecar.TryRead(path) ?? throw new InvalidOperationException($"cellar printed {path}, which has no sidecar");
-            return new Sample(result.Elapsed.TotalSeconds, new FileInfo(path).Length, sidecar.DurationMs, sidecar.WritersHeldOffMs);
-        }
-        finally
-        {
-            DeleteDirectory(root);
-        }
+        return (config, root);
     }
 
     /// <summary>The snapshot step alone: SQLite's online backup API under one read transaction, as Cellar does it.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Cellar.Bench;
@@ -8,6 +9,12 @@ internal sealed record ProcResult(int ExitCode, string Stdout, string Stderr, Ti
 {
     /// <summary>The process's peak resident memory (VmHWM), sampled every 100 ms while it ran; 0 when never sampled.</summary>
     public long PeakRssBytes { get; init; }
+
+    /// <summary>
+    /// User plus system CPU time of the process (and any child of it), from getrusage(RUSAGE_CHILDREN) before and after:
+    /// exact when no other child of the bench ends meanwhile, as for the runs measured alone.
+    /// </summary>
+    public double CpuSeconds { get; init; }
 
     public bool Ok => !TimedOut && ExitCode == 0;
 
@@ -39,6 +46,7 @@ internal static class Proc
         string? workingDirectory = null)
     {
         using var process = new Process { StartInfo = StartInfo(file, args, redirectStdin: false, workingDirectory) };
+        var cpuBefore = ChildrenCpuSeconds();
         var stopwatch = Stopwatch.StartNew();
         process.Start();
 
@@ -98,8 +106,20 @@ internal static class Proc
             await sink.DisposeAsync().ConfigureAwait(false);
         }
 
-        return new ProcResult(process.ExitCode, output, error, stopwatch.Elapsed, timedOut) { PeakRssBytes = peak };
+        return new ProcResult(process.ExitCode, output, error, stopwatch.Elapsed, timedOut) { PeakRssBytes = peak, CpuSeconds = ChildrenCpuSeconds() - cpuBefore };
     }
+
+    /// <summary>CPU seconds (user + system) of every child that has ended and been waited for (struct rusage: two timevals first).</summary>
+    private static double ChildrenCpuSeconds()
+    {
+        var usage = new long[18];
+        return getrusage(RusageChildren, usage) == 0 ? usage[0] + (usage[1] / 1e6) + usage[2] + (usage[3] / 1e6) : double.NaN;
+    }
+
+    private const int RusageChildren = -1;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int getrusage(int who, [Out] long[] usage);
 
     /// <summary>VmHWM: the high-water mark never goes down, so the last sample before exit is the peak.</summary>
     private static long PeakRss(Process process)

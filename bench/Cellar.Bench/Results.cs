@@ -11,6 +11,9 @@ internal sealed record Sample(
 {
     /// <summary>Peak resident memory of the measured process, where it was sampled.</summary>
     public long? PeakRssBytes { get; init; }
+
+    /// <summary>User plus system CPU time of the measured process, where it was taken.</summary>
+    public double? CpuSeconds { get; init; }
 }
 
 /// <summary>The runs of one row, or why it could not be measured.</summary>
@@ -36,6 +39,7 @@ internal sealed record SizeResult(
     Measurement ZstdReference,
     Measurement CellarGzip,
     Measurement CellarZstd,
+    Measurement FullCheck,
     int SnapshotRuns,
     Measurement ApiCopy,
     Measurement Cp,
