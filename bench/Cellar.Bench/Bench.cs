@@ -9,7 +9,7 @@ namespace Cellar.Bench;
 
 /// <summary>Runs every measurement on one machine, in one process, so the rows are comparable.</summary>
 /// <remarks>Over 300 lines on purpose: each scenario runs Cellar and its peer side by side, and one file keeps them under the same conditions.</remarks>
-internal sealed class Bench(BenchOptions options, string cellarDll, string writerDll)
+internal sealed class Bench(BenchOptions options, string[] cellar, string[] jitCellar, string writerDll)
 {
     private const int WriterRate = 500;
 
@@ -36,8 +36,10 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
         var cpFsync = await MeasureAsync($"[{targetMiB} MiB] (b) cp + fsync", runs, () => CopyOnceAsync(db, dir, fsync: true)).ConfigureAwait(false);
         var gzipRef = await MeasureAsync($"[{targetMiB} MiB] (c) gzip -6 -c", runs, () => ToolOnceAsync(db, dir, "gzip", ["-6", "-c", db])).ConfigureAwait(false);
         var zstdRef = await MeasureAsync($"[{targetMiB} MiB] zstd -3 -T0 -c", runs, () => ToolOnceAsync(db, dir, "zstd", ["-3", "-T0", "-q", "-c", db])).ConfigureAwait(false);
-        var cellarGzip = await MeasureAsync($"[{targetMiB} MiB] (d) cellar gzip", runs, () => CellarOnceAsync(db, dir, "gzip")).ConfigureAwait(false);
-        var cellarZstd = await MeasureAsync($"[{targetMiB} MiB] (d) cellar zstd", runs, () => CellarOnceAsync(db, dir, "zstd")).ConfigureAwait(false);
+        var cellarGzip = await MeasureAsync($"[{targetMiB} MiB] (d) cellar gzip", runs, () => CellarOnceAsync(cellar, db, dir, "gzip")).ConfigureAwait(false);
+        var cellarZstd = await MeasureAsync($"[{targetMiB} MiB] (d) cellar zstd", runs, () => CellarOnceAsync(cellar, db, dir, "zstd")).ConfigureAwait(false);
+        var jitGzip = await MeasureAsync($"[{targetMiB} MiB] (d) cellar gzip, JIT", runs, () => CellarOnceAsync(jitCellar, db, dir, "gzip")).ConfigureAwait(false);
+        var jitZstd = await MeasureAsync($"[{targetMiB} MiB] (d) cellar zstd, JIT", runs, () => CellarOnceAsync(jitCellar, db, dir, "zstd")).ConfigureAwait(false);
         var fullCheck = await MeasureAsync($"[{targetMiB} MiB] full check (cellar verify)", 1, () => FullCheckOnceAsync(db, dir)).ConfigureAwait(false);
 
         var apiCopy = await MeasureAsync($"[{targetMiB} MiB] snapshot: SQLite backup API", snapshotRuns, () => ApiCopyOnceAsync(db, dir)).ConfigureAwait(false);
@@ -49,7 +51,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
 
         var size = new SizeResult(
             targetMiB, dbBytes, generate.Elapsed.TotalSeconds, runs,
-            seed, cpFsync, gzipRef, zstdRef, cellarGzip, cellarZstd, fullCheck,
+            seed, cpFsync, gzipRef, zstdRef, cellarGzip, cellarZstd, jitGzip, jitZstd, fullCheck,
             snapshotRuns, apiCopy, cp, cpFsyncSnapshot, seedStep);
 
         BusyResult? busyResult = null;
@@ -153,12 +155,12 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
     }
 
     /// <summary>(d) The real CLI: <c>dotnet cellar.dll --config CFG run daily</c>, verification included.</summary>
-    private async Task<Sample> CellarOnceAsync(string db, string dir, string compression)
+    private static async Task<Sample> CellarOnceAsync(string[] command, string db, string dir, string compression)
     {
         var (config, root) = await WriteConfigAsync(db, dir, compression).ConfigureAwait(false);
         try
         {
-            var result = await Proc.RunAsync(Proc.DotnetHost(), [cellarDll, "--config", config, "run", "daily"]).ConfigureAwait(false);
+            var result = await Proc.RunAsync(command[0], [.. command[1..], "--config", config, "run", "daily"]).ConfigureAwait(false);
             Require(result, $"cellar run daily ({compression})");
             var path = result.LastStdoutLine;
             var sidecar = Sidecar.TryRead(path) ?? throw new InvalidOperationException($"cellar printed {path}, which has no sidecar");
@@ -179,10 +181,10 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
         var (config, root) = await WriteConfigAsync(db, dir, "zstd").ConfigureAwait(false);
         try
         {
-            var run = await Proc.RunAsync(Proc.DotnetHost(), [cellarDll, "--config", config, "run", "daily"]).ConfigureAwait(false);
+            var run = await Proc.RunAsync(cellar[0], [.. cellar[1..], "--config", config, "run", "daily"]).ConfigureAwait(false);
             Require(run, "cellar run daily (zstd)");
             await Proc.SyncAsync().ConfigureAwait(false);
-            var verify = await Proc.RunAsync(Proc.DotnetHost(), [cellarDll, "--config", config, "verify", run.LastStdoutLine]).ConfigureAwait(false);
+            var verify = await Proc.RunAsync(cellar[0], [.. cellar[1..], "--config", config, "verify", run.LastStdoutLine]).ConfigureAwait(false);
             Require(verify, "cellar verify");
             return new Sample(verify.Elapsed.TotalSeconds, null) { CpuSeconds = verify.CpuSeconds };
         }
@@ -341,7 +343,7 @@ internal sealed class Bench(BenchOptions options, string cellarDll, string write
     {
         try
         {
-            var sample = await CellarOnceAsync(db, dir, "zstd").ConfigureAwait(false);
+            var sample = await CellarOnceAsync(cellar, db, dir, "zstd").ConfigureAwait(false);
             return ("verified backup written", sample);
         }
         catch (InvalidOperationException e)

@@ -8,7 +8,7 @@ namespace Cellar.Bench;
 /// The weekly table dump, side by side: the seed's <c>sqlite3 DB ".dump t1 t2 …" | gzip -6</c> against
 /// <c>cellar run social</c> (gzip and zstd, verification included), on the same generated database.
 /// </summary>
-internal sealed class DumpBench(BenchOptions options, string cellarDll)
+internal sealed class DumpBench(BenchOptions options, string[] cellar)
 {
     /// <summary>The seed's social tables.</summary>
     public static readonly string[] Tables = ["comments", "likes", "reactions", "follows"];
@@ -90,7 +90,7 @@ internal sealed class DumpBench(BenchOptions options, string cellarDll)
         await File.WriteAllTextAsync(config, json).ConfigureAwait(false);
         try
         {
-            var result = await Proc.RunAsync(Proc.DotnetHost(), [cellarDll, "--config", config, "run", "social"]).ConfigureAwait(false);
+            var result = await Proc.RunAsync(cellar[0], [.. cellar[1..], "--config", config, "run", "social"]).ConfigureAwait(false);
             Bench.Require(result, $"cellar run social ({compression})");
             var path = result.LastStdoutLine;
             var sidecar = Sidecar.TryRead(path) ?? throw new InvalidOperationException($"cellar printed {path}, which has no sidecar");

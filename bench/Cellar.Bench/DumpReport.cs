@@ -13,7 +13,7 @@ internal static class DumpReport
         void Line(string text = "") => md.Append(text).Append('\n');
         Line("## Table dumps");
         Line();
-        Line($"The weekly dump of the seed's social tables ({string.Join(", ", DumpBench.Tables)}): the seed's `sqlite3 DB \".dump TABLES\" | gzip -6 > OUT`, run by bash as its cron line ran it (the pipe joins the two processes directly), against `cellar run social`, which also fsyncs, and proves the dump by running it into an empty database (counting every table) while it is written, then checks that the stored file decompresses to exactly that SQL. Target: at least {SpeedupTarget:0}x faster at equal output size, with flat memory. Produced by:");
+        Line($"The weekly dump of the seed's social tables ({string.Join(", ", DumpBench.Tables)}): the seed's `sqlite3 DB \".dump TABLES\" | gzip -6 > OUT`, run by bash as its cron line ran it (the pipe joins the two processes directly), against `cellar run social` (the native binary, as shipped), which also fsyncs and proves each compressed block against the SQL as it is made, then reads the stored file back; the load drill (the SQL run into an empty database, every table counted) is the dump's full check, which follows in the daemon. Target: at least {SpeedupTarget:0}x faster at equal output size, with flat memory. Produced by:");
         Line();
         Line("```");
         Line(options.CommandLine);

@@ -97,7 +97,12 @@ static async Task<int> BenchAsync(BenchOptions options)
         case "dumps":
             return await SectionAsync("table-dumps", "table-dump", async () =>
             {
-                var dumpBench = new DumpBench(options, cellarDll);
+                if (await PublishNativeAsync() is not { } native)
+                {
+                    return null;
+                }
+
+                var dumpBench = new DumpBench(options, [native]);
                 var dumps = new List<DumpResult>();
                 foreach (var mib in options.SizesMiB)
                 {
@@ -112,7 +117,13 @@ static async Task<int> BenchAsync(BenchOptions options)
     BusyResult? busy = null;
     try
     {
-        var bench = new Bench(options, cellarDll, writerDll);
+        // Cellar as shipped is the native AOT binary; the JIT build is measured beside it.
+        if (await PublishNativeAsync() is not { } native)
+        {
+            return 1;
+        }
+
+        var bench = new Bench(options, [native], [Proc.DotnetHost(), cellarDll], writerDll);
         var busySize = options.BusySizeMiB ?? options.SizesMiB.Max();
         foreach (var mib in options.SizesMiB)
         {

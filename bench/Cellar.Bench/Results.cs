@@ -39,6 +39,8 @@ internal sealed record SizeResult(
     Measurement ZstdReference,
     Measurement CellarGzip,
     Measurement CellarZstd,
+    Measurement JitGzip,
+    Measurement JitZstd,
     Measurement FullCheck,
     int SnapshotRuns,
     Measurement ApiCopy,
