@@ -24,8 +24,10 @@ internal abstract class ArtifactSource : IAsyncDisposable
     public abstract Task<(string Sha, long Size)> StoreAsync(ArtifactTarget target, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Proves the fsynced temp file holds exactly the content; null when it does, else the problem, which the writer
-    /// reports as a failed verification. A finding about the source rather than the stored file (a damaged database)
+    /// Proves the fsynced temp file holds exactly the content, once the writer has shown it holds exactly the blocks
+    /// proven as they were compressed: every byte of the content went in (<see cref="ArtifactTarget.Shortfall"/>), and
+    /// whatever the kind checks besides; null when it does, else the problem, which the writer reports as a failed
+    /// verification. A finding about the source rather than the stored file (a damaged database)
     /// is thrown instead, in its own words.
     /// </summary>
     public abstract Task<string?> ProveAsync(ArtifactTarget target, CancellationToken cancellationToken);

@@ -2,8 +2,9 @@ namespace Cellar.Core.IO;
 
 /// <summary>
 /// Test seam for faults a test cannot make the kernel produce on demand: an fsync that fails, a compressor that writes
-/// other bytes than it should, the app's checkpoint and commit in the instant a stream's follower holds no reader. A
-/// test sets <see cref="Fsync"/>, <see cref="Compressed"/>, <see cref="StoredWritten"/> or <see cref="ReaderReleased"/> for its own async flow (an
+/// other bytes than it should, a stored file changed after it was written, the app's checkpoint and commit in the
+/// instant a stream's follower holds no reader. A test sets <see cref="Fsync"/>, <see cref="Compressed"/>,
+/// <see cref="StoredWritten"/> or <see cref="ReaderReleased"/> for its own async flow (an
 /// <see cref="AsyncLocal{T}"/>, so tests running in parallel never see each other's faults); everywhere else they are
 /// null and cost one read. The CLI's end-to-end tests inject fsync faults with <c>strace -e inject=fsync:error=EIO</c>
 /// instead.
