@@ -42,4 +42,15 @@ internal static class SampleData
         decoded.CopyTo(all);
         return all.ToArray();
     }
+
+    /// <summary>
+    /// All of <paramref name="path"/> (NAME.gz or NAME.zst) as the stock tool (<c>gzip</c> or <c>zstd</c>) decodes it:
+    /// <c>TOOL -d -q</c> must succeed and write NAME beside it, which is returned.
+    /// </summary>
+    public static async Task<byte[]> DecodeWithStockToolAsync(string tool, string path)
+    {
+        var (code, output) = await Cli.CliSandbox.ExecAsync(tool, "-d", "-q", path);
+        Xunit.Assert.True(code == 0, $"{tool} -d failed: {output}");
+        return await File.ReadAllBytesAsync(Path.ChangeExtension(path, null), Xunit.TestContext.Current.CancellationToken);
+    }
 }
