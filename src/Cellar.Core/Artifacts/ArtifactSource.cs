@@ -20,7 +20,7 @@ internal abstract class ArtifactSource : IAsyncDisposable
     /// </summary>
     public abstract Task<DateTimeOffset> TakeAsync(CancellationToken cancellationToken);
 
-    /// <summary>Writes the content through <see cref="ArtifactTarget.WriteAsync"/>, once; returns what that returned.</summary>
+    /// <summary>Writes the content through one of the <c>ArtifactTarget.WriteAsync</c> overloads, once; returns what that returned.</summary>
     public abstract Task<(string Sha, long Size)> StoreAsync(ArtifactTarget target, CancellationToken cancellationToken);
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.IO.Pipelines;
 using Cellar.Core.Compression;
 using Cellar.Core.IO;
 
@@ -13,6 +14,7 @@ namespace Cellar.Core.Artifacts;
 /// <param name="Codec">The job's codec.</param>
 internal sealed record ArtifactTarget(string Folder, string Name, string Path, Codec Codec)
 {
+    private const long PipeBytes = 8 << 20;
     private StoredPieces? _pieces;
 
     /// <summary>
@@ -28,7 +30,42 @@ internal sealed record ArtifactTarget(string Folder, string Name, string Path, C
     }
 
     /// <summary>
-    /// Null when the temp file holds exactly the proven pieces <see cref="WriteAsync"/> wrote; else where it does not.
+    /// The same, for content made as it is written: <paramref name="produce"/> writes all of it into the stream it is
+    /// given, on a thread of its own, while the compressor takes it on the others through a pipe that holds at most
+    /// <see cref="PipeBytes"/>. The producer's failure is the one reported (the writer's is only that its input broke).
+    /// </summary>
+    public async Task<(string Sha, long Size)> WriteAsync(Action<Stream, CancellationToken> produce, IProgress<long>? bytesRead, CancellationToken cancellationToken)
+    {
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
+        var producing = Task.Run(
+            () =>
+            {
+                try
+                {
+                    using var output = pipe.Writer.AsStream();
+                    produce(output, cancellationToken);
+                    pipe.Writer.Complete();
+                }
+                catch (Exception e)
+                {
+                    pipe.Writer.Complete(e);
+                    throw;
+                }
+            },
+            cancellationToken);
+        try
+        {
+            await using var input = pipe.Reader.AsStream();
+            return await WriteAsync(input, bytesRead, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await producing.ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Null when the temp file holds exactly the proven pieces <c>WriteAsync</c> wrote; else where it does not.
     /// With each piece proven, this is the proof that the file decompresses to exactly what went in.
     /// </summary>
     public string? Changed(CancellationToken cancellationToken) => Written.Changed(Path, cancellationToken);

@@ -85,7 +85,7 @@ public sealed record Sidecar
     /// <summary>How long the whole backup took, verification included.</summary>
     public long DurationMs { get; init; }
 
-    /// <summary>In rollback-journal mode, how long the snapshot kept writers from committing.</summary>
+    /// <summary>How long taking the snapshot kept the app's writers from committing (null: not at all).</summary>
     public long? WritersHeldOffMs { get; init; }
 
     /// <summary>The Cellar version that wrote it.</summary>

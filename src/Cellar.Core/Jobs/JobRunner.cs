@@ -254,7 +254,7 @@ public sealed partial class JobRunner(CellarConfig config, TimeProvider time, IL
     [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: wrote {Path} ({Bytes} bytes, {DurationMs} ms, verified)")]
     private static partial void LogSucceeded(ILogger logger, string job, string path, long bytes, long durationMs);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: rollback-journal database, writers were held off for {HeldMs} ms during the copy")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {Job}: the app's writers were held off for {HeldMs} ms while the snapshot was taken")]
     private static partial void LogHeldOff(ILogger logger, string job, long heldMs);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "job {Job}: failed: {Error}")]

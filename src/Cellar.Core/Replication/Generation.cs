@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json.Serialization;
 using Cellar.Core.IO;
+using Cellar.Core.Wal;
 
 namespace Cellar.Core.Replication;
 

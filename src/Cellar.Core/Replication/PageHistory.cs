@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using Cellar.Core.Wal;
 
 namespace Cellar.Core.Replication;
 

@@ -1,10 +1,10 @@
 using System.Buffers.Binary;
-using System.IO.Pipelines;
 using System.Security.Cryptography;
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
 using Cellar.Core.Compression;
 using Cellar.Core.IO;
+using Cellar.Core.Wal;
 
 namespace Cellar.Core.Replication;
 
@@ -17,7 +17,6 @@ namespace Cellar.Core.Replication;
 /// </summary>
 internal sealed class PageSetSource(BaseImage image, IReadOnlyList<StreamBaseImage> parent, long txid) : ArtifactSource
 {
-    private const long PipeBytes = 8 << 20;
     private long _bytes;
     private int _count;
 
@@ -28,36 +27,8 @@ internal sealed class PageSetSource(BaseImage image, IReadOnlyList<StreamBaseIma
     public override Task<DateTimeOffset> TakeAsync(CancellationToken cancellationToken) => Task.FromResult(image.Taken);
 
     /// <summary>The pages are found on one thread while the writer compresses them on the others.</summary>
-    public override async Task<(string Sha, long Size)> StoreAsync(ArtifactTarget target, CancellationToken cancellationToken)
-    {
-        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
-        var producing = Task.Run(
-            () =>
-            {
-                try
-                {
-                    using var output = pipe.Writer.AsStream();
-                    Produce(output, cancellationToken);
-                    pipe.Writer.Complete();
-                }
-                catch (Exception e)
-                {
-                    pipe.Writer.Complete(e);
-                    throw;
-                }
-            },
-            cancellationToken);
-        try
-        {
-            await using var input = pipe.Reader.AsStream();
-            return await target.WriteAsync(input, null, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            // The producer's own failure is the one worth telling: the writer's is only that its input broke.
-            await producing.ConfigureAwait(false);
-        }
-    }
+    public override Task<(string Sha, long Size)> StoreAsync(ArtifactTarget target, CancellationToken cancellationToken) =>
+        target.WriteAsync(Produce, null, cancellationToken);
 
     /// <inheritdoc/>
     public override Task<string?> ProveAsync(ArtifactTarget target, CancellationToken cancellationToken) =>

@@ -1,5 +1,6 @@
 using Cellar.Core.Configuration;
 using Cellar.Core.IO;
+using Cellar.Core.Wal;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Replication;

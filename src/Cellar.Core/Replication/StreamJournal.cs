@@ -1,5 +1,6 @@
 using Cellar.Core.Compression;
 using Cellar.Core.IO;
+using Cellar.Core.Wal;
 using Microsoft.Win32.SafeHandles;
 
 namespace Cellar.Core.Replication;

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Hashing;
 using System.Security.Cryptography;
 using Cellar.Core.Compression;
+using Cellar.Core.Wal;
 
 namespace Cellar.Core.Replication;
 

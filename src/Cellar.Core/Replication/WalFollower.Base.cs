@@ -1,6 +1,7 @@
 using Cellar.Core.Artifacts;
 using Cellar.Core.Configuration;
 using Cellar.Core.Snapshots;
+using Cellar.Core.Wal;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Replication;
@@ -127,7 +128,11 @@ internal sealed partial class WalFollower
 
         // Proven whole before it is named: the drill and every restore build on it, and the daily pass checks no stream's bases.
         var baseJob = job with { Folder = generation.Folder, FullCheck = FullCheck.Inline };
-        await using var source = new SnapshotSource(baseJob, time, logger, null, image.CopyAsync);
+        await using var source = new SnapshotSource(baseJob, time, logger, null, async (copyPath, token) =>
+        {
+            await image.CopyAsync(copyPath, token).ConfigureAwait(false);
+            return new SnapshotInfo(image.PageSize, image.Pages, "wal", null, image.Taken);
+        });
         await writer.WriteAsync(baseJob, TimeZoneInfo.Utc, tag, source, cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,3 +1,4 @@
+using Cellar.Core.Wal;
 namespace Cellar.Core.Replication;
 
 /// <summary>

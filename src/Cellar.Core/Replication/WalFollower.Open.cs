@@ -1,3 +1,4 @@
+using Cellar.Core.Wal;
 namespace Cellar.Core.Replication;
 
 /// <summary>The follower's start: go on with the newest generation where it provably can, else begin one from a fresh base.</summary>

@@ -1,4 +1,5 @@
 using Cellar.Core.Configuration;
+using Cellar.Core.Wal;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Replication;

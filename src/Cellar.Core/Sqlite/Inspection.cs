@@ -17,9 +17,21 @@ internal sealed record Inspection(string Integrity, long? ForeignKeyViolations, 
     /// </summary>
     public static Inspection Of(string path, CancellationToken cancellationToken, bool quick = false)
     {
+        using var integrity = SqliteFiles.OpenImmutable(path);
+        using var contents = SqliteFiles.OpenImmutable(path);
+        return Of(integrity, contents, quick, cancellationToken);
+    }
+
+    /// <summary>
+    /// The same inspection of the database two connections see, at one moment: a snapshot read where it lies, through
+    /// two read transactions begun together (<paramref name="integrity"/> runs the integrity check,
+    /// <paramref name="contents"/> the rest). Returns only once neither connection is in use.
+    /// </summary>
+    public static Inspection Of(SqliteConnection integrity, SqliteConnection contents, bool quick, CancellationToken cancellationToken)
+    {
         try
         {
-            return Inspect(path, quick, cancellationToken);
+            return Inspect(integrity, contents, quick, cancellationToken);
         }
         catch (SqliteException) when (cancellationToken.IsCancellationRequested)
         {
@@ -28,19 +40,18 @@ internal sealed record Inspection(string Integrity, long? ForeignKeyViolations, 
         }
     }
 
-    private static Inspection Inspect(string path, bool quick, CancellationToken cancellationToken)
+    private static Inspection Inspect(SqliteConnection integrityConnection, SqliteConnection contentsConnection, bool quick, CancellationToken cancellationToken)
     {
-        var contents = Task.Run(() => Contents(path, foreignKeys: !quick, cancellationToken), cancellationToken);
+        var contents = Task.Run(() => Contents(contentsConnection, foreignKeys: !quick, cancellationToken), cancellationToken);
         string integrity;
         try
         {
-            using var connection = SqliteFiles.OpenImmutable(path);
-            using var interrupt = Interruptible(connection, cancellationToken);
-            integrity = connection.Scalar(quick ? "PRAGMA quick_check" : "PRAGMA integrity_check") as string ?? "no result";
+            using var interrupt = Interruptible(integrityConnection, cancellationToken);
+            integrity = integrityConnection.Scalar(quick ? "PRAGMA quick_check" : "PRAGMA integrity_check") as string ?? "no result";
         }
         catch
         {
-            // The caller deletes the file next: the other connection must be done with it first.
+            // The caller closes the connection or deletes the file next: the other query must be done with it first.
             contents.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default).Wait(CancellationToken.None);
             throw;
         }
@@ -57,9 +68,8 @@ internal sealed record Inspection(string Integrity, long? ForeignKeyViolations, 
         }
     }
 
-    private static (long? Violations, IReadOnlyDictionary<string, long> Counts) Contents(string path, bool foreignKeys, CancellationToken cancellationToken)
+    private static (long? Violations, IReadOnlyDictionary<string, long> Counts) Contents(SqliteConnection connection, bool foreignKeys, CancellationToken cancellationToken)
     {
-        using var connection = SqliteFiles.OpenImmutable(path);
         using var interrupt = Interruptible(connection, cancellationToken);
         var violations = foreignKeys ? (long?)connection.Scalar("SELECT count(*) FROM pragma_foreign_key_check") : null;
         return (violations, CountRows(connection));

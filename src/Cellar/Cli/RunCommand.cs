@@ -53,7 +53,7 @@ internal static class RunCommand
             var source = ArtifactKinds.Of(s)?.Summary(s, Output.Bytes) ?? Output.Bytes(s.SourceBytes);
             Console.Error.WriteLine(
                 $"{s.Job}: {source} -> {Output.Bytes(s.SizeBytes)} {s.Compression}, {Output.Proven(s)}, {s.DurationMs} ms"
-                + (s.WritersHeldOffMs is { } held ? $", writers held off {held} ms (rollback journal)" : ""));
+                + (s.WritersHeldOffMs is { } held ? $", writers held off {held} ms" : ""));
         }
 
         if (outcome.Stream is { } stream)

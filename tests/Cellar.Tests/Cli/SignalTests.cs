@@ -23,7 +23,7 @@ public sealed class SignalTests
     {
         using var sandbox = await CliSandbox.CreateAsync(DatabaseBytes);
 
-        var run = await SignalledAsync(CrashPoint.SnapshotCopied, sandbox.DailyFolder, number, ["--config", sandbox.ConfigPath, "run", "daily"]);
+        var run = await SignalledAsync(CrashPoint.BackupWritten, sandbox.DailyFolder, number, ["--config", sandbox.ConfigPath, "run", "daily"]);
 
         AssertStoppedBy(run, signal, number);
         CliSandbox.AssertNoTempFiles(sandbox.DailyFolder);

@@ -27,8 +27,8 @@ public sealed class DaemonRecoveryTests
         using (var run = CellarProcess.Start(["--config", sandbox.ConfigPath, "run", "daily"]))
         {
             var clock = Stopwatch.StartNew();
-            // The snapshot's copy: the run has marked itself as running by then.
-            while (!CliSandbox.TempFiles(sandbox.DailyFolder).Any(f => f.EndsWith(".db", StringComparison.Ordinal)))
+            // The backup's own temp file: the run has marked itself as running by then.
+            while (!CliSandbox.TempFiles(sandbox.DailyFolder).Any(f => Path.GetFileName(f).StartsWith(".portfolio-", StringComparison.Ordinal)))
             {
                 Assert.False(run.HasExited, "the run finished before it could be killed");
                 Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), "no temp file within 60 s");

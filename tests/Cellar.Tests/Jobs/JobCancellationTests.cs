@@ -3,6 +3,7 @@ using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
 using Cellar.Core.Progress;
 using Cellar.Core.Snapshots;
+using Cellar.Core.Sqlite;
 using Cellar.Core.Status;
 using Cellar.Demo;
 using Cellar.Tests.Support;
@@ -35,9 +36,15 @@ public sealed class JobCancellationTests : IDisposable
         var job = config.FindJob("daily");
         var runner = new JobRunner(config, TimeProvider.System, NullLoggerFactory.Instance);
 
-        // Cancel part-way through each stage in turn: the copy, compression (with each block's proof).
-        foreach (var stage in new[] { "snapshot", "compress" })
+        // Cancel part-way through each stage in turn: the copy (a rollback-journal database is copied; a WAL one is read
+        // where it lies, in no time), compression (with each block's proof).
+        foreach (var (stage, journal) in new[] { ("snapshot", "DELETE"), ("compress", "WAL") })
         {
+            using (var app = SqliteFiles.OpenLive(database))
+            {
+                app.Execute($"PRAGMA journal_mode={journal}");
+            }
+
             using var cancel = CancellationTokenSource.CreateLinkedTokenSource(ct);
             JobProgress? cancelledAt = null;
             var after = new List<JobProgress>();

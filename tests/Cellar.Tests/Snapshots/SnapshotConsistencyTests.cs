@@ -107,7 +107,7 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
 
             prefixes.Add(AssertCommittedPrefix(loaded));
             Assert.Equal(prefixes[^1], result.Sidecar!.RowCounts["child"]);
-            AssertWritersHeldOffReported(result, journal);
+            AssertWritersHeldOffReported(result, journal, dump: true);
         }
 
         LoadWriterStats stats = await writer.StopAsync(ct);
@@ -187,8 +187,11 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         Assert.True(result.Sidecar!.RowCounts["images"] > 0, "the portfolio's images are missing from the snapshot");
     }
 
+    /// <remarks>
+    /// A rollback-journal database is always copied; a WAL one is read where it lies, and copied only when that cannot be
+    /// done (InPlaceSnapshotTests covers that copy).
+    /// </remarks>
     [Theory]
-    [InlineData("wal")]
     [InlineData("delete")]
     public async Task Snapshot_copied_in_many_steps_while_the_app_commits_at_full_rate_never_restarts_and_holds_a_committed_prefix(string journal)
     {
@@ -340,12 +343,16 @@ public sealed class SnapshotConsistencyTests(PortfolioTemplate template) : IClas
         return k;
     }
 
-    /// <summary>The sidecar on disk reports writers' hold-off in rollback-journal mode and leaves it out in WAL mode.</summary>
-    private static void AssertWritersHeldOffReported(JobOutcome result, string journal)
+    /// <summary>
+    /// The sidecar on disk reports how long the app's writers were held off: in rollback-journal mode for the copy; in
+    /// WAL mode for the moment a snapshot read in place is pinned, and not at all for a table dump, whose read
+    /// transaction holds no writer.
+    /// </summary>
+    private static void AssertWritersHeldOffReported(JobOutcome result, string journal, bool dump = false)
     {
         Sidecar? onDisk = Sidecar.TryRead(result.Path!);
         Assert.NotNull(onDisk);
-        if (journal == "wal")
+        if (journal == "wal" && dump)
         {
             Assert.Null(onDisk.WritersHeldOffMs);
         }

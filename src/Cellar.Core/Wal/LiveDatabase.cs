@@ -3,10 +3,10 @@ using Cellar.Core.Sqlite;
 using Microsoft.Data.Sqlite;
 using Microsoft.Win32.SafeHandles;
 
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
-/// The follower's hold on the app's database: two reader connections taking turns, so a read transaction is open at
+/// Cellar's hold on the app's WAL-mode database, for a stream's follower or a snapshot read in place: two reader connections taking turns, so a read transaction is open at
 /// every moment, a third that holds a base's moment while it is copied, a connection for the checkpoints Cellar runs
 /// itself and for the moments it must hold writers off, a handle on the <c>-wal</c> file its frames are read through,
 /// and one on the <c>-shm</c> file that says how far they are committed.
@@ -51,8 +51,13 @@ internal sealed class LiveDatabase : IDisposable
     /// <summary>The database file's identity when opened: another one under the name means it was replaced.</summary>
     public UnixFiles.FileId? Id { get; }
 
-    /// <summary>Opens <paramref name="path"/>, which must be an SQLite database in WAL mode, and takes the first read transaction.</summary>
-    public static LiveDatabase Open(string path)
+    /// <summary>
+    /// Opens <paramref name="path"/>, which must be an SQLite database in WAL mode, and takes the first read transaction.
+    /// With <paramref name="keepWal"/> (a follower), the WAL outlives Cellar's connections (<see cref="PersistentWal"/>);
+    /// without (a snapshot, done in seconds), closing the last connection to a database the app has closed removes it as
+    /// SQLite always does.
+    /// </summary>
+    public static LiveDatabase Open(string path, bool keepWal = true)
     {
         SqliteFiles.RequireDatabase(path, "database");
         RequireWal(path);
@@ -62,7 +67,10 @@ internal sealed class LiveDatabase : IDisposable
             for (var i = 0; i < 4; i++)
             {
                 connections.Add(SqliteFiles.OpenLive(path));
-                PersistentWal.TryKeep(connections[^1]);
+                if (keepWal)
+                {
+                    PersistentWal.TryKeep(connections[^1]);
+                }
             }
 
             var writer = connections[2];
@@ -96,8 +104,17 @@ internal sealed class LiveDatabase : IDisposable
         }
     }
 
-    /// <summary>Throws unless the database file's header says WAL mode (bytes 18 and 19 are 2).</summary>
+    /// <summary>Throws unless the database file's header says WAL mode (<see cref="InWalMode"/>).</summary>
     public static void RequireWal(string path)
+    {
+        if (!InWalMode(path))
+        {
+            throw new CellarException($"database {path} is not in WAL mode; a stream job follows the WAL, and Cellar never changes the app's journal mode (the app sets it: PRAGMA journal_mode=WAL)");
+        }
+    }
+
+    /// <summary>True when the database file's header says WAL mode (bytes 18 and 19 are 2).</summary>
+    public static bool InWalMode(string path)
     {
         var header = new byte[20];
         using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
@@ -105,30 +122,11 @@ internal sealed class LiveDatabase : IDisposable
             file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
         }
 
-        if (header[18] != 2 || header[19] != 2)
-        {
-            throw new CellarException($"database {path} is not in WAL mode; a stream job follows the WAL, and Cellar never changes the app's journal mode (the app sets it: PRAGMA journal_mode=WAL)");
-        }
+        return header[18] == 2 && header[19] == 2;
     }
 
     /// <summary>True when <see cref="Path"/> still names the file opened, in WAL mode.</summary>
-    public bool StillTheSame()
-    {
-        if (UnixFiles.Stat(Path)?.Id != Id)
-        {
-            return false;
-        }
-
-        try
-        {
-            RequireWal(Path);
-            return true;
-        }
-        catch (CellarException)
-        {
-            return false;
-        }
-    }
+    public bool StillTheSame() => UnixFiles.Stat(Path)?.Id == Id && InWalMode(Path);
 
     /// <summary>Begins the other reader's read transaction, at the WAL's current end; the current one stays open.</summary>
     public void BeginNext()
@@ -181,11 +179,23 @@ internal sealed class LiveDatabase : IDisposable
     /// file's pages as they are at this moment (no checkpoint copies a later frame over them) until disposed. Taken with
     /// writers held, right after the current reader was moved to the WAL's end, it sees exactly what that one does.
     /// </summary>
-    public IDisposable HoldForBase()
+    public BaseHold HoldForBase()
     {
         Begin(_baseReader);
         return new BaseHold(_baseReader);
     }
+
+    /// <summary>
+    /// The current reader's connection, for queries inside its read transaction (a snapshot's inspection); nothing else
+    /// may use it meanwhile, so only while no follower moves the reader on.
+    /// </summary>
+    public SqliteConnection Reading => _readers[_current];
+
+    /// <summary>
+    /// How many frames of the WAL the wal-index describes are already in the database file (the checkpoint's nBackfill);
+    /// null when the header cannot be read whole.
+    /// </summary>
+    public long? Backfilled() => WalIndexHeader.Backfilled(Shm);
 
     /// <summary>
     /// The last committed frame of the WAL <paramref name="wal"/> describes (<see cref="WalIndexHeader.CommittedEnd"/>);
@@ -326,9 +336,13 @@ internal sealed class LiveDatabase : IDisposable
         }
     }
 
-    private sealed class BaseHold(SqliteConnection reader) : IDisposable
+    /// <summary>A read transaction of its own holding one moment (<see cref="HoldForBase"/>) until disposed.</summary>
+    public sealed class BaseHold(SqliteConnection reader) : IDisposable
     {
         private bool _released;
+
+        /// <summary>The connection whose read transaction it is, for queries at that moment; nothing else may use it meanwhile.</summary>
+        public SqliteConnection Connection => reader;
 
         public void Dispose()
         {

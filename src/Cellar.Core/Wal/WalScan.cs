@@ -1,4 +1,4 @@
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
 /// What reading a WAL from a position found: the transactions committed after it, where the valid frames ended (the

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
 /// SQLite's WAL checksum (https://www.sqlite.org/fileformat2.html#walformat): two 32-bit sums over the data taken as

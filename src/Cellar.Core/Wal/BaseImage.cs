@@ -1,13 +1,13 @@
 using Cellar.Core.IO;
-using Cellar.Core.Snapshots;
 using Microsoft.Win32.SafeHandles;
 
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
 /// The database exactly as a read transaction sees it, page for page: the database file with the newest frame of
-/// each page the WAL holds up to the base's position laid over it. The follower's read transaction keeps it stable
-/// while it is copied: no checkpoint can copy a frame past the reader's mark into the file, nor restart the WAL.
+/// each page the WAL holds up to the image's position laid over it (a stream's base, or a snapshot read in place). The
+/// read transaction keeps it stable while it is read: no checkpoint can copy a frame past the reader's mark into the
+/// file, nor restart the WAL.
 /// Unlike SQLite's backup API, which rewrites the header of the copy, this is the app's very bytes, so a restore can
 /// be compared page for page with the live database.
 /// </summary>
@@ -37,15 +37,27 @@ internal sealed class BaseImage(string database, UnixFiles.FileId? file, SafeFil
     /// </summary>
     public static (WalPosition End, BaseImage Image) Pin(LiveDatabase live, WalPosition? upTo, DateTimeOffset now)
     {
+        var header = WalReader.Header(live.Wal) is { } h && (upTo is not { } limit || limit.IsIn(h)) ? h : (WalHeader?)null;
+
+        // With writers held, the wal-index's end is where the read transaction stands; frames past it are a dead
+        // writer's, never committed.
+        var lastFrame = header is { } current ? upTo?.Frame ?? live.CommittedEnd(current) : 0;
+        var (end, image) = Through(live, header, lastFrame, now);
+        return (upTo ?? end, image);
+    }
+
+    /// <summary>
+    /// Pins what <paramref name="live"/>'s read transaction sees when it stands at frame <paramref name="lastFrame"/> of
+    /// the WAL <paramref name="header"/> begins (0 or no header: it reads the database file alone). The caller learnt
+    /// that frame with writers held as the transaction began, and the transaction keeps every frame up to it in place.
+    /// </summary>
+    public static (WalPosition End, BaseImage Image) Through(LiveDatabase live, WalHeader? header, long lastFrame, DateTimeOffset now)
+    {
         var (pageSize, pages) = live.Shape();
         var overlay = new Dictionary<uint, long>();
-        var header = WalReader.Header(live.Wal) is { } h && (upTo is not { } limit || limit.IsIn(h)) ? h : (WalHeader?)null;
-        var end = upTo ?? default;
+        var end = default(WalPosition);
         if (header is { } current)
         {
-            // With writers held, the wal-index's end is where the read transaction stands; frames past it are a dead
-            // writer's, never committed.
-            var lastFrame = upTo?.Frame ?? live.CommittedEnd(current);
             var scan = WalReader.Scan(live.Wal, current, WalPosition.Start(current), lastFrame);
             foreach (var transaction in scan.Committed)
             {
@@ -55,20 +67,19 @@ internal sealed class BaseImage(string database, UnixFiles.FileId? file, SafeFil
                 }
             }
 
-            end = upTo ?? scan.End;
+            end = scan.End;
         }
 
         return (end, new BaseImage(live.Path, live.Id, live.Wal, header, overlay, pageSize, pages, now));
     }
 
     /// <summary>Writes the image to the new file <paramref name="copyPath"/> (owner-only) and fsyncs it.</summary>
-    public Task<SnapshotInfo> CopyAsync(string copyPath, CancellationToken cancellationToken) => Task.Run(() =>
+    public Task CopyAsync(string copyPath, CancellationToken cancellationToken) => Task.Run(() =>
     {
         using var output = SecureFiles.CreateNew(copyPath);
         WriteTo(output, cancellationToken);
         Fsync.File(output);
         RequireOverlayUnchanged();
-        return new SnapshotInfo(pageSize, pages, "wal", null, taken);
     }, cancellationToken);
 
     /// <summary>The image's SHA-256, as lowercase hex.</summary>

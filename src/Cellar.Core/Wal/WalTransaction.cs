@@ -1,4 +1,4 @@
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
 /// One committed transaction found in a WAL: the frame holding each page it changed (the last one, where a page was

@@ -1,4 +1,4 @@
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
 /// The WAL was restarted while a base image was read over it: the frames laid over the file may be another WAL's, so

@@ -1,14 +1,14 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
 /// Reads a <c>-wal</c> file the way SQLite's own recovery does: frame after frame while each carries the WAL's salts
 /// and continues the checksum chain, keeping only what ends in a commit frame (a frame with the database size set).
 /// Frames past the last commit belong to a transaction still being written, or rolled back, and are left for later.
 /// Reads through a handle with positional reads; the caller holds the read lock that keeps the frames from being
-/// overwritten while it reads (<see cref="WalFollower"/>).
+/// overwritten while it reads (a stream's follower, a snapshot read in place).
 /// </summary>
 internal static class WalReader
 {

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using Microsoft.Win32.SafeHandles;
 
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
 /// The wal-index header at the start of the <c>-shm</c> file (https://www.sqlite.org/walformat.html, "The WAL-Index
@@ -31,6 +31,17 @@ internal readonly record struct WalIndexHeader(long MaxFrame, uint Salt1, uint S
     /// </summary>
     public static long? CommittedEnd(SafeFileHandle shm, WalHeader wal) =>
         Read(shm) is { } header ? (header.Salt1, header.Salt2) == (wal.Salt1, wal.Salt2) ? header.MaxFrame : 0 : null;
+
+    /// <summary>
+    /// nBackfill, the first field of the checkpoint information after the header's two copies: how many frames of the WAL
+    /// the header describes are already copied into the database file. Null when the header cannot be read whole. Only
+    /// a checkpoint moves it, upward, and only a restart of the WAL (by a writer) sets it back to 0.
+    /// </summary>
+    public static long? Backfilled(SafeFileHandle shm)
+    {
+        Span<byte> field = stackalloc byte[4];
+        return Read(shm) is not null && RandomAccess.Read(shm, field, 2 * CopySize) == field.Length ? Native(field) : null;
+    }
 
     /// <summary>
     /// The header, or null when it cannot be read whole (a writer moving it all along, or one that died halfway through

@@ -1,4 +1,4 @@
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
 /// How far a follower has read one WAL: the WAL's identity (its salts and checkpoint sequence) and the last frame taken

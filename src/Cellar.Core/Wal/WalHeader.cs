@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace Cellar.Core.Replication;
+namespace Cellar.Core.Wal;
 
 /// <summary>
 /// The 32-byte header of a <c>-wal</c> file. A checkpoint that restarts the WAL writes a new one: salt-1 goes up by one
