@@ -33,6 +33,7 @@ need /usr/share/zoneinfo/Europe/Berlin tzdata  # schedules and retention across 
 need clang clang                               # the native AOT link (.ci/aot-smoke)
 need /usr/include/zlib.h zlib1g-dev            # ... which links zlib
 need curl curl                                 # ... and talks to the native daemon
+need chromium chromium                         # the dashboard, tested in a real browser (driven by Playwright)
 
 if [ "${#packages[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

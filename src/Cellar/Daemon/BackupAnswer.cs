@@ -11,8 +11,13 @@ internal sealed record BackupAnswer(
     long SizeBytes,
     bool Verified,
     int Stage,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? DurationMs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? SourceBytes,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? WritersHeldOffMs)
 {
+    /// <summary>The entry as listed, with its sidecar's history (how long it took, how much it held, the writers' wait) when it has one.</summary>
     public static BackupAnswer Of(BackupEntry entry, string? job = null) =>
-        new(job, entry.Path, entry.Created, entry.SizeBytes, entry.LooksGood, entry.Stage, entry.Problem);
+        new(job, entry.Path, entry.Created, entry.SizeBytes, entry.LooksGood, entry.Stage, entry.Problem,
+            entry.Sidecar?.DurationMs, entry.Sidecar?.SourceBytes, entry.Sidecar?.WritersHeldOffMs);
 }

@@ -2,6 +2,7 @@ using Prometheus;
 using Cellar.Core.Configuration;
 using Cellar.Core.Jobs;
 using Cellar.Core.Scheduling;
+using Cellar.Dashboard;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -81,6 +82,7 @@ internal static partial class DaemonApp
         routes.MapHealthApi();
         routes.MapAdminApi(token);
         routes.MapMetricsApi(metricsToken, token);
+        routes.MapDashboard();
         app.MapOpenApi();
         FolderMetrics.Watch(app, config, time);
         StreamMetrics.Watch(app, app.Services.GetRequiredService<StreamService>(), time);

@@ -30,6 +30,8 @@ public sealed partial class OpenApiDocumentTests
         ["GET /api/admin/runs/{id}"] = [200, 400, 401, 404, 503],
         ["GET /api/admin/backups"] = [200, 400, 401, 404, 503],
         ["GET /api/admin/backup-status"] = [200, 400, 401, 503],
+        ["GET /"] = [200, 400],
+        ["GET /dashboard/{file}"] = [200, 400, 404],
     };
 
     [Fact]

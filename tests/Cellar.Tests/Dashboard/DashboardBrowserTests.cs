@@ -1,0 +1,103 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Cellar.Tests.Daemon;
+using Cellar.Tests.Support;
+using Microsoft.Playwright;
+using Xunit;
+
+namespace Cellar.Tests.Dashboard;
+
+/// <summary>
+/// The dashboard in a real browser (Debian's chromium, driven headless by Playwright) against the daemon on loopback:
+/// a wrong token shows an error and no data, the right one every job's card with its history drawn, a trigger from the
+/// page makes a backup, and nothing logs an error. Screenshots at phone and desktop widths go to
+/// <c>CELLAR_SCREENSHOTS</c> (CI keeps them with its results) or the test's temp folder.
+/// </summary>
+public sealed class DashboardBrowserTests : IDisposable
+{
+    private const string Token = "dashboard-test-token-0123456789";
+    private const string Chromium = "/usr/bin/chromium";
+    private readonly TempFolder _temp = new();
+
+    public void Dispose() => _temp.Dispose();
+
+    [Fact]
+    public async Task A_person_with_the_token_sees_every_job_and_its_history_and_can_trigger_a_backup_and_a_wrong_token_sees_nothing()
+    {
+        Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (Debian's chromium package; ./test.sh installs it)");
+        var ct = TestContext.Current.CancellationToken;
+        await using var daemon = await InProcessDaemon.StartAsync(Token);
+        using var api = daemon.Client(Token);
+
+        // A seeded history: three backups of the daily job, a second apart so each has its own name.
+        for (var i = 0; i < 3; i++)
+        {
+            using var seeded = await api.PostAsync(new Uri("/api/admin/jobs/daily?wait=true", UriKind.Relative), null, ct);
+            Assert.True(seeded.IsSuccessStatusCode, await seeded.Content.ReadAsStringAsync(ct));
+            await Task.Delay(TimeSpan.FromSeconds(1.1), ct);
+        }
+
+        var jobs = (await api.GetFromJsonAsync<JsonElement>("/api/admin/backup-status", ct)).GetProperty("jobs").GetArrayLength();
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        var errors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                errors.Add(message.Text);
+            }
+        };
+        page.PageError += (_, error) => errors.Add(error);
+
+        await page.GotoAsync(daemon.Address.ToString());
+        await page.Locator("#token").FillAsync("not-the-token-but-long-enough");
+        await page.Locator("#login button[type=submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("#login-error")).ToContainTextAsync("refused");
+        Assert.Equal(0, await page.Locator("#jobs .card").CountAsync());
+
+        // The refused request logs one console error of the browser's own (the 401); nothing else may.
+        errors.RemoveAll(e => e.Contains("401", StringComparison.Ordinal));
+        await page.Locator("#token").FillAsync(Token);
+        await page.Locator("#login button[type=submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("#jobs .card")).ToHaveCountAsync(jobs);
+        var daily = page.Locator("#jobs .card[data-job=daily]");
+        await Assertions.Expect(daily.Locator("figure.chart")).ToHaveAttributeAsync("data-points", "3");
+        Assert.True(await daily.Locator("figure.chart canvas").CountAsync() > 0, "the daily job's history was not drawn");
+
+        // Hovering the newest point names its file.
+        var plot = daily.Locator(".u-over");
+        var box = (await plot.BoundingBoxAsync())!;
+        await plot.HoverAsync(new() { Position = new() { X = box.Width - 1, Y = box.Height / 2 } });
+        await Assertions.Expect(daily.Locator("figcaption")).ToContainTextAsync("portfolio-");
+        await Screenshot(page, "desktop");
+
+        // On a phone nothing is wider than the screen: no sideways scrolling.
+        await page.SetViewportSizeAsync(390, 844);
+        await page.WaitForFunctionAsync("() => document.documentElement.scrollWidth <= innerWidth", null, new() { Timeout = 5000 }).ContinueWith(_ => { }, ct);
+        var wider = await page.EvaluateAsync<string[]>(
+            "() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5).map(e => e.tagName + '.' + e.className)");
+        Assert.True(wider.Length == 0, "wider than a phone's screen: " + string.Join(", ", wider));
+        await Screenshot(page, "phone");
+
+        await daily.Locator("button", new() { HasText = "Run now" }).ClickAsync();
+        await Assertions.Expect(daily.Locator(".answer")).ToContainTextAsync("queued");
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while ((await api.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", ct)).GetArrayLength() < 4)
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "the backup triggered from the page never appeared");
+            await Task.Delay(200, ct);
+        }
+
+        Assert.True(errors.Count == 0, "console errors: " + string.Join(" | ", errors));
+    }
+
+    private async Task Screenshot(IPage page, string name)
+    {
+        var folder = Environment.GetEnvironmentVariable("CELLAR_SCREENSHOTS") is { Length: > 0 } configured ? configured : _temp.Path;
+        Directory.CreateDirectory(folder);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(folder, $"dashboard-{name}.png"), FullPage = true });
+    }
+}
