@@ -20,7 +20,8 @@ using Triggered = Results<Accepted<RunAnswer>, Ok<TriggerAnswer>, Json<TriggerAn
 /// <summary>
 /// The admin API under <c>/api/admin</c> (bearer token required): the seed's routes (<c>backup-on-gallery-add</c>,
 /// <c>trigger-backup</c>, <c>backup-status</c>) done safely, plus any job, runs and the backup list. Triggers queue a
-/// run and answer 202 with its id and Location, or with <c>?wait=true</c> 200 with the file (500 with the error).
+/// run and answer 202 with its id and Location, or with <c>?wait=true</c> 200 with the file (500 with the error); a
+/// backup's full check runs on request (<see cref="VerifyApi"/>).
 /// Each handler's XML comment is its description in the OpenAPI document.
 /// </summary>
 internal static class AdminApi
@@ -38,6 +39,7 @@ internal static class AdminApi
             });
         admin.MapPost("/trigger-backup", TriggerDailyAsync);
         admin.MapPost("/jobs/{job}", TriggerJobAsync);
+        admin.MapPost("/jobs/{job}/verify", VerifyApi.VerifyAsync);
         admin.MapGet("/runs/{id:guid}", Run);
         admin.MapGet("/backups", Backups);
         admin.MapGet("/backup-status", Status);

@@ -31,36 +31,47 @@ internal static class BackupHealth
         var now = time.GetUtcNow();
         var statuses = new List<JobStatus>();
         var reasons = new List<string>();
+        var problems = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        var windows = new Dictionary<string, IReadOnlyList<WindowAnswer>>(StringComparer.Ordinal);
         foreach (var job in config.Jobs)
         {
             var status = JobStatus.Of(job, config, time);
             statuses.Add(status);
+            var own = problems[status.Job] = [];
+            void Say(string reason)
+            {
+                reasons.Add(reason);
+                own.Add(reason);
+            }
+
             if (status.LastFailure is { } failed && (status.Newest is null || failed > status.Newest.Created))
             {
-                reasons.Add($"job {status.Job}: last run failed: {status.LastFailureMessage}");
+                Say($"job {status.Job}: last run failed: {status.LastFailureMessage}");
             }
 
             foreach (var bad in status.FailedVerification)
             {
-                reasons.Add($"job {status.Job}: backup {bad.Name} {bad.Problem}");
+                Say($"job {status.Job}: backup {bad.Name} {bad.Problem}");
             }
 
             if (status.LongestFullCheckWait > FullCheckSlack)
             {
-                reasons.Add($"job {status.Job}: {status.AwaitingFullCheck.Count} backup(s) waiting for their full check, the oldest for {status.LongestFullCheckWait.Value.TotalHours:0} h (cellar verify)");
+                Say($"job {status.Job}: {status.AwaitingFullCheck.Count} backup(s) waiting for their full check, the oldest for {status.LongestFullCheckWait.Value.TotalHours:0} h (cellar verify)");
             }
 
             if (job is StreamJob stream)
             {
                 // Its schedule is when it takes bases; what counts is that the stream exists (its lag is on /metrics).
-                if (StreamCatalog.List(stream).Count == 0)
+                var generations = StreamCatalog.List(stream);
+                windows[status.Job] = [.. generations.Select(g => new WindowAnswer(g.Id, g.From, g.To))];
+                if (generations.Count == 0)
                 {
-                    reasons.Add($"job {status.Job}: nothing streamed yet");
+                    Say($"job {status.Job}: nothing streamed yet");
                 }
 
                 foreach (var reach in StreamOffsiteReach.Of(stream).Where(r => now - r.OldestPending > StreamOffsiteSlack))
                 {
-                    reasons.Add($"offsite {reach.Destination} (stream {stream.Name}): transactions waiting for {(now - reach.OldestPending!.Value).TotalMinutes:0} min");
+                    Say($"offsite {reach.Destination} (stream {stream.Name}): transactions waiting for {(now - reach.OldestPending!.Value).TotalMinutes:0} min");
                 }
 
                 continue;
@@ -70,7 +81,7 @@ internal static class BackupHealth
                 && job.Schedule.GetNextOccurrence(next, config.TimeZone) is { } after
                 && (status.Newest is null || now - status.Newest.Created > (after - next) + Slack))
             {
-                reasons.Add(status.Newest is null
+                Say(status.Newest is null
                     ? $"job {status.Job}: no backup yet"
                     : $"job {status.Job}: newest backup is {(now - status.Newest.Created).TotalHours:0.#} h old (expected every {(after - next).TotalHours:0.#} h)");
             }
@@ -114,6 +125,8 @@ internal static class BackupHealth
             s.LastFailure,
             s.LastFailureMessage,
             s.AwaitingFullCheck.Count,
-            s.LongestFullCheckWait?.TotalSeconds)).ToList(), offsite);
+            s.LongestFullCheckWait?.TotalSeconds,
+            problems[s.Job],
+            windows.GetValueOrDefault(s.Job))).ToList(), offsite);
     }
 }

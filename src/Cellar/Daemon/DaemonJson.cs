@@ -13,6 +13,7 @@ namespace Cellar.Daemon;
 [JsonSerializable(typeof(IEnumerable<BackupAnswer>))]
 [JsonSerializable(typeof(TriggerAnswer))]
 [JsonSerializable(typeof(RunAnswer))]
+[JsonSerializable(typeof(VerifyAnswer))]
 [JsonSerializable(typeof(HealthAnswer))]
 [JsonSerializable(typeof(FailureAlert))]
 [JsonSerializable(typeof(bool?))]

@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Cellar.Daemon;
 
 /// <summary>The body of <c>GET /api/admin/backup-status</c>.</summary>
@@ -9,7 +11,10 @@ internal sealed record OffsiteAnswer(string Database, string Destination, int Pe
 /// <summary>Free space on one backup volume.</summary>
 internal sealed record DiskAnswer(string BackupRoot, long FreeBytes, long TotalBytes);
 
-/// <summary>One job in the status: its newest backup, how many it keeps, when it runs next, how it last failed.</summary>
+/// <summary>
+/// One job in the status: its newest backup, how many it keeps, when it runs next, how it last failed, the reasons
+/// it is unhealthy (its share of the status's), and for a stream the windows it can restore.
+/// </summary>
 internal sealed record JobAnswer(
     string Job,
     string Type,
@@ -21,4 +26,12 @@ internal sealed record JobAnswer(
     DateTimeOffset? LastFailure,
     string? LastFailureMessage,
     int AwaitingFullCheck,
-    double? LongestFullCheckWaitSeconds);
+    double? LongestFullCheckWaitSeconds,
+    IReadOnlyList<string> Problems,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<WindowAnswer>? Restorable);
+
+/// <summary>What one generation of a stream can restore: any moment from <paramref name="From"/> to <paramref name="To"/>.</summary>
+/// <param name="Generation">The generation's id.</param>
+/// <param name="From">The oldest moment it restores.</param>
+/// <param name="To">The newest: the last transaction shipped.</param>
+internal sealed record WindowAnswer(string Generation, DateTimeOffset From, DateTimeOffset To);

@@ -10,7 +10,7 @@ namespace Cellar.Tests.Dashboard;
 /// <summary>
 /// The dashboard in a real browser (Debian's chromium, driven headless by Playwright) against the daemon on loopback:
 /// a wrong token shows an error and no data, the right one every job's card with its history drawn, a trigger from the
-/// page makes a backup, and nothing logs an error. Screenshots at phone and desktop widths go to
+/// page makes a backup and another checks one, and nothing logs an error. Screenshots at phone and desktop widths go to
 /// <c>CELLAR_SCREENSHOTS</c> (CI keeps them with its results) or the test's temp folder.
 /// </summary>
 public sealed class DashboardBrowserTests : IDisposable
@@ -64,14 +64,16 @@ public sealed class DashboardBrowserTests : IDisposable
         await page.Locator("#login button[type=submit]").ClickAsync();
         await Assertions.Expect(page.Locator("#jobs .card")).ToHaveCountAsync(jobs);
         var daily = page.Locator("#jobs .card[data-job=daily]");
-        await Assertions.Expect(daily.Locator("figure.chart")).ToHaveAttributeAsync("data-points", "3");
-        Assert.True(await daily.Locator("figure.chart canvas").CountAsync() > 0, "the daily job's history was not drawn");
+        await Assertions.Expect(daily.Locator("figure.history")).ToHaveAttributeAsync("data-points", "3");
+        await Assertions.Expect(daily.Locator("figure.timeline")).ToHaveAttributeAsync("data-points", "3");
+        Assert.True(await daily.Locator("figure.history canvas").CountAsync() > 0, "the daily job's history was not drawn");
+        Assert.True(await daily.Locator("figure.timeline canvas").CountAsync() > 0, "the daily job's restore points were not drawn");
 
         // Hovering the newest point names its file.
-        var plot = daily.Locator(".u-over");
+        var plot = daily.Locator("figure.history .u-over");
         var box = (await plot.BoundingBoxAsync())!;
         await plot.HoverAsync(new() { Position = new() { X = box.Width - 1, Y = box.Height / 2 } });
-        await Assertions.Expect(daily.Locator("figcaption")).ToContainTextAsync("portfolio-");
+        await Assertions.Expect(daily.Locator("figure.history figcaption")).ToContainTextAsync("portfolio-");
         await Screenshot(page, "desktop");
 
         // On a phone nothing is wider than the screen: no sideways scrolling.
@@ -90,6 +92,10 @@ public sealed class DashboardBrowserTests : IDisposable
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(60), "the backup triggered from the page never appeared");
             await Task.Delay(200, ct);
         }
+
+        // The newest backup's full check, asked for from the page.
+        await daily.Locator("button", new() { HasText = "Verify newest" }).ClickAsync();
+        await Assertions.Expect(daily.Locator(".answer")).ToContainTextAsync("full check passed", new() { Timeout = 60_000 });
 
         Assert.True(errors.Count == 0, "console errors: " + string.Join(" | ", errors));
     }

@@ -8,6 +8,8 @@
   const pollMs = 10000;
   const byId = id => document.getElementById(id);
   const charts = [];
+  // What the last action on each job's card said, kept across the page's refreshes.
+  const notes = new Map();
   let timer = null;
 
   class Refused extends Error {}
@@ -100,10 +102,6 @@
     return null;
   }
 
-  function failing(job) {
-    return job.lastFailure && (!job.newest || new Date(job.lastFailure) > new Date(job.newest.created));
-  }
-
   function facts(pairs) {
     const list = element('dl');
     for (const [term, value] of pairs) {
@@ -113,15 +111,18 @@
     return list;
   }
 
-  async function trigger(job, button, answer) {
+  // Posts one of the page's actions and says how it went; the API's own words when it refuses.
+  async function act(job, button, answer, path, said) {
+    const tell = text => {
+      notes.set(job, text);
+      answer.textContent = text;
+    };
     button.disabled = true;
-    answer.textContent = 'asking…';
+    tell('asking…');
     try {
-      const response = await call('jobs/' + encodeURIComponent(job), { method: 'POST' });
+      const response = await call(path, { method: 'POST' });
       const body = await response.json().catch(() => ({}));
-      answer.textContent = response.ok
-        ? (body.coalesced ? 'folded into the run already waiting' : 'queued')
-        : (body.detail || body.title || `${response.status} ${response.statusText}`);
+      tell(response.ok ? said(body) : (body.detail || body.title || `${response.status} ${response.statusText}`));
       setTimeout(refresh, 1500);
     } catch (e) {
       if (e instanceof Refused) {
@@ -129,93 +130,173 @@
         return;
       }
 
-      answer.textContent = e.message;
+      tell(e.message);
     } finally {
       button.disabled = false;
     }
   }
 
-  function history(job, backups) {
-    const points = backups
-      .filter(b => b.job === job.job)
-      .sort((a, b) => new Date(a.created) - new Date(b.created));
-    const figure = element('figure', null, 'chart');
-    figure.dataset.points = String(points.length);
-    const caption = element('figcaption', points.length ? 'Hover a point to name its file.' : 'No backups yet.');
+  const ink = () => getComputedStyle(document.body).color;
+  const grid = { stroke: 'rgba(128,128,128,0.25)' };
+  // Time on x, from the first point to the last with room around them; a lone point gets an hour either side (uPlot
+  // would give it a thousand days, its day counted in milliseconds of a scale in seconds).
+  const time = {
+    time: true,
+    range: u => {
+      const x = u.data[0];
+      const [first, last] = [x[0], x[x.length - 1]];
+      const pad = last > first ? (last - first) * 0.04 : 3600;
+      return [first - pad, last + pad];
+    },
+  };
+
+  // A figure holding one uPlot chart that takes the width its card gives it, on a phone as on a desktop, and follows
+  // it when that changes; hovering a point says what it is in the caption (describe(i): the words for point i).
+  function figure(kind, count, empty, height, options, data, describe) {
+    const frame = element('figure', null, `chart ${kind}`);
+    frame.dataset.points = String(count);
+    const hint = count ? 'Hover a point to name its file.' : empty;
+    const caption = element('figcaption', hint);
     const plot = element('div', null, 'plot');
-    figure.append(plot, caption);
-    if (points.length === 0 || typeof uPlot === 'undefined') {
-      return figure;
+    frame.append(plot, caption);
+    if (count === 0 || typeof uPlot === 'undefined') {
+      return frame;
     }
 
+    options.width = 320;
+    options.height = height;
+    options.hooks = {
+      setCursor: [u => {
+        const i = u.cursor.idx;
+        caption.textContent = i === null || i === undefined ? hint : (describe(i) ?? hint);
+      }],
+    };
+    const chart = new uPlot(options, data, plot);
+    const sizes = new ResizeObserver(() => chart.setSize({ width: Math.max(160, frame.clientWidth), height }));
+    sizes.observe(frame);
+    charts.push({ chart, sizes });
+    return frame;
+  }
+
+  const describeBackup = b => `${baseName(b.file)} · ${bytes(b.sizeBytes)} · ${new Date(b.created).toLocaleString()}`;
+
+  // Each backup's size, how long it took, its compression ratio and how long it held the app's writers off.
+  function history(points) {
     const x = points.map(b => new Date(b.created).getTime() / 1000);
-    const size = points.map(b => b.sizeBytes / 1048576);
     const seconds = points.map(b => (b.durationMs ?? null) === null ? null : b.durationMs / 1000);
     const ratio = points.map(b => b.sourceBytes ? b.sourceBytes / b.sizeBytes : null);
-    const ink = getComputedStyle(document.body).color;
-    const grid = { stroke: 'rgba(128,128,128,0.25)' };
+    const held = points.map(b => b.writersHeldOffMs ?? null);
     const options = {
-      width: 320,
-      height: 180,
       cursor: { points: { size: 8 } },
-      legend: { show: true },
-      scales: { x: { time: true }, seconds: {}, ratio: {} },
+      scales: { x: time, seconds: {}, ratio: {}, held: {} },
       axes: [
-        { stroke: ink, grid },
-        { stroke: ink, grid, label: 'MiB' },
-        { stroke: ink, side: 1, scale: 'seconds', grid: { show: false }, label: 's' },
+        { stroke: ink(), grid },
+        { stroke: ink(), grid, label: 'MiB' },
+        { stroke: ink(), side: 1, scale: 'seconds', grid: { show: false }, label: 's' },
       ],
       series: [
         {},
         { label: 'size (MiB)', stroke: '#2f7dd1', width: 2, points: { show: true, size: 6 } },
         { label: 'duration (s)', stroke: '#d1792f', width: 2, scale: 'seconds', points: { show: true, size: 6 } },
         { label: 'ratio', stroke: '#3a9d5d', width: 1, scale: 'ratio', points: { show: true, size: 4 } },
+        { label: 'writers held (ms)', stroke: '#8e44ad', width: 1, scale: 'held', show: false, points: { show: true, size: 4 } },
       ],
-      hooks: {
-        setCursor: [u => {
-          const i = u.cursor.idx;
-          caption.textContent = i === null || i === undefined
-            ? 'Hover a point to name its file.'
-            : `${baseName(points[i].file)} · ${bytes(points[i].sizeBytes)} · ${new Date(points[i].created).toLocaleString()}`;
-        }],
-      },
     };
-    const chart = new uPlot(options, [x, size, seconds, ratio], plot);
-    // The plot takes the width its card gives it, on a phone as on a desktop, and follows it when that changes.
-    const sizes = new ResizeObserver(() => chart.setSize({ width: Math.max(160, figure.clientWidth), height: 180 }));
-    sizes.observe(figure);
-    charts.push({ chart, sizes });
-    return figure;
+    return figure('history', points.length, 'No backups yet.', 180, options,
+      [x, points.map(b => b.sizeBytes / 1048576), seconds, ratio, held], i => describeBackup(points[i]));
+  }
+
+  // Every moment the job can restore: each backup a point, each of a stream's windows a line from its first moment
+  // to its last.
+  function timeline(points, windows) {
+    const events = points.map(b => ({ t: new Date(b.created).getTime() / 1000, backup: b }));
+    for (const w of windows) {
+      const from = new Date(w.from).getTime() / 1000;
+      const to = new Date(w.to).getTime() / 1000;
+      events.push({ t: from, window: w }, { t: to, window: w }, { t: to + 0.001 });
+    }
+
+    events.sort((a, b) => a.t - b.t);
+    const inside = t => windows.some(w => new Date(w.from).getTime() / 1000 <= t && t <= new Date(w.to).getTime() / 1000);
+    const options = {
+      cursor: { points: { size: 8 } },
+      legend: { show: false },
+      scales: { x: time, y: { range: [0, 2] } },
+      axes: [{ stroke: ink(), grid }, { show: false }],
+      series: [
+        {},
+        { label: 'backup', stroke: '#2f7dd1', width: 0, points: { show: true, size: 8, fill: '#2f7dd1' } },
+        { label: 'restorable', stroke: '#3a9d5d', width: 6, points: { show: true, size: 8, fill: '#3a9d5d' } },
+      ],
+    };
+    const data = [
+      events.map(e => e.t),
+      events.map(e => (e.backup ? 1 : null)),
+      events.map(e => (e.backup || e.window) && inside(e.t) ? 1 : null),
+    ];
+    return figure('timeline', points.length + windows.length, 'Nothing to restore yet.', 70, options, data, i => {
+      const e = events[i];
+      return e.backup ? describeBackup(e.backup)
+        : e.window ? `generation ${e.window.generation}: any moment from ${new Date(e.window.from).toLocaleString()} to ${new Date(e.window.to).toLocaleString()}`
+          : null;
+    });
   }
 
   function card(job, backups) {
     const article = element('article', null, 'card');
     article.dataset.job = job.job;
-    const bad = failing(job) || (job.newest && !job.newest.verified);
-    article.classList.add(bad ? 'failing' : 'ok');
+    // The status's own reasons for this job, without the "job NAME:" the card's title already says.
+    const problems = job.problems.map(p => p.replace(/^job [^:]*: /, ''));
+    article.classList.add(problems.length ? 'failing' : 'ok');
     const title = element('h2', job.job);
     title.append(' ', element('span', job.type, 'badge'));
     article.append(title);
-    article.append(element('p', bad
-      ? (failing(job) ? `last run failed: ${job.lastFailureMessage ?? 'no message'}` : 'newest backup failed its check')
-      : 'healthy', bad ? 'health bad' : 'health good'));
-    article.append(facts([
-      ['Newest', job.newest ? baseName(job.newest.file) : 'none'],
-      ['Age', age(job.ageSeconds)],
-      ['Verification', stage(job.newest)],
-      ['Awaiting full check', String(job.awaitingFullCheck)],
-      ['Kept', `${job.count} (${bytes(job.totalBytes)})`],
-      ['Next run', job.nextRun ? new Date(job.nextRun).toLocaleString() : 'on demand'],
-    ]));
-    article.append(history(job, backups));
+    article.append(element('p', problems.length ? problems.join('; ') : 'healthy', problems.length ? 'health bad' : 'health good'));
+    const windows = job.restorable ?? [];
+    article.append(facts(job.type === 'stream'
+      ? [
+        ['Restorable', windows.length
+          ? `${new Date(windows[0].from).toLocaleString()} to ${new Date(windows[windows.length - 1].to).toLocaleString()}`
+          : 'nothing yet'],
+        ['Generations', String(windows.length)],
+        ['Next base', job.nextRun ? new Date(job.nextRun).toLocaleString() : '–'],
+      ]
+      : [
+        ['Newest', job.newest ? baseName(job.newest.file) : 'none'],
+        ['Age', age(job.ageSeconds)],
+        ['Verification', stage(job.newest)],
+        ['Awaiting full check', String(job.awaitingFullCheck)],
+        ['Kept', `${job.count} (${bytes(job.totalBytes)})`],
+        ['Next run', job.nextRun ? new Date(job.nextRun).toLocaleString() : 'on demand'],
+      ]));
+    const points = backups
+      .filter(b => b.job === job.job)
+      .sort((a, b) => new Date(a.created) - new Date(b.created));
+    if (job.type !== 'stream') {
+      article.append(history(points));
+    }
+
+    article.append(timeline(points, windows));
 
     const actions = element('div', null, 'actions');
     const run = element('button', 'Run now');
     run.type = 'button';
-    const answer = element('span', '', 'answer');
+    const answer = element('span', notes.get(job.job) ?? '', 'answer');
     answer.setAttribute('role', 'status');
-    run.addEventListener('click', () => trigger(job.job, run, answer));
-    actions.append(run, answer);
+    run.addEventListener('click', () => act(job.job, run, answer, 'jobs/' + encodeURIComponent(job.job), body =>
+      body.coalesced ? 'folded into the run already waiting' : 'queued'));
+    actions.append(run);
+    if (job.newest && job.type !== 'stream') {
+      const name = baseName(job.newest.file);
+      const verify = element('button', 'Verify newest');
+      verify.type = 'button';
+      verify.addEventListener('click', () => act(job.job, verify, answer,
+        `jobs/${encodeURIComponent(job.job)}/verify?file=${encodeURIComponent(name)}`,
+        body => body.ok ? `${name}: full check passed` : `${name}: ${body.problems.join('; ')}`));
+      actions.append(verify);
+    }
+
+    actions.append(answer);
     article.append(actions);
 
     const command = restoreCommand(job);
@@ -304,6 +385,7 @@
   function showLogin(message) {
     clearTimeout(timer);
     sessionStorage.removeItem(tokenKey);
+    notes.clear();
     clearCharts();
     byId('jobs').replaceChildren();
     byId('offsite').replaceChildren();

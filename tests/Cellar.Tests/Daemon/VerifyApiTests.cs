@@ -1,0 +1,46 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Xunit;
+
+namespace Cellar.Tests.Daemon;
+
+/// <summary>A backup's full check on request: only a name the job's own list holds is checked, and the check is recorded.</summary>
+public sealed class VerifyApiTests
+{
+    private const string Token = "verify-api-test-token-0123456789";
+
+    [Fact]
+    public async Task A_listed_backup_is_checked_and_recorded_and_any_other_name_is_404_without_touching_the_disk()
+    {
+        await using var api = await InProcessDaemon.StartAsync(Token);
+        using var client = api.Client(Token);
+        using (var run = await client.PostAsync(new Uri("/api/admin/jobs/daily?wait=true", UriKind.Relative), null, api.Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+        }
+
+        var listed = (await client.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", api.Ct))[0];
+        var name = Path.GetFileName(listed.GetProperty("file").GetString()!);
+
+        using var checkedOne = await client.PostAsync(new Uri($"/api/admin/jobs/daily/verify?file={Uri.EscapeDataString(name)}", UriKind.Relative), null, api.Ct);
+        Assert.Equal(HttpStatusCode.OK, checkedOne.StatusCode);
+        var answer = await checkedOne.Content.ReadFromJsonAsync<JsonElement>(api.Ct);
+        Assert.True(answer.GetProperty("ok").GetBoolean(), answer.ToString());
+        Assert.Equal(name, answer.GetProperty("file").GetString());
+        Assert.Equal(2, (await client.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", api.Ct))[0].GetProperty("stage").GetInt32());
+
+        foreach (var hostile in new[] { "../../../etc/passwd", "/etc/passwd", name + ".json", "", "no-such-backup.sqlite.gz" })
+        {
+            using var refused = await client.PostAsync(new Uri($"/api/admin/jobs/daily/verify?file={Uri.EscapeDataString(hostile)}", UriKind.Relative), null, api.Ct);
+            Assert.True(refused.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest, $"{hostile}: {refused.StatusCode}");
+        }
+
+        using var unknownJob = await client.PostAsync(new Uri($"/api/admin/jobs/nope/verify?file={Uri.EscapeDataString(name)}", UriKind.Relative), null, api.Ct);
+        Assert.Equal(HttpStatusCode.NotFound, unknownJob.StatusCode);
+
+        using var anonymous = new HttpClient { BaseAddress = api.Address };
+        using var withoutToken = await anonymous.PostAsync(new Uri($"/api/admin/jobs/daily/verify?file={Uri.EscapeDataString(name)}", UriKind.Relative), null, api.Ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, withoutToken.StatusCode);
+    }
+}
