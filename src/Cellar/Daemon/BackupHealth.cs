@@ -33,10 +33,12 @@ internal static class BackupHealth
         var reasons = new List<string>();
         var problems = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var windows = new Dictionary<string, IReadOnlyList<WindowAnswer>>(StringComparer.Ordinal);
+        var databases = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var job in config.Jobs)
         {
             var status = JobStatus.Of(job, config, time);
             statuses.Add(status);
+            databases[status.Job] = job.Database.Name;
             var own = problems[status.Job] = [];
             void Say(string reason)
             {
@@ -116,6 +118,7 @@ internal static class BackupHealth
 
         return new StatusAnswer(reasons.Count == 0, reasons, disks, statuses.Select(s => new JobAnswer(
             s.Job,
+            databases[s.Job],
             s.Type.ToString().ToLowerInvariant(),
             s.Newest is null ? null : BackupAnswer.Of(s.Newest),
             s.NewestAge?.TotalSeconds,

@@ -12,11 +12,12 @@ internal sealed record OffsiteAnswer(string Database, string Destination, int Pe
 internal sealed record DiskAnswer(string BackupRoot, long FreeBytes, long TotalBytes);
 
 /// <summary>
-/// One job in the status: its newest backup, how many it keeps, when it runs next, how it last failed, the reasons
+/// One job in the status: the database it backs up (as offsite lag names it), its newest backup, how many it keeps, when it runs next, how it last failed, the reasons
 /// it is unhealthy (its share of the status's), and for a stream the windows it can restore.
 /// </summary>
 internal sealed record JobAnswer(
     string Job,
+    string Database,
     string Type,
     BackupAnswer? Newest,
     double? AgeSeconds,

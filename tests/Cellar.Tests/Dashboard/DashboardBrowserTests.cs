@@ -2,6 +2,14 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Cellar.Tests.Daemon;
 using Cellar.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 using Xunit;
 
@@ -40,17 +48,8 @@ public sealed class DashboardBrowserTests : IDisposable
         var jobs = (await api.GetFromJsonAsync<JsonElement>("/api/admin/backup-status", ct)).GetProperty("jobs").GetArrayLength();
 
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
-        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
-        var errors = new List<string>();
-        page.Console += (_, message) =>
-        {
-            if (message.Type == "error")
-            {
-                errors.Add(message.Text);
-            }
-        };
-        page.PageError += (_, error) => errors.Add(error);
+        await using var browser = await LaunchAsync(playwright);
+        var (page, errors) = await OpenAsync(browser);
 
         await page.GotoAsync(daemon.Address.ToString());
         await page.Locator("#token").FillAsync("not-the-token-but-long-enough");
@@ -99,6 +98,78 @@ public sealed class DashboardBrowserTests : IDisposable
 
         Assert.True(errors.Count == 0, "console errors: " + string.Join(" | ", errors));
     }
+
+    [Fact]
+    public async Task Behind_a_reverse_proxy_under_a_path_prefix_the_page_finds_its_files_and_the_api()
+    {
+        Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (Debian's chromium package; ./test.sh installs it)");
+        await using var daemon = await InProcessDaemon.StartAsync(Token);
+        await using var proxy = await PrefixProxyAsync(daemon.Address);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var (page, errors) = await OpenAsync(browser);
+
+        await page.GotoAsync(new Uri(ProxyAddress(proxy), "cellar/").ToString());
+        await page.Locator("#token").FillAsync(Token);
+        await page.Locator("#login button[type=submit]").ClickAsync();
+        await Assertions.Expect(page.Locator("#jobs .card[data-job=daily]")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("#summary")).Not.ToBeEmptyAsync();
+        Assert.True(errors.Count == 0, "console errors: " + string.Join(" | ", errors));
+    }
+
+    private static Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
+        playwright.Chromium.LaunchAsync(new() { ExecutablePath = Chromium, Headless = true, Args = ["--no-sandbox"] });
+
+    /// <summary>A desktop-sized page, and every error its console logs or its scripts throw.</summary>
+    private static async Task<(IPage Page, List<string> Errors)> OpenAsync(IBrowser browser)
+    {
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1280, Height = 900 } });
+        var errors = new List<string>();
+        page.Console += (_, message) =>
+        {
+            if (message.Type == "error")
+            {
+                errors.Add(message.Text);
+            }
+        };
+        page.PageError += (_, error) => errors.Add(error);
+        return (page, errors);
+    }
+
+    /// <summary>
+    /// A reverse proxy on loopback serving the daemon under <c>/cellar/</c>, as nginx's
+    /// <c>location /cellar/ { proxy_pass http://127.0.0.1:PORT/; }</c> does: the prefix is cut off on the way in.
+    /// </summary>
+    private static async Task<WebApplication> PrefixProxyAsync(Uri daemon)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        var client = new HttpClient { BaseAddress = daemon };
+        app.Map("/cellar/{**rest}", async (HttpContext context, string? rest) =>
+        {
+            using var forwarded = new HttpRequestMessage(new HttpMethod(context.Request.Method), "/" + rest + context.Request.QueryString);
+            if (context.Request.Headers.Authorization.Count > 0)
+            {
+                forwarded.Headers.TryAddWithoutValidation("Authorization", context.Request.Headers.Authorization.ToString());
+            }
+
+            using var answer = await client.SendAsync(forwarded, context.RequestAborted);
+            context.Response.StatusCode = (int)answer.StatusCode;
+            foreach (var (name, values) in answer.Content.Headers)
+            {
+                context.Response.Headers[name] = values.ToArray();
+            }
+
+            await answer.Content.CopyToAsync(context.Response.Body, context.RequestAborted);
+        });
+        await app.StartAsync(TestContext.Current.CancellationToken);
+        return app;
+    }
+
+    private static Uri ProxyAddress(WebApplication proxy) =>
+        new(proxy.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single() + "/");
 
     private async Task Screenshot(IPage page, string name)
     {

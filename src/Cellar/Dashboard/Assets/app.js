@@ -242,7 +242,16 @@
     });
   }
 
-  function card(job, backups) {
+  // Each offsite destination of the job's database: confirmed, or how much waits and for how long.
+  function offsiteFacts(job, offsite) {
+    return offsite
+      .filter(o => o.database === job.database)
+      .map(o => [`Offsite ${o.destination}`, o.pending === 0
+        ? 'every backup confirmed'
+        : `${o.pending} waiting, the oldest ${age(o.oldestPendingAgeSeconds)}`]);
+  }
+
+  function card(job, backups, offsite) {
     const article = element('article', null, 'card');
     article.dataset.job = job.job;
     // The status's own reasons for this job, without the "job NAME:" the card's title already says.
@@ -268,6 +277,7 @@
         ['Awaiting full check', String(job.awaitingFullCheck)],
         ['Kept', `${job.count} (${bytes(job.totalBytes)})`],
         ['Next run', job.nextRun ? new Date(job.nextRun).toLocaleString() : 'on demand'],
+        ...offsiteFacts(job, offsite),
       ]));
     const points = backups
       .filter(b => b.job === job.job)
@@ -309,34 +319,6 @@
     return article;
   }
 
-  function offsite(rows) {
-    const section = byId('offsite');
-    section.replaceChildren();
-    if (rows.length === 0) {
-      return;
-    }
-
-    section.append(element('h2', 'Offsite copies'));
-    const table = element('table');
-    const head = element('tr');
-    for (const name of ['Database', 'Destination', 'Pending', 'Oldest pending']) {
-      head.append(element('th', name));
-    }
-
-    table.append(head);
-    for (const row of rows) {
-      const line = element('tr');
-      line.append(
-        element('td', row.database),
-        element('td', row.destination),
-        element('td', String(row.pending)),
-        element('td', row.oldestPendingAgeSeconds === null ? '–' : age(row.oldestPendingAgeSeconds)));
-      table.append(line);
-    }
-
-    section.append(table);
-  }
-
   function clearCharts() {
     charts.splice(0).forEach(c => {
       c.sizes.disconnect();
@@ -349,8 +331,7 @@
     summary.textContent = status.healthy ? 'All backups healthy' : `Unhealthy: ${status.reasons.join('; ')}`;
     summary.className = status.healthy ? 'good' : 'bad';
     clearCharts();
-    byId('jobs').replaceChildren(...status.jobs.map(job => card(job, backups)));
-    offsite(status.offsite);
+    byId('jobs').replaceChildren(...status.jobs.map(job => card(job, backups, status.offsite)));
   }
 
   async function refresh() {
@@ -388,7 +369,6 @@
     notes.clear();
     clearCharts();
     byId('jobs').replaceChildren();
-    byId('offsite').replaceChildren();
     byId('summary').textContent = '';
     byId('sign-out').hidden = true;
     byId('login').hidden = false;
