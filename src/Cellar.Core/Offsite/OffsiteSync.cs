@@ -41,6 +41,32 @@ internal sealed partial class OffsiteSync(CellarConfig config, TimeProvider time
     }
 
     /// <summary>
+    /// Every confirmed offsite copy, by the local backup it copies (its path): to which destination and when it was
+    /// confirmed there, which with the backup's own time is its offsite lag. A ledger that cannot be read adds nothing
+    /// (<see cref="Lag"/> reports it).
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<(string Destination, DateTimeOffset ConfirmedAt)>> Confirmations()
+    {
+        var copies = new Dictionary<string, List<(string, DateTimeOffset)>>(StringComparer.Ordinal);
+        foreach (var (database, destination) in config.Databases.SelectMany(d => d.Offsite.Select(o => (d, o))))
+        {
+            try
+            {
+                foreach (var entry in OffsiteLedger.Load(database, destination).Entries)
+                {
+                    (copies.TryGetValue(entry.LocalPath, out var list) ? list : copies[entry.LocalPath] = []).Add((destination.Name, entry.ConfirmedAt));
+                }
+            }
+            catch (CellarException)
+            {
+                // Lag() names the unreadable ledger as its destination's problem.
+            }
+        }
+
+        return copies.ToDictionary(c => c.Key, c => (IReadOnlyList<(string, DateTimeOffset)>)c.Value, StringComparer.Ordinal);
+    }
+
+    /// <summary>
     /// What each destination still lacks: how many backups and since when (the offsite lag); a ledger that cannot be
     /// read is reported as the destination's problem rather than failing every status.
     /// </summary>

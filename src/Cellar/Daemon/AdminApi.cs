@@ -3,11 +3,13 @@ using System.Diagnostics.CodeAnalysis;
 using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
+using Cellar.Core.Offsite;
 using Cellar.Core.Scheduling;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cellar.Daemon;
 
@@ -96,12 +98,13 @@ internal static class AdminApi
 
     /// <summary>The stored backups, of every job or of one.</summary>
     /// <response code="404">No such job.</response>
-    public static Results<Ok<IEnumerable<BackupAnswer>>, Problem<Status404NotFound>> Backups([Description("only this job's backups")] string? job, CellarConfig config)
+    public static Results<Ok<IEnumerable<BackupAnswer>>, Problem<Status404NotFound>> Backups([Description("only this job's backups")] string? job, CellarConfig config, TimeProvider time)
     {
         try
         {
             var jobs = job is null ? config.Jobs : [config.FindJob(job)];
-            return TypedResults.Ok(jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone).Select(e => BackupAnswer.Of(e, j.QualifiedName(config)))));
+            var confirmations = new OffsiteSync(config, time, NullLogger.Instance).Confirmations();
+            return TypedResults.Ok(jobs.SelectMany(j => BackupCatalog.List(j, config.TimeZone).Select(e => BackupAnswer.Of(e, j.QualifiedName(config), confirmations))));
         }
         catch (ConfigException e)
         {

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Cellar.Tests.Daemon;
 using Cellar.Tests.Support;
 using Microsoft.AspNetCore.Builder;
@@ -34,15 +35,28 @@ public sealed class DashboardBrowserTests : IDisposable
     {
         Assert.SkipUnless(File.Exists(Chromium), $"{Chromium} is not installed (Debian's chromium package; ./test.sh installs it)");
         var ct = TestContext.Current.CancellationToken;
-        await using var daemon = await InProcessDaemon.StartAsync(Token);
+        var nas = Directory.CreateDirectory(_temp.Combine("nas")).FullName;
+        using var logs = new LogRecorder();
+        await using var daemon = await InProcessDaemon.StartAsync(Token, configure: config =>
+            config["offsite"] = new JsonObject { ["nas"] = new JsonObject { ["type"] = "local", ["path"] = nas } }, logs: logs);
         using var api = daemon.Client(Token);
 
-        // A seeded history: three backups of the daily job, a second apart so each has its own name.
+        // A seeded history: three backups of the daily job, a second apart so each has its own name, each copied to
+        // the offsite folder by the daemon.
         for (var i = 0; i < 3; i++)
         {
             using var seeded = await api.PostAsync(new Uri("/api/admin/jobs/daily?wait=true", UriKind.Relative), null, ct);
             Assert.True(seeded.IsSuccessStatusCode, await seeded.Content.ReadAsStringAsync(ct));
             await Task.Delay(TimeSpan.FromSeconds(1.1), ct);
+        }
+
+        var copying = System.Diagnostics.Stopwatch.StartNew();
+        while ((await api.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", ct)).EnumerateArray().Any(b => b.GetProperty("offsite").GetArrayLength() == 0))
+        {
+            Assert.True(copying.Elapsed < TimeSpan.FromSeconds(60), "the seeded backups did not reach the offsite folder: "
+                + await api.GetStringAsync(new Uri("/api/admin/backups?job=daily", UriKind.Relative), ct)
+                + await api.GetStringAsync(new Uri("/api/admin/backup-status", UriKind.Relative), ct) + string.Join("\n", logs.Entries.Select(e => e.Category + ": " + e.Message)));
+            await Task.Delay(200, ct);
         }
 
         var jobs = (await api.GetFromJsonAsync<JsonElement>("/api/admin/backup-status", ct)).GetProperty("jobs").GetArrayLength();
@@ -64,7 +78,9 @@ public sealed class DashboardBrowserTests : IDisposable
         await Assertions.Expect(page.Locator("#jobs .card")).ToHaveCountAsync(jobs);
         var daily = page.Locator("#jobs .card[data-job=daily]");
         await Assertions.Expect(daily.Locator("figure.history")).ToHaveAttributeAsync("data-points", "3");
+        await Assertions.Expect(daily.Locator("figure.history")).ToHaveAttributeAsync("data-offsite-points", "3");
         await Assertions.Expect(daily.Locator("figure.timeline")).ToHaveAttributeAsync("data-points", "3");
+        await Assertions.Expect(daily.Locator("dd", new() { HasText = "every backup confirmed" })).ToHaveCountAsync(1);
         Assert.True(await daily.Locator("figure.history canvas").CountAsync() > 0, "the daily job's history was not drawn");
         Assert.True(await daily.Locator("figure.timeline canvas").CountAsync() > 0, "the daily job's restore points were not drawn");
 

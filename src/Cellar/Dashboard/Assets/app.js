@@ -186,9 +186,13 @@
     const seconds = points.map(b => (b.durationMs ?? null) === null ? null : b.durationMs / 1000);
     const ratio = points.map(b => b.sourceBytes ? b.sourceBytes / b.sizeBytes : null);
     const held = points.map(b => b.writersHeldOffMs ?? null);
+    // Offsite lag: from the backup to its last destination's confirmation, in minutes (none while one is missing).
+    const lag = points.map(b => b.offsite && b.offsite.length
+      ? Math.max(...b.offsite.map(o => new Date(o.confirmedAt) - new Date(b.created))) / 60000
+      : null);
     const options = {
       cursor: { points: { size: 8 } },
-      scales: { x: time, seconds: {}, ratio: {}, held: {} },
+      scales: { x: time, seconds: {}, ratio: {}, held: {}, lag: {} },
       axes: [
         { stroke: ink(), grid },
         { stroke: ink(), grid, label: 'MiB' },
@@ -200,10 +204,13 @@
         { label: 'duration (s)', stroke: '#d1792f', width: 2, scale: 'seconds', points: { show: true, size: 6 } },
         { label: 'ratio', stroke: '#3a9d5d', width: 1, scale: 'ratio', points: { show: true, size: 4 } },
         { label: 'writers held (ms)', stroke: '#8e44ad', width: 1, scale: 'held', show: false, points: { show: true, size: 4 } },
+        { label: 'offsite lag (min)', stroke: '#c0392b', width: 1, scale: 'lag', points: { show: true, size: 4 } },
       ],
     };
-    return figure('history', points.length, 'No backups yet.', 180, options,
-      [x, points.map(b => b.sizeBytes / 1048576), seconds, ratio, held], i => describeBackup(points[i]));
+    const frame = figure('history', points.length, 'No backups yet.', 180, options,
+      [x, points.map(b => b.sizeBytes / 1048576), seconds, ratio, held, lag], i => describeBackup(points[i]));
+    frame.dataset.offsitePoints = String(lag.filter(v => v !== null).length);
+    return frame;
   }
 
   // Every moment the job can restore: each backup a point, each of a stream's windows a line from its first moment
