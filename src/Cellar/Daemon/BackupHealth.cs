@@ -34,11 +34,14 @@ internal static class BackupHealth
         var problems = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         var windows = new Dictionary<string, IReadOnlyList<WindowAnswer>>(StringComparer.Ordinal);
         var databases = new Dictionary<string, string>(StringComparer.Ordinal);
+        var destinations = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var reaches = new Dictionary<string, IReadOnlyList<ReachAnswer>>(StringComparer.Ordinal);
         foreach (var job in config.Jobs)
         {
             var status = JobStatus.Of(job, config, time);
             statuses.Add(status);
             databases[status.Job] = job.Database.Name;
+            destinations[status.Job] = [.. job.Database.Offsite.Where(o => o.Takes(job)).Select(o => o.Name)];
             var own = problems[status.Job] = [];
             void Say(string reason)
             {
@@ -71,9 +74,11 @@ internal static class BackupHealth
                     Say($"job {status.Job}: nothing streamed yet");
                 }
 
-                foreach (var reach in StreamOffsiteReach.Of(stream).Where(r => now - r.OldestPending > StreamOffsiteSlack))
+                var reach = StreamOffsiteReach.Of(stream);
+                reaches[status.Job] = [.. reach.Select(r => new ReachAnswer(r.Destination, r.Confirmed, (now - r.OldestPending)?.TotalSeconds))];
+                foreach (var behind in reach.Where(r => now - r.OldestPending > StreamOffsiteSlack))
                 {
-                    Say($"offsite {reach.Destination} (stream {stream.Name}): transactions waiting for {(now - reach.OldestPending!.Value).TotalMinutes:0} min");
+                    Say($"offsite {behind.Destination} (stream {stream.Name}): transactions waiting for {(now - behind.OldestPending!.Value).TotalMinutes:0} min");
                 }
 
                 continue;
@@ -130,6 +135,8 @@ internal static class BackupHealth
             s.AwaitingFullCheck.Count,
             s.LongestFullCheckWait?.TotalSeconds,
             problems[s.Job],
-            windows.GetValueOrDefault(s.Job))).ToList(), offsite);
+            destinations[s.Job],
+            windows.GetValueOrDefault(s.Job),
+            reaches.GetValueOrDefault(s.Job))).ToList(), offsite);
     }
 }

@@ -13,7 +13,8 @@ internal sealed record DiskAnswer(string BackupRoot, long FreeBytes, long TotalB
 
 /// <summary>
 /// One job in the status: the database it backs up (as offsite lag names it), its newest backup, how many it keeps, when it runs next, how it last failed, the reasons
-/// it is unhealthy (its share of the status's), and for a stream the windows it can restore.
+/// it is unhealthy (its share of the status's), the offsite destinations that take it, and for a stream the windows
+/// it can restore and how far each destination's copy reaches.
 /// </summary>
 internal sealed record JobAnswer(
     string Job,
@@ -29,7 +30,15 @@ internal sealed record JobAnswer(
     int AwaitingFullCheck,
     double? LongestFullCheckWaitSeconds,
     IReadOnlyList<string> Problems,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<WindowAnswer>? Restorable);
+    IReadOnlyList<string> OffsiteDestinations,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<WindowAnswer>? Restorable,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<ReachAnswer>? StreamOffsite);
+
+/// <summary>How far a stream's copy at one offsite destination reaches.</summary>
+/// <param name="Destination">The destination's name.</param>
+/// <param name="Confirmed">The newest moment confirmed there (null: nothing yet).</param>
+/// <param name="OldestPendingAgeSeconds">How long the oldest transaction not yet there has waited (null: none waits).</param>
+internal sealed record ReachAnswer(string Destination, DateTimeOffset? Confirmed, double? OldestPendingAgeSeconds);
 
 /// <summary>What one generation of a stream can restore: any moment from <paramref name="From"/> to <paramref name="To"/>.</summary>
 /// <param name="Generation">The generation's id.</param>

@@ -38,7 +38,10 @@ public sealed class DashboardBrowserTests : IDisposable
         var nas = Directory.CreateDirectory(_temp.Combine("nas")).FullName;
         using var logs = new LogRecorder();
         await using var daemon = await InProcessDaemon.StartAsync(Token, configure: config =>
-            config["offsite"] = new JsonObject { ["nas"] = new JsonObject { ["type"] = "local", ["path"] = nas } }, logs: logs);
+        {
+            config["offsite"] = new JsonObject { ["nas"] = new JsonObject { ["type"] = "local", ["path"] = nas } };
+            config["jobs"]!["live"] = new JsonObject { ["type"] = "stream", ["folder"] = "stream" };
+        }, logs: logs);
         using var api = daemon.Client(Token);
 
         // A seeded history: three backups of the daily job, a second apart so each has its own name, each copied to
@@ -81,6 +84,12 @@ public sealed class DashboardBrowserTests : IDisposable
         await Assertions.Expect(daily.Locator("figure.history")).ToHaveAttributeAsync("data-offsite-points", "3");
         await Assertions.Expect(daily.Locator("figure.timeline")).ToHaveAttributeAsync("data-points", "3");
         await Assertions.Expect(daily.Locator("dd", new() { HasText = "every backup confirmed" })).ToHaveCountAsync(1);
+
+        // The stream's card: the window it restores, drawn on its timeline, and how far its offsite copy reaches.
+        var live = page.Locator("#jobs .card[data-job=live]");
+        await Assertions.Expect(live.Locator("dt", new() { HasText = "Restorable" })).ToHaveCountAsync(1);
+        await Assertions.Expect(live.Locator("figure.timeline")).ToHaveAttributeAsync("data-points", "1");
+        await Assertions.Expect(live.Locator("dt", new() { HasText = "Offsite nas" })).ToHaveCountAsync(1);
         Assert.True(await daily.Locator("figure.history canvas").CountAsync() > 0, "the daily job's history was not drawn");
         Assert.True(await daily.Locator("figure.timeline canvas").CountAsync() > 0, "the daily job's restore points were not drawn");
 

@@ -61,20 +61,28 @@
     return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
   }
 
+  // A length of time in its largest whole unit ("3 h"); under a minute, null.
+  function span(seconds) {
+    const steps = [[86400, 'd'], [3600, 'h'], [60, 'min']];
+    for (const [size, unit] of steps) {
+      if (seconds >= size) {
+        return `${Math.floor(seconds / size)} ${unit}`;
+      }
+    }
+
+    return null;
+  }
+
   function age(seconds) {
     if (seconds === null || seconds === undefined) {
       return '–';
     }
 
-    const steps = [[86400, 'd'], [3600, 'h'], [60, 'min']];
-    for (const [size, unit] of steps) {
-      if (seconds >= size) {
-        return `${Math.floor(seconds / size)} ${unit} ago`;
-      }
-    }
-
-    return 'just now';
+    const length = span(seconds);
+    return length ? `${length} ago` : 'just now';
   }
+
+  const waited = seconds => span(seconds) ?? 'under a minute';
 
   const baseName = path => path.split('/').pop();
 
@@ -138,14 +146,14 @@
 
   const ink = () => getComputedStyle(document.body).color;
   const grid = { stroke: 'rgba(128,128,128,0.25)' };
-  // Time on x, from the first point to the last with room around them; a lone point gets an hour either side (uPlot
-  // would give it a thousand days, its day counted in milliseconds of a scale in seconds).
+  // Time on x, from the first point to the last with room around them, a minute at least (uPlot would give a lone
+  // point a thousand days, its day counted in milliseconds of a scale in seconds).
   const time = {
     time: true,
     range: u => {
       const x = u.data[0];
       const [first, last] = [x[0], x[x.length - 1]];
-      const pad = last > first ? (last - first) * 0.04 : 3600;
+      const pad = Math.max((last - first) * 0.04, 60);
       return [first - pad, last + pad];
     },
   };
@@ -249,13 +257,20 @@
     });
   }
 
-  // Each offsite destination of the job's database: confirmed, or how much waits and for how long.
+  // Each offsite destination that takes the job: for a stream how far its copy reaches; for backups, those of the
+  // job's database confirmed, or how many wait and since when.
   function offsiteFacts(job, offsite) {
+    if (job.streamOffsite) {
+      return job.streamOffsite.map(r => [`Offsite ${r.destination}`,
+        (r.confirmed ? `up to ${new Date(r.confirmed).toLocaleString()}` : 'nothing yet')
+        + (r.oldestPendingAgeSeconds === null ? '' : `; transactions waiting for ${waited(r.oldestPendingAgeSeconds)}`)]);
+    }
+
     return offsite
-      .filter(o => o.database === job.database)
+      .filter(o => o.database === job.database && job.offsiteDestinations.includes(o.destination))
       .map(o => [`Offsite ${o.destination}`, o.pending === 0
         ? 'every backup confirmed'
-        : `${o.pending} waiting, the oldest ${age(o.oldestPendingAgeSeconds)}`]);
+        : `${o.pending} waiting, the oldest for ${waited(o.oldestPendingAgeSeconds)}`]);
   }
 
   function card(job, backups, offsite) {
@@ -276,6 +291,7 @@
           : 'nothing yet'],
         ['Generations', String(windows.length)],
         ['Next base', job.nextRun ? new Date(job.nextRun).toLocaleString() : '–'],
+        ...offsiteFacts(job, offsite),
       ]
       : [
         ['Newest', job.newest ? baseName(job.newest.file) : 'none'],
