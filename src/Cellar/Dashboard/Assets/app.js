@@ -10,6 +10,8 @@
   const charts = [];
   // What the last action on each job's card said, kept across the page's refreshes.
   const notes = new Map();
+  // The backup picked for a check on each card, kept across refreshes as well.
+  const picks = new Map();
   let timer = null;
 
   class Refused extends Error {}
@@ -318,19 +320,30 @@
     answer.setAttribute('role', 'status');
     run.addEventListener('click', () => act(job.job, run, answer, 'jobs/' + encodeURIComponent(job.job), body =>
       body.coalesced ? 'folded into the run already waiting' : 'queued'));
-    actions.append(run);
-    if (job.newest && job.type !== 'stream') {
-      const name = baseName(job.newest.file);
-      const verify = element('button', 'Verify newest');
-      verify.type = 'button';
-      verify.addEventListener('click', () => act(job.job, verify, answer,
-        `jobs/${encodeURIComponent(job.job)}/verify?file=${encodeURIComponent(name)}`,
-        body => body.ok ? `${name}: full check passed` : `${name}: ${body.problems.join('; ')}`));
-      actions.append(verify);
-    }
-
-    actions.append(answer);
+    actions.append(run, answer);
     article.append(actions);
+    if (points.length && job.type !== 'stream') {
+      // The full check of any of the job's backups, newest first.
+      const check = element('div', null, 'actions');
+      const pick = element('select');
+      pick.setAttribute('aria-label', `backup of ${job.job} to verify`);
+      for (const b of [...points].reverse()) {
+        const name = baseName(b.file);
+        pick.append(new Option(name, name, false, picks.get(job.job) === name));
+      }
+
+      pick.addEventListener('change', () => picks.set(job.job, pick.value));
+
+      const verify = element('button', 'Verify');
+      verify.type = 'button';
+      verify.addEventListener('click', () => {
+        const name = pick.value;
+        act(job.job, verify, answer, `jobs/${encodeURIComponent(job.job)}/verify?file=${encodeURIComponent(name)}`,
+          body => body.ok ? `${name}: full check passed` : `${name}: ${body.problems.join('; ')}`);
+      });
+      check.append(pick, verify);
+      article.append(check);
+    }
 
     const command = restoreCommand(job);
     if (command) {
@@ -390,6 +403,7 @@
     clearTimeout(timer);
     sessionStorage.removeItem(tokenKey);
     notes.clear();
+    picks.clear();
     clearCharts();
     byId('jobs').replaceChildren();
     byId('summary').textContent = '';
