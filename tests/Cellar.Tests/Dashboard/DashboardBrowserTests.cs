@@ -19,7 +19,7 @@ namespace Cellar.Tests.Dashboard;
 /// <summary>
 /// The dashboard in a real browser (Debian's chromium, driven headless by Playwright) against the daemon on loopback:
 /// a wrong token shows an error and no data, the right one every job's card with its history drawn, a trigger from the
-/// page makes a backup and another checks one, and nothing logs an error. Screenshots at phone and desktop widths go to
+/// page makes a backup and another checks one, and nothing logs an error. Screenshots at phone and desktop widths (and desktop in dark mode) go to
 /// <c>CELLAR_SCREENSHOTS</c> (CI keeps them with its results) or the test's temp folder.
 /// </summary>
 public sealed class DashboardBrowserTests : IDisposable
@@ -99,6 +99,16 @@ public sealed class DashboardBrowserTests : IDisposable
         await plot.HoverAsync(new() { Position = new() { X = box.Width - 1, Y = box.Height / 2 } });
         await Assertions.Expect(daily.Locator("figure.history figcaption")).ToContainTextAsync("portfolio-");
         await Screenshot(page, "desktop");
+
+        // A restore is a command to copy, never an action of the page.
+        await daily.Locator("details summary", new() { HasText = "Restore" }).ClickAsync();
+        await Assertions.Expect(daily.Locator("details code")).ToHaveTextAsync("cellar restore --latest daily --to /path/to/restored.sqlite");
+
+        // Dark when the system is.
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Dark });
+        Assert.Equal("rgb(18, 22, 28)", await page.EvaluateAsync<string>("getComputedStyle(document.body).backgroundColor"));
+        await Screenshot(page, "desktop-dark");
+        await page.EmulateMediaAsync(new() { ColorScheme = ColorScheme.Light });
 
         // On a phone nothing is wider than the screen: no sideways scrolling.
         await page.SetViewportSizeAsync(390, 844);

@@ -419,5 +419,7 @@
     refresh();
   });
   byId('sign-out').addEventListener('click', () => showLogin(''));
+  // The plots take their ink from the page's colours when drawn: draw them again when the system turns dark or light.
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => token() && refresh());
   refresh();
 })();
