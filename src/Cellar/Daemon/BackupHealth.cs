@@ -29,20 +29,14 @@ internal static class BackupHealth
     public static StatusAnswer Of(CellarConfig config, TimeProvider time)
     {
         var now = time.GetUtcNow();
-        var statuses = new List<JobStatus>();
+        var jobs = new List<JobAnswer>();
         var reasons = new List<string>();
-        var problems = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        var windows = new Dictionary<string, IReadOnlyList<WindowAnswer>>(StringComparer.Ordinal);
-        var databases = new Dictionary<string, string>(StringComparer.Ordinal);
-        var destinations = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        var reaches = new Dictionary<string, IReadOnlyList<ReachAnswer>>(StringComparer.Ordinal);
         foreach (var job in config.Jobs)
         {
             var status = JobStatus.Of(job, config, time);
-            statuses.Add(status);
-            databases[status.Job] = job.Database.Name;
-            destinations[status.Job] = [.. job.Database.Offsite.Where(o => o.Takes(job)).Select(o => o.Name)];
-            var own = problems[status.Job] = [];
+            var own = new List<string>();
+            IReadOnlyList<WindowAnswer>? windows = null;
+            IReadOnlyList<ReachAnswer>? reaches = null;
             void Say(string reason)
             {
                 reasons.Add(reason);
@@ -68,23 +62,20 @@ internal static class BackupHealth
             {
                 // Its schedule is when it takes bases; what counts is that the stream exists (its lag is on /metrics).
                 var generations = StreamCatalog.List(stream);
-                windows[status.Job] = [.. generations.Select(g => new WindowAnswer(g.Id, g.From, g.To))];
+                windows = [.. generations.Select(g => new WindowAnswer(g.Id, g.From, g.To))];
                 if (generations.Count == 0)
                 {
                     Say($"job {status.Job}: nothing streamed yet");
                 }
 
                 var reach = StreamOffsiteReach.Of(stream);
-                reaches[status.Job] = [.. reach.Select(r => new ReachAnswer(r.Destination, r.Confirmed, (now - r.OldestPending)?.TotalSeconds))];
+                reaches = [.. reach.Select(r => new ReachAnswer(r.Destination, r.Confirmed, (now - r.OldestPending)?.TotalSeconds))];
                 foreach (var behind in reach.Where(r => now - r.OldestPending > StreamOffsiteSlack))
                 {
                     Say($"offsite {behind.Destination} (stream {stream.Name}): transactions waiting for {(now - behind.OldestPending!.Value).TotalMinutes:0} min");
                 }
-
-                continue;
             }
-
-            if (job.Type != JobType.Rotate && job.Schedule?.GetNextOccurrence(now, config.TimeZone) is { } next
+            else if (job.Type != JobType.Rotate && job.Schedule?.GetNextOccurrence(now, config.TimeZone) is { } next
                 && job.Schedule.GetNextOccurrence(next, config.TimeZone) is { } after
                 && (status.Newest is null || now - status.Newest.Created > (after - next) + Slack))
             {
@@ -92,6 +83,24 @@ internal static class BackupHealth
                     ? $"job {status.Job}: no backup yet"
                     : $"job {status.Job}: newest backup is {(now - status.Newest.Created).TotalHours:0.#} h old (expected every {(after - next).TotalHours:0.#} h)");
             }
+
+            jobs.Add(new JobAnswer(
+                status.Job,
+                job.Database.Name,
+                status.Type.ToString().ToLowerInvariant(),
+                status.Newest is null ? null : BackupAnswer.Of(status.Newest),
+                status.NewestAge?.TotalSeconds,
+                status.Count,
+                status.TotalBytes,
+                status.NextRun,
+                status.LastFailure,
+                status.LastFailureMessage,
+                status.AwaitingFullCheck.Count,
+                status.LongestFullCheckWait?.TotalSeconds,
+                own,
+                [.. job.Database.Offsite.Where(o => o.Takes(job)).Select(o => o.Name)],
+                windows,
+                reaches));
         }
 
         var disks = config.Databases.Select(d => d.BackupRoot).Distinct().Select(root =>
@@ -121,22 +130,6 @@ internal static class BackupHealth
             return new OffsiteAnswer(lag.Database, lag.Destination, lag.Pending, age?.TotalSeconds);
         }).ToList();
 
-        return new StatusAnswer(reasons.Count == 0, reasons, disks, statuses.Select(s => new JobAnswer(
-            s.Job,
-            databases[s.Job],
-            s.Type.ToString().ToLowerInvariant(),
-            s.Newest is null ? null : BackupAnswer.Of(s.Newest),
-            s.NewestAge?.TotalSeconds,
-            s.Count,
-            s.TotalBytes,
-            s.NextRun,
-            s.LastFailure,
-            s.LastFailureMessage,
-            s.AwaitingFullCheck.Count,
-            s.LongestFullCheckWait?.TotalSeconds,
-            problems[s.Job],
-            destinations[s.Job],
-            windows.GetValueOrDefault(s.Job),
-            reaches.GetValueOrDefault(s.Job))).ToList(), offsite);
+        return new StatusAnswer(reasons.Count == 0, reasons, disks, jobs, offsite);
     }
 }
