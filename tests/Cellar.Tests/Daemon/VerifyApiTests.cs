@@ -43,4 +43,32 @@ public sealed class VerifyApiTests
         using var withoutToken = await anonymous.PostAsync(new Uri($"/api/admin/jobs/daily/verify?file={Uri.EscapeDataString(name)}", UriKind.Relative), null, api.Ct);
         Assert.Equal(HttpStatusCode.Unauthorized, withoutToken.StatusCode);
     }
+
+    [Fact]
+    public async Task A_damaged_backup_is_answered_as_failed_with_what_is_wrong_and_listed_as_unverified()
+    {
+        await using var api = await InProcessDaemon.StartAsync(Token);
+        using var client = api.Client(Token);
+        using (var run = await client.PostAsync(new Uri("/api/admin/jobs/daily?wait=true", UriKind.Relative), null, api.Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+        }
+
+        var file = (await client.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", api.Ct))[0].GetProperty("file").GetString()!;
+        var name = Path.GetFileName(file);
+        using (var damage = new FileStream(file, FileMode.Open, FileAccess.ReadWrite))
+        {
+            damage.Position = damage.Length / 2;
+            var b = damage.ReadByte();
+            damage.Position--;
+            damage.WriteByte((byte)(b ^ 0x40));
+        }
+
+        using var checkedOne = await client.PostAsync(new Uri($"/api/admin/jobs/daily/verify?file={Uri.EscapeDataString(name)}", UriKind.Relative), null, api.Ct);
+        Assert.Equal(HttpStatusCode.OK, checkedOne.StatusCode);
+        var answer = await checkedOne.Content.ReadFromJsonAsync<JsonElement>(api.Ct);
+        Assert.False(answer.GetProperty("ok").GetBoolean(), answer.ToString());
+        Assert.NotEmpty(answer.GetProperty("problems").EnumerateArray());
+        Assert.False((await client.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", api.Ct))[0].GetProperty("verified").GetBoolean());
+    }
 }
