@@ -39,6 +39,11 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
 
     private readonly JournalCursor _journal = new();
 
+    private readonly StreamLag _lag = new(StreamLag.PathOf(job, destination));
+
+    /// <summary>When the oldest transaction the pass under way found waiting committed (null: none yet), for its lag.</summary>
+    private DateTimeOffset? _waited;
+
     private bool MaintenanceDue => destination.Prune && (_maintained is not { } last || time.GetUtcNow() - last >= MaintenanceInterval);
 
     /// <summary>The ledger as the last pass that read it left it (null: no pass has read it yet).</summary>
@@ -52,8 +57,10 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
     {
         // An idle app leaves the folder as it was: then there is nothing to read, let alone send (until maintenance is due).
         var seen = Fingerprint();
+        _waited = OldestPending;
         if (seen == _copied && !MaintenanceDue)
         {
+            _lag.Record(time.GetUtcNow(), _waited);
             return 0;
         }
 
@@ -67,11 +74,13 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
         catch
         {
             OldestPending ??= StreamOffsiteReach.PendingSince(job, ledger.File);
+            _waited ??= OldestPending;
             throw;
         }
         finally
         {
             Ledger = ledger.File;
+            _lag.Record(time.GetUtcNow(), _waited);
         }
     }
 
@@ -274,6 +283,7 @@ internal sealed partial class StreamUpload(StreamJob job, OffsiteDestination des
         {
             cancellationToken.ThrowIfCancellationRequested();
             OldestPending ??= record.Committed;
+            _waited ??= record.Committed;
             first ??= record;
             last = record;
             record.WriteTo(records, pageSize);

@@ -42,6 +42,7 @@ internal static class AdminApi
         admin.MapPost("/trigger-backup", TriggerDailyAsync);
         admin.MapPost("/jobs/{job}", TriggerJobAsync);
         admin.MapPost("/jobs/{job}/verify", VerifyApi.VerifyAsync);
+        admin.MapGet("/jobs/{job}/offsite-lag", OffsiteLagApi.Lag);
         admin.MapGet("/runs/{id:guid}", Run);
         admin.MapGet("/backups", Backups);
         admin.MapGet("/backup-status", Status);

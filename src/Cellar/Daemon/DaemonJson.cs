@@ -14,6 +14,7 @@ namespace Cellar.Daemon;
 [JsonSerializable(typeof(TriggerAnswer))]
 [JsonSerializable(typeof(RunAnswer))]
 [JsonSerializable(typeof(VerifyAnswer))]
+[JsonSerializable(typeof(IEnumerable<LagAnswer>))]
 [JsonSerializable(typeof(HealthAnswer))]
 [JsonSerializable(typeof(FailureAlert))]
 [JsonSerializable(typeof(bool?))]

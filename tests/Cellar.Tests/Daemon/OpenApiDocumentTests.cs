@@ -28,6 +28,7 @@ public sealed partial class OpenApiDocumentTests
         ["POST /api/admin/trigger-backup"] = Trigger,
         ["POST /api/admin/jobs/{job}"] = Trigger,
         ["POST /api/admin/jobs/{job}/verify"] = [200, 400, 401, 404, 429, 503],
+        ["GET /api/admin/jobs/{job}/offsite-lag"] = [200, 400, 401, 404, 503],
         ["GET /api/admin/runs/{id}"] = [200, 400, 401, 404, 503],
         ["GET /api/admin/backups"] = [200, 400, 401, 404, 503],
         ["GET /api/admin/backup-status"] = [200, 400, 401, 503],

@@ -1,6 +1,8 @@
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Cellar.Core.Configuration;
+using Cellar.Core.Offsite;
 using Cellar.Tests.Daemon;
 using Cellar.Tests.Support;
 using Microsoft.AspNetCore.Builder;
@@ -64,6 +66,13 @@ public sealed class DashboardBrowserTests : IDisposable
 
         var jobs = (await api.GetFromJsonAsync<JsonElement>("/api/admin/backup-status", ct)).GetProperty("jobs").GetArrayLength();
 
+        // A seeded hour of the stream's offsite lag at nas, an outage of half an hour in it (beside whatever minutes
+        // the daemon's own uploader records meanwhile).
+        var live = (StreamJob)daemon.Services.GetRequiredService<CellarConfig>().FindJob("live");
+        var hourAgo = TimeProvider.System.GetUtcNow().AddHours(-1);
+        File.AppendAllLines(StreamLag.PathOf(live, live.Database.Offsite.Single(d => d.Name == "nas")),
+            new[] { 0, 1.2, 1800, 0.9, 0 }.Select((seconds, i) => $"{hourAgo.AddMinutes(i):yyyy-MM-ddTHH:mm:00Z} {seconds}"));
+
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await LaunchAsync(playwright);
         var (page, errors) = await OpenAsync(browser);
@@ -86,10 +95,18 @@ public sealed class DashboardBrowserTests : IDisposable
         await Assertions.Expect(daily.Locator("dd", new() { HasText = "every backup confirmed" })).ToHaveCountAsync(1);
 
         // The stream's card: the window it restores, drawn on its timeline, and how far its offsite copy reaches.
-        var live = page.Locator("#jobs .card[data-job=live]");
-        await Assertions.Expect(live.Locator("dt", new() { HasText = "Restorable" })).ToHaveCountAsync(1);
-        await Assertions.Expect(live.Locator("figure.timeline")).ToHaveAttributeAsync("data-points", "1");
-        await Assertions.Expect(live.Locator("dt", new() { HasText = "Offsite nas" })).ToHaveCountAsync(1);
+        var stream = page.Locator("#jobs .card[data-job=live]");
+        await Assertions.Expect(stream.Locator("dt", new() { HasText = "Restorable" })).ToHaveCountAsync(1);
+        await Assertions.Expect(stream.Locator("figure.timeline")).ToHaveAttributeAsync("data-points", "1");
+        await Assertions.Expect(stream.Locator("dt", new() { HasText = "Offsite nas" })).ToHaveCountAsync(1);
+
+        // ... and its offsite lag over time: every point the API has, the seeded ones among them.
+        var lag = (await api.GetFromJsonAsync<JsonElement>("/api/admin/jobs/live/offsite-lag", ct)).EnumerateArray().Single();
+        Assert.Equal("nas", lag.GetProperty("destination").GetString());
+        var lagPoints = lag.GetProperty("points").EnumerateArray().ToList();
+        Assert.True(lagPoints.Count >= 5 && lagPoints.Any(p => p.GetProperty("seconds").GetDouble() == 1800), lag.ToString());
+        await Assertions.Expect(stream.Locator("figure.lag")).ToHaveAttributeAsync("data-points", lagPoints.Count.ToString(System.Globalization.CultureInfo.InvariantCulture), new() { Timeout = 15000 });
+        Assert.True(await stream.Locator("figure.lag canvas").CountAsync() > 0, "the stream's offsite lag was not drawn");
         Assert.True(await daily.Locator("figure.history canvas").CountAsync() > 0, "the daily job's history was not drawn");
         Assert.True(await daily.Locator("figure.timeline canvas").CountAsync() > 0, "the daily job's restore points were not drawn");
 

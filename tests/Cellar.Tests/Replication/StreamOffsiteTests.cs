@@ -296,6 +296,32 @@ public sealed class StreamOffsiteTests
         Assert.Equal(602, StreamSandbox.Rows(await RestoreFromAsync(rig.Sandbox, "day2.sqlite", "--job", "live", "--at", days[1].ToString("O")), "item"));
     }
 
+    [Fact]
+    public async Task The_offsite_lag_climbs_minute_by_minute_while_the_destination_is_down_and_falls_once_it_is_caught_up()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var rig = await FakeClockRig.StartAsync("CREATE TABLE item(id INTEGER PRIMARY KEY)", "INSERT INTO item DEFAULT VALUES");
+        await rig.StepAsync(insert: true, TimeSpan.FromMinutes(1)); // 12:00, copied at once
+        await rig.Server.StopAsync();
+        for (var minute = 1; minute <= 3; minute++)
+        {
+            rig.Insert.ExecuteNonQuery();
+            await rig.Follower.StepAsync(ct);
+            rig.Follower.WaitForBackground();
+            rig.Follower.Seal(ct);
+            await Assert.ThrowsAnyAsync<Exception>(() => rig.Upload.PassAsync(ct));
+            rig.Clock.Advance(TimeSpan.FromMinutes(1));
+        }
+
+        await rig.Server.RestartAsync(ct);
+        await rig.StepAsync(insert: true, TimeSpan.FromMinutes(1)); // 12:04: caught up; the 12:01 commit waited 3 min
+        await rig.StepAsync(insert: false, TimeSpan.FromMinutes(1));
+        await rig.StepAsync(insert: false, TimeSpan.Zero);
+
+        var lag = StreamLag.Read(StreamLag.PathOf(rig.Job, rig.Job.Database.Offsite[0]), DateTimeOffset.MinValue, 100);
+        Assert.Equal(["12:00 0", "12:01 0", "12:02 60", "12:03 120", "12:04 180", "12:05 0"], lag.Select(p => $"{p.At:HH:mm} {p.Seconds}"));
+    }
+
     /// <summary>A writer commits for a second; then <c>cellar run live</c> ships it and copies it offsite. Returns the writer's last parent.</summary>
     private static async Task<long> WriteAndRunAsync(StreamSandbox sandbox, CancellationToken ct)
     {
@@ -333,6 +359,9 @@ public sealed class StreamOffsiteTests
         private Microsoft.Data.Sqlite.SqliteConnection _app = null!;
 
         public StreamSandbox Sandbox { get; } = new();
+
+        /// <summary>The destination's server, for the test to take down.</summary>
+        public S3Server Server => _server;
 
         public Microsoft.Extensions.Time.Testing.FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 2, 12, 0, 0, TimeSpan.Zero));
 
@@ -375,7 +404,8 @@ public sealed class StreamOffsiteTests
             rig.Insert.CommandText = insert;
             var config = ConfigLoader.Load(rig.Sandbox.ConfigPath);
             rig.Job = (StreamJob)config.FindJob("live");
-            rig.Store = new Cellar.Core.Storage.S3ObjectStore(rig._server.Options("cellar/"));
+            // One quick retry: a test that takes the server down fails its passes at once, not after a minute of backing off.
+            rig.Store = new Cellar.Core.Storage.S3ObjectStore(rig._server.Options("cellar/") with { Retries = 1 }, retryDelay: TimeSpan.FromMilliseconds(10));
             var quiet = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
             rig.Upload = new StreamUpload(rig.Job, rig.Job.Database.Offsite[0], rig.Store, OffsiteKey.Load(config), rig.Clock, quiet);
             rig.Follower = new WalFollower(rig.Job, rig.Clock, TimeZoneInfo.Utc, quiet);

@@ -160,12 +160,36 @@
     },
   };
 
+  // The time axis: each tick its time of day, the first one and each new day's with the date below it, so no label
+  // is wider than a clock and none runs into the next, on a phone too (uPlot's own put the date and time on one line).
+  const clock = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit' });
+  const clockSeconds = new Intl.DateTimeFormat(undefined, { hour: 'numeric', minute: '2-digit', second: '2-digit' });
+  const day = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+  function timeLabels(u, ticks, axis, space, step) {
+    let shown = null;
+    return ticks.map(t => {
+      const at = new Date(t * 1000);
+      const date = day.format(at);
+      const newDay = date !== shown;
+      shown = date;
+      if (step >= 86400) {
+        return date;
+      }
+
+      const time = (step < 60 ? clockSeconds : clock).format(at);
+      return newDay ? `${time}\n${date}` : time;
+    });
+  }
+
+  const timeAxis = () => ({ stroke: ink(), grid, space: 85, values: timeLabels });
+
   // A figure holding one uPlot chart that takes the width its card gives it, on a phone as on a desktop, and follows
-  // it when that changes; hovering a point says what it is in the caption (describe(i): the words for point i).
-  function figure(kind, count, empty, height, options, data, describe) {
+  // it when that changes; hovering a point says what it is in the caption (describe(i): the words for point i,
+  // hover: what the caption says until then).
+  function figure(kind, count, empty, hover, height, options, data, describe) {
     const frame = element('figure', null, `chart ${kind}`);
     frame.dataset.points = String(count);
-    const hint = count ? 'Hover a point to name its file.' : empty;
+    const hint = count ? hover : empty;
     const caption = element('figcaption', hint);
     const plot = element('div', null, 'plot');
     frame.append(plot, caption);
@@ -204,7 +228,7 @@
       cursor: { points: { size: 8 } },
       scales: { x: time, seconds: {}, ratio: {}, held: {}, lag: {} },
       axes: [
-        { stroke: ink(), grid },
+        timeAxis(),
         { stroke: ink(), grid, label: 'MiB' },
         { stroke: ink(), side: 1, scale: 'seconds', grid: { show: false }, label: 's' },
       ],
@@ -217,10 +241,34 @@
         { label: 'offsite lag (min)', stroke: '#c0392b', width: 1, scale: 'lag', points: { show: true, size: 4 } },
       ],
     };
-    const frame = figure('history', points.length, 'No backups yet.', 180, options,
+    const frame = figure('history', points.length, 'No backups yet.', 'Hover a point to name its file.', 180, options,
       [x, points.map(b => b.sizeBytes / 1048576), seconds, ratio, held, lag], i => describeBackup(points[i]));
     frame.dataset.offsitePoints = String(lag.filter(v => v !== null).length);
     return frame;
+  }
+
+  // A stream's offsite lag over the last week, a line per destination: minute by minute, how long the oldest
+  // transaction waiting for it had waited (the API thins a long history to each stretch's worst).
+  function lagHistory(answers) {
+    const tables = answers.map(a => [a.points.map(p => new Date(p.at).getTime() / 1000), a.points.map(p => p.seconds)]);
+    const count = answers.reduce((n, a) => n + a.points.length, 0);
+    const drawable = count > 0 && typeof uPlot !== 'undefined';
+    const data = !drawable ? [] : tables.length === 1 ? tables[0] : uPlot.join(tables);
+    const colours = ['#c0392b', '#2f7dd1', '#3a9d5d', '#8e44ad'];
+    const options = {
+      cursor: { points: { size: 8 } },
+      scales: { x: time },
+      axes: [timeAxis(), { stroke: ink(), grid, label: 's' }],
+      series: [{}, ...answers.map((a, i) => ({
+        label: `offsite lag ${a.destination} (s)`, stroke: colours[i % colours.length], width: 2, spanGaps: true,
+        points: { show: true, size: 4 },
+      }))],
+    };
+    return figure('lag', count, 'No offsite lag measured yet.', 'Hover a point for how far behind each destination was.', 140, options, data, i => {
+      const at = new Date(data[0][i] * 1000).toLocaleString();
+      const behind = answers.map((a, k) => [a.destination, data[k + 1][i]]).filter(([, v]) => v !== null && v !== undefined);
+      return behind.map(([d, v]) => `${d}: ${v < 60 ? `${v} s` : span(v)} behind`).join(' · ') + ` · ${at}`;
+    });
   }
 
   // Every moment the job can restore: each backup a point, each of a stream's windows a line from its first moment
@@ -239,7 +287,7 @@
       cursor: { points: { size: 8 } },
       legend: { show: false },
       scales: { x: time, y: { range: [0, 2] } },
-      axes: [{ stroke: ink(), grid }, { show: false }],
+      axes: [timeAxis(), { show: false }],
       series: [
         {},
         { label: 'backup', stroke: '#2f7dd1', width: 0, points: { show: true, size: 8, fill: '#2f7dd1' } },
@@ -251,7 +299,7 @@
       events.map(e => (e.backup ? 1 : null)),
       events.map(e => (e.backup || e.window) && inside(e.t) ? 1 : null),
     ];
-    return figure('timeline', points.length + windows.length, 'Nothing to restore yet.', 70, options, data, i => {
+    return figure('timeline', points.length + windows.length, 'Nothing to restore yet.', 'Hover a point to name what it restores.', 70, options, data, i => {
       const e = events[i];
       return e.backup ? describeBackup(e.backup)
         : e.window ? `generation ${e.window.generation}: any moment from ${new Date(e.window.from).toLocaleString()} to ${new Date(e.window.to).toLocaleString()}`
@@ -275,7 +323,7 @@
         : `${o.pending} waiting, the oldest for ${waited(o.oldestPendingAgeSeconds)}`]);
   }
 
-  function card(job, backups, offsite) {
+  function card(job, backups, offsite, lag) {
     const article = element('article', null, 'card');
     article.dataset.job = job.job;
     // The status's own reasons for this job, without the "job NAME:" the card's title already says.
@@ -309,6 +357,8 @@
       .sort((a, b) => new Date(a.created) - new Date(b.created));
     if (job.type !== 'stream') {
       article.append(history(points));
+    } else if (lag && lag.length) {
+      article.append(lagHistory(lag));
     }
 
     article.append(timeline(points, windows));
@@ -362,12 +412,12 @@
     });
   }
 
-  function render(status, backups) {
+  function render(status, backups, lags) {
     const summary = byId('summary');
     summary.textContent = status.healthy ? 'All backups healthy' : `Unhealthy: ${status.reasons.join('; ')}`;
     summary.className = status.healthy ? 'good' : 'bad';
     clearCharts();
-    byId('jobs').replaceChildren(...status.jobs.map(job => card(job, backups, status.offsite)));
+    byId('jobs').replaceChildren(...status.jobs.map(job => card(job, backups, status.offsite, lags.get(job.job))));
   }
 
   async function refresh() {
@@ -378,10 +428,13 @@
 
     try {
       const [status, backups] = await Promise.all([call('backup-status').then(json), call('backups').then(json)]);
+      const lags = new Map(await Promise.all(status.jobs
+        .filter(job => job.streamOffsite && job.streamOffsite.length)
+        .map(async job => [job.job, await call(`jobs/${encodeURIComponent(job.job)}/offsite-lag`).then(json)])));
       byId('login').hidden = true;
       byId('login-error').textContent = '';
       byId('sign-out').hidden = false;
-      render(status, backups);
+      render(status, backups, lags);
       schedule();
     } catch (e) {
       if (e instanceof Refused) {
