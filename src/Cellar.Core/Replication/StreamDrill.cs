@@ -28,7 +28,7 @@ public static class StreamDrill
         {
             live.RefreshRead();
             return BaseImage.Pin(live, null, time.GetUtcNow());
-        });
+        }, cancellationToken);
         var liveHash = await Task.Run(() => image.Hash(cancellationToken), cancellationToken).ConfigureAwait(false);
         live.EndRead();
 

@@ -67,7 +67,7 @@ internal sealed partial class WalFollower
             live.RefreshRead();
             var image = Pin(_position);
             return (image, live.HoldForBase());
-        });
+        }, cancellationToken);
 
         _endKnown = true;
         var (generation, txid) = (_generation!, _txid);

@@ -19,7 +19,7 @@ internal sealed partial class WalFollower
         !_walEmpty && _position.Frame > 0 && WalReader.Header(_live!.Wal) is { } h && _position.IsIn(h)
         && (_position.Frame >= Configuration.JobDefaults.StreamCheckpointFrames || h.FrameOffset(_position.Frame + 1) >= job.CheckpointBytes);
 
-    private int Checkpoint()
+    private int Checkpoint(CancellationToken cancellationToken)
     {
         var live = _live!;
         live.Checkpoint();
@@ -41,7 +41,7 @@ internal sealed partial class WalFollower
             live.CopyEveryFrame();
             _endKnown = true;
             return last;
-        }, out var last))
+        }, out var last, cancellationToken))
         {
             shipped += last;
         }

@@ -81,7 +81,7 @@ internal sealed partial class WalFollower
         {
             live.RefreshRead();
             return BaseImage.Pin(live, null, time.GetUtcNow());
-        });
+        }, cancellationToken);
 
         var generation = Generation.Create(job.Folder, pinned.Taken, job.Database.Path, live.Id, pinned.PageSize, position);
         await WriteBaseAsync(generation, 0, pinned, cancellationToken).ConfigureAwait(false);

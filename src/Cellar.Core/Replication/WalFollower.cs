@@ -82,7 +82,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
             // grows for the copy's length, and is checkpointed once it is done.
             if (DueForCheckpoint() && !BaseHeld)
             {
-                shipped += Checkpoint();
+                shipped += Checkpoint(cancellationToken);
             }
 
             if (DueForBase())

@@ -47,7 +47,7 @@ internal sealed partial class InPlaceSnapshot : IDisposable
     /// read (it cannot take the writers' lock for its moment), or a write transaction of the app's lasting longer than
     /// <see cref="WriterWait"/>. <paramref name="notices"/> hears why, when it is not the journal mode.
     /// </summary>
-    public static InPlaceSnapshot? TryTake(string path, TimeProvider time, ILogger? notices)
+    public static InPlaceSnapshot? TryTake(string path, TimeProvider time, ILogger? notices, CancellationToken cancellationToken)
     {
         SqliteFiles.RequireDatabase(path, "database");
         if (!LiveDatabase.InWalMode(path))
@@ -72,7 +72,7 @@ internal sealed partial class InPlaceSnapshot : IDisposable
 
         try
         {
-            return Pin(live, time, notices);
+            return Pin(live, time, notices, cancellationToken);
         }
         catch
         {
@@ -81,7 +81,7 @@ internal sealed partial class InPlaceSnapshot : IDisposable
         }
     }
 
-    private static InPlaceSnapshot? Pin(LiveDatabase live, TimeProvider time, ILogger? notices)
+    private static InPlaceSnapshot? Pin(LiveDatabase live, TimeProvider time, ILogger? notices, CancellationToken cancellationToken)
     {
         var held = new Stopwatch();
         bool pinned;
@@ -107,7 +107,7 @@ internal sealed partial class InPlaceSnapshot : IDisposable
                 var result = (second, header, lastFrame, time.GetUtcNow());
                 held.Stop();
                 return result;
-            }, out moment);
+            }, out moment, cancellationToken);
         }
         catch (SqliteException e) when (e.SqliteErrorCode is SQLitePCL.raw.SQLITE_READONLY or SQLitePCL.raw.SQLITE_PERM or SQLitePCL.raw.SQLITE_CANTOPEN)
         {

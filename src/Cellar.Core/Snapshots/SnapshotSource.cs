@@ -38,7 +38,7 @@ internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? 
         {
             _snapshot = await take(_copy.Path, cancellationToken).ConfigureAwait(false);
         }
-        else if (InPlaceSnapshot.TryTake(job.Database.Path, time, notices) is { } inPlace)
+        else if (InPlaceSnapshot.TryTake(job.Database.Path, time, notices, cancellationToken) is { } inPlace)
         {
             _inPlace = inPlace;
             _snapshot = inPlace.Info;

@@ -209,19 +209,21 @@ internal sealed class LiveDatabase : IDisposable
 
     /// <summary>
     /// Runs <paramref name="work"/> while no writer can commit (Cellar holds the write lock, waiting up to five seconds
-    /// for the app's current transaction), so the WAL's end is still at the moment.
+    /// for the app's current transaction, or until <paramref name="cancellationToken"/> is cancelled), so the WAL's end
+    /// is still at the moment.
     /// </summary>
-    public T WithWritersHeld<T>(Func<T> work) => TryWithWritersHeld(WriterWait, work, out var result)
+    public T WithWritersHeld<T>(Func<T> work, CancellationToken cancellationToken) => TryWithWritersHeld(WriterWait, work, out var result, cancellationToken)
         ? result
         : throw new CellarException($"database {Path}: a writer held its lock for more than {WriterWait.TotalSeconds:0} s; trying again later");
 
     /// <summary>
     /// Runs <paramref name="work"/> while no writer can commit, once the app's current transaction ends within
-    /// <paramref name="wait"/>; false (and nothing run) when it does not.
+    /// <paramref name="wait"/>; false (and nothing run) when it does not. Cancelling <paramref name="cancellationToken"/>
+    /// ends the wait at once (<see cref="OperationCanceledException"/>).
     /// </summary>
-    public bool TryWithWritersHeld<T>(TimeSpan wait, Func<T> work, out T result)
+    public bool TryWithWritersHeld<T>(TimeSpan wait, Func<T> work, out T result, CancellationToken cancellationToken)
     {
-        if (!TryBeginImmediate(wait))
+        if (!TryBeginImmediate(wait, cancellationToken))
         {
             result = default!;
             return false;
@@ -245,7 +247,7 @@ internal sealed class LiveDatabase : IDisposable
     /// moment those look, so Cellar waited the whole half minute with its reader held and the WAL growing. Between two
     /// of the app's commits the lock is free for some microseconds, which a try after each yield of the thread finds.
     /// </summary>
-    private bool TryBeginImmediate(TimeSpan wait)
+    private bool TryBeginImmediate(TimeSpan wait, CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         _writer.Execute("PRAGMA busy_timeout=0");
@@ -269,6 +271,7 @@ internal sealed class LiveDatabase : IDisposable
                     return false;
                 }
 
+                cancellationToken.ThrowIfCancellationRequested();
                 Thread.Yield();
             }
         }

@@ -98,6 +98,23 @@ public sealed class InPlaceSnapshotTests : IDisposable
         Assert.Equal((long)steps.Count, app.Scalar("SELECT count(*) FROM marker"));
     }
 
+    [Fact]
+    public async Task Waiting_for_the_apps_write_transaction_ends_as_soon_as_the_backup_is_cancelled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var database = _temp.Combine("portfolio.sqlite");
+        await PortfolioDatabase.CreateAsync(database, 1L << 20, ct);
+        using var app = SqliteFiles.OpenLive(database);
+        app.Execute("BEGIN IMMEDIATE; CREATE TABLE marker(id INTEGER PRIMARY KEY)");
+
+        // The wait for the app's lock is a second of tries; a cancel 50 ms into it ends it there, not a second later.
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Task.Run(() => InPlaceSnapshot.TryTake(database, TimeProvider.System, null, cancel.Token), ct));
+        Assert.True(waited.Elapsed < TimeSpan.FromMilliseconds(500), $"cancelled after {waited.ElapsedMilliseconds} ms");
+        app.Execute("COMMIT");
+    }
+
     private JobRunner Runner(string database)
     {
         var configPath = _temp.Combine("cellar.json");
