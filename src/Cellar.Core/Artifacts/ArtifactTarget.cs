@@ -37,7 +37,7 @@ internal sealed record ArtifactTarget(string Folder, string Name, string Path, C
     public async Task<(string Sha, long Size)> WriteAsync(Action<Stream, CancellationToken> produce, IProgress<long>? bytesRead, CancellationToken cancellationToken)
     {
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: PipeBytes, resumeWriterThreshold: PipeBytes / 2, useSynchronizationContext: false));
-        var producing = Task.Run(
+        var producing = OwnThread.Run(
             () =>
             {
                 try

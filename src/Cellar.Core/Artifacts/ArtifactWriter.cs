@@ -47,7 +47,7 @@ internal sealed class ArtifactWriter(TimeProvider time)
 
         CrashPoint.Reach(CrashPoint.BackupWritten, cancellationToken);
         FaultInjection.StoredWritten?.Invoke(stored.Path);
-        if (await Task.Run(() => target.Changed(cancellationToken), cancellationToken).ConfigureAwait(false) is { } changed)
+        if (await OwnThread.Run(() => target.Changed(cancellationToken), cancellationToken).ConfigureAwait(false) is { } changed)
         {
             throw Unproven(changed, source);
         }

@@ -5,7 +5,7 @@ using Cellar.Core.IO;
 namespace Cellar.Core.Compression;
 
 /// <summary>
-/// Compresses a stream on every core: blocks are read in order, compressed independently on the thread pool and written
+/// Compresses a stream on every core: blocks are read in order, compressed independently (each on a thread of its own, <see cref="OwnThread"/>) and written
 /// back in order, with at most a few blocks in flight so memory stays flat whatever the size of the input. Each worker
 /// proves its own block before it is written: the compressed bytes must decompress to exactly the block, through the
 /// reader a restore uses, on the core that made them while both are in memory (no second pass over the input, and the
@@ -38,7 +38,7 @@ internal static class ParallelCompressor
 
                 var offset = pieces.InputBytes;
                 pieces.InputBytes += read;
-                inFlight.Enqueue(Task.Run(() => CompressAndProve(codec, block, read, offset), cancellationToken));
+                inFlight.Enqueue(OwnThread.Run(() => CompressAndProve(codec, block, read, offset), cancellationToken));
                 while (inFlight.Count >= maxInFlight)
                 {
                     await WriteOldestAsync(inFlight, output, pieces, cancellationToken).ConfigureAwait(false);

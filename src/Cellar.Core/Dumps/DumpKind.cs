@@ -1,5 +1,6 @@
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
+using Cellar.Core.IO;
 using Cellar.Core.Sqlite;
 
 namespace Cellar.Core.Dumps;
@@ -34,7 +35,7 @@ internal sealed class DumpKind : ArtifactKind
         // mutation testing cannot mutate around (a removed statement leaves it unassigned), which hid this method.
         try
         {
-            var loaded = await Task.Run(() => DumpLoad.Into(stored.Path, scratchPath, stored.Codec, ExpandedLimit(stored.Sidecar), progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var loaded = await OwnThread.Run(() => DumpLoad.Into(stored.Path, scratchPath, stored.Codec, ExpandedLimit(stored.Sidecar), progress, cancellationToken), cancellationToken).ConfigureAwait(false);
             return !StoredProof.Matches(loaded.Sha, stored)
                 ? StoredProof.ChecksumMismatch(stored, loaded.Sha)
                 : new VerificationResult(stored.Path, Inspection.CompareCounts(loaded.Counts, stored.Sidecar.RowCounts, "the dump").ToList(), stored.Sidecar);

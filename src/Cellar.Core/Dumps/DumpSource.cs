@@ -144,7 +144,7 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var text = new CountingStream(toLoader is null ? toCompressor.Writer.AsStream() : new TeeStream(toCompressor.Writer.AsStream(), toLoader.Writer.AsStream()));
         // Both run synchronous SQLite work for the whole dump: threads of their own, not borrowed pool threads.
-        var dumping = Task.Factory.StartNew(() =>
+        var dumping = OwnThread.Run(() =>
         {
             try
             {
@@ -167,14 +167,14 @@ internal sealed class DumpSource(TablesJob job, TimeProvider time, ILogger? noti
                 toLoader?.Writer.Complete(e);
                 throw;
             }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        var loading = toLoader is null ? Task.FromResult<IReadOnlyDictionary<string, long>?>(null) : Task.Factory.StartNew<IReadOnlyDictionary<string, long>?>(() =>
+        }, CancellationToken.None);
+        var loading = toLoader is null ? Task.FromResult<IReadOnlyDictionary<string, long>?>(null) : OwnThread.Run<IReadOnlyDictionary<string, long>?>(() =>
         {
             using var sql = toLoader.Reader.AsStream();
             using var scratch = DumpLoad.OpenScratch(scratchPath!);
             SqlScript.Run(sql, scratch, null, stop.Token);
             return Inspection.CountRows(scratch);
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        }, CancellationToken.None);
         var compressing = CompressAsync(toCompressor.Reader, target, stop.Token);
 
         // Whichever fails first stops the others, so none is left writing into a pipe nobody reads.

@@ -38,6 +38,10 @@ internal static partial class NativeMethods
     [LibraryImport("libc", EntryPoint = "setpriority", SetLastError = true)]
     public static partial int SetPriority(int which, int who, int priority);
 
+    /// <summary>getpriority(2): the niceness (of the calling thread, with <see cref="PrioProcess"/> and 0); -1 is also what an error returns.</summary>
+    [LibraryImport("libc", EntryPoint = "getpriority", SetLastError = true)]
+    public static partial int GetPriority(int which, int who);
+
     /// <summary>fallocate(2) mode that removes a block-aligned range and shifts the rest of the file down (ext4, XFS).</summary>
     public const int FallocFlCollapseRange = 0x08;
 

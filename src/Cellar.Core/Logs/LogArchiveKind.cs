@@ -23,7 +23,7 @@ internal sealed class LogArchiveKind : ArtifactKind
 
     /// <summary>Checksum, then bytes and lines against the sidecar (its row count "lines").</summary>
     public override Task<VerificationResult> ProveAsync(StoredArtifact stored, string scratchPath, IProgress<double>? progress, CancellationToken cancellationToken) =>
-        Task.Run(() => Prove(stored, cancellationToken), cancellationToken);
+        OwnThread.Run(() => Prove(stored, cancellationToken), cancellationToken);
 
     private VerificationResult Prove(StoredArtifact stored, CancellationToken cancellationToken)
     {

@@ -1,5 +1,6 @@
 using Cellar.Core.Artifacts;
 using Cellar.Core.Catalog;
+using Cellar.Core.IO;
 
 namespace Cellar.Core.Replication;
 
@@ -33,7 +34,7 @@ internal sealed class PageSetKind : ArtifactKind
 
     /// <summary>Checksum, then every page in order and the page set's own checksum, then the count against the sidecar.</summary>
     public override Task<VerificationResult> ProveAsync(StoredArtifact stored, string scratchPath, IProgress<double>? progress, CancellationToken cancellationToken) =>
-        Task.Run(() => Prove(stored, cancellationToken), cancellationToken);
+        OwnThread.Run(() => Prove(stored, cancellationToken), cancellationToken);
 
     private VerificationResult Prove(StoredArtifact stored, CancellationToken cancellationToken)
     {

@@ -29,7 +29,7 @@ public static class StreamDrill
             live.RefreshRead();
             return BaseImage.Pin(live, null, time.GetUtcNow());
         }, cancellationToken);
-        var liveHash = await Task.Run(() => image.Hash(cancellationToken), cancellationToken).ConfigureAwait(false);
+        var liveHash = await OwnThread.Run(() => image.Hash(cancellationToken), cancellationToken).ConfigureAwait(false);
         live.EndRead();
 
         if (await TryLockAsync(job, time, cancellationToken).ConfigureAwait(false) is { } folderLock)
@@ -50,7 +50,7 @@ public static class StreamDrill
             return new StreamDrillResult(false, at, rebuilt.Problems[0]);
         }
 
-        var rebuiltHash = await Task.Run(() => FileHash(scratch.Path, cancellationToken), cancellationToken).ConfigureAwait(false);
+        var rebuiltHash = await OwnThread.Run(() => FileHash(scratch.Path, cancellationToken), cancellationToken).ConfigureAwait(false);
         return rebuiltHash == liveHash
             ? new StreamDrillResult(true, at, null)
             : new StreamDrillResult(false, at, $"the database rebuilt from the stream to transaction {at} differs from the live database at that transaction (SHA-256 {rebuiltHash[..12]} vs {liveHash[..12]})");

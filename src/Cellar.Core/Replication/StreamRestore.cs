@@ -78,7 +78,7 @@ internal static class StreamRestore
             }
 
             var chain = StreamBaseImage.Chain(bases, index, b => b.Full);
-            var expanded = await Task.Run(() => BaseChain.Expand(chain, generation.Manifest.PageSize, expandedPath, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var expanded = await OwnThread.Run(() => BaseChain.Expand(chain, generation.Manifest.PageSize, expandedPath, progress, cancellationToken), cancellationToken).ConfigureAwait(false);
             return new VerificationResult(image.Path, [], image.Sidecar) { Expanded = expanded };
         }
         catch (CellarException e)

@@ -1,3 +1,4 @@
+using Cellar.Core.IO;
 using Microsoft.Extensions.Logging;
 
 namespace Cellar.Core.Replication;
@@ -30,7 +31,7 @@ internal sealed partial class WalFollower
         (int Written, int Replaced, IReadOnlyList<string> Problems) merged = (0, 0, []);
         StartBackground(
             "merging sealed segments",
-            token => Task.Run(() => merged = StreamCompaction.Compact(generation, token), token),
+            token => OwnThread.Run(() => merged = StreamCompaction.Compact(generation, token), token),
             hold: null,
             done: () =>
             {

@@ -82,7 +82,7 @@ public sealed partial class TableRestore(TimeProvider time, TimeZoneInfo zone, I
             }
 
             var started = time.GetTimestamp();
-            changedSchemas = await Task.Run(() => Swap(target, scratch.Path, chosen, cancellationToken), cancellationToken).ConfigureAwait(false);
+            changedSchemas = await OwnThread.Run(() => Swap(target, scratch.Path, chosen, cancellationToken), cancellationToken).ConfigureAwait(false);
             held = time.GetElapsedTime(started);
         }
         catch (Exception e)

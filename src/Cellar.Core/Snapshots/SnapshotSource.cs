@@ -63,11 +63,11 @@ internal sealed class SnapshotSource(JobConfig job, TimeProvider time, ILogger? 
         var read = compress is null ? null : new InlineProgress<long>(n => compress.Report(total == 0 ? 1 : (double)n / total));
         if (_inPlace is { } inPlace)
         {
-            _inspecting = Task.Run(() => inPlace.Inspect(quick: !Inline, cancellationToken), cancellationToken);
+            _inspecting = OwnThread.Run(() => inPlace.Inspect(quick: !Inline, cancellationToken), cancellationToken);
             return await target.WriteAsync((output, token) => inPlace.Image.Read((_, block) => output.Write(block.Span), token), read, cancellationToken).ConfigureAwait(false);
         }
 
-        _inspecting = Task.Run(() => Inspection.Of(_copy.Path, cancellationToken, quick: !Inline), cancellationToken);
+        _inspecting = OwnThread.Run(() => Inspection.Of(_copy.Path, cancellationToken, quick: !Inline), cancellationToken);
         await using var input = new FileStream(_copy.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         return await target.WriteAsync(input, read, cancellationToken).ConfigureAwait(false);
     }

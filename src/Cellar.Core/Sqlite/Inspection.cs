@@ -1,3 +1,4 @@
+using Cellar.Core.IO;
 using Microsoft.Data.Sqlite;
 
 namespace Cellar.Core.Sqlite;
@@ -42,7 +43,7 @@ internal sealed record Inspection(string Integrity, long? ForeignKeyViolations, 
 
     private static Inspection Inspect(SqliteConnection integrityConnection, SqliteConnection contentsConnection, bool quick, CancellationToken cancellationToken)
     {
-        var contents = Task.Run(() => Contents(contentsConnection, foreignKeys: !quick, cancellationToken), cancellationToken);
+        var contents = OwnThread.Run(() => Contents(contentsConnection, foreignKeys: !quick, cancellationToken), cancellationToken);
         string integrity;
         try
         {

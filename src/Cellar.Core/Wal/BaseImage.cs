@@ -74,7 +74,7 @@ internal sealed class BaseImage(string database, UnixFiles.FileId? file, SafeFil
     }
 
     /// <summary>Writes the image to the new file <paramref name="copyPath"/> (owner-only) and fsyncs it.</summary>
-    public Task CopyAsync(string copyPath, CancellationToken cancellationToken) => Task.Run(() =>
+    public Task CopyAsync(string copyPath, CancellationToken cancellationToken) => OwnThread.Run(() =>
     {
         using var output = SecureFiles.CreateNew(copyPath);
         WriteTo(output, cancellationToken);
