@@ -176,8 +176,8 @@
         return date;
       }
 
-      const time = (step < 60 ? clockSeconds : clock).format(at);
-      return newDay ? `${time}\n${date}` : time;
+      const hour = (step < 60 ? clockSeconds : clock).format(at);
+      return newDay ? `${hour}\n${date}` : hour;
     });
   }
 
