@@ -15,13 +15,7 @@ public sealed class VerifyApiTests
     {
         await using var api = await InProcessDaemon.StartAsync(Token);
         using var client = api.Client(Token);
-        using (var run = await client.PostAsync(new Uri("/api/admin/jobs/daily?wait=true", UriKind.Relative), null, api.Ct))
-        {
-            Assert.Equal(HttpStatusCode.OK, run.StatusCode);
-        }
-
-        var listed = (await client.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", api.Ct))[0];
-        var name = Path.GetFileName(listed.GetProperty("file").GetString()!);
+        var name = Path.GetFileName(await BackUpAsync(api, client));
 
         using var checkedOne = await client.PostAsync(new Uri($"/api/admin/jobs/daily/verify?file={Uri.EscapeDataString(name)}", UriKind.Relative), null, api.Ct);
         Assert.Equal(HttpStatusCode.OK, checkedOne.StatusCode);
@@ -49,12 +43,7 @@ public sealed class VerifyApiTests
     {
         await using var api = await InProcessDaemon.StartAsync(Token);
         using var client = api.Client(Token);
-        using (var run = await client.PostAsync(new Uri("/api/admin/jobs/daily?wait=true", UriKind.Relative), null, api.Ct))
-        {
-            Assert.Equal(HttpStatusCode.OK, run.StatusCode);
-        }
-
-        var file = (await client.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", api.Ct))[0].GetProperty("file").GetString()!;
+        var file = await BackUpAsync(api, client);
         var name = Path.GetFileName(file);
         using (var damage = new FileStream(file, FileMode.Open, FileAccess.ReadWrite))
         {
@@ -70,5 +59,16 @@ public sealed class VerifyApiTests
         Assert.False(answer.GetProperty("ok").GetBoolean(), answer.ToString());
         Assert.NotEmpty(answer.GetProperty("problems").EnumerateArray());
         Assert.False((await client.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", api.Ct))[0].GetProperty("verified").GetBoolean());
+    }
+
+    /// <summary>Runs the daily job through the API and returns the path of the backup it lists.</summary>
+    private static async Task<string> BackUpAsync(InProcessDaemon api, HttpClient client)
+    {
+        using (var run = await client.PostAsync(new Uri("/api/admin/jobs/daily?wait=true", UriKind.Relative), null, api.Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, run.StatusCode);
+        }
+
+        return (await client.GetFromJsonAsync<JsonElement>("/api/admin/backups?job=daily", api.Ct))[0].GetProperty("file").GetString()!;
     }
 }
