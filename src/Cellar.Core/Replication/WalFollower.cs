@@ -59,7 +59,7 @@ internal sealed partial class WalFollower(StreamJob job, TimeProvider time, Time
         {
             if (!_live!.StillTheSame())
             {
-                throw new StreamLost("the database file was replaced or left WAL mode");
+                throw new StreamLost("the database file was replaced, left WAL mode or had its WAL deleted");
             }
 
             // Nothing committed after the position in the same WAL, and nothing due: the read transaction stays where

@@ -45,7 +45,7 @@ internal sealed class SnapshotKind : ArtifactKind
         CrashPoint.Reach(CrashPoint.VerifyExpanded, cancellationToken);
         try
         {
-            SqliteFiles.RequireDatabase(scratchPath, "decompressed backup");
+            SqliteFiles.RequireDatabaseFile(scratchPath, "decompressed backup");
             var inspection = Inspection.Of(scratchPath, cancellationToken);
             var problems = inspection.Compare(stored.Sidecar.RowCounts, stored.Sidecar.ForeignKeyViolations).ToList();
             return new VerificationResult(stored.Path, problems, stored.Sidecar) { Expanded = expanded };

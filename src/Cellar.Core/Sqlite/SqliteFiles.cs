@@ -1,3 +1,4 @@
+using Cellar.Core.IO;
 using Microsoft.Data.Sqlite;
 
 namespace Cellar.Core.Sqlite;
@@ -10,8 +11,17 @@ internal static class SqliteFiles
     private const int BusyRetrySeconds = 300;
     private static readonly byte[] Magic = "SQLite format 3\0"u8.ToArray();
 
-    /// <summary>Fails with one line unless <paramref name="path"/> exists and starts with SQLite's header.</summary>
-    public static void RequireDatabase(string path, string what)
+    /// <summary>
+    /// Fails with one line unless the app's database <paramref name="path"/> exists and starts with SQLite's header,
+    /// read through the handle Cellar keeps on it (<see cref="HeldOpen"/>): one closed here would drop the locks of
+    /// Cellar's connections to it.
+    /// </summary>
+    public static void RequireDatabase(string path, string what) => Require(path, what, held: true);
+
+    /// <summary>The same for a database file Cellar made and alone uses (a decompressed backup), read and closed again.</summary>
+    public static void RequireDatabaseFile(string path, string what) => Require(path, what, held: false);
+
+    private static void Require(string path, string what, bool held)
     {
         if (Directory.Exists(path))
         {
@@ -27,8 +37,15 @@ internal static class SqliteFiles
         int read;
         try
         {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            if (held)
+            {
+                read = RandomAccess.Read(HeldOpen.Read(path), header, 0);
+            }
+            else
+            {
+                using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+                read = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+            }
         }
         catch (UnauthorizedAccessException e)
         {

@@ -134,7 +134,7 @@ internal sealed class BaseImage(string database, UnixFiles.FileId? file, SafeFil
 
     private void ReadBlocks(Action<long, ReadOnlyMemory<byte>> block, CancellationToken cancellationToken)
     {
-        using var source = File.OpenHandle(database, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        var source = HeldOpen.Read(database); // never closed: that would drop the SQLite locks of this process on it
         if (file is not null && UnixFiles.FStat(source)?.Id != file)
         {
             throw new CellarException($"database {database} was replaced while its base was copied");

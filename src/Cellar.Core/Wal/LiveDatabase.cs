@@ -84,12 +84,13 @@ internal sealed class LiveDatabase : IDisposable
             try
             {
                 handles.Add(OpenReadOnly(path + "-wal"));
-                handles.Add(OpenReadOnly(path + "-shm"));
+                handles.Add(HeldOpen.Read(path + "-shm"));
                 handles.Add(OpenFile(path, id));
             }
             catch
             {
-                handles.ForEach(h => h.Dispose());
+                // The -wal's alone: SQLite takes no lock on it, so it may be closed (HeldOpen's never are).
+                handles.FirstOrDefault()?.Dispose();
                 throw;
             }
 
@@ -117,16 +118,17 @@ internal sealed class LiveDatabase : IDisposable
     public static bool InWalMode(string path)
     {
         var header = new byte[20];
-        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-        {
-            file.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
-        }
-
+        RandomAccess.Read(HeldOpen.Read(path), header, 0);
         return header[18] == 2 && header[19] == 2;
     }
 
-    /// <summary>True when <see cref="Path"/> still names the file opened, in WAL mode.</summary>
-    public bool StillTheSame() => UnixFiles.Stat(Path)?.Id == Id && InWalMode(Path);
+    /// <summary>
+    /// True when <see cref="Path"/> still names the file opened, in WAL mode, and its <c>-wal</c> is still the one
+    /// <see cref="Wal"/> reads: another under that name means the WAL was deleted under Cellar's connections (they
+    /// would go on seeing the old one while the app writes the new one).
+    /// </summary>
+    public bool StillTheSame() =>
+        UnixFiles.Stat(Path)?.Id == Id && InWalMode(Path) && (UnixFiles.FStat(Wal)?.Id is not { } wal || UnixFiles.Stat(Path + "-wal")?.Id == wal);
 
     /// <summary>Begins the other reader's read transaction, at the WAL's current end; the current one stays open.</summary>
     public void BeginNext()
@@ -314,9 +316,8 @@ internal sealed class LiveDatabase : IDisposable
 
     public void Dispose()
     {
+        // Shm and File are HeldOpen's, never closed: closing either would drop this process's SQLite locks on it.
         Wal.Dispose();
-        Shm.Dispose();
-        File.Dispose();
         _readers[0].Dispose();
         _readers[1].Dispose();
         _writer.Dispose();
@@ -359,14 +360,8 @@ internal sealed class LiveDatabase : IDisposable
 
     private static SafeFileHandle OpenFile(string path, UnixFiles.FileId? id)
     {
-        var file = OpenReadOnly(path);
-        if (id is not null && UnixFiles.FStat(file)?.Id != id)
-        {
-            file.Dispose();
-            throw new CellarException($"database {path} was replaced while it was opened");
-        }
-
-        return file;
+        var file = HeldOpen.Read(path);
+        return id is null || UnixFiles.FStat(file)?.Id == id ? file : throw new CellarException($"database {path} was replaced while it was opened");
     }
 
     private static SafeFileHandle OpenReadOnly(string path) =>
