@@ -181,7 +181,11 @@
     });
   }
 
-  const timeAxis = () => ({ stroke: ink(), grid, space: 85, values: timeLabels });
+  const timeAxis = () => ({ stroke: ink(), grid, space: 75, values: timeLabels });
+
+  // Sizes, durations and lags from zero: backups of nearly the same size would otherwise fill the plot with their
+  // last few bytes' difference.
+  const fromZero = { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] };
 
   // A figure holding one uPlot chart that takes the width its card gives it, on a phone as on a desktop, and follows
   // it when that changes; hovering a point says what it is in the caption (describe(i): the words for point i,
@@ -226,7 +230,7 @@
       : null);
     const options = {
       cursor: { points: { size: 8 } },
-      scales: { x: time, seconds: {}, ratio: {}, held: {}, lag: {} },
+      scales: { x: time, y: fromZero, seconds: fromZero, ratio: {}, held: {}, lag: {} },
       axes: [
         timeAxis(),
         { stroke: ink(), grid, label: 'MiB' },
@@ -257,7 +261,7 @@
     const colours = ['#c0392b', '#2f7dd1', '#3a9d5d', '#8e44ad'];
     const options = {
       cursor: { points: { size: 8 } },
-      scales: { x: time },
+      scales: { x: time, y: fromZero },
       axes: [timeAxis(), { stroke: ink(), grid, label: 's' }],
       series: [{}, ...answers.map((a, i) => ({
         label: `offsite lag ${a.destination} (s)`, stroke: colours[i % colours.length], width: 2, spanGaps: true,
