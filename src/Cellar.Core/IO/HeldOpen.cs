@@ -17,6 +17,9 @@ internal static class HeldOpen
     private static readonly Lock s_lock = new();
     private static readonly List<(UnixFiles.FileId? Id, SafeFileHandle Handle)> s_held = [];
 
+    /// <summary>Where files have no POSIX identity (Windows, whose locks close no other handle's), one handle per path.</summary>
+    private static readonly Dictionary<string, SafeFileHandle> s_byPath = new(StringComparer.Ordinal);
+
     /// <summary>
     /// A read-only handle on the file <paramref name="path"/> names now, to read with <see cref="RandomAccess"/>
     /// (offsets given, so callers share it). The caller must not dispose it.
@@ -25,6 +28,13 @@ internal static class HeldOpen
     {
         lock (s_lock)
         {
+            if (OperatingSystem.IsWindows())
+            {
+                var full = Path.GetFullPath(path);
+                return s_byPath.TryGetValue(full, out var same) ? same
+                    : s_byPath[full] = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            }
+
             s_held.RemoveAll(Unlinked);
             if (UnixFiles.Stat(path)?.Id is { } id && s_held.FirstOrDefault(h => h.Id == id) is { Handle: { } held })
             {
