@@ -14,17 +14,20 @@ public sealed class OwnThreadTests
         var ct = TestContext.Current.CancellationToken;
         CpuPriority.Lower(0); // Cellar at the app's priority: its heavy work at 5
         var caller = Nice();
+        var callerThread = File.ResolveLinkTarget("/proc/thread-self", returnFinalTarget: false)!.Name;
 
         var (nice, pooled) = await OwnThread.Run(() => (Nice(), Thread.CurrentThread.IsThreadPoolThread), ct);
 
         Assert.False(pooled);
         Assert.Equal(Math.Max(caller, CpuPriority.HeavyWorkStep), nice);
-        Assert.Equal(caller, Nice()); // the caller's own thread keeps its priority
+
+        // The caller's own thread keeps its priority (what follows the await may run on another thread: the heavy one).
+        Assert.Equal(caller, Nice($"/proc/self/task/{callerThread}/stat"));
         var failed = OwnThread.Run(() => throw new InvalidDataException("block 7 does not prove"), ct);
         Assert.Equal("block 7 does not prove", (await Assert.ThrowsAsync<InvalidDataException>(() => failed)).Message);
     }
 
-    /// <summary>The calling thread's niceness, field 19 of /proc/thread-self/stat.</summary>
-    private static int Nice() =>
-        int.Parse(File.ReadAllText("/proc/thread-self/stat").Split(')')[^1].Split(' ')[17], CultureInfo.InvariantCulture);
+    /// <summary>A thread's niceness (the calling thread's by default), field 19 of its stat file.</summary>
+    private static int Nice(string stat = "/proc/thread-self/stat") =>
+        int.Parse(File.ReadAllText(stat).Split(')')[^1].Split(' ')[17], CultureInfo.InvariantCulture);
 }
