@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using Cellar.Core;
 using Cellar.Core.Configuration;
 using Cellar.Core.Offsite;
 using Microsoft.AspNetCore.Http;
@@ -20,14 +19,9 @@ internal static class OffsiteLagApi
     /// <response code="404">No such job, or the job is not a stream (its backups' offsite copies are in the backup list).</response>
     public static Results<Ok<IEnumerable<LagAnswer>>, Problem<Status404NotFound>> Lag([Description("the stream job's name in the config")] string job, CellarConfig config, TimeProvider time)
     {
-        JobConfig found;
-        try
+        if (!JobRoute.TryFind(config, job, out var found, out var missing))
         {
-            found = config.FindJob(job);
-        }
-        catch (ConfigException e)
-        {
-            return new Problem<Status404NotFound>(e.Message);
+            return missing;
         }
 
         if (found is not StreamJob stream)

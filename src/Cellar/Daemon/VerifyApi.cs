@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using Cellar.Core;
 using Cellar.Core.Catalog;
 using Cellar.Core.Configuration;
 using Cellar.Core.Verification;
@@ -25,14 +24,9 @@ internal static class VerifyApi
         [Description("the backup's file name, as the backup list names it")] string file,
         HttpRequest request, CellarConfig config, TimeProvider time, TriggerLimit limit)
     {
-        JobConfig owner;
-        try
+        if (!JobRoute.TryFind(config, job, out var owner, out var missing))
         {
-            owner = config.FindJob(job);
-        }
-        catch (ConfigException e)
-        {
-            return new Problem<Status404NotFound>(e.Message);
+            return missing;
         }
 
         // Only a name the job's own list holds is ever turned into a path: nothing the caller sends reaches the disk.
